@@ -1,0 +1,88 @@
+// HTTP/1.1 server on Boost.Beast/Asio: keep-alive, request size limits and
+// streamed responses (chunked transfer encoding, used for server-sent events).
+// Handlers run on the server's I/O threads and must not block: they answer
+// through a ResponseWriter, which may be called later from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sluice::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path plus query, as sent
+  std::string path;    // target without the query
+  std::string query;   // after '?', without it
+  Headers headers;     // names lower-cased, in arrival order
+  std::string body;
+  std::string remote_address;
+
+  // First header with this (lower-case) name, or empty.
+  std::string_view Header(std::string_view lower_name) const;
+};
+
+// How a handler answers. Thread-safe; every call may come from any thread.
+// Either Respond() once, or StartStream() then any number of Write*() then
+// EndStream(). Calls after the client has gone are ignored.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+
+  // A complete response with Content-Length.
+  virtual void Respond(int status, Headers headers, std::string body) = 0;
+
+  // Sends the status line and headers of a chunked response. For SSE pass
+  // content-type text/event-stream in `headers`.
+  virtual void StartStream(int status, Headers headers) = 0;
+  // Writes one SSE event: "data: <data>\n\n" (multi-line data is split into
+  // several data: lines, as the SSE spec requires).
+  virtual void WriteEvent(std::string_view data) = 0;
+  // Writes bytes as they are (an SSE comment, a raw chunk).
+  virtual void WriteRaw(std::string_view bytes) = 0;
+  // Ends the chunked body. The connection is kept alive if the client asked.
+  virtual void EndStream() = 0;
+
+  // True once the client has disconnected.
+  virtual bool ClientGone() const = 0;
+  // Called once, from an I/O thread, when the client disconnects before the
+  // response has ended. Set it before StartStream().
+  virtual void SetOnClientGone(std::function<void()> callback) = 0;
+};
+
+using ResponseWriterPtr = std::shared_ptr<ResponseWriter>;
+using Handler = std::function<void(Request request, ResponseWriterPtr writer)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0 picks a free port: read it from Server::port().
+  int threads = 1;
+  uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
+  uint32_t max_header_bytes = 64 * 1024;      // larger headers get 431
+  int idle_timeout_seconds = 60;              // keep-alive idle limit
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  // The port actually bound.
+  virtual uint16_t port() const = 0;
+  // Stops accepting, closes connections, joins the I/O threads. Idempotent.
+  virtual void Shutdown() = 0;
+};
+
+using ServerPtr = std::unique_ptr<Server>;
+
+// Binds, listens and starts `options.threads` I/O threads.
+absl::StatusOr<ServerPtr> StartServer(const ServerOptions& options, Handler handler);
+
+}  // namespace sluice::http

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fetches llama.cpp's pinned source from the npm registry (node-llama-cpp ships
+# it as a git bundle) and builds its `llama` + `ggml` static libraries once, in
+# a cache outside the clone keyed by the release tag. Prints the install prefix.
+set -euo pipefail
+
+NODE_LLAMA_CPP_VERSION=3.22.1
+EXPECTED_TAG=v0.5.0
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${SLUICE_CACHE:-$HOME/.cache/sluice}
+SRC=$ROOT/third_party/llama.cpp
+VARIANT=cpu
+[ "${SLUICE_CUDA:-0}" = 1 ] && VARIANT=cuda
+PREFIX=$CACHE/llama-$EXPECTED_TAG-$VARIANT
+
+log() { echo "[llama] $*" >&2; }
+
+fetch_source() {
+  local pkg=$CACHE/npm/package
+  if [ ! -f "$pkg/llama/gitRelease.bundle" ]; then
+    mkdir -p "$CACHE/npm"
+    log "npm pack node-llama-cpp@$NODE_LLAMA_CPP_VERSION"
+    (cd "$CACHE/npm" && npm pack --silent "node-llama-cpp@$NODE_LLAMA_CPP_VERSION" >/dev/null &&
+      tar xzf "node-llama-cpp-$NODE_LLAMA_CPP_VERSION.tgz" package/llama)
+  fi
+  local tag
+  tag=$(sed -n 's/.*"release": *"\([^"]*\)".*/\1/p' "$pkg/llama/binariesGithubRelease.json")
+  if [ "$tag" != "$EXPECTED_TAG" ]; then
+    log "release tag is '$tag', expected '$EXPECTED_TAG'"; exit 1
+  fi
+  if [ ! -f "$SRC/include/llama.h" ]; then
+    rm -rf "$SRC"; mkdir -p "$(dirname "$SRC")"
+    git clone -q "$pkg/llama/gitRelease.bundle" "$SRC"
+    echo "$tag" > "$SRC/.sluice-release"
+  fi
+}
+
+build() {
+  local build=$CACHE/llama-build-$EXPECTED_TAG-$VARIANT
+  local extra=()
+  [ "$VARIANT" = cuda ] && extra+=(-DGGML_CUDA=ON)
+  command -v ccache >/dev/null && extra+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  log "building llama.cpp $EXPECTED_TAG ($VARIANT) into $PREFIX (once)"
+  cmake -S "$SRC" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF \
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$PREFIX" "${extra[@]}" >&2
+  cmake --build "$build" --target llama -j"$(nproc)" >&2
+  cmake --install "$build" >&2 || { log "install failed"; exit 1; }
+  # Vocabularies and chat templates travel with the build, for token counting.
+  mkdir -p "$PREFIX/share/llama/models"
+  cp "$SRC"/models/ggml-vocab-*.gguf* "$PREFIX/share/llama/models/" 2>/dev/null || true
+  touch "$PREFIX/.complete"
+}
+
+fetch_source
+[ -f "$PREFIX/.complete" ] || build
+echo "$PREFIX"
