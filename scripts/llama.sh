@@ -43,13 +43,14 @@ build() {
   log "building llama.cpp $EXPECTED_TAG ($VARIANT) into $PREFIX (once)"
   cmake -S "$SRC" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF \
+    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF \
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_INSTALL_PREFIX="$PREFIX" "${extra[@]}" >&2
   cmake --build "$build" --target llama -j"$(nproc)" >&2
   cmake --install "$build" >&2 || { log "install failed"; exit 1; }
   # Vocabularies and chat templates travel with the build, for token counting.
   mkdir -p "$PREFIX/share/llama/models"
   cp "$SRC"/models/ggml-vocab-*.gguf* "$PREFIX/share/llama/models/" 2>/dev/null || true
+  cp -r "$SRC/models/templates" "$PREFIX/share/llama/"
   touch "$PREFIX/.complete"
 }
 
