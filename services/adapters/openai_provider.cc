@@ -1,0 +1,151 @@
+#include "services/adapters/openai_provider.h"
+
+#include <cstdlib>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/codec/openai_codec.h"
+#include "libs/http/sse_parser.h"
+#include "services/adapters/upstream_error.h"
+
+namespace sluice::adapters {
+namespace {
+
+absl::Duration DurationOr(const google::protobuf::Duration& d,
+                          absl::Duration fallback) {
+  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+// What one streamed call keeps between curl callbacks (all on the client's
+// event thread, so no locking inside).
+struct StreamState {
+  ChunkSink* sink;
+  std::string provider;
+  std::string route;
+  upstream::HttpResponseHead head;
+  std::string error_body;
+  bool saw_done = false;
+  absl::Status failure;  // a malformed or error chunk
+  std::unique_ptr<http::SseParser> parser;
+};
+
+}  // namespace
+
+OpenAIProvider::OpenAIProvider(const sluice::v1::ProviderConfig& config,
+                               upstream::HttpClient* client)
+    : config_(config),
+      url_(absl::StrCat(absl::StripSuffix(config.base_url(), "/"),
+                        "/chat/completions")),
+      client_(client) {
+  if (!config.api_key_env().empty()) {
+    if (const char* key = std::getenv(config.api_key_env().c_str())) {
+      api_key_ = key;
+    }
+  }
+}
+
+std::string OpenAIProvider::Route(
+    const sluice::v1::AdapterRequest& request) const {
+  return absl::StrCat(config_.name(), "/", request.upstream_model());
+}
+
+upstream::HttpRequest OpenAIProvider::BuildRequest(
+    const sluice::v1::AdapterRequest& request, bool stream) const {
+  upstream::HttpRequest http;
+  http.url = url_;
+  http.headers = {{"content-type", "application/json"},
+                  {"accept", stream ? "text/event-stream" : "application/json"}};
+  if (!api_key_.empty()) {
+    http.headers.emplace_back("authorization", absl::StrCat("Bearer ", api_key_));
+  }
+  sluice::v1::ChatRequest body = request.request();
+  body.set_stream(stream);
+  http.body = codec::WriteChatRequest(body, request.upstream_model());
+  const auto& timeouts = config_.timeouts();
+  http.connect_timeout = DurationOr(timeouts.connect(), absl::Seconds(5));
+  http.first_byte_timeout = DurationOr(timeouts.first_token(), absl::Seconds(60));
+  http.total_timeout = DurationOr(timeouts.total(), absl::Minutes(10));
+  if (stream) http.stall_timeout = DurationOr(timeouts.stall(), absl::Seconds(30));
+  return http;
+}
+
+void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
+                              CompleteCallback done) {
+  auto head = std::make_shared<upstream::HttpResponseHead>();
+  auto body = std::make_shared<std::string>();
+  upstream::HttpCallbacks callbacks;
+  callbacks.on_head = [head](const upstream::HttpResponseHead& h) { *head = h; };
+  callbacks.on_body = [body](std::string_view bytes) { body->append(bytes); };
+  callbacks.on_done = [head, body, done = std::move(done),
+                       provider = config_.name(),
+                       route = Route(request)](absl::Status status) {
+    if (!status.ok()) return done(status);
+    if (head->status < 200 || head->status > 299) {
+      return done(UpstreamHttpError(provider, *head, *body, absl::Now()));
+    }
+    absl::StatusOr<sluice::v1::ChatResponse> response =
+        codec::ParseChatResponse(*body);
+    if (response.ok()) response->set_route(route);
+    done(std::move(response));
+  };
+  client_->Start(BuildRequest(request, /*stream=*/false), std::move(callbacks));
+}
+
+CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
+                                    ChunkSink* sink) {
+  auto state = std::make_shared<StreamState>();
+  state->sink = sink;
+  state->provider = config_.name();
+  state->route = Route(request);
+  StreamState* raw = state.get();
+  state->parser = std::make_unique<http::SseParser>(
+      [raw](const http::SseParser::Event& event) {
+        if (raw->saw_done || !raw->failure.ok()) return;
+        if (event.data == "[DONE]") {
+          raw->saw_done = true;
+          return;
+        }
+        absl::StatusOr<sluice::v1::ChatChunk> chunk =
+            codec::ParseChatChunk(event.data);
+        if (!chunk.ok()) {
+          raw->failure = chunk.status();
+          return;
+        }
+        chunk->set_route(raw->route);
+        raw->sink->OnChunk(*std::move(chunk));
+      });
+  upstream::HttpCallbacks callbacks;
+  callbacks.on_head = [state](const upstream::HttpResponseHead& h) {
+    state->head = h;
+  };
+  callbacks.on_body = [state](std::string_view bytes) {
+    if (state->head.status == 200) {
+      state->parser->Feed(bytes);
+    } else if (state->error_body.size() < 64 * 1024) {
+      state->error_body.append(bytes);
+    }
+  };
+  callbacks.on_done = [state](absl::Status status) {
+    if (status.ok() && state->head.status != 200) {
+      status = UpstreamHttpError(state->provider, state->head,
+                                 state->error_body, absl::Now());
+    } else if (status.ok() && !state->failure.ok()) {
+      status = state->failure;
+    } else if (status.ok() && !state->saw_done) {
+      status = absl::UnavailableError(absl::StrCat(
+          "upstream ", state->provider, " ended the stream without [DONE]"));
+    }
+    state->sink->OnEnd(status);
+  };
+  upstream::HttpClient* client = client_;
+  upstream::CallId id =
+      client->Start(BuildRequest(request, /*stream=*/true), std::move(callbacks));
+  return [client, id] { client->Cancel(id); };
+}
+
+}  // namespace sluice::adapters

@@ -1,0 +1,37 @@
+// The OpenAI-compatible provider family: OpenAI, DeepSeek (with
+// reasoning_content), OpenRouter, vLLM, llama.cpp's server, the simulator.
+#pragma once
+
+#include <string>
+
+#include "libs/upstream/http_client.h"
+#include "services/adapters/provider.h"
+#include "sluice/v1/config.pb.h"
+
+namespace sluice::adapters {
+
+class OpenAIProvider : public Provider {
+ public:
+  // `client` must outlive the provider. The API key is read from the
+  // environment variable the config names, once.
+  OpenAIProvider(const sluice::v1::ProviderConfig& config,
+                 upstream::HttpClient* client);
+
+  // Provider
+  void Complete(const sluice::v1::AdapterRequest& request,
+                CompleteCallback done) override;
+  CancelStream Stream(const sluice::v1::AdapterRequest& request,
+                      ChunkSink* sink) override;
+
+ private:
+  upstream::HttpRequest BuildRequest(const sluice::v1::AdapterRequest& request,
+                                     bool stream) const;
+  std::string Route(const sluice::v1::AdapterRequest& request) const;
+
+  sluice::v1::ProviderConfig config_;
+  std::string url_;
+  std::string api_key_;
+  upstream::HttpClient* client_;
+};
+
+}  // namespace sluice::adapters

@@ -1,0 +1,27 @@
+// POST /v1/chat/completions: OpenAI's API over HTTP, answered through the
+// Router service, as one JSON body or as server-sent events.
+#pragma once
+
+#include "libs/host/service_host.h"
+#include "libs/http/server.h"
+#include "services/ingress/api_key_auth.h"
+#include "services/ingress/usage_reporter.h"
+#include "sluice/v1/router.grpc.pb.h"
+
+namespace sluice::ingress {
+
+class ChatHttpHandler {
+ public:
+  ChatHttpHandler(const ApiKeyAuth* auth, host::ChannelProvider* channels,
+                  UsageReporter* usage)
+      : auth_(auth), router_(channels, "router"), usage_(usage) {}
+
+  void Handle(http::Request request, http::ResponseWriterPtr writer);
+
+ private:
+  const ApiKeyAuth* auth_;
+  host::LazyStub<sluice::v1::Router> router_;
+  UsageReporter* usage_;
+};
+
+}  // namespace sluice::ingress

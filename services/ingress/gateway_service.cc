@@ -1,0 +1,133 @@
+#include "services/ingress/gateway_service.h"
+
+#include <memory>
+
+#include "libs/host/call_context.h"
+#include "libs/host/failed_stream.h"
+#include "libs/host/stream_relay.h"
+#include "libs/status/errors.h"
+#include "libs/status/grpc_status.h"
+#include "services/ingress/request_admission.h"
+#include "services/ingress/request_record.h"
+
+namespace sluice::ingress {
+namespace {
+
+using sluice::v1::ChatChunk;
+
+constexpr absl::Duration kRequestTimeout = absl::Minutes(10);
+
+// Records the failure and converts it for the wire.
+grpc::Status Fail(RequestRecord& record, const absl::Status& status) {
+  sluice::v1::Error error = status::ErrorFromStatus(status);
+  record.Finish(error.http_status(), error.type());
+  return status::ToGrpcStatus(status);
+}
+
+struct UnaryCall {
+  RequestRecordPtr record;
+  std::unique_ptr<grpc::ClientContext> context;
+  sluice::v1::ChatRequest request;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* GatewayService::Complete(
+    grpc::CallbackServerContext* context,
+    const sluice::v1::ChatRequest* request,
+    sluice::v1::ChatResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto call = std::make_shared<UnaryCall>();
+  call->record = std::make_shared<RequestRecord>(
+      usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
+      /*stream=*/false);
+  call->request = *request;
+  call->request.set_stream(false);
+  absl::Status admitted = AdmitChatRequest(
+      *auth_, host::ClientMetadata(*context, "authorization"),
+      host::ClientMetadata(*context, "traceparent"), call->request,
+      *call->record);
+  sluice::v1::Router::Stub* router = admitted.ok() ? router_.get() : nullptr;
+  if (admitted.ok() && router == nullptr) {
+    admitted = absl::UnavailableError("the router is not reachable");
+  }
+  if (!admitted.ok()) {
+    reactor->Finish(Fail(*call->record, admitted));
+    return reactor;
+  }
+  call->context = host::ChildContext(*context, kRequestTimeout);
+  router->async()->Route(
+      call->context.get(), &call->request, response,
+      [reactor, response, call](grpc::Status grpc_status) {
+        if (grpc_status.ok()) {
+          call->record->SetRoute(response->route());
+          *call->record->event().mutable_usage() = response->usage();
+          call->record->Finish(200);
+          reactor->Finish(grpc_status);
+        } else {
+          reactor->Finish(
+              Fail(*call->record, status::FromGrpcStatus(grpc_status)));
+        }
+      });
+  return reactor;
+}
+
+grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
+    grpc::CallbackServerContext* context,
+    const sluice::v1::ChatRequest* request) {
+  auto record = std::make_shared<RequestRecord>(
+      usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
+      /*stream=*/true);
+  auto routed = std::make_shared<sluice::v1::ChatRequest>(*request);
+  routed->set_stream(true);
+  absl::Status admitted = AdmitChatRequest(
+      *auth_, host::ClientMetadata(*context, "authorization"),
+      host::ClientMetadata(*context, "traceparent"), *routed, *record);
+  sluice::v1::Router::Stub* router = admitted.ok() ? router_.get() : nullptr;
+  if (admitted.ok() && router == nullptr) {
+    admitted = absl::UnavailableError("the router is not reachable");
+  }
+  if (!admitted.ok()) {
+    return new host::FailedStream<ChatChunk>(Fail(*record, admitted));
+  }
+  return new host::StreamRelay<ChatChunk>(
+      host::ChildContext(*context, kRequestTimeout),
+      [router, routed](grpc::ClientContext* ctx,
+                       grpc::ClientReadReactor<ChatChunk>* reactor) {
+        router->async()->StreamRoute(ctx, routed.get(), reactor);
+      },
+      [record](ChatChunk& chunk) {
+        if (record->event().provider().empty()) record->SetRoute(chunk.route());
+        if (chunk.has_usage()) *record->event().mutable_usage() = chunk.usage();
+      },
+      [record](const grpc::Status& grpc_status) {
+        if (grpc_status.ok()) {
+          record->Finish(200);
+        } else {
+          Fail(*record, status::FromGrpcStatus(grpc_status));
+        }
+      },
+      routed);
+}
+
+grpc::ServerUnaryReactor* GatewayService::ListModels(
+    grpc::CallbackServerContext* context,
+    const sluice::v1::ListModelsRequest* request,
+    sluice::v1::ListModelsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller =
+      auth_->Authenticate(host::ClientMetadata(*context, "authorization"));
+  if (!caller.ok()) {
+    reactor->Finish(status::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  for (const std::string& model : models_) {
+    sluice::v1::ModelInfo* info = response->add_models();
+    info->set_id(model);
+    info->set_owned_by("sluice");
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace sluice::ingress

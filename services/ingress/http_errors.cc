@@ -1,0 +1,18 @@
+#include "services/ingress/http_errors.h"
+
+#include "libs/status/errors.h"
+#include "libs/status/openai_error.h"
+
+namespace sluice::ingress {
+
+sluice::v1::Error RespondWithError(http::ResponseWriter& writer,
+                                   const absl::Status& status,
+                                   http::Headers headers) {
+  sluice::v1::Error error = status::ErrorFromStatus(status);
+  headers.emplace_back("content-type", "application/json");
+  writer.Respond(error.http_status(), std::move(headers),
+                 status::OpenAIErrorJson(error));
+  return error;
+}
+
+}  // namespace sluice::ingress

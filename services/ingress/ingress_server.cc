@@ -1,0 +1,79 @@
+#include "services/ingress/ingress_server.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace sluice::ingress {
+namespace {
+
+absl::Status ParseListen(const std::string& listen, http::ServerOptions& out) {
+  size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server.http_listen: expected host:port, got \"", listen,
+                     "\""));
+  }
+  out.host = listen.substr(0, colon);
+  out.port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
+    const sluice::v1::Config& config, const std::string& brokers,
+    host::ChannelProvider* channels) {
+  std::unique_ptr<IngressServer> ingress(new IngressServer());
+  http::ServerOptions options;
+  if (absl::Status s = ParseListen(config.server().http_listen().empty()
+                                       ? "127.0.0.1:8080"
+                                       : config.server().http_listen(),
+                                   options);
+      !s.ok()) {
+    return s;
+  }
+  if (config.server().http_threads() > 0) {
+    options.threads = config.server().http_threads();
+  }
+  if (config.server().max_body_bytes() > 0) {
+    options.max_body_bytes = config.server().max_body_bytes();
+  }
+  ingress->auth_ = std::make_unique<ApiKeyAuth>(config);
+  kafka::ProducerOptions producer_options;
+  producer_options.brokers = brokers;
+  producer_options.client_id = "sluice-ingress";
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::Create(producer_options);
+  if (!producer.ok()) return producer.status();
+  ingress->producer_ = *std::move(producer);
+  ingress->usage_ = std::make_unique<KafkaUsageReporter>(
+      ingress->producer_.get(), config.kafka().usage_topic().empty()
+                                    ? "sluice.usage"
+                                    : config.kafka().usage_topic());
+  std::vector<std::string> models;
+  for (const auto& route : config.routes()) models.push_back(route.model());
+  ingress->gateway_ = std::make_unique<GatewayService>(
+      ingress->auth_.get(), channels, ingress->usage_.get(), models);
+  ingress->api_ = std::make_unique<HttpApi>(
+      ingress->auth_.get(), channels, ingress->usage_.get(), models);
+  HttpApi* api = ingress->api_.get();
+  absl::StatusOr<http::ServerPtr> server = http::StartServer(
+      options, [api](http::Request request, http::ResponseWriterPtr writer) {
+        api->Handle(std::move(request), std::move(writer));
+      });
+  if (!server.ok()) return server.status();
+  ingress->server_ = *std::move(server);
+  return ingress;
+}
+
+IngressServer::~IngressServer() { Shutdown(); }
+
+void IngressServer::Shutdown() {
+  if (server_ != nullptr) server_->Shutdown();
+  if (producer_ != nullptr) producer_->Flush(absl::Seconds(5)).IgnoreError();
+}
+
+}  // namespace sluice::ingress

@@ -1,0 +1,42 @@
+// Ingress as one unit: the HTTP API server, the gRPC Gateway service and the
+// usage reporter they share.
+#pragma once
+
+#include <memory>
+
+#include "libs/host/service_host.h"
+#include "libs/http/server.h"
+#include "libs/kafka/producer.h"
+#include "services/ingress/api_key_auth.h"
+#include "services/ingress/gateway_service.h"
+#include "services/ingress/http_api.h"
+#include "services/ingress/usage_reporter.h"
+#include "sluice/v1/config.pb.h"
+
+namespace sluice::ingress {
+
+class IngressServer {
+ public:
+  // Connects the usage producer to `brokers` and starts the HTTP server on
+  // config.server.http_listen. Register grpc_service() with the host.
+  static absl::StatusOr<std::unique_ptr<IngressServer>> Create(
+      const sluice::v1::Config& config, const std::string& brokers,
+      host::ChannelProvider* channels);
+  ~IngressServer();
+
+  grpc::Service* grpc_service() { return gateway_.get(); }
+  uint16_t http_port() const { return server_->port(); }
+  void Shutdown();
+
+ private:
+  IngressServer() = default;
+
+  std::unique_ptr<ApiKeyAuth> auth_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<UsageReporter> usage_;
+  std::unique_ptr<GatewayService> gateway_;
+  std::unique_ptr<HttpApi> api_;
+  http::ServerPtr server_;
+};
+
+}  // namespace sluice::ingress

@@ -1,0 +1,32 @@
+// What every chat request goes through at ingress, whether it came over HTTP
+// or gRPC: authentication, validation of what the codec cannot check, and the
+// request context (request id, tenant, trace) stamped onto it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "services/ingress/api_key_auth.h"
+#include "services/ingress/request_record.h"
+#include "sluice/v1/chat.pb.h"
+
+namespace sluice::ingress {
+
+// Checks the semantic rules shared by both APIs (model, messages, n).
+absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request);
+
+// Authenticates `authorization`, validates `request` and fills its context
+// and the record's caller fields. `traceparent` may be empty (a new trace
+// starts). On error the record is left for the caller to finish.
+absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
+                              std::string_view authorization,
+                              std::string_view traceparent,
+                              sluice::v1::ChatRequest& request,
+                              RequestRecord& record);
+
+// The request id to use: the client's `x-request-id` when it is sane, else
+// a new one.
+std::string RequestIdFor(std::string_view client_value);
+
+}  // namespace sluice::ingress

@@ -1,0 +1,42 @@
+#include "services/ingress/request_record.h"
+
+#include "absl/strings/str_split.h"
+
+namespace sluice::ingress {
+
+RequestRecord::RequestRecord(UsageReporter* reporter, std::string request_id,
+                             bool stream)
+    : reporter_(reporter), start_(absl::Now()) {
+  event_.set_request_id(std::move(request_id));
+  event_.set_stream(stream);
+}
+
+RequestRecord::~RequestRecord() {
+  if (!finished_) Finish(kClientClosedRequest, "client_closed_request");
+}
+
+void RequestRecord::SetRoute(std::string_view route) {
+  std::pair<std::string_view, std::string_view> parts =
+      absl::StrSplit(route, absl::MaxSplits('/', 1));
+  event_.set_provider(std::string(parts.first));
+  event_.set_upstream_model(std::string(parts.second));
+}
+
+void RequestRecord::Finish(int http_status, std::string_view error_type) {
+  if (finished_) return;
+  finished_ = true;
+  absl::Time now = absl::Now();
+  event_.set_status(http_status);
+  event_.set_error_type(std::string(error_type));
+  event_.set_latency_ms(absl::ToInt64Milliseconds(now - start_));
+  auto* time = event_.mutable_time();
+  time->set_seconds(absl::ToUnixSeconds(now));
+  time->set_nanos(static_cast<int32_t>(absl::ToUnixNanos(now) % 1000000000));
+  sluice::v1::Usage* usage = event_.mutable_usage();
+  if (usage->total_tokens() == 0) {
+    usage->set_total_tokens(usage->prompt_tokens() + usage->completion_tokens());
+  }
+  reporter_->Report(event_);
+}
+
+}  // namespace sluice::ingress

@@ -1,0 +1,44 @@
+// Collects what the usage event of one request needs and emits that event
+// exactly once: on Finish(), or from the destructor if the request was
+// abandoned (client gone) before it finished.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/time/clock.h"
+#include "services/ingress/usage_reporter.h"
+#include "sluice/v1/metering.pb.h"
+
+namespace sluice::ingress {
+
+// HTTP status recorded when the client went away before the answer ended
+// (nginx's convention).
+inline constexpr int kClientClosedRequest = 499;
+
+class RequestRecord {
+ public:
+  RequestRecord(UsageReporter* reporter, std::string request_id, bool stream);
+  ~RequestRecord();
+
+  RequestRecord(const RequestRecord&) = delete;
+  RequestRecord& operator=(const RequestRecord&) = delete;
+
+  sluice::v1::UsageEvent& event() { return event_; }
+  const std::string& request_id() const { return event_.request_id(); }
+
+  // "provider/upstream_model", as adapters set it on answers.
+  void SetRoute(std::string_view route);
+  void Finish(int http_status, std::string_view error_type = {});
+
+ private:
+  UsageReporter* reporter_;
+  absl::Time start_;
+  sluice::v1::UsageEvent event_;
+  bool finished_ = false;
+};
+
+using RequestRecordPtr = std::shared_ptr<RequestRecord>;
+
+}  // namespace sluice::ingress

@@ -1,0 +1,194 @@
+#include "services/metering/sqlite_usage_store.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace sluice::metering {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS usage_events (
+  request_id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  model TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  event BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_totals (
+  tenant TEXT NOT NULL,
+  model TEXT NOT NULL,
+  requests INTEGER NOT NULL DEFAULT 0,
+  errors INTEGER NOT NULL DEFAULT 0,
+  prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  cached_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  total_tokens INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant, model)
+);
+)sql";
+
+// Finalizes a statement when it leaves scope.
+struct Statement {
+  sqlite3_stmt* stmt = nullptr;
+  ~Statement() { sqlite3_finalize(stmt); }
+};
+
+absl::Status SqliteError(sqlite3* db, std::string_view what) {
+  return absl::InternalError(absl::StrCat(what, ": ", sqlite3_errmsg(db)));
+}
+
+}  // namespace
+
+absl::StatusOr<UsageStorePtr> SqliteUsageStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    absl::Status error = SqliteError(db, absl::StrCat("open ", path));
+    sqlite3_close(db);
+    return error;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::unique_ptr<SqliteUsageStore> store(new SqliteUsageStore(db));
+  {
+    absl::MutexLock lock(&store->mu_);
+    if (absl::Status s = store->Exec(kSchema); !s.ok()) return s;
+  }
+  return store;
+}
+
+SqliteUsageStore::~SqliteUsageStore() {
+  absl::MutexLock lock(&mu_);
+  sqlite3_close(db_);
+}
+
+absl::Status SqliteUsageStore::Exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    absl::Status error = absl::InternalError(
+        absl::StrCat("sqlite: ", message != nullptr ? message : "error"));
+    sqlite3_free(message);
+    return error;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SqliteUsageStore::Record(
+    const sluice::v1::UsageEvent& event) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  auto rollback = [this](absl::Status error) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    Exec("ROLLBACK").IgnoreError();
+    return error;
+  };
+  const sluice::v1::Usage& usage = event.usage();
+  {
+    Statement insert;
+    if (sqlite3_prepare_v2(
+            db_,
+            "INSERT OR IGNORE INTO usage_events (request_id, tenant, model, "
+            "status, prompt_tokens, completion_tokens, event) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            -1, &insert.stmt, nullptr) != SQLITE_OK) {
+      return rollback(SqliteError(db_, "prepare insert"));
+    }
+    std::string blob = event.SerializeAsString();
+    sqlite3_bind_text(insert.stmt, 1, event.request_id().c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert.stmt, 2, event.tenant().c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert.stmt, 3, event.model().c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int(insert.stmt, 4, event.status());
+    sqlite3_bind_int64(insert.stmt, 5, usage.prompt_tokens());
+    sqlite3_bind_int64(insert.stmt, 6, usage.completion_tokens());
+    sqlite3_bind_blob(insert.stmt, 7, blob.data(), static_cast<int>(blob.size()),
+                      SQLITE_TRANSIENT);
+    if (sqlite3_step(insert.stmt) != SQLITE_DONE) {
+      return rollback(SqliteError(db_, "insert event"));
+    }
+  }
+  if (sqlite3_changes(db_) == 0) {  // seen before: exactly-once
+    if (absl::Status s = Exec("COMMIT"); !s.ok()) return rollback(s);
+    return false;
+  }
+  {
+    Statement upsert;
+    if (sqlite3_prepare_v2(
+            db_,
+            "INSERT INTO usage_totals (tenant, model, requests, errors, "
+            "prompt_tokens, completion_tokens, cached_tokens, "
+            "reasoning_tokens, total_tokens) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (tenant, model) DO UPDATE SET "
+            "requests = requests + 1, errors = errors + excluded.errors, "
+            "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+            "completion_tokens = completion_tokens + excluded.completion_tokens, "
+            "cached_tokens = cached_tokens + excluded.cached_tokens, "
+            "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
+            "total_tokens = total_tokens + excluded.total_tokens",
+            -1, &upsert.stmt, nullptr) != SQLITE_OK) {
+      return rollback(SqliteError(db_, "prepare upsert"));
+    }
+    sqlite3_bind_text(upsert.stmt, 1, event.tenant().c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(upsert.stmt, 2, event.model().c_str(), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int(upsert.stmt, 3, event.status() >= 400 ? 1 : 0);
+    sqlite3_bind_int64(upsert.stmt, 4, usage.prompt_tokens());
+    sqlite3_bind_int64(upsert.stmt, 5, usage.completion_tokens());
+    sqlite3_bind_int64(upsert.stmt, 6, usage.cached_tokens());
+    sqlite3_bind_int64(upsert.stmt, 7, usage.reasoning_tokens());
+    sqlite3_bind_int64(upsert.stmt, 8, usage.total_tokens());
+    if (sqlite3_step(upsert.stmt) != SQLITE_DONE) {
+      return rollback(SqliteError(db_, "update totals"));
+    }
+  }
+  if (absl::Status s = Exec("COMMIT"); !s.ok()) return rollback(s);
+  return true;
+}
+
+absl::StatusOr<sluice::v1::UsageReport> SqliteUsageStore::Totals(
+    const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  sluice::v1::UsageReport report;
+  Statement query;
+  if (sqlite3_prepare_v2(
+          db_,
+          "SELECT tenant, model, requests, errors, prompt_tokens, "
+          "completion_tokens, cached_tokens, reasoning_tokens, total_tokens "
+          "FROM usage_totals WHERE ?1 = '' OR tenant = ?1 "
+          "ORDER BY tenant, model",
+          -1, &query.stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare totals");
+  }
+  sqlite3_bind_text(query.stmt, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
+  int rc;
+  while ((rc = sqlite3_step(query.stmt)) == SQLITE_ROW) {
+    sluice::v1::UsageTotal* total = report.add_totals();
+    total->set_tenant(
+        reinterpret_cast<const char*>(sqlite3_column_text(query.stmt, 0)));
+    total->set_model(
+        reinterpret_cast<const char*>(sqlite3_column_text(query.stmt, 1)));
+    total->set_requests(sqlite3_column_int64(query.stmt, 2));
+    total->set_errors(sqlite3_column_int64(query.stmt, 3));
+    total->set_prompt_tokens(sqlite3_column_int64(query.stmt, 4));
+    total->set_completion_tokens(sqlite3_column_int64(query.stmt, 5));
+    total->set_cached_tokens(sqlite3_column_int64(query.stmt, 6));
+    total->set_reasoning_tokens(sqlite3_column_int64(query.stmt, 7));
+    total->set_total_tokens(sqlite3_column_int64(query.stmt, 8));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read totals");
+  Statement count;
+  sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM usage_events", -1, &count.stmt,
+                     nullptr);
+  if (sqlite3_step(count.stmt) == SQLITE_ROW) {
+    report.set_events(sqlite3_column_int64(count.stmt, 0));
+  }
+  return report;
+}
+
+}  // namespace sluice::metering

@@ -1,0 +1,32 @@
+// UsageStore on an embedded SQLite file (the single-machine default).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "services/metering/usage_store.h"
+
+namespace sluice::metering {
+
+class SqliteUsageStore : public UsageStore {
+ public:
+  // Opens (creating if needed) the database at `path` (":memory:" works).
+  static absl::StatusOr<UsageStorePtr> Open(const std::string& path);
+  ~SqliteUsageStore() override;
+
+  // UsageStore
+  absl::StatusOr<bool> Record(const sluice::v1::UsageEvent& event) override;
+  absl::StatusOr<sluice::v1::UsageReport> Totals(
+      const std::string& tenant) override;
+
+ private:
+  explicit SqliteUsageStore(sqlite3* db) : db_(db) {}
+  absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sluice::metering
