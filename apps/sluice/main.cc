@@ -1,0 +1,72 @@
+// The sluice CLI: hosts any set of services (`serve`), runs the Kafka dev
+// broker (`dev-kafka`), and small tools.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/sluice/serve.h"
+#include "libs/kafka/dev_broker_main.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sluice <command> [flags]\n"
+    "  serve [--config FILE] [--services a,b,...] [--http-listen H:P]\n"
+    "        [--grpc-listen H:P] [--remote NAME=H:P]... [--kafka-brokers LIST]\n"
+    "        [--sqlite-path FILE]\n"
+    "  dev-kafka [--brokers N] [--topics a,b]   the Kafka dev broker\n"
+    "  free-port                                print a free TCP port\n"
+    "  version\n";
+
+// Binds port 0 on loopback and prints the port the kernel chose.
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+    std::perror("free-port");
+    return 1;
+  }
+  std::printf("%d\n", ntohs(addr.sin_port));
+  close(fd);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Signals are taken by sigwait in the main thread: block them before any
+  // thread starts, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "serve") return sluice::app::RunServe(args);
+  if (command == "dev-kafka") {
+    return sluice::kafka::RunDevKafka(argc - 1, argv + 1);
+  }
+  if (command == "free-port") return FreePort();
+  if (command == "version") {
+    std::printf("sluice %s\n", SLUICE_VERSION);
+    return 0;
+  }
+  std::fputs(kUsage, stderr);
+  return 2;
+}

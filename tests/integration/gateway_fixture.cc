@@ -1,0 +1,114 @@
+#include "tests/integration/gateway_fixture.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace sluice::testing {
+namespace {
+
+// sha256("sk-sluice-demo")
+constexpr char kDemoKeyHash[] =
+    "1c590839af894cf25f9a5fe06929af05b377f60efbe55508ef93d251887b9213";
+
+std::string ConfigYaml(int sim_port) {
+  return absl::StrReplaceAll(R"yaml(
+server:
+  http_listen: 127.0.0.1:0
+  grpc_listen: 127.0.0.1:0
+  http_threads: 2
+kafka:
+  usage_topic: sluice.usage
+metering:
+  consumer_group: sluice-metering
+providers:
+  - name: sim
+    kind: openai
+    base_url: http://127.0.0.1:SIM_PORT/v1
+    timeouts: {connect: 2s, first_token: 10s, stall: 5s, total: 30s}
+routes:
+  - {model: deepseek-chat, provider: sim}
+  - {model: deepseek-reasoner, provider: sim}
+  - {model: chat-default, provider: sim, upstream_model: deepseek-chat}
+tenants:
+  - name: demo
+    api_key_sha256s: [HASH]
+logging:
+  level: warn
+)yaml",
+                             {{"SIM_PORT", std::to_string(sim_port)},
+                              {"HASH", kDemoKeyHash}});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(Layout layout) {
+  std::unique_ptr<Gateway> gateway(new Gateway());
+  char pattern[] = "/tmp/sluice-it.XXXXXX";
+  if (mkdtemp(pattern) == nullptr) return absl::InternalError("mkdtemp");
+  gateway->dir_ = pattern;
+
+  auto simulator = sim::Simulator::Start(sim::SimulatorOptions{});
+  if (!simulator.ok()) return simulator.status();
+  gateway->simulator_ = *std::move(simulator);
+  auto broker = kafka::DevBroker::Start();
+  if (!broker.ok()) return broker.status();
+  gateway->broker_ = *std::move(broker);
+
+  gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
+  std::ofstream(gateway->config_path_)
+      << ConfigYaml(gateway->simulator_->port());
+  std::string brokers = gateway->broker_->bootstrap_servers();
+  std::string sqlite = gateway->dir_ + "/metering.db";
+
+  if (layout == Layout::kOneProcess) {
+    auto grpc = gateway->Serve({"--sqlite-path", sqlite});
+    if (!grpc.ok()) return grpc.status();
+    gateway->ingress_grpc_ = *grpc;
+  } else {
+    auto metering = gateway->Serve({"--services", "metering", "--sqlite-path", sqlite});
+    if (!metering.ok()) return metering.status();
+    auto adapters = gateway->Serve({"--services", "adapters"});
+    if (!adapters.ok()) return adapters.status();
+    auto router = gateway->Serve(
+        {"--services", "router", "--remote", "adapters=" + *adapters});
+    if (!router.ok()) return router.status();
+    auto ingress = gateway->Serve({"--services", "ingress", "--remote",
+                                   "router=" + *router, "--remote",
+                                   "metering=" + *metering});
+    if (!ingress.ok()) return ingress.status();
+    gateway->ingress_grpc_ = *ingress;
+  }
+  return gateway;
+}
+
+absl::StatusOr<std::string> Gateway::Serve(std::vector<std::string> flags) {
+  std::vector<std::string> argv = {BuiltBinary("apps/sluice/sluice"), "serve",
+                                   "--config", config_path_, "--kafka-brokers",
+                                   broker_->bootstrap_servers()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto process = Subprocess::Start(argv);
+  if (!process.ok()) return process.status();
+  Subprocess& p = **process;
+  processes_.push_back(*std::move(process));
+  auto grpc_line = p.WaitForLine("gRPC listening on ", absl::Seconds(30));
+  if (!grpc_line.ok()) return grpc_line.status();
+  std::string grpc = grpc_line->substr(grpc_line->rfind(' ') + 1);
+  auto ready = p.WaitForLine("sluice: ready", absl::Seconds(30));
+  if (!ready.ok()) return ready.status();
+  auto http_line = p.WaitForLine("HTTP listening on ", absl::Milliseconds(1));
+  if (http_line.ok()) http_base_ = http_line->substr(http_line->rfind(' ') + 1);
+  return grpc;
+}
+
+Gateway::~Gateway() {
+  // Stop in reverse order of start: ingress first.
+  while (!processes_.empty()) processes_.pop_back();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+}  // namespace sluice::testing

@@ -1,0 +1,45 @@
+// Starts a whole gateway for a test: the upstream simulator and the Kafka dev
+// broker in the test process, and sluice either as one process hosting every
+// service or split into one process per service.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "libs/kafka/dev_broker.h"
+#include "tests/support/subprocess.h"
+#include "tools/upstream-sim/simulator.h"
+
+namespace sluice::testing {
+
+inline constexpr char kDemoKey[] = "sk-sluice-demo";
+
+class Gateway {
+ public:
+  enum class Layout { kOneProcess, kSplit };
+
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(Layout layout);
+  ~Gateway();
+
+  std::string http_base() const { return http_base_; }
+  sim::Simulator& simulator() { return *simulator_; }
+  // gRPC address of the process hosting ingress.
+  const std::string& ingress_grpc() const { return ingress_grpc_; }
+
+ private:
+  Gateway() = default;
+  // Starts `sluice serve` with `flags`; returns its gRPC address.
+  absl::StatusOr<std::string> Serve(std::vector<std::string> flags);
+
+  std::string dir_;
+  std::string config_path_;
+  std::unique_ptr<sim::Simulator> simulator_;
+  std::unique_ptr<kafka::DevBroker> broker_;
+  std::vector<std::unique_ptr<Subprocess>> processes_;
+  std::string http_base_;
+  std::string ingress_grpc_;
+};
+
+}  // namespace sluice::testing

@@ -1,0 +1,77 @@
+#include "tests/support/http_test_client.h"
+
+#include <curl/curl.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace sluice::testing {
+namespace {
+
+size_t OnBody(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* out) {
+  std::string_view line(data, size * count);
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    static_cast<HttpAnswer*>(out)->headers.emplace_back(
+        absl::AsciiStrToLower(line.substr(0, colon)),
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  }
+  return size * count;
+}
+
+}  // namespace
+
+std::string HttpAnswer::Header(const std::string& lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return "";
+}
+
+HttpAnswer HttpCall(const std::string& method, const std::string& url,
+                    const std::vector<std::string>& headers,
+                    const std::string& body) {
+  HttpAnswer answer;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
+  list = curl_slist_append(list, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  if (method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer);
+  CURLcode rc = curl_easy_perform(curl);
+  if (rc != CURLE_OK) answer.error = curl_easy_strerror(rc);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return answer;
+}
+
+std::vector<std::string> SseData(const std::string& body) {
+  std::vector<std::string> data;
+  for (std::string_view event : absl::StrSplit(body, "\n\n", absl::SkipEmpty())) {
+    for (std::string_view line : absl::StrSplit(event, '\n')) {
+      if (absl::ConsumePrefix(&line, "data: ")) data.emplace_back(line);
+    }
+  }
+  return data;
+}
+
+}  // namespace sluice::testing

@@ -1,0 +1,26 @@
+// A blocking HTTP client for tests (libcurl easy): one call, whole answer.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sluice::testing {
+
+struct HttpAnswer {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // lower-case
+  std::string body;
+  std::string error;  // curl's error, when the transfer failed
+
+  std::string Header(const std::string& lower_name) const;
+};
+
+HttpAnswer HttpCall(const std::string& method, const std::string& url,
+                    const std::vector<std::string>& headers = {},
+                    const std::string& body = "");
+
+// The data payloads of an SSE body, in order ("[DONE]" included).
+std::vector<std::string> SseData(const std::string& body);
+
+}  // namespace sluice::testing

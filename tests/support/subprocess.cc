@@ -1,0 +1,131 @@
+#include "tests/support/subprocess.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+extern char** environ;
+
+namespace sluice::testing {
+
+std::string BuiltBinary(std::string_view relative_path) {
+  const char* build = std::getenv("SLUICE_BUILD_DIR");
+  return absl::StrCat(build != nullptr ? build : ".", "/", relative_path);
+}
+
+absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
+    std::vector<std::string> argv) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  // The child gets a clean signal mask, whatever the test blocked.
+  sigset_t empty;
+  sigemptyset(&empty);
+  posix_spawnattr_setsigmask(&attributes, &empty);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> raw;
+  for (auto& arg : argv) raw.push_back(arg.data());
+  raw.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, raw[0], &actions, &attributes, raw.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  close(pipe_fds[1]);
+  if (rc != 0) {
+    close(pipe_fds[0]);
+    return absl::InternalError(absl::StrCat("cannot start ", argv[0]));
+  }
+  return std::unique_ptr<Subprocess>(new Subprocess(pid, pipe_fds[0]));
+}
+
+Subprocess::Subprocess(pid_t pid, int stdout_fd)
+    : pid_(pid), stdout_fd_(stdout_fd), reader_([this] { ReadLoop(); }) {}
+
+Subprocess::~Subprocess() {
+  Terminate(absl::Seconds(5));
+  reader_.join();
+  close(stdout_fd_);
+}
+
+void Subprocess::ReadLoop() {
+  std::string partial;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = read(stdout_fd_, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    partial.append(buffer, static_cast<size_t>(n));
+    size_t newline;
+    while ((newline = partial.find('\n')) != std::string::npos) {
+      absl::MutexLock lock(&mu_);
+      lines_.push_back(partial.substr(0, newline));
+      partial.erase(0, newline + 1);
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  if (!partial.empty()) lines_.push_back(partial);
+  eof_ = true;
+}
+
+absl::StatusOr<std::string> Subprocess::WaitForLine(std::string_view needle,
+                                                    absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  size_t checked = 0;
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    for (; checked < lines_.size(); ++checked) {
+      if (lines_[checked].find(needle) != std::string::npos) {
+        return lines_[checked];
+      }
+    }
+    if (eof_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("process exited before printing \"", needle, "\""));
+    }
+    size_t seen = lines_.size();
+    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return eof_ || lines_.size() != seen;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&changed), deadline)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("no line with \"", needle, "\" in time"));
+    }
+  }
+}
+
+int Subprocess::Terminate(absl::Duration grace) {
+  if (exited_) return exit_code_;
+  kill(pid_, SIGTERM);
+  absl::Time deadline = absl::Now() + grace;
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  exited_ = true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return exit_code_;
+}
+
+std::string Subprocess::Output() {
+  absl::MutexLock lock(&mu_);
+  std::string out;
+  for (const auto& line : lines_) absl::StrAppend(&out, line, "\n");
+  return out;
+}
+
+}  // namespace sluice::testing

@@ -1,0 +1,49 @@
+// Runs one of our binaries as a child process for integration tests, reading
+// its stdout line by line so a test can wait for "listening on ..." with a
+// deadline. The child is terminated (SIGTERM, then SIGKILL) on destruction.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace sluice::testing {
+
+class Subprocess {
+ public:
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
+      std::vector<std::string> argv);
+  ~Subprocess();
+
+  // The first stdout line containing `needle`, waiting up to `timeout`.
+  absl::StatusOr<std::string> WaitForLine(std::string_view needle,
+                                          absl::Duration timeout);
+  // Sends SIGTERM and waits; returns the exit code (-signal if killed).
+  int Terminate(absl::Duration grace = absl::Seconds(10));
+  std::string Output();
+
+ private:
+  Subprocess(pid_t pid, int stdout_fd);
+  void ReadLoop();
+
+  pid_t pid_;
+  int stdout_fd_;
+  std::thread reader_;
+  absl::Mutex mu_;
+  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
+  bool eof_ ABSL_GUARDED_BY(mu_) = false;
+  bool exited_ = false;
+  int exit_code_ = 0;
+};
+
+// Path of a binary built by this build tree, e.g. "apps/sluice/sluice".
+std::string BuiltBinary(std::string_view relative_path);
+
+}  // namespace sluice::testing
