@@ -44,7 +44,7 @@ int RunServe(const std::vector<std::string>& args) {
   std::vector<std::string> services(config.services().begin(),
                                     config.services().end());
   if (services.empty()) services = AllServices();
-  auto hosts = [&](std::string_view name) {
+  auto hosts = [&](absl::string_view name) {
     return std::find(services.begin(), services.end(), name) != services.end();
   };
 

@@ -12,12 +12,12 @@ std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
 
 }  // namespace
 
-std::string_view ClientMetadata(const grpc::CallbackServerContext& context,
-                                std::string_view key) {
+absl::string_view ClientMetadata(const grpc::CallbackServerContext& context,
+                                absl::string_view key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return {};
-  return std::string_view(it->second.data(), it->second.size());
+  return absl::string_view(it->second.data(), it->second.size());
 }
 
 std::unique_ptr<grpc::ClientContext> ChildContext(
@@ -28,8 +28,8 @@ std::unique_ptr<grpc::ClientContext> ChildContext(
       std::chrono::hours(24 * 365)) {
     context->set_deadline(DeadlineAfter(default_timeout));
   }
-  for (std::string_view key : {kTraceparentKey, kRequestIdKey}) {
-    std::string_view value = ClientMetadata(parent, key);
+  for (absl::string_view key : {kTraceparentKey, kRequestIdKey}) {
+    absl::string_view value = ClientMetadata(parent, key);
     if (!value.empty()) {
       context->AddMetadata(std::string(key), std::string(value));
     }
@@ -37,8 +37,8 @@ std::unique_ptr<grpc::ClientContext> ChildContext(
   return context;
 }
 
-std::unique_ptr<grpc::ClientContext> RootContext(std::string_view request_id,
-                                                 std::string_view traceparent,
+std::unique_ptr<grpc::ClientContext> RootContext(absl::string_view request_id,
+                                                 absl::string_view traceparent,
                                                  absl::Duration timeout) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(DeadlineAfter(timeout));

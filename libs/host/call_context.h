@@ -3,6 +3,7 @@
 // request id in metadata.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <memory>
 #include <string_view>
 
@@ -12,8 +13,8 @@
 
 namespace sluice::host {
 
-inline constexpr std::string_view kTraceparentKey = "traceparent";
-inline constexpr std::string_view kRequestIdKey = "x-request-id";
+inline constexpr absl::string_view kTraceparentKey = "traceparent";
+inline constexpr absl::string_view kRequestIdKey = "x-request-id";
 
 // A client context for a call made while serving `parent`: deadline and
 // cancellation propagate; traceparent and request id are copied. When the
@@ -22,12 +23,12 @@ std::unique_ptr<grpc::ClientContext> ChildContext(
     const grpc::CallbackServerContext& parent, absl::Duration default_timeout);
 
 // A client context for a call that starts a request (ingress).
-std::unique_ptr<grpc::ClientContext> RootContext(std::string_view request_id,
-                                                 std::string_view traceparent,
+std::unique_ptr<grpc::ClientContext> RootContext(absl::string_view request_id,
+                                                 absl::string_view traceparent,
                                                  absl::Duration timeout);
 
 // First value of a metadata key sent by the client, or empty.
-std::string_view ClientMetadata(const grpc::CallbackServerContext& context,
-                                std::string_view key);
+absl::string_view ClientMetadata(const grpc::CallbackServerContext& context,
+                                absl::string_view key);
 
 }  // namespace sluice::host

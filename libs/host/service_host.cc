@@ -13,7 +13,7 @@ void ServiceHost::AddService(std::string name, grpc::Service* service) {
   services_.emplace_back(std::move(name), service);
 }
 
-bool ServiceHost::Hosts(std::string_view name) const {
+bool ServiceHost::Hosts(absl::string_view name) const {
   for (const auto& [n, s] : services_) {
     if (n == name) return true;
   }
@@ -44,7 +44,7 @@ void ServiceHost::Shutdown() {
 }
 
 std::shared_ptr<grpc::Channel> ServiceHost::ChannelFor(
-    std::string_view service) {
+    absl::string_view service) {
   absl::MutexLock lock(&mu_);
   auto it = channels_.find(service);
   if (it != channels_.end()) return it->second;

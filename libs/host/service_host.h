@@ -3,6 +3,7 @@
 // no sockets); a call to a remote one through the address given in config.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,7 +22,7 @@ class ChannelProvider {
  public:
   virtual ~ChannelProvider() = default;
   // Null when the service is neither hosted here nor configured as remote.
-  virtual std::shared_ptr<grpc::Channel> ChannelFor(std::string_view service) = 0;
+  virtual std::shared_ptr<grpc::Channel> ChannelFor(absl::string_view service) = 0;
 };
 
 class ServiceHost : public ChannelProvider {
@@ -33,7 +34,7 @@ class ServiceHost : public ChannelProvider {
   // Registers a service under its config name. Before Start() only; the
   // service must outlive the host.
   void AddService(std::string name, grpc::Service* service);
-  bool Hosts(std::string_view name) const;
+  bool Hosts(absl::string_view name) const;
 
   // Builds the server and listens on `listen_address` ("127.0.0.1:0" picks a
   // free port).
@@ -42,7 +43,7 @@ class ServiceHost : public ChannelProvider {
   void Shutdown();
 
   // ChannelProvider
-  std::shared_ptr<grpc::Channel> ChannelFor(std::string_view service) override;
+  std::shared_ptr<grpc::Channel> ChannelFor(absl::string_view service) override;
 
  private:
   absl::flat_hash_map<std::string, std::string> remotes_;

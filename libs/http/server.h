@@ -4,6 +4,7 @@
 // through a ResponseWriter, which may be called later from any thread.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,7 +29,7 @@ struct Request {
   std::string remote_address;
 
   // First header with this (lower-case) name, or empty.
-  std::string_view Header(std::string_view lower_name) const;
+  absl::string_view Header(absl::string_view lower_name) const;
 };
 
 // How a handler answers. Thread-safe; every call may come from any thread.
@@ -46,9 +47,9 @@ class ResponseWriter {
   virtual void StartStream(int status, Headers headers) = 0;
   // Writes one SSE event: "data: <data>\n\n" (multi-line data is split into
   // several data: lines, as the SSE spec requires).
-  virtual void WriteEvent(std::string_view data) = 0;
+  virtual void WriteEvent(absl::string_view data) = 0;
   // Writes bytes as they are (an SSE comment, a raw chunk).
-  virtual void WriteRaw(std::string_view bytes) = 0;
+  virtual void WriteRaw(absl::string_view bytes) = 0;
   // Ends the chunked body. The connection is kept alive if the client asked.
   virtual void EndStream() = 0;
 

@@ -80,7 +80,7 @@ void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
   auto body = std::make_shared<std::string>();
   upstream::HttpCallbacks callbacks;
   callbacks.on_head = [head](const upstream::HttpResponseHead& h) { *head = h; };
-  callbacks.on_body = [body](std::string_view bytes) { body->append(bytes); };
+  callbacks.on_body = [body](absl::string_view bytes) { body->append(bytes); };
   callbacks.on_done = [head, body, done = std::move(done),
                        provider = config_.name(),
                        route = Route(request)](absl::Status status) {
@@ -123,7 +123,7 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
   callbacks.on_head = [state](const upstream::HttpResponseHead& h) {
     state->head = h;
   };
-  callbacks.on_body = [state](std::string_view bytes) {
+  callbacks.on_body = [state](absl::string_view bytes) {
     if (state->head.status == 200) {
       state->parser->Feed(bytes);
     } else if (state->error_body.size() < 64 * 1024) {

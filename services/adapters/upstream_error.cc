@@ -9,9 +9,9 @@
 
 namespace sluice::adapters {
 
-absl::Status UpstreamHttpError(std::string_view provider,
+absl::Status UpstreamHttpError(absl::string_view provider,
                                const upstream::HttpResponseHead& head,
-                               std::string_view body, absl::Time now) {
+                               absl::string_view body, absl::Time now) {
   std::string message = absl::StrCat("upstream ", provider, " answered HTTP ",
                                      head.status);
   std::string type, code;

@@ -2,6 +2,7 @@
 // (message, type, code, Retry-After) and never the request's secrets.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -10,8 +11,8 @@
 
 namespace sluice::adapters {
 
-absl::Status UpstreamHttpError(std::string_view provider,
+absl::Status UpstreamHttpError(absl::string_view provider,
                                const upstream::HttpResponseHead& head,
-                               std::string_view body, absl::Time now);
+                               absl::string_view body, absl::Time now);
 
 }  // namespace sluice::adapters

@@ -17,7 +17,7 @@ ApiKeyAuth::ApiKeyAuth(const sluice::v1::Config& config) {
   }
 }
 
-std::string ApiKeyAuth::Sha256Hex(std::string_view text) {
+std::string ApiKeyAuth::Sha256Hex(absl::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
@@ -32,7 +32,7 @@ std::string ApiKeyAuth::Sha256Hex(std::string_view text) {
 }
 
 absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
-    std::string_view authorization) const {
+    absl::string_view authorization) const {
   authorization = absl::StripAsciiWhitespace(authorization);
   if (authorization.empty()) {
     return status::Unauthenticated(
@@ -43,7 +43,7 @@ absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
     return status::Unauthenticated(
         "The Authorization header must be 'Bearer YOUR_KEY'.");
   }
-  std::string_view key = absl::StripAsciiWhitespace(authorization.substr(7));
+  absl::string_view key = absl::StripAsciiWhitespace(authorization.substr(7));
   std::string hash = Sha256Hex(key);
   auto it = tenant_by_hash_.find(hash);
   if (it == tenant_by_hash_.end()) {

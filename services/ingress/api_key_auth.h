@@ -2,6 +2,7 @@
 // SHA-256 of each key is known; the key itself is never stored or logged.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <string>
 #include <string_view>
 
@@ -23,9 +24,9 @@ class ApiKeyAuth {
 
   // UNAUTHENTICATED (OpenAI code invalid_api_key) when the header is
   // missing, malformed or names no key we know.
-  absl::StatusOr<Caller> Authenticate(std::string_view authorization) const;
+  absl::StatusOr<Caller> Authenticate(absl::string_view authorization) const;
 
-  static std::string Sha256Hex(std::string_view text);
+  static std::string Sha256Hex(absl::string_view text);
 
  private:
   absl::flat_hash_map<std::string, std::string> tenant_by_hash_;

@@ -1,5 +1,7 @@
 #include "services/ingress/http_errors.h"
 
+#include <string>
+
 #include "libs/status/errors.h"
 #include "libs/status/openai_error.h"
 
@@ -10,6 +12,10 @@ sluice::v1::Error RespondWithError(http::ResponseWriter& writer,
                                    http::Headers headers) {
   sluice::v1::Error error = status::ErrorFromStatus(status);
   headers.emplace_back("content-type", "application/json");
+  if (error.retry_after_ms() > 0) {
+    headers.emplace_back("retry-after",
+                         std::to_string((error.retry_after_ms() + 999) / 1000));
+  }
   writer.Respond(error.http_status(), std::move(headers),
                  status::OpenAIErrorJson(error));
   return error;

@@ -27,7 +27,7 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     const sluice::v1::Config& config, const std::string& brokers,
     host::ChannelProvider* channels) {
   std::unique_ptr<IngressServer> ingress(new IngressServer());
-  http::ServerOptions options;
+  http::ServerOptions& options = ingress->options_;
   if (absl::Status s = ParseListen(config.server().http_listen().empty()
                                        ? "127.0.0.1:8080"
                                        : config.server().http_listen(),
@@ -59,14 +59,18 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
       ingress->auth_.get(), channels, ingress->usage_.get(), models);
   ingress->api_ = std::make_unique<HttpApi>(
       ingress->auth_.get(), channels, ingress->usage_.get(), models);
-  HttpApi* api = ingress->api_.get();
+  return ingress;
+}
+
+absl::Status IngressServer::StartHttp() {
+  HttpApi* api = api_.get();
   absl::StatusOr<http::ServerPtr> server = http::StartServer(
-      options, [api](http::Request request, http::ResponseWriterPtr writer) {
+      options_, [api](http::Request request, http::ResponseWriterPtr writer) {
         api->Handle(std::move(request), std::move(writer));
       });
   if (!server.ok()) return server.status();
-  ingress->server_ = *std::move(server);
-  return ingress;
+  server_ = *std::move(server);
+  return absl::OkStatus();
 }
 
 IngressServer::~IngressServer() { Shutdown(); }

@@ -17,14 +17,16 @@ namespace sluice::ingress {
 
 class IngressServer {
  public:
-  // Connects the usage producer to `brokers` and starts the HTTP server on
-  // config.server.http_listen. Register grpc_service() with the host.
+  // Connects the usage producer to `brokers`. Register grpc_service() with
+  // the host, start the host, then StartHttp().
   static absl::StatusOr<std::unique_ptr<IngressServer>> Create(
       const sluice::v1::Config& config, const std::string& brokers,
       host::ChannelProvider* channels);
   ~IngressServer();
 
   grpc::Service* grpc_service() { return gateway_.get(); }
+  // Serves HTTP on config.server.http_listen.
+  absl::Status StartHttp();
   uint16_t http_port() const { return server_->port(); }
   void Shutdown();
 
@@ -36,6 +38,7 @@ class IngressServer {
   std::unique_ptr<UsageReporter> usage_;
   std::unique_ptr<GatewayService> gateway_;
   std::unique_ptr<HttpApi> api_;
+  http::ServerOptions options_;
   http::ServerPtr server_;
 };
 

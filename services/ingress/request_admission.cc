@@ -13,7 +13,7 @@ obs::RandomSource& Random() {
   return random;
 }
 
-bool IsSaneRequestId(std::string_view id) {
+bool IsSaneRequestId(absl::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
     if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') {
@@ -25,7 +25,7 @@ bool IsSaneRequestId(std::string_view id) {
 
 }  // namespace
 
-std::string RequestIdFor(std::string_view client_value) {
+std::string RequestIdFor(absl::string_view client_value) {
   if (IsSaneRequestId(client_value)) return std::string(client_value);
   return obs::NewRequestId(Random());
 }
@@ -47,8 +47,8 @@ absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {
 }
 
 absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
-                              std::string_view authorization,
-                              std::string_view traceparent,
+                              absl::string_view authorization,
+                              absl::string_view traceparent,
                               sluice::v1::ChatRequest& request,
                               RequestRecord& record) {
   absl::StatusOr<Caller> caller = auth.Authenticate(authorization);

@@ -3,6 +3,7 @@
 // request context (request id, tenant, trace) stamped onto it.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <string>
 #include <string_view>
 
@@ -20,13 +21,13 @@ absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request);
 // and the record's caller fields. `traceparent` may be empty (a new trace
 // starts). On error the record is left for the caller to finish.
 absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
-                              std::string_view authorization,
-                              std::string_view traceparent,
+                              absl::string_view authorization,
+                              absl::string_view traceparent,
                               sluice::v1::ChatRequest& request,
                               RequestRecord& record);
 
 // The request id to use: the client's `x-request-id` when it is sane, else
 // a new one.
-std::string RequestIdFor(std::string_view client_value);
+std::string RequestIdFor(absl::string_view client_value);
 
 }  // namespace sluice::ingress

@@ -15,14 +15,14 @@ RequestRecord::~RequestRecord() {
   if (!finished_) Finish(kClientClosedRequest, "client_closed_request");
 }
 
-void RequestRecord::SetRoute(std::string_view route) {
-  std::pair<std::string_view, std::string_view> parts =
+void RequestRecord::SetRoute(absl::string_view route) {
+  std::pair<absl::string_view, absl::string_view> parts =
       absl::StrSplit(route, absl::MaxSplits('/', 1));
   event_.set_provider(std::string(parts.first));
   event_.set_upstream_model(std::string(parts.second));
 }
 
-void RequestRecord::Finish(int http_status, std::string_view error_type) {
+void RequestRecord::Finish(int http_status, absl::string_view error_type) {
   if (finished_) return;
   finished_ = true;
   absl::Time now = absl::Now();

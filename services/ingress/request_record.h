@@ -3,6 +3,7 @@
 // abandoned (client gone) before it finished.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,8 +30,8 @@ class RequestRecord {
   const std::string& request_id() const { return event_.request_id(); }
 
   // "provider/upstream_model", as adapters set it on answers.
-  void SetRoute(std::string_view route);
-  void Finish(int http_status, std::string_view error_type = {});
+  void SetRoute(absl::string_view route);
+  void Finish(int http_status, absl::string_view error_type = {});
 
  private:
   UsageReporter* reporter_;

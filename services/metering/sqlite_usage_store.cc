@@ -39,7 +39,7 @@ struct Statement {
   ~Statement() { sqlite3_finalize(stmt); }
 };
 
-absl::Status SqliteError(sqlite3* db, std::string_view what) {
+absl::Status SqliteError(sqlite3* db, absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", sqlite3_errmsg(db)));
 }
 

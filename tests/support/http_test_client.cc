@@ -16,9 +16,9 @@ size_t OnBody(char* data, size_t size, size_t count, void* out) {
 }
 
 size_t OnHeader(char* data, size_t size, size_t count, void* out) {
-  std::string_view line(data, size * count);
+  absl::string_view line(data, size * count);
   size_t colon = line.find(':');
-  if (colon != std::string_view::npos) {
+  if (colon != absl::string_view::npos) {
     static_cast<HttpAnswer*>(out)->headers.emplace_back(
         absl::AsciiStrToLower(line.substr(0, colon)),
         std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
@@ -66,8 +66,8 @@ HttpAnswer HttpCall(const std::string& method, const std::string& url,
 
 std::vector<std::string> SseData(const std::string& body) {
   std::vector<std::string> data;
-  for (std::string_view event : absl::StrSplit(body, "\n\n", absl::SkipEmpty())) {
-    for (std::string_view line : absl::StrSplit(event, '\n')) {
+  for (absl::string_view event : absl::StrSplit(body, "\n\n", absl::SkipEmpty())) {
+    for (absl::string_view line : absl::StrSplit(event, '\n')) {
       if (absl::ConsumePrefix(&line, "data: ")) data.emplace_back(line);
     }
   }

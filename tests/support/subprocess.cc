@@ -14,7 +14,7 @@ extern char** environ;
 
 namespace sluice::testing {
 
-std::string BuiltBinary(std::string_view relative_path) {
+std::string BuiltBinary(absl::string_view relative_path) {
   const char* build = std::getenv("SLUICE_BUILD_DIR");
   return absl::StrCat(build != nullptr ? build : ".", "/", relative_path);
 }
@@ -77,7 +77,7 @@ void Subprocess::ReadLoop() {
   eof_ = true;
 }
 
-absl::StatusOr<std::string> Subprocess::WaitForLine(std::string_view needle,
+absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
                                                     absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   size_t checked = 0;

@@ -3,6 +3,7 @@
 // deadline. The child is terminated (SIGTERM, then SIGKILL) on destruction.
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <sys/types.h>
 
 #include <memory>
@@ -23,7 +24,7 @@ class Subprocess {
   ~Subprocess();
 
   // The first stdout line containing `needle`, waiting up to `timeout`.
-  absl::StatusOr<std::string> WaitForLine(std::string_view needle,
+  absl::StatusOr<std::string> WaitForLine(absl::string_view needle,
                                           absl::Duration timeout);
   // Sends SIGTERM and waits; returns the exit code (-signal if killed).
   int Terminate(absl::Duration grace = absl::Seconds(10));
@@ -44,6 +45,6 @@ class Subprocess {
 };
 
 // Path of a binary built by this build tree, e.g. "apps/sluice/sluice".
-std::string BuiltBinary(std::string_view relative_path);
+std::string BuiltBinary(absl::string_view relative_path);
 
 }  // namespace sluice::testing

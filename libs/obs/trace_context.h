@@ -1,0 +1,53 @@
+// W3C trace context (`traceparent`) and request ids, with an injectable
+// random source so tests are repeatable.
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace sluice::obs {
+
+class RandomSource {
+ public:
+  virtual ~RandomSource() = default;
+  virtual uint64_t Next() = 0;
+};
+
+// splitmix64 seeded from std::random_device. Not thread-safe: keep one per
+// thread.
+class DefaultRandomSource : public RandomSource {
+ public:
+  DefaultRandomSource();
+  uint64_t Next() override;
+
+ private:
+  uint64_t state_;
+};
+
+struct TraceContext {
+  std::array<uint8_t, 16> trace_id{};
+  std::array<uint8_t, 8> span_id{};
+  uint8_t flags = 1;  // sampled
+
+  std::string TraceIdHex() const;
+  std::string SpanIdHex() const;
+};
+
+// Parses a `traceparent` header per the W3C spec (version 00 exactly; later
+// versions by their first four fields).
+absl::StatusOr<TraceContext> ParseTraceparent(absl::string_view header);
+std::string FormatTraceparent(const TraceContext& context);
+
+TraceContext NewRootTrace(RandomSource& random);
+// Same trace, a new span id, the parent's flags.
+TraceContext ChildSpan(const TraceContext& parent, RandomSource& random);
+
+// "req_" followed by 24 hex digits.
+std::string NewRequestId(RandomSource& random);
+
+}  // namespace sluice::obs

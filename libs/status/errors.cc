@@ -1,0 +1,182 @@
+#include "libs/status/errors.h"
+
+#include <cctype>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace sluice::status {
+namespace {
+
+constexpr char kErrorUrl[] = "type.googleapis.com/sluice.v1.Error";
+
+absl::Status Make(absl::StatusCode code, std::string message, int http_status,
+                  std::string type, std::string param, std::string error_code,
+                  absl::Duration retry_after = absl::ZeroDuration()) {
+  sluice::v1::Error error;
+  error.set_retry_after_ms(absl::ToInt64Milliseconds(retry_after));
+  error.set_message(std::move(message));
+  error.set_type(std::move(type));
+  error.set_param(std::move(param));
+  error.set_code(std::move(error_code));
+  error.set_http_status(http_status);
+  return WithError(code, error);
+}
+
+}  // namespace
+
+absl::Status WithError(absl::StatusCode code, const sluice::v1::Error& error) {
+  absl::Status status(code, error.message());
+  status.SetPayload(kErrorUrl, absl::Cord(error.SerializeAsString()));
+  return status;
+}
+
+absl::Status InvalidRequest(std::string message, std::string param,
+                            std::string code) {
+  return Make(absl::StatusCode::kInvalidArgument, std::move(message), 400,
+              "invalid_request_error", std::move(param), std::move(code));
+}
+
+absl::Status Unauthenticated(std::string message) {
+  return Make(absl::StatusCode::kUnauthenticated, std::move(message), 401,
+              "invalid_request_error", "", "invalid_api_key");
+}
+
+absl::Status PermissionDenied(std::string message) {
+  return Make(absl::StatusCode::kPermissionDenied, std::move(message), 403,
+              "permission_error", "", "");
+}
+
+absl::Status NotFound(std::string message, std::string param,
+                      std::string code) {
+  return Make(absl::StatusCode::kNotFound, std::move(message), 404,
+              "invalid_request_error", std::move(param), std::move(code));
+}
+
+absl::Status RateLimited(std::string message, absl::Duration retry_after) {
+  return Make(absl::StatusCode::kResourceExhausted, std::move(message), 429,
+              "rate_limit_error", "", "rate_limit_exceeded", retry_after);
+}
+
+absl::Status UpstreamError(std::string message, int http_status,
+                           std::string type, std::string code) {
+  if (http_status == 429) {
+    return Make(absl::StatusCode::kResourceExhausted, std::move(message), 429,
+                type.empty() ? "rate_limit_error" : type, "", std::move(code));
+  }
+  if (http_status >= 400 && http_status < 500) {
+    absl::StatusCode status_code = http_status == 401 || http_status == 403
+                                       ? absl::StatusCode::kFailedPrecondition
+                                       : absl::StatusCode::kInvalidArgument;
+    return Make(status_code, std::move(message),
+                http_status == 401 || http_status == 403 ? 502 : http_status,
+                type.empty() ? "invalid_request_error" : type, "",
+                std::move(code));
+  }
+  return Make(absl::StatusCode::kUnavailable, std::move(message), 502,
+              "upstream_error", "", std::move(code));
+}
+
+sluice::v1::Error ErrorFromStatus(const absl::Status& status) {
+  sluice::v1::Error error;
+  if (auto payload = status.GetPayload(kErrorUrl);
+      payload.has_value() && error.ParseFromString(std::string(*payload))) {
+    return error;
+  }
+  error.set_message(std::string(status.message()));
+  int http = 500;
+  std::string type = "server_error", code;
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      http = 200;
+      type.clear();
+      break;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      http = 400;
+      type = "invalid_request_error";
+      break;
+    case absl::StatusCode::kUnauthenticated:
+      http = 401;
+      type = "invalid_request_error";
+      code = "invalid_api_key";
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      http = 403;
+      type = "permission_error";
+      break;
+    case absl::StatusCode::kNotFound:
+      http = 404;
+      type = "invalid_request_error";
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      http = 429;
+      type = "rate_limit_error";
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      http = 504;
+      type = "timeout_error";
+      break;
+    case absl::StatusCode::kUnavailable:
+      http = 503;
+      code = "service_unavailable";
+      break;
+    case absl::StatusCode::kUnimplemented:
+      http = 501;
+      type = "invalid_request_error";
+      code = "not_implemented";
+      break;
+    case absl::StatusCode::kCancelled:
+      http = 499;
+      type = "client_closed_request";
+      break;
+    default:
+      break;
+  }
+  error.set_http_status(http);
+  error.set_type(type);
+  error.set_code(code);
+  return error;
+}
+
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kResourceExhausted) return std::nullopt;
+  sluice::v1::Error error = ErrorFromStatus(status);
+  if (error.retry_after_ms() <= 0) return std::nullopt;
+  return absl::Milliseconds(error.retry_after_ms());
+}
+
+std::string RedactSecrets(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  auto token_end = [&](size_t from) {
+    size_t j = from;
+    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j])) &&
+           text[j] != '"' && text[j] != '\'' && text[j] != ',') {
+      ++j;
+    }
+    return j;
+  };
+  while (i < text.size()) {
+    bool word_start = i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1]));
+    if (word_start && text.compare(i, 3, "sk-") == 0) {
+      size_t end = token_end(i);
+      out += "sk-***";
+      i = end;
+    } else if (text.compare(i, 7, "Bearer ") == 0 ||
+               text.compare(i, 7, "bearer ") == 0) {
+      out.append(text.data() + i, 7);
+      size_t end = token_end(i + 7);
+      out += "***";
+      i = end;
+    } else {
+      out.push_back(text[i++]);
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::status
