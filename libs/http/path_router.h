@@ -1,0 +1,53 @@
+// Dispatches requests by method and exact path; unknown paths get OpenAI's
+// 404 error body, a known path with another method 405.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/http/server.h"
+
+namespace sluice::http {
+
+class PathRouter {
+ public:
+  void Add(std::string method, std::string path, Handler handler) {
+    routes_[{std::move(path), std::move(method)}] = std::move(handler);
+  }
+
+  void Dispatch(Request request, ResponseWriterPtr writer) const {
+    auto it = routes_.find({request.path, request.method});
+    if (it != routes_.end()) return it->second(std::move(request), std::move(writer));
+    bool path_known = false;
+    for (const auto& [key, handler] : routes_) path_known |= key.first == request.path;
+    int status = path_known ? 405 : 404;
+    writer->Respond(
+        status, {{"content-type", "application/json"}},
+        absl::StrCat(R"({"error":{"message":")",
+                     path_known ? "Method not allowed" : "Unknown request URL",
+                     ": ", request.method, " ", EscapeForJson(request.path),
+                     R"(","type":"invalid_request_error","param":null,"code":")",
+                     path_known ? "method_not_allowed" : "unknown_url", "\"}}"));
+  }
+
+ private:
+  static std::string EscapeForJson(absl::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else if (static_cast<unsigned char>(c) >= 0x20) {
+        out.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  // (path, method) → handler
+  std::map<std::pair<std::string, std::string>, Handler> routes_;
+};
+
+}  // namespace sluice::http

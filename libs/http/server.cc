@@ -1,0 +1,124 @@
+#include "libs/http/server.h"
+
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/http/session.h"
+
+namespace sluice::http {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+class ServerImpl : public Server {
+ public:
+  ServerImpl(const ServerOptions& options, Handler handler)
+      : options_(options),
+        handler_(std::move(handler)),
+        io_(options.threads),
+        acceptor_(asio::make_strand(io_)) {}
+
+  ~ServerImpl() override { Shutdown(); }
+
+  absl::Status Listen() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("bad host ", options_.host));
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", options_.host, ":", options_.port, ": ",
+          ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    return absl::OkStatus();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Shutdown() override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto& weak : sessions_) {
+        if (auto session = weak.lock()) session->Close();
+      }
+      sessions_.clear();
+    }
+    // Let the closes run briefly, then stop.
+    asio::post(io_, [this] { io_.stop(); });
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(
+        asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+          if (ec) return;  // acceptor closed
+          auto session = std::make_shared<internal::Session>(
+              std::move(socket), options_, handler_);
+          {
+            absl::MutexLock lock(&mu_);
+            if (stopped_) return;
+            // Forget sessions that ended, so the list stays small.
+            if (sessions_.size() > 1024) {
+              std::erase_if(sessions_, [](auto& w) { return w.expired(); });
+            }
+            sessions_.push_back(session);
+          }
+          session->Start();
+          Accept();
+        });
+  }
+
+  const ServerOptions options_;
+  const Handler handler_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::vector<std::thread> threads_;
+  absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::weak_ptr<internal::Session>> sessions_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+absl::string_view Request::Header(absl::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return {};
+}
+
+absl::StatusOr<ServerPtr> StartServer(const ServerOptions& options,
+                                      Handler handler) {
+  auto server = std::make_unique<ServerImpl>(options, std::move(handler));
+  if (absl::Status s = server->Listen(); !s.ok()) return s;
+  return server;
+}
+
+}  // namespace sluice::http

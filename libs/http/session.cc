@@ -1,0 +1,230 @@
+#include "libs/http/session.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "libs/http/writer_impl.h"
+
+namespace sluice::http::internal {
+
+namespace http = beast::http;
+
+Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
+                 const Handler& handler)
+    : stream_(std::move(socket)), options_(options), handler_(handler) {}
+
+void Session::Start() {
+  beast::error_code ignored;
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  asio::dispatch(stream_.get_executor(),
+                 [self = shared_from_this()] { self->DoRead(); });
+}
+
+void Session::Close() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->closed_ = true;
+    beast::error_code ignored;
+    self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both,
+                                    ignored);
+    self->stream_.close();
+  });
+}
+
+void Session::DoRead() {
+  if (closed_) return;
+  parser_.emplace();
+  parser_->body_limit(options_.max_body_bytes);
+  parser_->header_limit(options_.max_header_bytes);
+  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     self->OnRead(ec);
+                   });
+}
+
+void Session::OnRead(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    keep_alive_ = false;
+    return RespondWithError(413, "request_too_large",
+                            "Request body too large.");
+  }
+  if (ec == http::error::header_limit) {
+    keep_alive_ = false;
+    return RespondWithError(431, "request_header_fields_too_large",
+                            "Request headers too large.");
+  }
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+      ec == asio::error::connection_reset) {
+    return Fail();
+  }
+  if (ec) {
+    keep_alive_ = false;
+    return RespondWithError(400, "invalid_request", "Malformed HTTP request.");
+  }
+  http::request<http::string_body> message = parser_->release();
+  keep_alive_ = message.keep_alive();
+  Request request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  size_t question = request.target.find('?');
+  request.path = request.target.substr(0, question);
+  if (question != std::string::npos) {
+    request.query = request.target.substr(question + 1);
+  }
+  for (const auto& field : message) {
+    request.headers.emplace_back(
+        absl::AsciiStrToLower(absl::string_view(field.name_string().data(),
+                                                field.name_string().size())),
+        std::string(field.value()));
+  }
+  request.body = std::move(message.body());
+  beast::error_code remote_ec;
+  auto remote = stream_.socket().remote_endpoint(remote_ec);
+  if (!remote_ec) request.remote_address = remote.address().to_string();
+  stream_.expires_never();
+  writer_ = std::make_shared<WriterImpl>(weak_from_this());
+  WatchForClientGone();
+  handler_(std::move(request), writer_);
+}
+
+// While a request is being answered, a readable socket with nothing to read
+// means the client closed it.
+void Session::WatchForClientGone() {
+  std::weak_ptr<WriterImpl> writer = writer_;
+  stream_.socket().async_wait(
+      asio::ip::tcp::socket::wait_read,
+      [self = shared_from_this(), writer](beast::error_code ec) {
+        if (ec) return;
+        char byte;
+        ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1,
+                           MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+          if (auto w = writer.lock(); w != nullptr && w == self->writer_) {
+            w->MarkClientGone();
+          }
+        }
+      });
+}
+
+void Session::Respond(int status, Headers headers, std::string body) {
+  if (closed_ || head_ != nullptr) return;
+  auto response = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(status), 11);
+  response->set(http::field::server, "sluice");
+  for (auto& [name, value] : headers) response->set(name, value);
+  response->body() = std::move(body);
+  response->keep_alive(keep_alive_);
+  response->prepare_payload();
+  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  http::async_write(stream_, *response,
+                    [self = shared_from_this(), response](beast::error_code ec,
+                                                          size_t) {
+                      if (ec) return self->Fail();
+                      self->ResponseDone();
+                    });
+}
+
+void Session::StartStream(int status, Headers headers) {
+  if (closed_ || head_ != nullptr) return;
+  head_ = std::make_shared<http::response<http::empty_body>>(
+      static_cast<http::status>(status), 11);
+  head_->set(http::field::server, "sluice");
+  for (auto& [name, value] : headers) head_->set(name, value);
+  head_->keep_alive(keep_alive_);
+  head_->chunked(true);
+  head_serializer_ =
+      std::make_shared<http::response_serializer<http::empty_body>>(*head_);
+  writing_ = true;
+  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  http::async_write_header(
+      stream_, *head_serializer_,
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        self->head_written_ = true;
+        self->OnWritten(ec);
+      });
+}
+
+void Session::WriteChunk(std::shared_ptr<std::string> data) {
+  if (closed_ || head_ == nullptr || data->empty()) return;
+  chunks_.push_back(std::move(data));
+  Pump();
+}
+
+void Session::EndStream() {
+  if (closed_ || head_ == nullptr) return;
+  end_pending_ = true;
+  Pump();
+}
+
+void Session::Pump() {
+  if (writing_ || !head_written_ || closed_) return;
+  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  if (!chunks_.empty()) {
+    writing_ = true;
+    std::shared_ptr<std::string> data = chunks_.front();
+    chunks_.pop_front();
+    asio::async_write(
+        stream_, http::make_chunk(asio::buffer(*data)),
+        [self = shared_from_this(), data](beast::error_code ec, size_t) {
+          self->OnWritten(ec);
+        });
+  } else if (end_pending_) {
+    writing_ = true;
+    end_pending_ = false;
+    asio::async_write(stream_, http::make_chunk_last(),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->Fail();
+                        self->writing_ = false;
+                        self->ResponseDone();
+                      });
+  } else {
+    stream_.expires_never();
+  }
+}
+
+void Session::OnWritten(beast::error_code ec) {
+  writing_ = false;
+  if (ec) return Fail();
+  Pump();
+}
+
+void Session::ResponseDone() {
+  head_.reset();
+  head_serializer_.reset();
+  head_written_ = false;
+  chunks_.clear();
+  writer_.reset();
+  if (!keep_alive_) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    closed_ = true;
+    return;
+  }
+  DoRead();
+}
+
+void Session::RespondWithError(int status, const char* code,
+                               const char* message) {
+  writer_ = std::make_shared<WriterImpl>(weak_from_this());
+  Respond(status, {{"content-type", "application/json"}},
+          absl::StrCat(R"({"error":{"message":")", message,
+                       R"(","type":"invalid_request_error","param":null,"code":")",
+                       code, "\"}}"));
+}
+
+void Session::Fail() {
+  closed_ = true;
+  if (writer_ != nullptr) writer_->MarkClientGone();
+  writer_.reset();
+  beast::error_code ignored;
+  stream_.socket().close(ignored);
+}
+
+}  // namespace sluice::http::internal
