@@ -80,7 +80,7 @@ void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
   auto body = std::make_shared<std::string>();
   upstream::HttpCallbacks callbacks;
   callbacks.on_head = [head](const upstream::HttpResponseHead& h) { *head = h; };
-  callbacks.on_body = [body](absl::string_view bytes) { body->append(bytes); };
+  callbacks.on_body = [body](absl::string_view bytes) { body->append(bytes.data(), bytes.size()); };
   callbacks.on_done = [head, body, done = std::move(done),
                        provider = config_.name(),
                        route = Route(request)](absl::Status status) {
@@ -127,7 +127,7 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
     if (state->head.status == 200) {
       state->parser->Feed(bytes);
     } else if (state->error_body.size() < 64 * 1024) {
-      state->error_body.append(bytes);
+      state->error_body.append(bytes.data(), bytes.size());
     }
   };
   callbacks.on_done = [state](absl::Status status) {

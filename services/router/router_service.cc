@@ -32,7 +32,7 @@ RouterService::RouterService(const sluice::v1::Config& config,
 
 absl::StatusOr<sluice::v1::AdapterRequest> RouterService::Plan(
     const sluice::v1::ChatRequest& request) const {
-  absl::StatusOr<Route> route = routes_.Resolve(request.model());
+  absl::StatusOr<router::Route> route = routes_.Resolve(request.model());
   if (!route.ok()) return route.status();
   sluice::v1::AdapterRequest call;
   call.set_provider(route->provider);

@@ -84,7 +84,7 @@ absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
   absl::Time deadline = absl::Now() + timeout;
   while (true) {
     for (; checked < lines_.size(); ++checked) {
-      if (lines_[checked].find(needle) != std::string::npos) {
+      if (absl::string_view(lines_[checked]).find(needle) != absl::string_view::npos) {
         return lines_[checked];
       }
     }
