@@ -30,7 +30,7 @@ fetch_source() {
   fi
   if [ ! -f "$SRC/include/llama.h" ]; then
     rm -rf "$SRC"; mkdir -p "$(dirname "$SRC")"
-    git clone -q "$pkg/llama/gitRelease.bundle" "$SRC"
+    git -c advice.detachedHead=false clone -q "$pkg/llama/gitRelease.bundle" "$SRC"
     echo "$tag" > "$SRC/.sluice-release"
   fi
 }
@@ -54,6 +54,10 @@ build() {
   touch "$PREFIX/.complete"
 }
 
-fetch_source
-[ -f "$PREFIX/.complete" ] || build
+# The build is cached by release tag: a fresh clone with a warm cache needs
+# neither the npm package nor the source tree.
+if [ ! -f "$PREFIX/.complete" ]; then
+  fetch_source
+  build
+fi
 echo "$PREFIX"

@@ -1,4 +1,5 @@
-// Retry-After parsing and backoff with full jitter, for retries upstream.
+// Retry-After parsing and exponential backoff with full jitter, for retrying
+// upstream calls.
 #pragma once
 
 #include <functional>
@@ -9,13 +10,18 @@
 
 namespace sluice::upstream {
 
-// Seconds ("2", "1.5") or an HTTP date; a date in the past gives zero.
+// Returns a number uniform in [0, 1); injected so tests are repeatable.
+using RandomFn = std::function<double()>;
+
+// A Retry-After value: delay-seconds ("2", "1.5") or an IMF-fixdate HTTP date
+// ("Wed, 21 Oct 2015 07:28:00 GMT"), which gives max(0, date - now).
+// nullopt for anything else, a negative number, or more than a week.
 std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
                                               absl::Time now);
 
-// Uniform in [0, min(cap, base * 2^attempt)]; `uniform01` returns [0, 1).
+// Uniform in [0, min(cap, base * 2^attempt)] (attempt counts from 0).
 absl::Duration BackoffWithFullJitter(int attempt, absl::Duration base,
                                      absl::Duration cap,
-                                     const std::function<double()>& uniform01);
+                                     const RandomFn& uniform01);
 
 }  // namespace sluice::upstream

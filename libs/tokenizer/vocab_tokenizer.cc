@@ -1,0 +1,61 @@
+#include "libs/tokenizer/vocab_tokenizer.h"
+
+#include <climits>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "llama.h"
+
+namespace sluice::tokenizer {
+namespace {
+
+// llama.cpp logs model loading at length; keep errors only.
+void QuietLog(ggml_log_level level, const char* text, void*) {
+  if (level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
+}
+
+void InitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llama_log_set(QuietLog, nullptr);
+    llama_backend_init();
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VocabTokenizer>> VocabTokenizer::Load(
+    const std::string& gguf_path) {
+  InitOnce();
+  llama_model_params params = llama_model_default_params();
+  params.vocab_only = true;
+  llama_model* model = llama_model_load_from_file(gguf_path.c_str(), params);
+  if (model == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot load vocabulary from ", gguf_path));
+  }
+  return std::unique_ptr<VocabTokenizer>(new VocabTokenizer(model));
+}
+
+VocabTokenizer::~VocabTokenizer() { llama_model_free(model_); }
+
+absl::StatusOr<std::vector<int32_t>> VocabTokenizer::Tokenize(
+    absl::string_view text, bool add_special) const {
+  if (text.size() > INT_MAX / 2) return absl::InvalidArgumentError("text too long");
+  const llama_vocab* vocab = llama_model_get_vocab(model_);
+  std::vector<int32_t> tokens(text.size() + 8);
+  int32_t n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()),
+                             tokens.data(), static_cast<int32_t>(tokens.size()),
+                             add_special, /*parse_special=*/false);
+  if (n < 0 && n != INT32_MIN) {
+    tokens.resize(static_cast<size_t>(-n));
+    n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()),
+                       tokens.data(), static_cast<int32_t>(tokens.size()),
+                       add_special, false);
+  }
+  if (n < 0) return absl::InternalError("tokenization failed");
+  tokens.resize(static_cast<size_t>(n));
+  return tokens;
+}
+
+}  // namespace sluice::tokenizer
