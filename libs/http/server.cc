@@ -1,10 +1,10 @@
+// Server: acceptor, I/O threads and the list of open sessions.
 #include "libs/http/server.h"
-
-#include <thread>
-#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -29,16 +29,18 @@ class ServerImpl : public Server {
   absl::Status Listen() {
     boost::system::error_code ec;
     auto address = asio::ip::make_address(options_.host, ec);
-    if (ec) return absl::InvalidArgumentError(absl::StrCat("bad host ", options_.host));
+    if (ec)
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad host ", options_.host));
     tcp::endpoint endpoint(address, options_.port);
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot listen on ", options_.host, ":", options_.port, ": ",
-          ec.message()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options_.host, ":", options_.port,
+                       ": ", ec.message()));
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();
@@ -67,16 +69,21 @@ class ServerImpl : public Server {
       }
       sessions_.clear();
     }
-    // Let the closes run briefly, then stop.
+    // Stop the I/O threads (possibly before the closes above have run).
     asio::post(io_, [this] { io_.stop(); });
     for (auto& thread : threads_) thread.join();
     threads_.clear();
+    // Run what io_.stop() overtook (the session closes) here, so every
+    // socket is closed when Shutdown() returns.
+    io_.restart();
+    io_.poll();
   }
 
  private:
   void Accept() {
     acceptor_.async_accept(
-        asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+        asio::make_strand(io_),
+        [this](boost::system::error_code ec, tcp::socket socket) {
           if (ec) return;  // acceptor closed
           auto session = std::make_shared<internal::Session>(
               std::move(socket), options_, handler_);

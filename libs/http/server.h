@@ -4,7 +4,6 @@
 // through a ResponseWriter, which may be called later from any thread.
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace sluice::http {
 
@@ -84,6 +84,7 @@ class Server {
 using ServerPtr = std::unique_ptr<Server>;
 
 // Binds, listens and starts `options.threads` I/O threads.
-absl::StatusOr<ServerPtr> StartServer(const ServerOptions& options, Handler handler);
+absl::StatusOr<ServerPtr> StartServer(const ServerOptions& options,
+                                      Handler handler);
 
 }  // namespace sluice::http

@@ -1,11 +1,12 @@
+// Per-connection state machine of the HTTP server; see session.h.
 #include "libs/http/session.h"
 
 #include <sys/socket.h>
 
-#include <cerrno>
-
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,12 @@
 namespace sluice::http::internal {
 
 namespace http = beast::http;
+
+namespace {
+// How long a closing connection keeps reading (and discarding) what the
+// client still sends, so that it gets our error response instead of a reset.
+constexpr std::chrono::seconds kLingerTime(2);
+}  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
                  const Handler& handler)
@@ -27,13 +34,12 @@ void Session::Start() {
 }
 
 void Session::Close() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
-    self->closed_ = true;
-    beast::error_code ignored;
-    self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both,
-                                    ignored);
-    self->stream_.close();
-  });
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this()] { self->Fail(); });
+}
+
+bool Session::Current(const WriterImpl* from) const {
+  return !closed_ && writer_ != nullptr && writer_.get() == from;
 }
 
 void Session::DoRead() {
@@ -49,24 +55,25 @@ void Session::DoRead() {
 }
 
 void Session::OnRead(beast::error_code ec) {
+  if (closed_) return;
   if (ec == http::error::body_limit) {
     keep_alive_ = false;
-    return RespondWithError(413, "request_too_large",
-                            "Request body too large.");
+    return RespondWithError(413, "request_too_large", "Request body too large");
   }
   if (ec == http::error::header_limit) {
     keep_alive_ = false;
     return RespondWithError(431, "request_header_fields_too_large",
-                            "Request headers too large.");
+                            "Request header fields too large");
   }
   if (ec == http::error::end_of_stream || ec == asio::error::eof ||
       ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-      ec == asio::error::connection_reset) {
+      ec == asio::error::connection_reset ||
+      ec == http::error::partial_message) {
     return Fail();
   }
   if (ec) {
     keep_alive_ = false;
-    return RespondWithError(400, "invalid_request", "Malformed HTTP request.");
+    return RespondWithError(400, "invalid_request", "Malformed HTTP request");
   }
   http::request<http::string_body> message = parser_->release();
   keep_alive_ = message.keep_alive();
@@ -91,7 +98,11 @@ void Session::OnRead(beast::error_code ec) {
   stream_.expires_never();
   writer_ = std::make_shared<WriterImpl>(weak_from_this());
   WatchForClientGone();
-  handler_(std::move(request), writer_);
+  try {
+    handler_(std::move(request), writer_);
+  } catch (const std::exception&) {
+    RespondWithError(500, "internal_error", "Internal server error");
+  }
 }
 
 // While a request is being answered, a readable socket with nothing to read
@@ -101,20 +112,24 @@ void Session::WatchForClientGone() {
   stream_.socket().async_wait(
       asio::ip::tcp::socket::wait_read,
       [self = shared_from_this(), writer](beast::error_code ec) {
-        if (ec) return;
+        if (ec || self->closed_) return;
+        auto current = writer.lock();
+        if (current == nullptr || current != self->writer_) return;
         char byte;
         ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1,
                            MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-          if (auto w = writer.lock(); w != nullptr && w == self->writer_) {
-            w->MarkClientGone();
-          }
+          self->Fail();
         }
+        // n > 0: the client pipelined its next request; it is read after
+        // this response.
       });
 }
 
-void Session::Respond(int status, Headers headers, std::string body) {
-  if (closed_ || head_ != nullptr) return;
+void Session::Respond(const WriterImpl* from, int status, Headers headers,
+                      std::string body) {
+  if (!Current(from) || answering_) return;
+  answering_ = true;
   auto response = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(status), 11);
   response->set(http::field::server, "sluice");
@@ -123,16 +138,17 @@ void Session::Respond(int status, Headers headers, std::string body) {
   response->keep_alive(keep_alive_);
   response->prepare_payload();
   stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
-  http::async_write(stream_, *response,
-                    [self = shared_from_this(), response](beast::error_code ec,
-                                                          size_t) {
-                      if (ec) return self->Fail();
-                      self->ResponseDone();
-                    });
+  http::async_write(
+      stream_, *response,
+      [self = shared_from_this(), response](beast::error_code ec, size_t) {
+        if (ec) return self->Fail();
+        self->ResponseDone();
+      });
 }
 
-void Session::StartStream(int status, Headers headers) {
-  if (closed_ || head_ != nullptr) return;
+void Session::StartStream(const WriterImpl* from, int status, Headers headers) {
+  if (!Current(from) || answering_) return;
+  answering_ = true;
   head_ = std::make_shared<http::response<http::empty_body>>(
       static_cast<http::status>(status), 11);
   head_->set(http::field::server, "sluice");
@@ -151,15 +167,19 @@ void Session::StartStream(int status, Headers headers) {
       });
 }
 
-void Session::WriteChunk(std::shared_ptr<std::string> data) {
-  if (closed_ || head_ == nullptr || data->empty()) return;
+void Session::WriteChunk(const WriterImpl* from,
+                         std::shared_ptr<std::string> data) {
+  // An empty chunk would end the body, so it is skipped.
+  if (!Current(from) || head_ == nullptr || end_requested_ || data->empty()) {
+    return;
+  }
   chunks_.push_back(std::move(data));
   Pump();
 }
 
-void Session::EndStream() {
-  if (closed_ || head_ == nullptr) return;
-  end_pending_ = true;
+void Session::EndStream(const WriterImpl* from) {
+  if (!Current(from) || head_ == nullptr || end_requested_) return;
+  end_requested_ = true;
   Pump();
 }
 
@@ -175,17 +195,18 @@ void Session::Pump() {
         [self = shared_from_this(), data](beast::error_code ec, size_t) {
           self->OnWritten(ec);
         });
-  } else if (end_pending_) {
+  } else if (end_requested_ && !end_written_) {
     writing_ = true;
-    end_pending_ = false;
-    asio::async_write(stream_, http::make_chunk_last(),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->Fail();
-                        self->writing_ = false;
-                        self->ResponseDone();
-                      });
+    end_written_ = true;
+    asio::async_write(
+        stream_, http::make_chunk_last(),
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->writing_ = false;
+          if (ec) return self->Fail();
+          self->ResponseDone();
+        });
   } else {
-    stream_.expires_never();
+    stream_.expires_never();  // waiting for the handler to write more
   }
 }
 
@@ -199,32 +220,56 @@ void Session::ResponseDone() {
   head_.reset();
   head_serializer_.reset();
   head_written_ = false;
+  writing_ = false;
+  end_requested_ = false;
+  end_written_ = false;
+  answering_ = false;
   chunks_.clear();
   writer_.reset();
-  if (!keep_alive_) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    closed_ = true;
-    return;
-  }
+  if (!keep_alive_) return LingeringClose();
   DoRead();
+}
+
+// Half-closes, then reads and drops whatever the client still sends (say, the
+// rest of an oversized body) until it closes too or kLingerTime passes.
+void Session::LingeringClose() {
+  closed_ = true;  // no more requests or writes
+  discard_ = std::make_shared<std::array<char, 4096>>();
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(kLingerTime);
+  Drain();
+}
+
+void Session::Drain() {
+  stream_.async_read_some(
+      asio::buffer(*discard_),
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (!ec) return self->Drain();
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+      });
 }
 
 void Session::RespondWithError(int status, const char* code,
                                const char* message) {
-  writer_ = std::make_shared<WriterImpl>(weak_from_this());
-  Respond(status, {{"content-type", "application/json"}},
-          absl::StrCat(R"({"error":{"message":")", message,
-                       R"(","type":"invalid_request_error","param":null,"code":")",
-                       code, "\"}}"));
+  if (writer_ == nullptr) {
+    writer_ = std::make_shared<WriterImpl>(weak_from_this());
+  }
+  Respond(
+      writer_.get(), status, {{"content-type", "application/json"}},
+      absl::StrCat(R"({"error":{"message":")", message,
+                   R"(","type":"invalid_request_error","param":null,"code":")",
+                   code, "\"}}"));
 }
 
 void Session::Fail() {
   closed_ = true;
-  if (writer_ != nullptr) writer_->MarkClientGone();
+  std::shared_ptr<WriterImpl> writer = std::move(writer_);
   writer_.reset();
   beast::error_code ignored;
   stream_.socket().close(ignored);
+  if (writer != nullptr) writer->MarkClientGone();
 }
 
 }  // namespace sluice::http::internal

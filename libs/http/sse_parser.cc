@@ -1,3 +1,4 @@
+// Incremental server-sent events parser; see sse_parser.h.
 #include "libs/http/sse_parser.h"
 
 #include "absl/strings/strip.h"

@@ -17,8 +17,9 @@ class SseParser {
     std::string id;
   };
 
-  explicit SseParser(std::function<void(const Event&)> on_event,
-                     std::function<void(absl::string_view)> on_comment = nullptr)
+  explicit SseParser(
+      std::function<void(const Event&)> on_event,
+      std::function<void(absl::string_view)> on_comment = nullptr)
       : on_event_(std::move(on_event)), on_comment_(std::move(on_comment)) {}
 
   void Feed(absl::string_view bytes);

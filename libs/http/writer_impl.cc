@@ -1,3 +1,4 @@
+// ResponseWriter implementation; see writer_impl.h.
 #include "libs/http/writer_impl.h"
 
 #include <boost/asio/post.hpp>
@@ -13,19 +14,21 @@ void WriterImpl::OnStrand(Fn fn) {
   std::shared_ptr<Session> session = session_.lock();
   if (session == nullptr) return;
   asio::post(session->executor(),
-             [session, fn = std::move(fn)]() mutable { fn(*session); });
+             [self = shared_from_this(), session,
+              fn = std::move(fn)]() mutable { fn(self.get(), *session); });
 }
 
 void WriterImpl::Respond(int status, Headers headers, std::string body) {
-  OnStrand([status, headers = std::move(headers),
-            body = std::move(body)](Session& s) mutable {
-    s.Respond(status, std::move(headers), std::move(body));
+  OnStrand([status, headers = std::move(headers), body = std::move(body)](
+               const WriterImpl* w, Session& s) mutable {
+    s.Respond(w, status, std::move(headers), std::move(body));
   });
 }
 
 void WriterImpl::StartStream(int status, Headers headers) {
-  OnStrand([status, headers = std::move(headers)](Session& s) mutable {
-    s.StartStream(status, std::move(headers));
+  OnStrand([status, headers = std::move(headers)](const WriterImpl* w,
+                                                  Session& s) mutable {
+    s.StartStream(w, status, std::move(headers));
   });
 }
 
@@ -38,16 +41,17 @@ void WriterImpl::WriteEvent(absl::string_view data) {
     framed->push_back('\n');
   }
   framed->push_back('\n');
-  OnStrand([framed](Session& s) { s.WriteChunk(framed); });
+  OnStrand(
+      [framed](const WriterImpl* w, Session& s) { s.WriteChunk(w, framed); });
 }
 
 void WriterImpl::WriteRaw(absl::string_view bytes) {
   auto data = std::make_shared<std::string>(bytes);
-  OnStrand([data](Session& s) { s.WriteChunk(data); });
+  OnStrand([data](const WriterImpl* w, Session& s) { s.WriteChunk(w, data); });
 }
 
 void WriterImpl::EndStream() {
-  OnStrand([](Session& s) { s.EndStream(); });
+  OnStrand([](const WriterImpl* w, Session& s) { s.EndStream(w); });
 }
 
 void WriterImpl::SetOnClientGone(std::function<void()> callback) {

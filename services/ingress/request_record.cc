@@ -1,6 +1,9 @@
 #include "services/ingress/request_record.h"
 
+#include <string>
+
 #include "absl/strings/str_split.h"
+#include "libs/obs/metrics.h"
 
 namespace sluice::ingress {
 
@@ -37,6 +40,24 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
     usage->set_total_tokens(usage->prompt_tokens() + usage->completion_tokens());
   }
   reporter_->Report(event_);
+  obs::MetricsRegistry& metrics = obs::MetricsRegistry::Default();
+  metrics
+      .counter("sluice_requests_total", "Chat requests answered by ingress",
+               {{"status", std::to_string(http_status)},
+                {"stream", event_.stream() ? "true" : "false"}})
+      .Increment();
+  metrics
+      .histogram("sluice_request_duration_seconds",
+                 "Time from request to the end of the answer",
+                 obs::DefaultLatencyBucketsSeconds(),
+                 {{"stream", event_.stream() ? "true" : "false"}})
+      .Observe(absl::ToDoubleSeconds(now - start_));
+  if (http_status == 200) {
+    metrics.counter("sluice_tokens_total", "Tokens served", {{"kind", "prompt"}})
+        .Increment(static_cast<double>(usage->prompt_tokens()));
+    metrics.counter("sluice_tokens_total", "Tokens served", {{"kind", "completion"}})
+        .Increment(static_cast<double>(usage->completion_tokens()));
+  }
 }
 
 }  // namespace sluice::ingress

@@ -118,6 +118,12 @@ TEST_P(GatewayTest, NonStreamedCompletionMatchesUpstreamAndIsMetered) {
             theirs["usage"]["prompt_tokens"].GetInt64());
   EXPECT_EQ(row["completion_tokens"].GetInt64(),
             theirs["usage"]["completion_tokens"].GetInt64());
+
+  HttpAnswer metrics = HttpCall("GET", gateway_->http_base() + "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body,
+              HasSubstr("sluice_requests_total{status=\"200\",stream=\"false\"} 1\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("# TYPE sluice_request_duration_seconds histogram"));
 }
 
 TEST_P(GatewayTest, StreamedCompletionMatchesUpstreamChunkForChunk) {
