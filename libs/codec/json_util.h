@@ -1,10 +1,10 @@
 // Small RapidJSON helpers shared by the codec's readers and writers.
 #pragma once
 
-#include "absl/strings/string_view.h"
+#include <cstddef>
 #include <string>
-#include <string_view>
 
+#include "absl/strings/string_view.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -12,6 +12,37 @@
 namespace sluice::codec::internal {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Parse flags for untrusted input: the iterative parser cannot overflow the
+// stack however deep the nesting.
+constexpr unsigned kUntrustedParseFlags = rapidjson::kParseIterativeFlag;
+
+// Deepest nesting we accept: copying and writing values recurse.
+constexpr int kMaxJsonDepth = 64;
+
+// The offset of the first byte nested deeper than `max_depth`, or npos. A
+// cheap scan that skips strings, run before parsing untrusted bodies.
+inline size_t FindTooDeep(absl::string_view json, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return i;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return absl::string_view::npos;
+}
 
 inline void Key(JsonWriter& json, absl::string_view key) {
   json.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));

@@ -1,3 +1,4 @@
+// WriteMessage and WriteUsage: the pieces every codec writer shares.
 #include "libs/codec/message_writer.h"
 
 namespace sluice::codec::internal {

@@ -4,17 +4,17 @@
 // naming the parameter, as OpenAI's API does.
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <string>
-#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "sluice/v1/chat.pb.h"
 
 namespace sluice::codec {
 
 // A client's request body.
-absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json);
+absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(
+    absl::string_view json);
 
 // The body to send an OpenAI-compatible upstream: `upstream_model` replaces
 // the model, usage is always asked for when streaming, and fields we do not
@@ -33,7 +33,8 @@ std::string WriteChatChunk(const sluice::v1::ChatChunk& chunk,
 
 // An upstream's answers. An {"error":{...}} body is an error status that
 // keeps the upstream's message, type and code.
-absl::StatusOr<sluice::v1::ChatResponse> ParseChatResponse(absl::string_view json);
+absl::StatusOr<sluice::v1::ChatResponse> ParseChatResponse(
+    absl::string_view json);
 absl::StatusOr<sluice::v1::ChatChunk> ParseChatChunk(absl::string_view json);
 
 }  // namespace sluice::codec

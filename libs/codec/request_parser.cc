@@ -28,7 +28,8 @@ absl::Status RangeError(const std::string& param, absl::string_view range) {
       param);
 }
 
-absl::StatusOr<std::string> GetString(const Value& v, const std::string& param) {
+absl::StatusOr<std::string> GetString(const Value& v,
+                                      const std::string& param) {
   if (!v.IsString()) return TypeError(param, "a string");
   return std::string(View(v));
 }
@@ -62,19 +63,23 @@ absl::Status ParseToolCalls(const Value& v, const std::string& param,
     if (!call.IsObject()) return TypeError(p, "an object");
     sluice::v1::ToolCall* out = message.add_tool_calls();
     out->set_index(index++);
-    if (auto it = call.FindMember("id"); it != call.MemberEnd() && it->value.IsString()) {
+    if (auto it = call.FindMember("id");
+        it != call.MemberEnd() && it->value.IsString()) {
       out->set_id(std::string(View(it->value)));
     }
-    if (auto it = call.FindMember("type"); it != call.MemberEnd() && it->value.IsString()) {
+    if (auto it = call.FindMember("type");
+        it != call.MemberEnd() && it->value.IsString()) {
       out->set_type(std::string(View(it->value)));
     }
     if (auto it = call.FindMember("function"); it != call.MemberEnd()) {
       if (!it->value.IsObject()) return TypeError(p + ".function", "an object");
       const Value& fn = it->value;
-      if (auto n = fn.FindMember("name"); n != fn.MemberEnd() && n->value.IsString()) {
+      if (auto n = fn.FindMember("name");
+          n != fn.MemberEnd() && n->value.IsString()) {
         out->set_function_name(std::string(View(n->value)));
       }
-      if (auto a = fn.FindMember("arguments"); a != fn.MemberEnd() && a->value.IsString()) {
+      if (auto a = fn.FindMember("arguments");
+          a != fn.MemberEnd() && a->value.IsString()) {
         out->set_function_arguments(std::string(View(a->value)));
       }
     }
@@ -96,7 +101,8 @@ absl::Status ParseMessage(const Value& v, const std::string& param,
   if (r != "system" && r != "developer" && r != "user" && r != "assistant" &&
       r != "tool") {
     return status::InvalidRequest(
-        absl::StrCat("Invalid value: '", r, "'. Supported values are: 'system', ",
+        absl::StrCat("Invalid value: '", r,
+                     "'. Supported values are: 'system', ",
                      "'developer', 'user', 'assistant', and 'tool'."),
         param + ".role");
   }
@@ -147,14 +153,31 @@ absl::Status ParseMessage(const Value& v, const std::string& param,
       if (absl::Status s = ParseToolCalls(value, p, message); !s.ok()) return s;
     }
   }
+  // Only an assistant turn (tool calls, refusal) may come without content.
+  if (message.content_case() == sluice::v1::Message::CONTENT_NOT_SET &&
+      message.role() != "assistant") {
+    return status::InvalidRequest(
+        absl::StrCat("Missing required parameter: '", param, ".content'."),
+        param + ".content");
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json) {
+absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(
+    absl::string_view json) {
+  if (size_t at = internal::FindTooDeep(json, internal::kMaxJsonDepth);
+      at != absl::string_view::npos) {
+    return status::InvalidRequest(
+        absl::StrCat("We could not parse the JSON body of your request "
+                     "(nesting deeper than ",
+                     internal::kMaxJsonDepth, " at offset ", at, ")."),
+        "", "invalid_json");
+  }
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
+  doc.Parse<internal::kUntrustedParseFlags |
+            rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
   if (doc.HasParseError()) {
     return status::InvalidRequest(
         absl::StrCat("We could not parse the JSON body of your request (",
@@ -174,15 +197,26 @@ absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json)
     if (name == "model") {
       absl::StatusOr<std::string> s = GetString(value, name);
       if (!s.ok()) return s.status();
+      if (s->empty()) {
+        return status::InvalidRequest("You must provide a model parameter.",
+                                      name);
+      }
       request.set_model(*s);
       has_model = true;
     } else if (name == "messages") {
       if (!value.IsArray()) return TypeError(name, "an array");
+      if (value.Empty()) {
+        return status::InvalidRequest(
+            "Invalid 'messages': empty array. Expected an array with minimum "
+            "length 1, but got an empty array instead.",
+            name, "empty_array");
+      }
       has_messages = true;
       int i = 0;
       for (const Value& message : value.GetArray()) {
-        absl::Status s = ParseMessage(message, absl::StrCat("messages[", i++, "]"),
-                                      *request.add_messages());
+        absl::Status s =
+            ParseMessage(message, absl::StrCat("messages[", i++, "]"),
+                         *request.add_messages());
         if (!s.ok()) return s;
       }
     } else if (name == "stream") {
@@ -192,7 +226,8 @@ absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json)
     } else if (name == "stream_options") {
       if (value.IsNull()) continue;
       if (!value.IsObject()) return TypeError(name, "an object");
-      if (auto it = value.FindMember("include_usage"); it != value.MemberEnd()) {
+      if (auto it = value.FindMember("include_usage");
+          it != value.MemberEnd()) {
         if (!it->value.IsBool()) {
           return TypeError("stream_options.include_usage", "a boolean");
         }
@@ -204,7 +239,8 @@ absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json)
       absl::StatusOr<int64_t> i =
           GetInt(value, name, name == "n" ? 1 : 0, kMaxTokensLimit);
       if (!i.ok()) return i.status();
-      if (name == "max_tokens") request.set_max_tokens(static_cast<int32_t>(*i));
+      if (name == "max_tokens")
+        request.set_max_tokens(static_cast<int32_t>(*i));
       if (name == "max_completion_tokens") {
         request.set_max_completion_tokens(static_cast<int32_t>(*i));
       }
@@ -231,7 +267,8 @@ absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json)
       } else if (value.IsArray()) {
         if (value.Size() > 4) return RangeError(name, "at most 4 sequences");
         for (const Value& s : value.GetArray()) {
-          if (!s.IsString()) return TypeError(name, "a string or an array of strings");
+          if (!s.IsString())
+            return TypeError(name, "a string or an array of strings");
           request.add_stops(std::string(View(s)));
         }
       } else {
@@ -240,7 +277,8 @@ absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json)
     } else if (name == "response_format" || name == "tools" ||
                name == "tool_choice") {
       if (value.IsNull()) continue;
-      if (name == "tools" && !value.IsArray()) return TypeError(name, "an array");
+      if (name == "tools" && !value.IsArray())
+        return TypeError(name, "an array");
       if (name == "response_format" && !value.IsObject()) {
         return TypeError(name, "an object");
       }
@@ -272,7 +310,8 @@ absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(absl::string_view json)
     }
   }
   if (!has_model) {
-    return status::InvalidRequest("Missing required parameter: 'model'.", "model");
+    return status::InvalidRequest("Missing required parameter: 'model'.",
+                                  "model");
   }
   if (!has_messages) {
     return status::InvalidRequest("Missing required parameter: 'messages'.",

@@ -1,4 +1,7 @@
 // WriteChatRequest: ChatRequest → an OpenAI-compatible upstream body.
+#include <algorithm>
+#include <vector>
+
 #include "libs/codec/message_writer.h"
 #include "libs/codec/openai_codec.h"
 
@@ -88,9 +91,17 @@ std::string WriteChatRequest(const sluice::v1::ChatRequest& request,
   if (!request.metadata().empty()) {
     Key(json, "metadata");
     json.StartObject();
-    for (const auto& [k, v] : request.metadata()) {
-      Key(json, k);
-      String(json, v);
+    // Sorted: proto map order is unspecified, and equal requests should
+    // give equal bodies.
+    std::vector<const google::protobuf::MapPair<std::string, std::string>*>
+        entries;
+    entries.reserve(request.metadata().size());
+    for (const auto& entry : request.metadata()) entries.push_back(&entry);
+    std::sort(entries.begin(), entries.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* entry : entries) {
+      Key(json, entry->first);
+      String(json, entry->second);
     }
     json.EndObject();
   }

@@ -60,7 +60,9 @@ void ReadMessage(const Value& v, sluice::v1::Message& message) {
   for (const Value& call : calls->value.GetArray()) {
     if (!call.IsObject()) continue;
     sluice::v1::ToolCall* out = message.add_tool_calls();
-    out->set_index(call.HasMember("index") ? static_cast<int32_t>(IntOf(call, "index")) : i);
+    out->set_index(call.HasMember("index")
+                       ? static_cast<int32_t>(IntOf(call, "index"))
+                       : i);
     ++i;
     out->set_id(StringOf(call, "id"));
     out->set_type(StringOf(call, "type"));
@@ -73,8 +75,9 @@ void ReadMessage(const Value& v, sluice::v1::Message& message) {
 
 // Parses `json` into `doc`; an {"error":...} body becomes its status.
 absl::Status ParseBody(absl::string_view json, rapidjson::Document& doc) {
-  json = absl::StripLeadingAsciiWhitespace(json);  // DeepSeek's keep-alive lines
-  doc.Parse(json.data(), json.size());
+  json =
+      absl::StripLeadingAsciiWhitespace(json);  // DeepSeek's keep-alive lines
+  doc.Parse<internal::kUntrustedParseFlags>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     return absl::UnavailableError(absl::StrCat(
         "malformed JSON from upstream at offset ", doc.GetErrorOffset()));
@@ -90,7 +93,8 @@ absl::Status ParseBody(absl::string_view json, rapidjson::Document& doc) {
 
 }  // namespace
 
-absl::StatusOr<sluice::v1::ChatResponse> ParseChatResponse(absl::string_view json) {
+absl::StatusOr<sluice::v1::ChatResponse> ParseChatResponse(
+    absl::string_view json) {
   rapidjson::Document doc;
   if (absl::Status s = ParseBody(json, doc); !s.ok()) return s;
   sluice::v1::ChatResponse response;

@@ -12,7 +12,8 @@ using internal::StringOrNull;
 namespace {
 
 void WriteHeader(internal::JsonWriter& json, const std::string& id,
-                 const char* object, int64_t created, const std::string& model) {
+                 const char* object, int64_t created,
+                 const std::string& model) {
   Key(json, "id");
   String(json, id);
   Key(json, "object");
@@ -74,7 +75,8 @@ std::string WriteChatChunk(const sluice::v1::ChatChunk& chunk,
     Key(json, "index");
     json.Int(choice.index());
     Key(json, "delta");
-    internal::WriteMessage(json, choice.delta(), internal::MessageStyle::kDelta);
+    internal::WriteMessage(json, choice.delta(),
+                           internal::MessageStyle::kDelta);
     Key(json, "logprobs");
     json.Null();
     Key(json, "finish_reason");

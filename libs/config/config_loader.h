@@ -5,17 +5,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/config/config_validation.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::config {
 
-// Parses and validates. Errors name the file, line and key.
+// Parses and validates. Errors are INVALID_ARGUMENT and name the source, line
+// and key path: "config.yaml:12:5: providers[1].timeouts.stall: ...".
 absl::StatusOr<sluice::v1::Config> ParseConfig(
     absl::string_view yaml_text, absl::string_view source_name = "<config>");
-absl::StatusOr<sluice::v1::Config> LoadConfigFile(const std::string& path);
 
-// Rules across fields: names unique, references resolve, values in range.
-absl::Status ValidateConfig(const sluice::v1::Config& config);
+// ParseConfig on a file's contents; NOT_FOUND when it can't be read.
+absl::StatusOr<sluice::v1::Config> LoadConfigFile(const std::string& path);
 
 // The embedded defaults of `sluice serve` (the demo simulator as provider).
 sluice::v1::Config DefaultConfig();

@@ -37,7 +37,7 @@ class ServiceHost : public ChannelProvider {
   bool Hosts(absl::string_view name) const;
 
   // Builds the server and listens on `listen_address` ("127.0.0.1:0" picks a
-  // free port).
+  // free port). With no services registered there is no server: port() is 0.
   absl::Status Start(const std::string& listen_address);
   int port() const { return port_; }
   void Shutdown();

@@ -52,7 +52,7 @@ class PathRouter {
             path_known ? "Method not allowed" : "Unknown request URL", ": ",
             EscapeForJson(request.method), " ", EscapeForJson(request.path),
             R"(","type":"invalid_request_error","param":null,"code":")",
-            path_known ? "method_not_allowed" : "unknown_url", "\"}}"));
+            path_known ? "method_not_allowed" : "not_found", "\"}}"));
   }
 
  private:

@@ -52,6 +52,10 @@ class ResponseWriter {
   virtual void WriteRaw(absl::string_view bytes) = 0;
   // Ends the chunked body. The connection is kept alive if the client asked.
   virtual void EndStream() = 0;
+  // Closes the connection at once, ending whatever was sent so far without
+  // a proper end (the client sees no answer, or a truncated one). For
+  // simulating failing upstreams.
+  virtual void Abort() = 0;
 
   // True once the client has disconnected.
   virtual bool ClientGone() const = 0;

@@ -29,6 +29,8 @@ Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
 void Session::Start() {
   beast::error_code ignored;
   stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+  auto remote = stream_.socket().remote_endpoint(ignored);
+  if (!ignored) remote_address_ = remote.address().to_string();
   asio::dispatch(stream_.get_executor(),
                  [self = shared_from_this()] { self->DoRead(); });
 }
@@ -92,9 +94,7 @@ void Session::OnRead(beast::error_code ec) {
         std::string(field.value()));
   }
   request.body = std::move(message.body());
-  beast::error_code remote_ec;
-  auto remote = stream_.socket().remote_endpoint(remote_ec);
-  if (!remote_ec) request.remote_address = remote.address().to_string();
+  request.remote_address = remote_address_;
   stream_.expires_never();
   writer_ = std::make_shared<WriterImpl>(weak_from_this());
   WatchForClientGone();
@@ -181,6 +181,10 @@ void Session::EndStream(const WriterImpl* from) {
   if (!Current(from) || head_ == nullptr || end_requested_) return;
   end_requested_ = true;
   Pump();
+}
+
+void Session::Abort(const WriterImpl* from) {
+  if (Current(from)) Fail();
 }
 
 void Session::Pump() {

@@ -38,6 +38,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void StartStream(const WriterImpl* from, int status, Headers headers);
   void WriteChunk(const WriterImpl* from, std::shared_ptr<std::string> data);
   void EndStream(const WriterImpl* from);
+  void Abort(const WriterImpl* from);
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
@@ -56,6 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::string remote_address_;
   const ServerOptions& options_;
   const Handler& handler_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;

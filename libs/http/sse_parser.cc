@@ -6,18 +6,35 @@
 namespace sluice::http {
 
 void SseParser::Feed(absl::string_view bytes) {
-  for (char c : bytes) {
-    if (skip_lf_) {
+  while (!bytes.empty()) {
+    if (skip_lf_) {  // the '\n' of a "\r\n" split across two calls
       skip_lf_ = false;
-      if (c == '\n') continue;
+      if (bytes.front() == '\n') {
+        bytes.remove_prefix(1);
+        continue;
+      }
     }
-    if (c == '\r' || c == '\n') {
-      skip_lf_ = c == '\r';
+    size_t end = bytes.find_first_of("\r\n");
+    if (end == absl::string_view::npos) {
+      partial_.append(bytes.data(), bytes.size());
+      return;
+    }
+    absl::string_view line = bytes.substr(0, end);
+    if (partial_.empty()) {
+      Line(line);  // the common case: a whole line, no copy
+    } else {
+      partial_.append(line.data(), line.size());
       Line(partial_);
       partial_.clear();
-    } else {
-      partial_.push_back(c);
     }
+    if (bytes[end] == '\r') {
+      if (end + 1 < bytes.size()) {
+        if (bytes[end + 1] == '\n') ++end;
+      } else {
+        skip_lf_ = true;
+      }
+    }
+    bytes.remove_prefix(end + 1);
   }
 }
 

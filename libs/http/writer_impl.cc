@@ -54,6 +54,10 @@ void WriterImpl::EndStream() {
   OnStrand([](const WriterImpl* w, Session& s) { s.EndStream(w); });
 }
 
+void WriterImpl::Abort() {
+  OnStrand([](const WriterImpl* w, Session& s) { s.Abort(w); });
+}
+
 void WriterImpl::SetOnClientGone(std::function<void()> callback) {
   bool call_now = false;
   {

@@ -25,6 +25,7 @@ class WriterImpl : public ResponseWriter,
   void WriteEvent(absl::string_view data) override;
   void WriteRaw(absl::string_view bytes) override;
   void EndStream() override;
+  void Abort() override;
   bool ClientGone() const override { return gone_.load(); }
   void SetOnClientGone(std::function<void()> callback) override;
 

@@ -1,6 +1,7 @@
 // A Kafka consumer in a consumer group with manual commits: an offset is
-// committed only after the handler accepted its message, so nothing is lost;
-// a handler error retries the same message.
+// stored only after the handler accepted its message and committed
+// asynchronously in batches (synchronously on Stop), so nothing is lost; a
+// handler error retries the same message with backoff.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "libs/kafka/client_config.h"
 
 namespace sluice::kafka {
@@ -31,31 +33,40 @@ struct ConsumerOptions {
   std::string group_id;
   std::vector<std::string> topics;
   std::string auto_offset_reset = "earliest";
+  // Applied after the defaults, so they can override them (tests lower
+  // session.timeout.ms to make rebalances quick).
   KafkaSettings extra;
 };
 
 class Consumer {
  public:
+  // Runs on the consumer's thread, one message at a time.
   using Handler = std::function<absl::Status(const Message&)>;
 
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(
       const ConsumerOptions& options);
   ~Consumer();
 
-  // Subscribes and starts the polling thread.
+  // Subscribes and starts the polling thread. Call once.
   absl::Status Start(Handler handler);
-  // Commits what was handled, leaves the group and joins the thread.
+  // Commits what was handled, leaves the group (so it rebalances) and joins
+  // the thread; returns within about a poll interval plus the close. Safe to
+  // call twice; never from the handler.
   void Stop();
 
  private:
   Consumer(rd_kafka_t* handle, std::vector<std::string> topics)
       : handle_(handle), topics_(std::move(topics)) {}
-  void Run();
+  void PollLoop();
+  // Calls the handler until it accepts the message or Stop is called;
+  // returns whether it was accepted.
+  bool Handle(const Message& message);
 
   rd_kafka_t* handle_;
   std::vector<std::string> topics_;
   Handler handler_;
   std::atomic<bool> stop_{false};
+  absl::Notification stopping_;
   std::thread thread_;
   bool closed_ = false;
 };

@@ -1,5 +1,7 @@
 #include "libs/kafka/dev_broker.h"
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 #include "libs/kafka/client_config.h"
 
@@ -29,7 +31,8 @@ absl::StatusOr<std::unique_ptr<DevBroker>> DevBroker::Start(int num_brokers) {
     rd_kafka_conf_destroy(*conf);
     return absl::InternalError(absl::StrCat("kafka dev broker: ", error));
   }
-  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, num_brokers);
+  rd_kafka_mock_cluster_t* cluster =
+      rd_kafka_mock_cluster_new(owner, num_brokers);
   if (cluster == nullptr) {
     rd_kafka_destroy(owner);
     return absl::InternalError("kafka dev broker: mock cluster did not start");
@@ -50,9 +53,12 @@ DevBroker::~DevBroker() {
 absl::Status DevBroker::CreateTopic(absl::string_view topic, int partitions) {
   rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
       cluster_, std::string(topic).c_str(), partitions, 1);
+  if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+    return absl::AlreadyExistsError(absl::StrCat("topic ", topic, " exists"));
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::InternalError(absl::StrCat("create topic ", topic, ": ",
-                                            rd_kafka_err2str(err)));
+    return absl::InternalError(
+        absl::StrCat("create topic ", topic, ": ", rd_kafka_err2str(err)));
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,8 @@
 #include "libs/kafka/dev_broker_main.h"
 
-#include <csignal>
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 #include <string>
 
@@ -18,7 +20,8 @@ int RunDevKafka(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   int brokers = 1;
-  std::string topics = "sluice.usage,sluice.jobs,sluice.job-results,sluice.jobs.dlq";
+  std::string topics =
+      "sluice.usage,sluice.jobs,sluice.job-results,sluice.jobs.dlq";
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if ((flag == "--brokers" || flag == "--topics") && i + 1 < argc) {
@@ -30,7 +33,8 @@ int RunDevKafka(int argc, char** argv) {
         return 2;
       }
     } else {
-      std::fprintf(stderr, "usage: sluice dev-kafka [--brokers N] [--topics a,b]\n");
+      std::fprintf(stderr,
+                   "usage: sluice dev-kafka [--brokers N] [--topics a,b]\n");
       return 2;
     }
   }
@@ -39,7 +43,8 @@ int RunDevKafka(int argc, char** argv) {
     std::fprintf(stderr, "dev-kafka: %s\n", broker.status().ToString().c_str());
     return 1;
   }
-  for (absl::string_view topic : absl::StrSplit(topics, ',', absl::SkipEmpty())) {
+  for (absl::string_view topic :
+       absl::StrSplit(topics, ',', absl::SkipEmpty())) {
     if (absl::Status s = (*broker)->CreateTopic(topic, 4); !s.ok()) {
       std::fprintf(stderr, "dev-kafka: %s\n", s.ToString().c_str());
       return 1;

@@ -1,9 +1,45 @@
+// Producer: rd_kafka_producev with a per-message callback as the opaque, and a
+// thread serving delivery reports.
 #include "libs/kafka/producer.h"
 
 #include "absl/strings/str_cat.h"
-#include "spdlog/spdlog.h"
+#include "absl/time/clock.h"
 
 namespace sluice::kafka {
+namespace {
+
+// How long Produce keeps retrying a full local queue before failing the
+// message (through its callback).
+constexpr absl::Duration kQueueFullPatience = absl::Seconds(2);
+
+absl::Status ToStatus(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+      return absl::OkStatus();
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+      return absl::ResourceExhaustedError(
+          absl::StrCat("kafka produce: ", rd_kafka_err2str(err)));
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+      return absl::DeadlineExceededError(
+          absl::StrCat("kafka produce: ", rd_kafka_err2str(err)));
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+      return absl::CancelledError(
+          absl::StrCat("kafka produce: ", rd_kafka_err2str(err)));
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+      return absl::InvalidArgumentError(
+          absl::StrCat("kafka produce: ", rd_kafka_err2str(err)));
+    default:
+      return absl::UnavailableError(
+          absl::StrCat("kafka produce: ", rd_kafka_err2str(err)));
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
     const ProducerOptions& options) {
@@ -17,7 +53,8 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(*conf, &Producer::OnDelivery);
   char error[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, error, sizeof(error));
+  rd_kafka_t* handle =
+      rd_kafka_new(RD_KAFKA_PRODUCER, *conf, error, sizeof(error));
   if (handle == nullptr) {
     rd_kafka_conf_destroy(*conf);
     return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", error));
@@ -26,27 +63,33 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
 }
 
 Producer::Producer(rd_kafka_t* handle) : handle_(handle) {
-  poller_ = std::thread([this] {
-    while (!stop_.load()) rd_kafka_poll(handle_, 100);
-  });
+  poller_ = std::thread([this] { PollLoop(); });
 }
 
 Producer::~Producer() {
   Flush(absl::Seconds(5)).IgnoreError();
   stop_ = true;
   poller_.join();
+  // Whatever is left fails through its callback rather than vanishing.
+  rd_kafka_purge(handle_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(handle_, 0);
   rd_kafka_destroy(handle_);
+}
+
+void Producer::PollLoop() {
+  while (!stop_.load()) {
+    rd_kafka_poll(handle_, 50);
+    // Wakes a Flush waiting on the queue length.
+    mu_.Lock();
+    mu_.Unlock();
+  }
 }
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message,
                           void*) {
   auto* callback = static_cast<DeliveryCallback*>(message->_private);
   if (callback == nullptr) return;
-  if (*callback) {
-    (*callback)(message->err == RD_KAFKA_RESP_ERR_NO_ERROR
-                    ? absl::OkStatus()
-                    : absl::UnavailableError(rd_kafka_err2str(message->err)));
-  }
+  if (*callback) (*callback)(ToStatus(message->err));
   delete callback;
 }
 
@@ -54,6 +97,7 @@ void Producer::Produce(absl::string_view topic, absl::string_view key,
                        absl::string_view value, DeliveryCallback on_delivery) {
   auto* callback = new DeliveryCallback(std::move(on_delivery));
   std::string topic_name(topic);
+  absl::Time give_up = absl::InfinitePast();
   while (true) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         handle_, RD_KAFKA_V_TOPIC(topic_name.c_str()),
@@ -63,22 +107,29 @@ void Producer::Produce(absl::string_view topic, absl::string_view key,
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      // Back-pressure: let deliveries drain, never drop.
-      rd_kafka_poll(handle_, 10);
-      continue;
+      // Back-pressure: wait for deliveries to drain the queue, for a while.
+      absl::Time now = absl::Now();
+      if (give_up == absl::InfinitePast()) give_up = now + kQueueFullPatience;
+      if (now < give_up) {
+        absl::SleepFor(absl::Milliseconds(5));
+        continue;
+      }
     }
-    if (*callback) (*callback)(absl::UnavailableError(rd_kafka_err2str(err)));
+    if (*callback) (*callback)(ToStatus(err));
     delete callback;
     return;
   }
 }
 
 absl::Status Producer::Flush(absl::Duration timeout) {
-  rd_kafka_resp_err_t err = rd_kafka_flush(
-      handle_, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  auto drained = [this] { return rd_kafka_outq_len(handle_) == 0; };
+  bool ok = mu_.LockWhenWithDeadline(absl::Condition(&drained),
+                                     absl::Now() + timeout);
+  int left = rd_kafka_outq_len(handle_);
+  mu_.Unlock();
+  if (!ok) {
     return absl::DeadlineExceededError(
-        absl::StrCat("kafka flush: ", rd_kafka_err2str(err)));
+        absl::StrCat("kafka flush: ", left, " messages still queued"));
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,6 @@
-// An idempotent Kafka producer. Produce() never blocks the caller for long:
-// it enqueues, and a background thread serves delivery reports.
+// An idempotent Kafka producer. Produce() enqueues and returns; a background
+// thread polls the client so that delivery reports (the final outcome of each
+// message) run there.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -10,8 +11,10 @@
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/kafka/client_config.h"
 
@@ -20,6 +23,8 @@ namespace sluice::kafka {
 struct ProducerOptions {
   std::string brokers;
   std::string client_id = "sluice";
+  // Applied after the defaults (enable.idempotence=true, acks=all,
+  // linger.ms=5), so they can override them.
   KafkaSettings extra;
 };
 
@@ -29,19 +34,29 @@ class Producer {
 
   static absl::StatusOr<std::unique_ptr<Producer>> Create(
       const ProducerOptions& options);
+  // Flushes (bounded), fails what is still queued through its callback and
+  // stops the poll thread.
   ~Producer();
 
-  // `on_delivery` runs on the producer's thread with the final outcome.
+  // Enqueues a copy of the message. `on_delivery` (optional) runs once on the
+  // producer's thread with the final outcome; a message the client cannot
+  // accept (queue full for too long, bad topic) is reported the same way,
+  // possibly before Produce returns. Never drops silently.
   void Produce(absl::string_view topic, absl::string_view key,
                absl::string_view value, DeliveryCallback on_delivery = nullptr);
+  // Waits until every enqueued message has its delivery report served. Do not
+  // call it from a delivery callback.
   absl::Status Flush(absl::Duration timeout);
 
  private:
   explicit Producer(rd_kafka_t* handle);
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*);
+  void PollLoop();
 
   rd_kafka_t* handle_;
   std::atomic<bool> stop_{false};
+  // Touched by the poll thread after each poll so Flush re-checks the queue.
+  absl::Mutex mu_;
   std::thread poller_;
 };
 

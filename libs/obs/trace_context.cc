@@ -1,3 +1,4 @@
+// traceparent parsing and formatting, ids from a RandomSource.
 #include "libs/obs/trace_context.h"
 
 #include <algorithm>
@@ -40,16 +41,20 @@ bool ParseHex(absl::string_view text, std::array<uint8_t, N>& out) {
   return N == 1 || !all_zero;
 }
 
+// Random bytes, never all zero (an all-zero id is invalid): a source that
+// answers zero, as a test fake may, gets a last byte of 1 instead of a loop.
 template <size_t N>
 void Fill(std::array<uint8_t, N>& bytes, RandomSource& random) {
-  do {
-    for (size_t i = 0; i < N; i += 8) {
-      uint64_t r = random.Next();
-      for (size_t j = 0; j < 8 && i + j < N; ++j) {
-        bytes[i + j] = static_cast<uint8_t>(r >> (8 * j));
-      }
+  for (size_t i = 0; i < N; i += 8) {
+    uint64_t r = random.Next();
+    for (size_t j = 0; j < 8 && i + j < N; ++j) {
+      bytes[i + j] = static_cast<uint8_t>(r >> (8 * (7 - j)));
     }
-  } while (std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; }));
+  }
+  if (std::all_of(bytes.begin(), bytes.end(),
+                  [](uint8_t b) { return b == 0; })) {
+    bytes[N - 1] = 1;
+  }
 }
 
 }  // namespace
@@ -64,6 +69,11 @@ uint64_t DefaultRandomSource::Next() {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+RandomSource& ThreadLocalRandom() {
+  thread_local DefaultRandomSource random;
+  return random;
 }
 
 std::string TraceContext::TraceIdHex() const { return Hex(trace_id); }

@@ -2,13 +2,12 @@
 // random source so tests are repeatable.
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <array>
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace sluice::obs {
 
@@ -19,7 +18,7 @@ class RandomSource {
 };
 
 // splitmix64 seeded from std::random_device. Not thread-safe: keep one per
-// thread.
+// thread, or use ThreadLocalRandom().
 class DefaultRandomSource : public RandomSource {
  public:
   DefaultRandomSource();
@@ -28,6 +27,9 @@ class DefaultRandomSource : public RandomSource {
  private:
   uint64_t state_;
 };
+
+// This thread's DefaultRandomSource.
+RandomSource& ThreadLocalRandom();
 
 struct TraceContext {
   std::array<uint8_t, 16> trace_id{};

@@ -1,9 +1,9 @@
+// Building error statuses and reading their OpenAI details back.
 #include "libs/status/errors.h"
 
-#include <cctype>
-
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
-#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace sluice::status {
@@ -21,12 +21,13 @@ absl::Status Make(absl::StatusCode code, std::string message, int http_status,
   error.set_param(std::move(param));
   error.set_code(std::move(error_code));
   error.set_http_status(http_status);
-  return WithError(code, error);
+  return StatusFromError(error, code);
 }
 
 }  // namespace
 
-absl::Status WithError(absl::StatusCode code, const sluice::v1::Error& error) {
+absl::Status StatusFromError(const sluice::v1::Error& error,
+                             absl::StatusCode code) {
   absl::Status status(code, error.message());
   status.SetPayload(kErrorUrl, absl::Cord(error.SerializeAsString()));
   return status;
@@ -57,6 +58,11 @@ absl::Status NotFound(std::string message, std::string param,
 absl::Status RateLimited(std::string message, absl::Duration retry_after) {
   return Make(absl::StatusCode::kResourceExhausted, std::move(message), 429,
               "rate_limit_error", "", "rate_limit_exceeded", retry_after);
+}
+
+absl::Status QuotaExceeded(std::string message) {
+  return Make(absl::StatusCode::kResourceExhausted, std::move(message), 429,
+              "insufficient_quota", "", "insufficient_quota");
 }
 
 absl::Status UpstreamError(std::string message, int http_status,
@@ -142,36 +148,38 @@ sluice::v1::Error ErrorFromStatus(const absl::Status& status) {
 }
 
 std::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
-  if (status.code() != absl::StatusCode::kResourceExhausted) return std::nullopt;
+  if (status.code() != absl::StatusCode::kResourceExhausted)
+    return std::nullopt;
   sluice::v1::Error error = ErrorFromStatus(status);
   if (error.retry_after_ms() <= 0) return std::nullopt;
   return absl::Milliseconds(error.retry_after_ms());
 }
 
 std::string RedactSecrets(absl::string_view text) {
+  // Characters of a key or token: base64url, base64 and JWT alphabets.
+  auto is_token_char = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+  };
+  auto token_end = [&](size_t from) {
+    while (from < text.size() && is_token_char(text[from])) ++from;
+    return from;
+  };
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
-  auto token_end = [&](size_t from) {
-    size_t j = from;
-    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j])) &&
-           text[j] != '"' && text[j] != '\'' && text[j] != ',') {
-      ++j;
-    }
-    return j;
-  };
   while (i < text.size()) {
-    bool word_start = i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1]));
-    if (word_start && text.compare(i, 3, "sk-") == 0) {
-      size_t end = token_end(i);
+    bool word_start = i == 0 || !is_token_char(text[i - 1]);
+    if (word_start && absl::StartsWith(text.substr(i), "sk-")) {
       out += "sk-***";
-      i = end;
-    } else if (text.compare(i, 7, "Bearer ") == 0 ||
-               text.compare(i, 7, "bearer ") == 0) {
+      i = token_end(i + 3);
+    } else if (word_start &&
+               absl::StartsWithIgnoreCase(text.substr(i), "bearer ")) {
       out.append(text.data() + i, 7);
-      size_t end = token_end(i + 7);
+      size_t start = i + 7;
+      while (start < text.size() && text[start] == ' ') ++start;
       out += "***";
-      i = end;
+      i = token_end(start);
     } else {
       out.push_back(text[i++]);
     }

@@ -1,14 +1,24 @@
 // Statuses that carry OpenAI's error details (type, param, code, HTTP
 // status) as a payload, so the details survive every hop; and the mapping
 // from any status to those details.
+//
+// Code → HTTP when a status carries no payload:
+//   INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE → 400
+//   invalid_request_error; UNAUTHENTICATED → 401 invalid_request_error /
+//   invalid_api_key (OpenAI's real shape); PERMISSION_DENIED → 403
+//   permission_error; NOT_FOUND → 404 invalid_request_error;
+//   RESOURCE_EXHAUSTED → 429 rate_limit_error; CANCELLED → 499;
+//   UNIMPLEMENTED → 501 invalid_request_error / not_implemented (OpenAI has
+//   no such error; 501 tells clients not to retry); UNAVAILABLE → 503
+//   server_error; DEADLINE_EXCEEDED → 504 timeout_error; anything else → 500
+//   server_error.
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "sluice/v1/chat.pb.h"
 
@@ -21,8 +31,12 @@ absl::Status PermissionDenied(std::string message);
 absl::Status NotFound(std::string message, std::string param = "",
                       std::string code = "");
 absl::Status RateLimited(std::string message, absl::Duration retry_after);
-// A provider's error answer: 429 stays 429, 5xx becomes our 502, 4xx keeps
-// its status (the request itself was bad).
+// The tenant's budget is spent: 429 insufficient_quota, not worth retrying.
+absl::Status QuotaExceeded(std::string message);
+// A provider's error answer: 429 stays 429 (RESOURCE_EXHAUSTED); 401/403
+// mean our provider credentials are wrong: FAILED_PRECONDITION, 502 to the
+// client; other 4xx keep their status (the request itself was bad,
+// INVALID_ARGUMENT); 5xx and anything else become UNAVAILABLE, 502.
 absl::Status UpstreamError(std::string message, int http_status,
                            std::string type = "", std::string code = "");
 
@@ -31,10 +45,14 @@ sluice::v1::Error ErrorFromStatus(const absl::Status& status);
 // The Retry-After a RateLimited status carries.
 std::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
 
-// Attaches `error` to a status with `code` (used when decoding).
-absl::Status WithError(absl::StatusCode code, const sluice::v1::Error& error);
+// A status with `code` and `error`'s message that carries `error` as its
+// payload (used when decoding errors from the wire).
+absl::Status StatusFromError(const sluice::v1::Error& error,
+                             absl::StatusCode code);
 
-// Masks API keys ("sk-...") and bearer tokens in free text.
+// Masks API keys ("sk-...") and bearer tokens ("Bearer xxx") in free text,
+// for logs and error messages: "sk-abc123" → "sk-***", "Bearer abc" →
+// "Bearer ***".
 std::string RedactSecrets(absl::string_view text);
 
 }  // namespace sluice::status

@@ -1,3 +1,4 @@
+// OpenAI error bodies and the HTTP status of any status.
 #include "libs/status/openai_error.h"
 
 #include "libs/status/errors.h"

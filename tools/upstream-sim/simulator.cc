@@ -1,49 +1,80 @@
+// Routes and the chat handler of the upstream simulator; see simulator.h.
 #include "tools/upstream-sim/simulator.h"
 
-#include <boost/asio/steady_timer.hpp>
+#include <algorithm>
+#include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
-#include "tools/upstream-sim/formats.h"
-#include "tools/upstream-sim/sim_answer.h"
+#include "tools/upstream-sim/answer.h"
+#include "tools/upstream-sim/anthropic_encoder.h"
+#include "tools/upstream-sim/controls.h"
+#include "tools/upstream-sim/json.h"
+#include "tools/upstream-sim/openai_encoder.h"
+#include "tools/upstream-sim/script.h"
 
 namespace sluice::sim {
 namespace {
 
-// One step of a streamed answer: bytes to write after a delay. An empty
-// step with `end` closes the stream; `stall` stops without closing.
-struct Step {
-  absl::Duration delay;
-  std::string bytes;
-  bool end = false;
-  bool stall = false;
-};
+constexpr absl::string_view kModels[] = {"deepseek-chat", "deepseek-reasoner",
+                                         "gpt-4o-mini", "claude-sonnet-4-5"};
 
-int HeaderInt(const http::Request& request, absl::string_view name, int fallback) {
-  int value = 0;
-  return absl::SimpleAtoi(request.Header(name), &value) ? value : fallback;
+http::Headers JsonHeaders() { return {{"content-type", "application/json"}}; }
+
+std::string ModelList() {
+  return ToJson([](JsonWriter& w) {
+    w.StartObject();
+    w.Key("object");
+    w.String("list");
+    w.Key("data");
+    w.StartArray();
+    for (absl::string_view model : kModels) {
+      w.StartObject();
+      w.Key("id");
+      WriteString(w, model);
+      w.Key("object");
+      w.String("model");
+      w.Key("created");
+      w.Int64(kCreated);
+      w.Key("owned_by");
+      w.String("upstream-sim");
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  });
 }
 
-std::string Sse(const std::string& data) { return absl::StrCat("data: ", data, "\n\n"); }
+// An error in the provider's shape: the HTTP status, OpenAI's type and code,
+// Anthropic's type.
+struct ErrorKind {
+  int status;
+  absl::string_view openai_type;
+  absl::string_view openai_code;
+  absl::string_view anthropic_type;
+};
 
-void RunSteps(std::shared_ptr<std::vector<Step>> steps, size_t i,
-              http::ResponseWriterPtr writer,
-              const std::function<void(absl::Duration, std::function<void()>)>& after) {
-  if (i >= steps->size() || writer->ClientGone()) return;
-  const Step& step = (*steps)[i];
-  after(step.delay, [steps, i, writer, after] {
-    const Step& s = (*steps)[i];
-    if (s.stall) return;  // silence until the client goes
-    if (!s.bytes.empty()) writer->WriteRaw(s.bytes);
-    if (s.end) {
-      writer->EndStream();
-      return;
-    }
-    RunSteps(steps, i + 1, writer, after);
-  });
+constexpr ErrorKind kBadRequest = {400, "invalid_request_error", "",
+                                   "invalid_request_error"};
+constexpr ErrorKind kBadKey = {401, "invalid_request_error", "invalid_api_key",
+                               "authentication_error"};
+constexpr ErrorKind kRateLimited = {429, "rate_limit_error",
+                                    "rate_limit_exceeded", "rate_limit_error"};
+
+ErrorKind ServerError(Fault fault) {
+  switch (fault) {
+    case Fault::k503:
+      return {503, "server_error", "", "overloaded_error"};
+    case Fault::k529:
+      return {529, "server_error", "", "overloaded_error"};
+    default:
+      return {500, "server_error", "", "api_error"};
+  }
+}
+
+bool Authorized(const http::Request& request, Api api, const std::string& key) {
+  if (api == Api::kAnthropic) return request.Header("x-api-key") == key;
+  return request.Header("authorization") == absl::StrCat("Bearer ", key);
 }
 
 }  // namespace
@@ -51,45 +82,15 @@ void RunSteps(std::shared_ptr<std::vector<Step>> steps, size_t i,
 absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
     const SimulatorOptions& options) {
   std::unique_ptr<Simulator> sim(new Simulator(options));
-  Simulator* self = sim.get();
-  self->paths_.Add("POST", "/v1/chat/completions",
-                   [self](http::Request r, http::ResponseWriterPtr w) {
-                     self->Chat(r, std::move(w), /*anthropic=*/false);
-                   });
-  self->paths_.Add("POST", "/v1/messages",
-                   [self](http::Request r, http::ResponseWriterPtr w) {
-                     self->Chat(r, std::move(w), /*anthropic=*/true);
-                   });
-  self->paths_.Add("GET", "/v1/models", [](http::Request, http::ResponseWriterPtr w) {
-    w->Respond(200, {{"content-type", "application/json"}},
-               R"({"object":"list","data":[{"id":"deepseek-chat","object":"model"},)"
-               R"({"id":"deepseek-reasoner","object":"model"},)"
-               R"({"id":"gpt-4o-mini","object":"model"}]})");
-  });
-  self->paths_.Add("GET", "/sim/stats", [self](http::Request, http::ResponseWriterPtr w) {
-    w->Respond(200, {{"content-type", "application/json"}}, self->StatsJson());
-  });
-  self->paths_.Add("POST", "/sim/reset", [self](http::Request, http::ResponseWriterPtr w) {
-    {
-      absl::MutexLock lock(&self->mu_);
-      self->queued_faults_.clear();
-      self->seen_prompts_.clear();
-      self->requests_ = self->prompt_tokens_ = self->completion_tokens_ = 0;
-      self->by_status_.clear();
-      self->arrivals_.clear();
-    }
-    w->Respond(200, {{"content-type", "application/json"}}, "{}");
-  });
-  self->paths_.Add("POST", "/sim/faults", [self](http::Request r, http::ResponseWriterPtr w) {
-    self->Faults(r, *w);
-  });
+  sim->AddRoutes();
   http::ServerOptions server_options;
   server_options.host = options.host;
   server_options.port = options.port;
-  server_options.threads = 2;
+  server_options.threads = options.threads;
+  Simulator* self = sim.get();
   absl::StatusOr<http::ServerPtr> server = http::StartServer(
-      server_options, [self](http::Request r, http::ResponseWriterPtr w) {
-        self->paths_.Dispatch(std::move(r), std::move(w));
+      server_options, [self](http::Request request, http::ResponseWriterPtr w) {
+        self->routes_.Dispatch(std::move(request), std::move(w));
       });
   if (!server.ok()) return server.status();
   sim->server_ = *std::move(server);
@@ -97,254 +98,181 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Start(
 }
 
 Simulator::Simulator(const SimulatorOptions& options)
-    : options_(options),
-      started_(absl::Now()),
-      work_(boost::asio::make_work_guard(timers_)),
-      timer_thread_([this] { timers_.run(); }) {}
+    : options_(options), faults_(options.fault) {}
 
 Simulator::~Simulator() { Shutdown(); }
 
 void Simulator::Shutdown() {
   if (server_ != nullptr) server_->Shutdown();
-  work_.reset();
-  timers_.stop();
-  if (timer_thread_.joinable()) timer_thread_.join();
+  player_.Stop();
 }
 
-void Simulator::After(absl::Duration delay, std::function<void()> fn) {
-  if (delay <= absl::ZeroDuration()) {
-    fn();
-    return;
-  }
-  auto timer = std::make_shared<boost::asio::steady_timer>(
-      timers_, absl::ToChronoMilliseconds(delay));
-  timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
-    if (!ec) fn();
-  });
-}
-
-void Simulator::Count(int status, int64_t prompt, int64_t completion) {
+void Simulator::Reset() {
+  faults_.Clear();
+  stats_.Clear();
   absl::MutexLock lock(&mu_);
-  ++by_status_[status];
-  prompt_tokens_ += prompt;
-  completion_tokens_ += completion;
+  seen_prompts_.clear();
 }
 
-std::string Simulator::TakeFault(const http::Request& request) {
-  std::string fault(request.Header("x-sim-fault"));
+bool Simulator::SeenPrompt(const std::string& key) {
   absl::MutexLock lock(&mu_);
-  if (fault.empty() && !queued_faults_.empty()) {
-    fault = queued_faults_.front();
-    queued_faults_.pop_front();
-  }
-  return fault;
+  return !seen_prompts_.insert(key).second;
 }
 
-void Simulator::Faults(const http::Request& request, http::ResponseWriter& writer) {
+void Simulator::AddRoutes() {
+  routes_.Add("POST", "/v1/chat/completions",
+              [this](http::Request request, http::ResponseWriterPtr writer) {
+                Chat(request, std::move(writer), Api::kOpenAI);
+              });
+  routes_.Add("POST", "/v1/messages",
+              [this](http::Request request, http::ResponseWriterPtr writer) {
+                Chat(request, std::move(writer), Api::kAnthropic);
+              });
+  routes_.Add("GET", "/v1/models",
+              [](http::Request, http::ResponseWriterPtr writer) {
+                writer->Respond(200, JsonHeaders(), ModelList());
+              });
+  routes_.Add("GET", "/sim/stats",
+              [this](http::Request, http::ResponseWriterPtr writer) {
+                writer->Respond(200, JsonHeaders(), StatsToJson(stats()));
+              });
+  routes_.Add("POST", "/sim/reset",
+              [this](http::Request, http::ResponseWriterPtr writer) {
+                Reset();
+                writer->Respond(200, JsonHeaders(), "{}");
+              });
+  routes_.Add("POST", "/sim/faults",
+              [this](http::Request request, http::ResponseWriterPtr writer) {
+                QueueFaults(request, *writer);
+              });
+}
+
+void Simulator::QueueFaults(const http::Request& request,
+                            http::ResponseWriter& writer) {
   rapidjson::Document body;
-  body.Parse(request.body.c_str());
-  if (body.HasParseError() || !body.IsObject() || !body.HasMember("fault") ||
-      !body["fault"].IsString()) {
-    writer.Respond(400, {{"content-type", "application/json"}},
-                   OpenAIError("invalid_request_error", "expected {\"fault\":...}", ""));
-    return;
-  }
-  int count = body.HasMember("count") && body["count"].IsInt() ? body["count"].GetInt() : 1;
-  absl::MutexLock lock(&mu_);
-  for (int i = 0; i < count; ++i) queued_faults_.push_back(body["fault"].GetString());
-  writer.Respond(200, {{"content-type", "application/json"}}, "{}");
-}
-
-void Simulator::Chat(const http::Request& request, http::ResponseWriterPtr writer,
-                     bool anthropic) {
-  http::Headers json = {{"content-type", "application/json"}};
-  auto error = [&](int status, const std::string& type, const std::string& message,
-                   http::Headers extra = {}) {
-    for (auto& h : json) extra.push_back(h);
-    writer->Respond(status, std::move(extra),
-                    anthropic ? AnthropicError(type, message)
-                              : OpenAIError(type, message, ""));
-    Count(status, 0, 0);
-  };
-  rapidjson::Document body;
-  body.Parse(request.body.c_str());
-  std::string model = !body.HasParseError() && body.IsObject() &&
-                              body.HasMember("model") && body["model"].IsString()
-                          ? body["model"].GetString()
-                          : "";
-  std::string fault = TakeFault(request);
-  {
-    absl::MutexLock lock(&mu_);
-    ++requests_;
-    arrivals_.push_back({absl::ToInt64Milliseconds(absl::Now() - started_), model, fault});
-  }
-  if (!options_.required_api_key.empty()) {
-    std::string expected = anthropic ? options_.required_api_key
-                                     : "Bearer " + options_.required_api_key;
-    if (request.Header(anthropic ? "x-api-key" : "authorization") != expected) {
-      return error(401, anthropic ? "authentication_error" : "invalid_request_error",
-                   "Incorrect API key provided.");
+  body.Parse(request.body.data(), request.body.size());
+  std::optional<Fault> fault;
+  int count = 1;
+  if (!body.HasParseError() && body.IsObject()) {
+    auto name = body.FindMember("fault");
+    if (name != body.MemberEnd() && name->value.IsString()) {
+      fault = ParseFault(name->value.GetString());
     }
+    auto n = body.FindMember("count");
+    if (n != body.MemberEnd())
+      count = n->value.IsInt() ? n->value.GetInt() : -1;
   }
-  if (body.HasParseError() || !body.IsObject() || model.empty()) {
-    return error(400, "invalid_request_error", "model and messages are required");
+  if (!fault.has_value() || count < 0 || count > 100000) {
+    writer.Respond(400, JsonHeaders(),
+                   OpenAIError("invalid_request_error",
+                               "expected {\"fault\":NAME,\"count\":N}", ""));
+    return;
   }
-  if (fault == "429") {
-    return error(429, "rate_limit_error", "Rate limit reached (simulated).",
-                 {{"retry-after", std::to_string(HeaderInt(request, "x-sim-retry-after", 1))}});
+  faults_.Queue(*fault, count);
+  writer.Respond(200, JsonHeaders(), absl::StrCat(R"({"queued":)", count, "}"));
+}
+
+void Simulator::Chat(const http::Request& request,
+                     http::ResponseWriterPtr writer, Api api) {
+  Arrival arrival;
+  arrival.ms = stats_.NowMs();
+  arrival.path = request.path;
+  arrival.fault = std::string(FaultName(Fault::kNone));
+  auto fail = [&](const ErrorKind& kind, absl::string_view message,
+                  http::Headers headers = JsonHeaders()) {
+    writer->Respond(
+        kind.status, std::move(headers),
+        api == Api::kAnthropic
+            ? AnthropicError(kind.anthropic_type, message)
+            : OpenAIError(kind.openai_type, message, kind.openai_code));
+    arrival.status = kind.status;
+    stats_.Record(std::move(arrival), 0, 0);
+  };
+
+  absl::StatusOr<ChatRequest> parsed = ParseChatRequest(request.body, api);
+  if (parsed.ok()) {
+    arrival.model = parsed->model;
+    arrival.stream = parsed->stream;
   }
-  if (fault == "500" || fault == "503") {
-    return error(std::stoi(fault), anthropic ? "api_error" : "server_error",
-                 "Upstream failure (simulated).");
+  if (!options_.required_api_key.empty() &&
+      !Authorized(request, api, options_.required_api_key)) {
+    return fail(kBadKey, "Incorrect API key provided.");
+  }
+  if (!parsed.ok()) return fail(kBadRequest, parsed.status().message());
+  absl::StatusOr<RequestControls> controls =
+      ReadControls(request, options_.ttft, options_.per_token);
+  if (!controls.ok()) return fail(kBadRequest, controls.status().message());
+  Fault fault = controls->fault.has_value() ? *controls->fault : faults_.Take();
+  arrival.fault = std::string(FaultName(fault));
+
+  switch (fault) {
+    case Fault::k429: {
+      http::Headers headers = JsonHeaders();
+      headers.emplace_back("retry-after",
+                           std::to_string(controls->retry_after_seconds));
+      return fail(kRateLimited, "Rate limit reached (simulated).",
+                  std::move(headers));
+    }
+    case Fault::k500:
+    case Fault::k503:
+    case Fault::k529:
+      return fail(ServerError(fault), "Upstream failure (simulated).");
+    case Fault::kReset:
+      writer->Abort();
+      return stats_.Record(std::move(arrival), 0, 0);
+    default:
+      break;
   }
 
-  SimAnswer answer = MakeAnswer(body, anthropic);
+  Answer answer = MakeAnswer(*parsed);
+  if (fault == Fault::kTruncate) {
+    CapAnswer(
+        std::min<int64_t>(controls->fault_after_tokens,
+                          std::max<int64_t>(answer.completion_tokens() - 1, 0)),
+        answer);
+  }
   Usage usage;
-  usage.prompt = answer.prompt_tokens;
-  usage.reasoning = static_cast<int64_t>(answer.reasoning.size());
-  usage.completion = answer.completion_tokens();
-  {
-    absl::MutexLock lock(&mu_);
-    if (!seen_prompts_.insert(answer.prompt_key).second) usage.cache_hit = usage.prompt;
-  }
-  bool stream = body.HasMember("stream") && body["stream"].IsBool() && body["stream"].GetBool();
-  absl::Duration ttft = absl::Milliseconds(HeaderInt(request, "x-sim-ttft-ms", options_.ttft_ms));
-  absl::Duration per_token =
-      absl::Milliseconds(HeaderInt(request, "x-sim-token-ms", options_.token_ms));
-  if (fault == "truncate") {
-    answer.pieces.resize(std::min<size_t>(2, answer.pieces.size()));
-    answer.finish_reason = "length";
-    usage.completion = answer.completion_tokens();
-  }
-  Count(200, usage.prompt, usage.completion);
+  usage.prompt_tokens = answer.prompt_tokens;
+  usage.cache_hit_tokens =
+      SeenPrompt(answer.prompt_key) ? answer.prompt_tokens : 0;
+  usage.reasoning_tokens = answer.reasoning_tokens();
+  usage.completion_tokens = answer.completion_tokens();
 
-  if (!stream) {
-    After(ttft + per_token * static_cast<double>(answer.completion_tokens()),
-          [writer, json, anthropic, model, answer, usage] {
-            writer->Respond(200, json,
-                            anthropic ? AnthropicResponse(model, answer)
-                                      : OpenAIResponse(model, answer, usage));
-          });
+  if (parsed->stream) {
+    ScriptBuilder script(*controls, fault,
+                         api == Api::kAnthropic ? AnthropicMalformedEvent()
+                                                : OpenAIMalformedEvent());
+    if (api == Api::kAnthropic) {
+      EncodeAnthropicStream(*parsed, answer, script);
+    } else {
+      EncodeOpenAIStream(*parsed, answer, usage, script);
+    }
+    arrival.status = 200;
+    stats_.Record(std::move(arrival), usage.prompt_tokens, script.tokens());
+    player_.Play(script.Take(), std::move(writer));
     return;
   }
 
-  auto steps = std::make_shared<std::vector<Step>>();
-  for (int i = 0, n = HeaderInt(request, "x-sim-keepalive", 0); i < n; ++i) {
-    steps->push_back({absl::ZeroDuration(), ": keep-alive\n\n"});
+  // A plain response: a stall never answers, a cut drops the connection.
+  if (fault == Fault::kStall || fault == Fault::kCut) {
+    if (fault == Fault::kCut) writer->Abort();
+    return stats_.Record(std::move(arrival), 0, 0);
   }
-  bool cut = fault == "cut", stall = fault == "stall", malformed = fault == "malformed";
-  size_t emitted = 0;
-  auto token_step = [&](std::string bytes) {
-    steps->push_back({emitted == 0 ? ttft : per_token, std::move(bytes)});
-    ++emitted;
-    if ((stall || cut) && emitted == 2) {
-      steps->push_back({per_token, "", /*end=*/cut, /*stall=*/stall});
-      return false;
-    }
-    if (malformed && emitted == 2) steps->push_back({per_token, "data: {not json\n\n"});
-    return true;
-  };
-  bool go_on = true;
-  if (anthropic) {
-    steps->push_back({absl::ZeroDuration(),
-                      AnthropicEvent("message_start",
-                                     absl::StrCat(R"({"type":"message_start","message":{"id":"msg_)",
-                                                  answer.id_hex, R"(","type":"message","role":"assistant","model":")",
-                                                  model, R"(","content":[],"stop_reason":null,"usage":{"input_tokens":)",
-                                                  answer.prompt_tokens, R"(,"output_tokens":0}}})"))});
-    steps->push_back({absl::ZeroDuration(),
-                      AnthropicEvent("content_block_start",
-                                     R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})")});
-    steps->push_back({absl::ZeroDuration(), AnthropicEvent("ping", R"({"type":"ping"})")});
-    for (const auto& piece : answer.pieces) {
-      rapidjson::StringBuffer b;
-      rapidjson::Writer<rapidjson::StringBuffer> w(b);
-      w.String(piece.c_str());
-      go_on = token_step(AnthropicEvent(
-          "content_block_delta",
-          absl::StrCat(R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)",
-                       b.GetString(), "}}")));
-      if (!go_on) break;
-    }
-    if (go_on) {
-      steps->push_back({absl::ZeroDuration(),
-                        AnthropicEvent("content_block_stop", R"({"type":"content_block_stop","index":0})")});
-      steps->push_back({absl::ZeroDuration(),
-                        AnthropicEvent("message_delta",
-                                       absl::StrCat(R"({"type":"message_delta","delta":{"stop_reason":")",
-                                                    answer.finish_reason == "length" ? "max_tokens" : "end_turn",
-                                                    R"(","stop_sequence":null},"usage":{"output_tokens":)",
-                                                    answer.completion_tokens(), "}}"))});
-      steps->push_back({absl::ZeroDuration(),
-                        AnthropicEvent("message_stop", R"({"type":"message_stop"})"), /*end=*/true});
-    }
-  } else {
-    bool include_usage = body.HasMember("stream_options") && body["stream_options"].IsObject() &&
-                         body["stream_options"].HasMember("include_usage") &&
-                         body["stream_options"]["include_usage"].IsBool() &&
-                         body["stream_options"]["include_usage"].GetBool();
-    steps->push_back({absl::ZeroDuration(),
-                      Sse(OpenAIChunk(model, answer, R"({"role":"assistant","content":""})", "",
-                                      include_usage))});
-    for (const auto& piece : answer.reasoning) {
-      if (!(go_on = token_step(Sse(OpenAIChunk(model, answer, ReasoningDelta(piece), "",
-                                                include_usage))))) {
-        break;
-      }
-    }
-    for (size_t i = 0; go_on && i < answer.pieces.size(); ++i) {
-      go_on = token_step(
-          Sse(OpenAIChunk(model, answer, ContentDelta(answer.pieces[i]), "", include_usage)));
-    }
-    if (go_on) {
-      steps->push_back({absl::ZeroDuration(),
-                        Sse(OpenAIChunk(model, answer, "{}", answer.finish_reason, include_usage))});
-      if (include_usage) {
-        steps->push_back({absl::ZeroDuration(), Sse(OpenAIUsageChunk(model, answer, usage))});
-      }
-      steps->push_back({absl::ZeroDuration(), "data: [DONE]\n\n", /*end=*/true});
-    }
-  }
-  writer->StartStream(200, {{"content-type", "text/event-stream"},
-                            {"cache-control", "no-cache"}});
-  RunSteps(steps, 0, writer, [this](absl::Duration d, std::function<void()> fn) {
-    After(d, std::move(fn));
-  });
-}
-
-std::string Simulator::StatsJson() const {
-  rapidjson::StringBuffer b;
-  rapidjson::Writer<rapidjson::StringBuffer> w(b);
-  absl::MutexLock lock(&mu_);
-  w.StartObject();
-  w.Key("requests");
-  w.Int64(requests_);
-  w.Key("by_status");
-  w.StartObject();
-  for (const auto& [status, count] : by_status_) {
-    w.Key(std::to_string(status).c_str());
-    w.Int64(count);
-  }
-  w.EndObject();
-  w.Key("prompt_tokens");
-  w.Int64(prompt_tokens_);
-  w.Key("completion_tokens");
-  w.Int64(completion_tokens_);
-  w.Key("arrivals");
-  w.StartArray();
-  for (const auto& a : arrivals_) {
-    w.StartObject();
-    w.Key("ms");
-    w.Int64(a.ms);
-    w.Key("model");
-    w.String(a.model.c_str());
-    w.Key("fault");
-    w.String(a.fault.c_str());
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return std::string(b.GetString(), b.GetSize());
+  std::string body = api == Api::kAnthropic
+                         ? AnthropicMessage(*parsed, answer)
+                         : OpenAICompletion(*parsed, answer, usage);
+  if (fault == Fault::kMalformed) body.resize(body.size() / 2);
+  body.insert(0, std::string(controls->keepalives, '\n'));
+  arrival.status = 200;
+  stats_.Record(std::move(arrival), usage.prompt_tokens,
+                usage.completion_tokens);
+  absl::Duration delay =
+      controls->ttft + controls->per_token *
+                           std::max<int64_t>(answer.completion_tokens() - 1, 0);
+  player_.After(delay,
+                [writer = std::move(writer), body = std::move(body)]() mutable {
+                  writer->Respond(200, JsonHeaders(), std::move(body));
+                });
 }
 
 }  // namespace sluice::sim

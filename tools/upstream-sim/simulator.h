@@ -1,80 +1,79 @@
 // The upstream simulator: a real HTTP server that stands in for hosted LLM
-// providers (OpenAI/DeepSeek chat completions, Anthropic messages) in tests
-// and as the demo provider of `./dev up`. Answers are deterministic; latency
-// and faults are injectable per request (x-sim-* headers) or queued through
-// POST /sim/faults; GET /sim/stats reports what was served.
+// providers in tests and as the demo provider of `./dev up`.
+//   POST /v1/chat/completions  OpenAI / DeepSeek chat completions (+ SSE)
+//   POST /v1/messages          Anthropic Messages (+ SSE)
+//   GET  /v1/models            a few model ids
+//   GET  /sim/stats            Stats as JSON
+//   POST /sim/reset            clears stats, queued faults and the prompt
+//                              cache
+//   POST /sim/faults           {"fault":"500","count":3}: the next 3 chat
+//                              requests without an x-sim-fault header fail
+// Answers are deterministic (answer.h); latency and faults are set per
+// simulator (SimulatorOptions) or per request (x-sim-* headers, controls.h).
 #pragma once
 
-#include <deque>
+#include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/http/path_router.h"
 #include "libs/http/server.h"
+#include "tools/upstream-sim/fault_plan.h"
+#include "tools/upstream-sim/request.h"
+#include "tools/upstream-sim/script_player.h"
+#include "tools/upstream-sim/stats.h"
 
 namespace sluice::sim {
 
 struct SimulatorOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;
-  int ttft_ms = 0;   // delay before the first token
-  int token_ms = 0;  // delay between tokens
-  std::string required_api_key;  // empty: no auth
+  uint16_t port = 0;                                // 0 picks a free port
+  int threads = 2;                                  // HTTP I/O threads
+  absl::Duration ttft = absl::ZeroDuration();       // time to first token
+  absl::Duration per_token = absl::ZeroDuration();  // between tokens
+  // When set, OpenAI requests need "Authorization: Bearer <key>" and
+  // Anthropic requests "x-api-key: <key>"; others get 401.
+  std::string required_api_key;
+  // The fault of every request that names none and finds none queued.
+  Fault fault = Fault::kNone;
 };
 
 class Simulator {
  public:
   static absl::StatusOr<std::unique_ptr<Simulator>> Start(
       const SimulatorOptions& options);
-  ~Simulator();
+  ~Simulator();  // Shutdown()s
 
   uint16_t port() const { return server_->port(); }
-  std::string StatsJson() const;
+  Stats stats() const { return stats_.Snapshot(); }
+  // What POST /sim/reset does.
+  void Reset();
+  // Stops serving (open streams are closed). Idempotent.
   void Shutdown();
 
  private:
-  struct Arrival {
-    int64_t ms;
-    std::string model;
-    std::string fault;
-  };
-
   explicit Simulator(const SimulatorOptions& options);
-  void Chat(const http::Request& request, http::ResponseWriterPtr writer,
-            bool anthropic);
-  void Faults(const http::Request& request, http::ResponseWriter& writer);
-  // The fault for this request: its header, else the next queued one.
-  std::string TakeFault(const http::Request& request);
-  // Runs `fn` after `delay` on the simulator's timer thread.
-  void After(absl::Duration delay, std::function<void()> fn);
-  void Count(int status, int64_t prompt, int64_t completion);
 
-  SimulatorOptions options_;
-  absl::Time started_;
-  boost::asio::io_context timers_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread timer_thread_;
-  http::PathRouter paths_;
+  void AddRoutes();
+  void Chat(const http::Request& request, http::ResponseWriterPtr writer,
+            Api api);
+  void QueueFaults(const http::Request& request, http::ResponseWriter& writer);
+  // True when the prompt was seen before (the simulated prompt cache).
+  bool SeenPrompt(const std::string& key);
+
+  const SimulatorOptions options_;
+  FaultPlan faults_;
+  StatsRecorder stats_;
+  ScriptPlayer player_;
+  http::PathRouter routes_;
   http::ServerPtr server_;
 
-  mutable absl::Mutex mu_;
-  std::deque<std::string> queued_faults_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex mu_;
   absl::flat_hash_set<std::string> seen_prompts_ ABSL_GUARDED_BY(mu_);
-  int64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<int, int64_t> by_status_ ABSL_GUARDED_BY(mu_);
-  int64_t prompt_tokens_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t completion_tokens_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::sim

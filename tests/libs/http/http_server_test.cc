@@ -289,7 +289,7 @@ TEST(PathRouterTest, RoutesExactAndPrefixAnd404And405) {
   EXPECT_EQ(
       missing.body,
       R"({"error":{"message":"Unknown request URL: GET /v2/nothing",)"
-      R"("type":"invalid_request_error","param":null,"code":"unknown_url"}})");
+      R"("type":"invalid_request_error","param":null,"code":"not_found"}})");
   EXPECT_EQ(fetch("POST", "/v1/models").status, 405);
 }
 

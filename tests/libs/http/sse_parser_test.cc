@@ -79,7 +79,7 @@ TEST(SseParserTest, CrLfAndCrLineEndings) {
   const std::string crlf = "data: a\r\ndata: b\r\n\r\n: c\r\ndata: d\r\n\r\n";
   const std::string cr = "data: a\rdata: b\r\r: c\rdata: d\r\r";
   for (const std::string& input : {crlf, cr}) {
-    for (size_t step : {0, 1}) {
+    for (size_t step : {0, 1, 2, 3, 4}) {
       Parsed parsed = Parse(input, step);
       ASSERT_EQ(parsed.events.size(), 2u);
       EXPECT_EQ(parsed.events[0].data, "a\nb");
@@ -93,6 +93,17 @@ TEST(SseParserTest, CrLfAndCrLineEndings) {
 TEST(SseParserTest, NoEventWithoutDataAndNoneUntilBlankLine) {
   Parsed parsed = Parse("event: ping\n\ndata: partial\n");
   EXPECT_TRUE(parsed.events.empty());
+}
+
+TEST(SseParserTest, LeadingBomIsSkipped) {
+  for (size_t step : {0, 1}) {
+    Parsed parsed = Parse(
+        "\xEF\xBB\xBF"
+        "data: x\n\n",
+        step);
+    ASSERT_EQ(parsed.events.size(), 1u);
+    EXPECT_EQ(parsed.events[0].data, "x");
+  }
 }
 
 }  // namespace

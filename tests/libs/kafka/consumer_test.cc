@@ -1,0 +1,175 @@
+// Consumer groups against the in-process dev broker: consume everything,
+// share partitions without duplicates, resume after committed offsets,
+// retry a failed message, stop promptly.
+#include "libs/kafka/consumer.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "libs/kafka/dev_broker.h"
+#include "tests/libs/kafka/kafka_test_util.h"
+
+namespace sluice::kafka {
+namespace {
+
+using testing::Collector;
+using testing::DeliveryCounter;
+using testing::FastConsumer;
+using testing::FastProducer;
+
+class ConsumerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<DevBroker>> broker = DevBroker::Start();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    auto producer = Producer::Create(FastProducer(brokers()));
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
+  }
+
+  std::string brokers() const { return broker_->bootstrap_servers(); }
+
+  // Produces `n` messages key-<first+i> / value-<first+i> and waits for all
+  // deliveries.
+  void ProduceBatch(const std::string& topic, int first, int n) {
+    DeliveryCounter deliveries;
+    for (int i = first; i < first + n; ++i) {
+      producer_->Produce(topic, absl::StrCat("key-", i),
+                         absl::StrCat("value-", i), deliveries.Callback());
+    }
+    ASSERT_EQ(deliveries.WaitFor(n, absl::Seconds(10)), n);
+  }
+
+  std::unique_ptr<Consumer> StartConsumer(const std::string& group,
+                                          const std::string& topic,
+                                          Consumer::Handler handler) {
+    auto consumer = Consumer::Create(FastConsumer(brokers(), group, {topic}));
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    if (!consumer.ok()) return nullptr;
+    EXPECT_TRUE((*consumer)->Start(std::move(handler)).ok());
+    return *std::move(consumer);
+  }
+
+  std::unique_ptr<DevBroker> broker_;
+  std::unique_ptr<Producer> producer_;
+};
+
+TEST_F(ConsumerTest, ConsumesEverythingProducedAndStopsPromptly) {
+  ASSERT_TRUE(broker_->CreateTopic("events", 4).ok());
+  ProduceBatch("events", 0, 200);
+  Collector collector;
+  auto consumer = StartConsumer("group-a", "events", collector.Handler());
+  ASSERT_NE(consumer, nullptr);
+  ASSERT_EQ(collector.WaitFor(200, absl::Seconds(20)), 200u);
+
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const Message& m : collector.messages()) {
+    EXPECT_EQ(m.topic, "events");
+    EXPECT_EQ(m.value, absl::StrCat("value-", m.key.substr(4)));
+    seen.insert({m.key, m.value});
+  }
+  EXPECT_EQ(seen.size(), 200u);
+
+  absl::Time before = absl::Now();
+  consumer->Stop();
+  EXPECT_LT(absl::Now() - before, absl::Seconds(1));
+}
+
+TEST_F(ConsumerTest, TwoMembersSharePartitionsWithoutDuplicates) {
+  ASSERT_TRUE(broker_->CreateTopic("shared", 4).ok());
+  Collector first;
+  Collector second;
+  auto a = StartConsumer("group-b", "shared", first.Handler());
+  auto b = StartConsumer("group-b", "shared", second.Handler());
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // Keep producing until both members have received something: then the
+  // group has settled with partitions on each.
+  int produced = 0;
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while ((first.WaitFor(1, absl::ZeroDuration()) == 0 ||
+          second.WaitFor(1, absl::ZeroDuration()) == 0) &&
+         absl::Now() < deadline) {
+    ProduceBatch("shared", produced, 20);
+    produced += 20;
+    first.WaitFor(1, absl::Milliseconds(200));
+  }
+  ProduceBatch("shared", produced, 100);
+  produced += 100;
+
+  auto total = [&] {
+    return first.messages().size() + second.messages().size();
+  };
+  deadline = absl::Now() + absl::Seconds(20);
+  while (total() < static_cast<size_t>(produced) && absl::Now() < deadline) {
+    first.WaitFor(first.messages().size() + 1, absl::Milliseconds(100));
+  }
+  EXPECT_GT(first.messages().size(), 0u);
+  EXPECT_GT(second.messages().size(), 0u);
+  absl::flat_hash_map<std::string, int> times_seen;
+  for (const Message& m : first.messages()) ++times_seen[m.key];
+  for (const Message& m : second.messages()) ++times_seen[m.key];
+  EXPECT_EQ(times_seen.size(), static_cast<size_t>(produced));
+  for (const auto& [key, times] : times_seen) {
+    EXPECT_EQ(times, 1) << key;
+  }
+}
+
+TEST_F(ConsumerTest, RestartedMemberDoesNotRereadCommittedMessages) {
+  // One partition: a re-read old message would arrive before the new ones.
+  ASSERT_TRUE(broker_->CreateTopic("resume", 1).ok());
+  ProduceBatch("resume", 0, 20);
+  {
+    Collector before;
+    auto consumer = StartConsumer("group-c", "resume", before.Handler());
+    ASSERT_NE(consumer, nullptr);
+    ASSERT_EQ(before.WaitFor(20, absl::Seconds(20)), 20u);
+    consumer->Stop();
+  }
+  Collector after;
+  auto consumer = StartConsumer("group-c", "resume", after.Handler());
+  ASSERT_NE(consumer, nullptr);
+  ProduceBatch("resume", 100, 5);
+  ASSERT_EQ(after.WaitFor(5, absl::Seconds(20)), 5u);
+  std::vector<Message> messages = after.messages();
+  ASSERT_EQ(messages.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(messages[i].key, absl::StrCat("key-", 100 + i));
+    EXPECT_EQ(messages[i].offset, 20 + i);
+  }
+}
+
+TEST_F(ConsumerTest, FailedMessageIsRetriedBeforeTheNextOne) {
+  ASSERT_TRUE(broker_->CreateTopic("flaky", 1).ok());
+  ProduceBatch("flaky", 0, 3);
+  absl::Mutex mu;
+  std::vector<std::string> attempts;
+  int failures_left = 2;
+  Collector collector;
+  Consumer::Handler accept = collector.Handler();
+  auto consumer =
+      StartConsumer("group-d", "flaky", [&](const Message& m) -> absl::Status {
+        {
+          absl::MutexLock lock(&mu);
+          attempts.push_back(m.key);
+          if (m.key == "key-1" && failures_left > 0) {
+            --failures_left;
+            return absl::UnavailableError("not now");
+          }
+        }
+        return accept(m);
+      });
+  ASSERT_NE(consumer, nullptr);
+  ASSERT_EQ(collector.WaitFor(3, absl::Seconds(20)), 3u);
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(attempts, (std::vector<std::string>{"key-0", "key-1", "key-1",
+                                                "key-1", "key-2"}));
+}
+
+}  // namespace
+}  // namespace sluice::kafka
