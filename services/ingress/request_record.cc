@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_split.h"
+#include "libs/obs/logging.h"
 #include "libs/obs/metrics.h"
 
 namespace sluice::ingress {
@@ -40,6 +41,16 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
     usage->set_total_tokens(usage->prompt_tokens() + usage->completion_tokens());
   }
   reporter_->Report(event_);
+  // The access log: ids and outcome only, never keys or message content.
+  std::string status_text = std::to_string(http_status);
+  std::string latency = std::to_string(event_.latency_ms());
+  obs::Log(spdlog::level::info, {event_.request_id(), event_.trace_id()},
+           "request", {{"tenant", event_.tenant()},
+                       {"model", event_.model()},
+                       {"provider", event_.provider()},
+                       {"status", status_text},
+                       {"error_type", event_.error_type()},
+                       {"latency_ms", latency}});
   obs::MetricsRegistry& metrics = obs::MetricsRegistry::Default();
   metrics
       .counter("sluice_requests_total", "Chat requests answered by ingress",

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 
@@ -51,17 +52,33 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(Layout layout) {
   if (mkdtemp(pattern) == nullptr) return absl::InternalError("mkdtemp");
   gateway->dir_ = pattern;
 
-  auto simulator = sim::Simulator::Start(sim::SimulatorOptions{});
-  if (!simulator.ok()) return simulator.status();
-  gateway->simulator_ = *std::move(simulator);
-  auto broker = kafka::DevBroker::Start();
-  if (!broker.ok()) return broker.status();
-  gateway->broker_ = *std::move(broker);
+  int sim_port = 0;
+  if (layout == Layout::kOneProcess) {
+    auto simulator = sim::Simulator::Start(sim::SimulatorOptions{});
+    if (!simulator.ok()) return simulator.status();
+    gateway->simulator_ = *std::move(simulator);
+    sim_port = gateway->simulator_->port();
+    auto broker = kafka::DevBroker::Start();
+    if (!broker.ok()) return broker.status();
+    gateway->broker_ = *std::move(broker);
+    gateway->brokers_ = gateway->broker_->bootstrap_servers();
+  } else {
+    auto brokers = gateway->StartHelper(
+        {BuiltBinary("apps/sluice/sluice"), "dev-kafka"}, "BOOTSTRAP=");
+    if (!brokers.ok()) return brokers.status();
+    gateway->brokers_ = *brokers;
+    auto sim = gateway->StartHelper(
+        {BuiltBinary("tools/upstream-sim/upstream-sim"), "--listen",
+         "127.0.0.1:0"},
+        "upstream-sim listening on 127.0.0.1:");
+    if (!sim.ok()) return sim.status();
+    if (!absl::SimpleAtoi(*sim, &sim_port)) {
+      return absl::InternalError("upstream-sim printed no port");
+    }
+  }
 
   gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
-  std::ofstream(gateway->config_path_)
-      << ConfigYaml(gateway->simulator_->port());
-  std::string brokers = gateway->broker_->bootstrap_servers();
+  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port);
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {
@@ -85,10 +102,21 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(Layout layout) {
   return gateway;
 }
 
+absl::StatusOr<std::string> Gateway::StartHelper(std::vector<std::string> argv,
+                                                absl::string_view prefix) {
+  auto process = Subprocess::Start(std::move(argv));
+  if (!process.ok()) return process.status();
+  Subprocess& p = **process;
+  processes_.push_back(*std::move(process));
+  auto line = p.WaitForLine(prefix, absl::Seconds(30));
+  if (!line.ok()) return line.status();
+  return line->substr(line->find(std::string(prefix)) + prefix.size());
+}
+
 absl::StatusOr<std::string> Gateway::Serve(std::vector<std::string> flags) {
   std::vector<std::string> argv = {BuiltBinary("apps/sluice/sluice"), "serve",
                                    "--config", config_path_, "--kafka-brokers",
-                                   broker_->bootstrap_servers()};
+                                   brokers_};
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto process = Subprocess::Start(argv);
   if (!process.ok()) return process.status();

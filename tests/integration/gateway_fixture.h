@@ -1,6 +1,7 @@
-// Starts a whole gateway for a test: the upstream simulator and the Kafka dev
-// broker in the test process, and sluice either as one process hosting every
-// service or split into one process per service.
+// Starts a whole gateway for a test: either one sluice process hosting every
+// service (the Kafka dev broker and the upstream simulator in the test
+// process), or everything split: the dev broker (`sluice dev-kafka`), the
+// simulator (`upstream-sim`) and one sluice process per service.
 #pragma once
 
 #include <memory>
@@ -24,7 +25,6 @@ class Gateway {
   ~Gateway();
 
   std::string http_base() const { return http_base_; }
-  sim::Simulator& simulator() { return *simulator_; }
   // gRPC address of the process hosting ingress.
   const std::string& ingress_grpc() const { return ingress_grpc_; }
 
@@ -33,7 +33,13 @@ class Gateway {
   // Starts `sluice serve` with `flags`; returns its gRPC address.
   absl::StatusOr<std::string> Serve(std::vector<std::string> flags);
 
+  // Starts a helper process and returns what follows `prefix` on the line
+  // it prints once ready.
+  absl::StatusOr<std::string> StartHelper(std::vector<std::string> argv,
+                                          absl::string_view prefix);
+
   std::string dir_;
+  std::string brokers_;
   std::string config_path_;
   std::unique_ptr<sim::Simulator> simulator_;
   std::unique_ptr<kafka::DevBroker> broker_;
