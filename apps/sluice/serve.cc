@@ -14,6 +14,9 @@
 #include "services/ingress/ingress_server.h"
 #include "services/metering/metering_service.h"
 #include "services/router/router_service.h"
+#include "sluice/v1/cache.grpc.pb.h"
+#include "sluice/v1/scheduler.grpc.pb.h"
+#include "sluice/v1/worker.grpc.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::app {
@@ -93,7 +96,17 @@ int RunServe(const std::vector<std::string>& args) {
     ingress_server = *std::move(created);
     host.AddService("ingress", ingress_server->grpc_service());
   }
-  // cache, scheduler and worker have no implementation yet (their issues).
+  // Cache, scheduler and worker come with their own issues; until then
+  // their generated base services answer UNIMPLEMENTED to every RPC.
+  std::vector<std::unique_ptr<grpc::Service>> placeholders;
+  auto placeholder = [&](const char* name, std::unique_ptr<grpc::Service> service) {
+    if (!hosts(name)) return;
+    host.AddService(name, service.get());
+    placeholders.push_back(std::move(service));
+  };
+  placeholder("cache", std::make_unique<sluice::v1::Cache::CallbackService>());
+  placeholder("scheduler", std::make_unique<sluice::v1::Scheduler::CallbackService>());
+  placeholder("worker", std::make_unique<sluice::v1::Worker::CallbackService>());
 
   std::string grpc_listen = config.server().grpc_listen().empty()
                                 ? "127.0.0.1:0"

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
+#include "sluice/v1/cache.grpc.pb.h"
 #include "sluice/v1/gateway.grpc.pb.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/support/http_test_client.h"
@@ -225,6 +226,17 @@ TEST_P(GatewayTest, GrpcGatewayGivesTheSameAnswers) {
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(text, response.choices(0).message().text());
   EXPECT_TRUE(saw_usage);
+
+  if (GetParam() == Gateway::Layout::kOneProcess) {
+    // Services whose issues come later are hosted and answer UNIMPLEMENTED.
+    auto cache = sluice::v1::Cache::NewStub(channel);
+    grpc::ClientContext cache_context;
+    cache_context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::seconds(10));
+    sluice::v1::CacheLookupResponse lookup;
+    EXPECT_EQ(cache->Lookup(&cache_context, {}, &lookup).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
