@@ -11,6 +11,7 @@
 
 #include "apps/sluice/serve.h"
 #include "libs/kafka/dev_broker_main.h"
+#include "libs/process/termination_signals.h"
 
 namespace {
 
@@ -43,14 +44,8 @@ int FreePort() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Signals are taken by sigwait in the main thread: block them before any
-  // thread starts, so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts, so that every thread inherits the mask.
+  sluice::process::BlockTerminationSignals();
 
   if (argc < 2) {
     std::fputs(kUsage, stderr);

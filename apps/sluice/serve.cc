@@ -10,6 +10,7 @@
 #include "libs/host/service_host.h"
 #include "libs/kafka/dev_broker.h"
 #include "libs/obs/logging.h"
+#include "libs/process/termination_signals.h"
 #include "services/adapters/adapter_service.h"
 #include "services/ingress/ingress_server.h"
 #include "services/metering/metering_service.h"
@@ -25,15 +26,6 @@ namespace {
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "sluice serve: %s\n", std::string(status.message()).c_str());
   return 1;
-}
-
-void WaitForSignal() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int signal = 0;
-  sigwait(&signals, &signal);
 }
 
 }  // namespace
@@ -138,11 +130,18 @@ int RunServe(const std::vector<std::string>& args) {
   std::printf("sluice: ready\n");
   std::fflush(stdout);
 
-  WaitForSignal();
+  process::WaitForTerminationSignal();
   spdlog::info("sluice: shutting down");
   if (ingress_server != nullptr) ingress_server->Shutdown();
   host.Shutdown();
   return 0;
+}
+
+int RunServiceMain(const char* service, int argc, char** argv) {
+  process::BlockTerminationSignals();
+  std::vector<std::string> args = {"--services", service};
+  args.insert(args.end(), argv + 1, argv + argc);
+  return RunServe(args);
 }
 
 }  // namespace sluice::app

@@ -11,4 +11,8 @@ namespace sluice::app {
 // every thread (main does it first thing).
 int RunServe(const std::vector<std::string>& args);
 
+// The main of a single-service binary (services/<name>/main.cc): blocks the
+// signals, then `sluice serve --services <service> <argv...>`.
+int RunServiceMain(const char* service, int argc, char** argv);
+
 }  // namespace sluice::app

@@ -9,15 +9,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "libs/kafka/dev_broker.h"
+#include "libs/process/termination_signals.h"
 
 namespace sluice::kafka {
 
 int RunDevKafka(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  process::BlockTerminationSignals();
 
   int brokers = 1;
   std::string topics =
@@ -52,8 +49,7 @@ int RunDevKafka(int argc, char** argv) {
   }
   std::printf("BOOTSTRAP=%s\n", (*broker)->bootstrap_servers().c_str());
   std::fflush(stdout);
-  int signal = 0;
-  sigwait(&signals, &signal);
+  process::WaitForTerminationSignal();
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "libs/process/termination_signals.h"
 #include "tools/upstream-sim/simulator.h"
 
 namespace {
@@ -73,12 +74,8 @@ bool ParseFlags(int argc, char** argv, sluice::sim::SimulatorOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Signals are taken by sigwait() below, not by the server's threads.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken below, not by the server's threads.
+  sluice::process::BlockTerminationSignals();
 
   sluice::sim::SimulatorOptions options;
   if (!ParseFlags(argc, argv, options)) {
@@ -93,8 +90,7 @@ int main(int argc, char** argv) {
   std::printf("upstream-sim listening on %s:%d\n", options.host.c_str(),
               (*sim)->port());
   std::fflush(stdout);
-  int signal = 0;
-  sigwait(&signals, &signal);
+  sluice::process::WaitForTerminationSignal();
   (*sim)->Shutdown();
   return 0;
 }
