@@ -24,6 +24,29 @@ void WriteHeader(internal::JsonWriter& json, const std::string& id,
   String(json, model);
 }
 
+// "choices": [{index, message|delta, logprobs, finish_reason}, ...] for
+// answers (Choice) and chunks (ChunkChoice) alike.
+template <typename Choices, typename MessageOf>
+void WriteChoices(internal::JsonWriter& json, const Choices& choices,
+                  const char* message_key, internal::MessageStyle style,
+                  MessageOf message_of) {
+  Key(json, "choices");
+  json.StartArray();
+  for (const auto& choice : choices) {
+    json.StartObject();
+    Key(json, "index");
+    json.Int(choice.index());
+    Key(json, message_key);
+    internal::WriteMessage(json, message_of(choice), style);
+    Key(json, "logprobs");
+    json.Null();
+    Key(json, "finish_reason");
+    StringOrNull(json, choice.finish_reason());
+    json.EndObject();
+  }
+  json.EndArray();
+}
+
 }  // namespace
 
 std::string WriteChatResponse(const sluice::v1::ChatResponse& response) {
@@ -32,22 +55,9 @@ std::string WriteChatResponse(const sluice::v1::ChatResponse& response) {
   json.StartObject();
   WriteHeader(json, response.id(), "chat.completion", response.created(),
               response.model());
-  Key(json, "choices");
-  json.StartArray();
-  for (const auto& choice : response.choices()) {
-    json.StartObject();
-    Key(json, "index");
-    json.Int(choice.index());
-    Key(json, "message");
-    internal::WriteMessage(json, choice.message(),
-                           internal::MessageStyle::kResponse);
-    Key(json, "logprobs");
-    json.Null();
-    Key(json, "finish_reason");
-    StringOrNull(json, choice.finish_reason());
-    json.EndObject();
-  }
-  json.EndArray();
+  WriteChoices(
+      json, response.choices(), "message", internal::MessageStyle::kResponse,
+      [](const auto& choice) -> const auto& { return choice.message(); });
   if (response.has_usage()) {
     Key(json, "usage");
     internal::WriteUsage(json, response.usage());
@@ -68,22 +78,9 @@ std::string WriteChatChunk(const sluice::v1::ChatChunk& chunk,
               chunk.model());
   Key(json, "system_fingerprint");
   StringOrNull(json, chunk.system_fingerprint());
-  Key(json, "choices");
-  json.StartArray();
-  for (const auto& choice : chunk.choices()) {
-    json.StartObject();
-    Key(json, "index");
-    json.Int(choice.index());
-    Key(json, "delta");
-    internal::WriteMessage(json, choice.delta(),
-                           internal::MessageStyle::kDelta);
-    Key(json, "logprobs");
-    json.Null();
-    Key(json, "finish_reason");
-    StringOrNull(json, choice.finish_reason());
-    json.EndObject();
-  }
-  json.EndArray();
+  WriteChoices(
+      json, chunk.choices(), "delta", internal::MessageStyle::kDelta,
+      [](const auto& choice) -> const auto& { return choice.delta(); });
   if (include_usage_field) {
     Key(json, "usage");
     if (chunk.has_usage()) {

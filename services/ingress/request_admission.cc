@@ -8,11 +8,6 @@
 namespace sluice::ingress {
 namespace {
 
-obs::RandomSource& Random() {
-  thread_local obs::DefaultRandomSource random;
-  return random;
-}
-
 bool IsSaneRequestId(absl::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -27,7 +22,7 @@ bool IsSaneRequestId(absl::string_view id) {
 
 std::string RequestIdFor(absl::string_view client_value) {
   if (IsSaneRequestId(client_value)) return std::string(client_value);
-  return obs::NewRequestId(Random());
+  return obs::NewRequestId(obs::ThreadLocalRandom());
 }
 
 absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {
@@ -61,8 +56,9 @@ absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
     return valid;
   }
   absl::StatusOr<obs::TraceContext> parent = obs::ParseTraceparent(traceparent);
-  obs::TraceContext trace = parent.ok() ? obs::ChildSpan(*parent, Random())
-                                        : obs::NewRootTrace(Random());
+  obs::TraceContext trace =
+      parent.ok() ? obs::ChildSpan(*parent, obs::ThreadLocalRandom())
+                  : obs::NewRootTrace(obs::ThreadLocalRandom());
   event.set_trace_id(trace.TraceIdHex());
   sluice::v1::RequestContext* context = request.mutable_context();
   context->set_request_id(record.request_id());

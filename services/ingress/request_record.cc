@@ -8,6 +8,39 @@
 
 namespace sluice::ingress {
 
+namespace {
+
+// The series whose labels are known up front, looked up once rather than on
+// every request. (Requests by status are looked up per request: the status
+// set is open.)
+struct RequestMetrics {
+  obs::Histogram* duration[2];  // by stream: false, true
+  obs::Counter* prompt_tokens;
+  obs::Counter* completion_tokens;
+
+  static const RequestMetrics& Get() {
+    static const RequestMetrics metrics = [] {
+      obs::MetricsRegistry& registry = obs::MetricsRegistry::Default();
+      RequestMetrics m;
+      for (int stream = 0; stream < 2; ++stream) {
+        m.duration[stream] =
+            &registry.histogram("sluice_request_duration_seconds",
+                                "Time from request to the end of the answer",
+                                obs::DefaultLatencyBucketsSeconds(),
+                                {{"stream", stream ? "true" : "false"}});
+      }
+      m.prompt_tokens = &registry.counter(
+          "sluice_tokens_total", "Tokens served", {{"kind", "prompt"}});
+      m.completion_tokens = &registry.counter(
+          "sluice_tokens_total", "Tokens served", {{"kind", "completion"}});
+      return m;
+    }();
+    return metrics;
+  }
+};
+
+}  // namespace
+
 RequestRecord::RequestRecord(UsageReporter* reporter, std::string request_id,
                              bool stream)
     : reporter_(reporter), start_(absl::Now()) {
@@ -38,36 +71,34 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
   time->set_nanos(static_cast<int32_t>(absl::ToUnixNanos(now) % 1000000000));
   sluice::v1::Usage* usage = event_.mutable_usage();
   if (usage->total_tokens() == 0) {
-    usage->set_total_tokens(usage->prompt_tokens() + usage->completion_tokens());
+    usage->set_total_tokens(usage->prompt_tokens() +
+                            usage->completion_tokens());
   }
   reporter_->Report(event_);
   // The access log: ids and outcome only, never keys or message content.
   std::string status_text = std::to_string(http_status);
   std::string latency = std::to_string(event_.latency_ms());
   obs::Log(spdlog::level::info, {event_.request_id(), event_.trace_id()},
-           "request", {{"tenant", event_.tenant()},
-                       {"model", event_.model()},
-                       {"provider", event_.provider()},
-                       {"status", status_text},
-                       {"error_type", event_.error_type()},
-                       {"latency_ms", latency}});
-  obs::MetricsRegistry& metrics = obs::MetricsRegistry::Default();
-  metrics
+           "request",
+           {{"tenant", event_.tenant()},
+            {"model", event_.model()},
+            {"provider", event_.provider()},
+            {"status", status_text},
+            {"error_type", event_.error_type()},
+            {"latency_ms", latency}});
+  const RequestMetrics& metrics = RequestMetrics::Get();
+  const int stream = event_.stream() ? 1 : 0;
+  obs::MetricsRegistry::Default()
       .counter("sluice_requests_total", "Chat requests answered by ingress",
                {{"status", std::to_string(http_status)},
-                {"stream", event_.stream() ? "true" : "false"}})
+                {"stream", stream ? "true" : "false"}})
       .Increment();
-  metrics
-      .histogram("sluice_request_duration_seconds",
-                 "Time from request to the end of the answer",
-                 obs::DefaultLatencyBucketsSeconds(),
-                 {{"stream", event_.stream() ? "true" : "false"}})
-      .Observe(absl::ToDoubleSeconds(now - start_));
+  metrics.duration[stream]->Observe(absl::ToDoubleSeconds(now - start_));
   if (http_status == 200) {
-    metrics.counter("sluice_tokens_total", "Tokens served", {{"kind", "prompt"}})
-        .Increment(static_cast<double>(usage->prompt_tokens()));
-    metrics.counter("sluice_tokens_total", "Tokens served", {{"kind", "completion"}})
-        .Increment(static_cast<double>(usage->completion_tokens()));
+    metrics.prompt_tokens->Increment(
+        static_cast<double>(usage->prompt_tokens()));
+    metrics.completion_tokens->Increment(
+        static_cast<double>(usage->completion_tokens()));
   }
 }
 
