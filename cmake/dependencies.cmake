@@ -29,3 +29,6 @@ else()
   set(SLUICE_HAVE_LLAMA OFF)
   message(STATUS "SLUICE_LLAMA_PREFIX not set: llama.cpp targets skipped")
 endif()
+
+# RE2 for router task rules (Debian libre2-dev ships a pkg-config file only).
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)

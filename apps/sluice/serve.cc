@@ -73,7 +73,9 @@ int RunServe(const std::vector<std::string>& args) {
     host.AddService("adapters", adapter_service.get());
   }
   if (hosts("router")) {
-    router_service = std::make_unique<router::RouterService>(config, &host);
+    auto created = router::RouterService::Create(config, &host);
+    if (!created.ok()) return Fail(created.status());
+    router_service = *std::move(created);
     host.AddService("router", router_service.get());
   }
   if (hosts("metering")) {

@@ -69,18 +69,87 @@ std::optional<ConfigIssue> CheckProvidersAndRoutes(
       return Issue(path + ".name", "duplicate provider \"", p.name(), "\"");
     }
   }
-  absl::flat_hash_set<std::string> models;
+  auto check_candidates =
+      [&providers](const std::string& path,
+                   const google::protobuf::RepeatedPtrField<
+                       sluice::v1::RouteCandidate>& candidates)
+      -> std::optional<ConfigIssue> {
+    for (int c = 0; c < candidates.size(); ++c) {
+      std::string at = absl::StrCat(path, ".candidates[", c, "]");
+      if (candidates[c].provider().empty()) {
+        return Issue(at + ".provider", "required");
+      }
+      if (!providers.contains(candidates[c].provider())) {
+        return Issue(at + ".provider", "unknown provider \"",
+                     candidates[c].provider(), "\"");
+      }
+      if (candidates[c].model().empty()) return Issue(at + ".model", "required");
+      if (candidates[c].weight() < 0) {
+        return Issue(at + ".weight", "must not be negative");
+      }
+    }
+    return std::nullopt;
+  };
+  absl::flat_hash_set<std::string> models;  // "tenant\0model"
+  absl::flat_hash_set<std::string> public_models;
   for (int i = 0; i < config.routes_size(); ++i) {
     const sluice::v1::RouteConfig& r = config.routes(i);
     std::string path = absl::StrCat("routes[", i, "]");
     if (r.model().empty()) return Issue(path + ".model", "required");
-    if (r.provider().empty()) return Issue(path + ".provider", "required");
-    if (!providers.contains(r.provider())) {
+    if (r.provider().empty() && r.candidates().empty()) {
+      return Issue(path + ".provider",
+                   "required (or list the route's candidates)");
+    }
+    if (!r.provider().empty() && !providers.contains(r.provider())) {
       return Issue(path + ".provider", "unknown provider \"", r.provider(),
                    "\"");
     }
-    if (!models.insert(r.model()).second) {
-      return Issue(path + ".model", "duplicate route for \"", r.model(), "\"");
+    if (auto issue = check_candidates(path, r.candidates())) return issue;
+    for (int t = 0; t < r.tasks_size(); ++t) {
+      std::string at = absl::StrCat(path, ".tasks[", t, "]");
+      if (r.tasks(t).task().empty()) return Issue(at + ".task", "required");
+      if (r.tasks(t).candidates().empty()) {
+        return Issue(at + ".candidates", "required");
+      }
+      if (auto issue = check_candidates(at, r.tasks(t).candidates())) {
+        return issue;
+      }
+    }
+    if (!models.insert(absl::StrCat(r.tenant(), std::string(1, '\0'), r.model()))
+             .second) {
+      return Issue(path + ".model", "duplicate route for \"", r.model(), "\"",
+                   r.tenant().empty() ? "" : absl::StrCat(" (tenant ", r.tenant(), ")"));
+    }
+    public_models.insert(r.model());
+  }
+  for (int i = 0; i < config.router().aliases_size(); ++i) {
+    const sluice::v1::ModelAlias& alias = config.router().aliases(i);
+    std::string path = absl::StrCat("router.aliases[", i, "]");
+    if (alias.alias().empty()) return Issue(path + ".alias", "required");
+    if (public_models.contains(alias.alias())) {
+      return Issue(path + ".alias", "\"", alias.alias(),
+                   "\" is already a route's model");
+    }
+    if (!public_models.contains(alias.model())) {
+      return Issue(path + ".model", "no route for \"", alias.model(), "\"");
+    }
+  }
+  for (int i = 0; i < config.router().task_rules_size(); ++i) {
+    if (config.router().task_rules(i).task().empty()) {
+      return Issue(absl::StrCat("router.task_rules[", i, "].task"), "required");
+    }
+  }
+  for (int i = 0; i < config.models_size(); ++i) {
+    const sluice::v1::ModelSpec& m = config.models(i);
+    std::string path = absl::StrCat("models[", i, "]");
+    if (!providers.contains(m.provider())) {
+      return Issue(path + ".provider", "unknown provider \"", m.provider(),
+                   "\"");
+    }
+    if (m.model().empty()) return Issue(path + ".model", "required");
+    if (m.input_usd_per_mtok() < 0 || m.output_usd_per_mtok() < 0 ||
+        m.cached_input_usd_per_mtok() < 0) {
+      return Issue(path, "prices must not be negative");
     }
   }
   return std::nullopt;

@@ -40,18 +40,19 @@ absl::StatusOr<std::unique_ptr<VocabTokenizer>> VocabTokenizer::Load(
 VocabTokenizer::~VocabTokenizer() { llama_model_free(model_); }
 
 absl::StatusOr<std::vector<int32_t>> VocabTokenizer::Tokenize(
-    absl::string_view text, bool add_special) const {
-  if (text.size() > INT_MAX / 2) return absl::InvalidArgumentError("text too long");
+    absl::string_view text, bool add_special, bool parse_special) const {
+  if (text.size() > INT_MAX / 2)
+    return absl::InvalidArgumentError("text too long");
   const llama_vocab* vocab = llama_model_get_vocab(model_);
   std::vector<int32_t> tokens(text.size() + 8);
-  int32_t n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()),
-                             tokens.data(), static_cast<int32_t>(tokens.size()),
-                             add_special, /*parse_special=*/false);
+  int32_t n = llama_tokenize(
+      vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+      static_cast<int32_t>(tokens.size()), add_special, parse_special);
   if (n < 0 && n != INT32_MIN) {
     tokens.resize(static_cast<size_t>(-n));
     n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()),
                        tokens.data(), static_cast<int32_t>(tokens.size()),
-                       add_special, false);
+                       add_special, parse_special);
   }
   if (n < 0) return absl::InternalError("tokenization failed");
   tokens.resize(static_cast<size_t>(n));

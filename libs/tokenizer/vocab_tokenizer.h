@@ -21,9 +21,13 @@ class VocabTokenizer {
       const std::string& gguf_path);
   ~VocabTokenizer();
 
-  // Thread-safe (the vocabulary is read-only once loaded).
-  absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text,
-                                                bool add_special = false) const;
+  // Thread-safe (the vocabulary is read-only once loaded). `add_special`
+  // adds the vocabulary's BOS/EOS where it asks for them; `parse_special`
+  // reads special-token text such as "<|im_start|>" as that one token
+  // (otherwise it is tokenized as plain text).
+  absl::StatusOr<std::vector<int32_t>> Tokenize(
+      absl::string_view text, bool add_special = false,
+      bool parse_special = false) const;
 
  private:
   explicit VocabTokenizer(llama_model* model) : model_(model) {}

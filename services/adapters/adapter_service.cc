@@ -6,6 +6,7 @@
 #include "libs/host/queued_stream_writer.h"
 #include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
+#include "services/adapters/anthropic_provider.h"
 #include "services/adapters/openai_provider.h"
 
 namespace sluice::adapters {
@@ -63,6 +64,9 @@ absl::StatusOr<std::unique_ptr<AdapterService>> AdapterService::Create(
     if (provider.kind() == sluice::v1::PROVIDER_KIND_OPENAI) {
       service->providers_[provider.name()] =
           std::make_unique<OpenAIProvider>(provider, service->client_.get());
+    } else if (provider.kind() == sluice::v1::PROVIDER_KIND_ANTHROPIC) {
+      service->providers_[provider.name()] =
+          std::make_unique<AnthropicProvider>(provider, service->client_.get());
     }
   }
   return service;
@@ -88,8 +92,8 @@ grpc::ServerUnaryReactor* AdapterService::Complete(
     return reactor;
   }
   (*provider)->Complete(
-      *request, [reactor, response](
-                    absl::StatusOr<sluice::v1::ChatResponse> result) {
+      *request,
+      [reactor, response](absl::StatusOr<sluice::v1::ChatResponse> result) {
         if (result.ok()) *response = *std::move(result);
         reactor->Finish(status::ToGrpcStatus(result.status()));
       });

@@ -1,25 +1,18 @@
 #include "services/adapters/openai_provider.h"
 
-#include <cstdlib>
 #include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "google/protobuf/util/time_util.h"
 #include "libs/codec/openai_codec.h"
 #include "libs/http/sse_parser.h"
+#include "services/adapters/call_timeouts.h"
 #include "services/adapters/upstream_error.h"
 
 namespace sluice::adapters {
 namespace {
-
-absl::Duration DurationOr(const google::protobuf::Duration& d,
-                          absl::Duration fallback) {
-  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 // What one streamed call keeps between curl callbacks (all on the client's
 // event thread, so no locking inside).
@@ -41,13 +34,8 @@ OpenAIProvider::OpenAIProvider(const sluice::v1::ProviderConfig& config,
     : config_(config),
       url_(absl::StrCat(absl::StripSuffix(config.base_url(), "/"),
                         "/chat/completions")),
-      client_(client) {
-  if (!config.api_key_env().empty()) {
-    if (const char* key = std::getenv(config.api_key_env().c_str())) {
-      api_key_ = key;
-    }
-  }
-}
+      keys_(ApiKeyRing::FromEnv(config)),
+      client_(client) {}
 
 std::string OpenAIProvider::Route(
     const sluice::v1::AdapterRequest& request) const {
@@ -55,32 +43,40 @@ std::string OpenAIProvider::Route(
 }
 
 upstream::HttpRequest OpenAIProvider::BuildRequest(
-    const sluice::v1::AdapterRequest& request, bool stream) const {
+    const sluice::v1::AdapterRequest& request, bool stream,
+    const std::optional<ApiKeyRing::Key>& key) const {
   upstream::HttpRequest http;
   http.url = url_;
-  http.headers = {{"content-type", "application/json"},
-                  {"accept", stream ? "text/event-stream" : "application/json"}};
-  if (!api_key_.empty()) {
-    http.headers.emplace_back("authorization", absl::StrCat("Bearer ", api_key_));
+  http.headers = {
+      {"content-type", "application/json"},
+      {"accept", stream ? "text/event-stream" : "application/json"}};
+  if (key.has_value()) {
+    http.headers.emplace_back("authorization",
+                              absl::StrCat("Bearer ", key->value));
   }
   sluice::v1::ChatRequest body = request.request();
   body.set_stream(stream);
   http.body = codec::WriteChatRequest(body, request.upstream_model());
-  const auto& timeouts = config_.timeouts();
-  http.connect_timeout = DurationOr(timeouts.connect(), absl::Seconds(5));
-  http.first_byte_timeout = DurationOr(timeouts.first_token(), absl::Seconds(60));
-  http.total_timeout = DurationOr(timeouts.total(), absl::Minutes(10));
-  if (stream) http.stall_timeout = DurationOr(timeouts.stall(), absl::Seconds(30));
+  ApplyTimeouts(config_.timeouts(), stream, http);
   return http;
 }
 
 void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
                               CompleteCallback done) {
+  std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
   auto head = std::make_shared<upstream::HttpResponseHead>();
   auto body = std::make_shared<std::string>();
   upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [head](const upstream::HttpResponseHead& h) { *head = h; };
-  callbacks.on_body = [body](absl::string_view bytes) { body->append(bytes.data(), bytes.size()); };
+  callbacks.on_head = [head, keys = keys_, index = key ? key->index : -1](
+                          const upstream::HttpResponseHead& h) {
+    *head = h;
+    if (h.status == 429) {
+      keys->RestAfterRateLimit(index, h.Header("retry-after"), absl::Now());
+    }
+  };
+  callbacks.on_body = [body](absl::string_view bytes) {
+    body->append(bytes.data(), bytes.size());
+  };
   callbacks.on_done = [head, body, done = std::move(done),
                        provider = config_.name(),
                        route = Route(request)](absl::Status status) {
@@ -93,7 +89,8 @@ void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
     if (response.ok()) response->set_route(route);
     done(std::move(response));
   };
-  client_->Start(BuildRequest(request, /*stream=*/false), std::move(callbacks));
+  client_->Start(BuildRequest(request, /*stream=*/false, key),
+                 std::move(callbacks));
 }
 
 CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
@@ -119,9 +116,14 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
         chunk->set_route(raw->route);
         raw->sink->OnChunk(*std::move(chunk));
       });
+  std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
   upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [state](const upstream::HttpResponseHead& h) {
+  callbacks.on_head = [state, keys = keys_, index = key ? key->index : -1](
+                          const upstream::HttpResponseHead& h) {
     state->head = h;
+    if (h.status == 429) {
+      keys->RestAfterRateLimit(index, h.Header("retry-after"), absl::Now());
+    }
   };
   callbacks.on_body = [state](absl::string_view bytes) {
     if (state->head.status == 200) {
@@ -143,8 +145,8 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
     state->sink->OnEnd(status);
   };
   upstream::HttpClient* client = client_;
-  upstream::CallId id =
-      client->Start(BuildRequest(request, /*stream=*/true), std::move(callbacks));
+  upstream::CallId id = client->Start(
+      BuildRequest(request, /*stream=*/true, key), std::move(callbacks));
   return [client, id] { client->Cancel(id); };
 }
 

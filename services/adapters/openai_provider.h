@@ -2,9 +2,11 @@
 // reasoning_content), OpenRouter, vLLM, llama.cpp's server, the simulator.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "libs/upstream/http_client.h"
+#include "services/adapters/api_key_ring.h"
 #include "services/adapters/provider.h"
 #include "sluice/v1/config.pb.h"
 
@@ -12,8 +14,9 @@ namespace sluice::adapters {
 
 class OpenAIProvider : public Provider {
  public:
-  // `client` must outlive the provider. The API key is read from the
-  // environment variable the config names, once.
+  // `client` must outlive the provider. The API keys are read from the
+  // environment variables the config names, once, and rotated (a key
+  // answered with 429 rests until its Retry-After).
   OpenAIProvider(const sluice::v1::ProviderConfig& config,
                  upstream::HttpClient* client);
 
@@ -24,13 +27,14 @@ class OpenAIProvider : public Provider {
                       ChunkSink* sink) override;
 
  private:
-  upstream::HttpRequest BuildRequest(const sluice::v1::AdapterRequest& request,
-                                     bool stream) const;
+  upstream::HttpRequest BuildRequest(
+      const sluice::v1::AdapterRequest& request, bool stream,
+      const std::optional<ApiKeyRing::Key>& key) const;
   std::string Route(const sluice::v1::AdapterRequest& request) const;
 
   sluice::v1::ProviderConfig config_;
   std::string url_;
-  std::string api_key_;
+  ApiKeyRingPtr keys_;
   upstream::HttpClient* client_;
 };
 

@@ -10,6 +10,7 @@
 #include "services/ingress/http_errors.h"
 #include "services/ingress/request_admission.h"
 #include "services/ingress/request_record.h"
+#include "services/ingress/route_headers.h"
 
 namespace sluice::ingress {
 namespace {
@@ -60,7 +61,11 @@ class SseRelay : public grpc::ClientReadReactor<ChatChunk> {
       headers.emplace_back("content-type", "text/event-stream");
       headers.emplace_back("cache-control", "no-cache");
       headers.emplace_back("x-sluice-route", chunk_.route());
+      AppendDecisionHeaders(chunk_.decision(), headers);
       writer_->StartStream(200, std::move(headers));
+    }
+    if (chunk_.has_decision()) {
+      *record_->event().mutable_decision() = chunk_.decision();
     }
     bool usage_chunk = chunk_.has_usage() && chunk_.choices().empty();
     if (chunk_.has_usage()) {
@@ -135,9 +140,12 @@ void ChatHttpHandler::Handle(http::Request http_request,
   }
   *request = *std::move(parsed);
   record->event().set_stream(request->stream());
-  if (absl::Status admitted = AdmitChatRequest(
-          *auth_, http_request.Header("authorization"),
-          http_request.Header("traceparent"), *request, *record);
+  RequestHeaders headers;
+  headers.authorization = http_request.Header("authorization");
+  headers.traceparent = http_request.Header("traceparent");
+  headers.task = http_request.Header("x-sluice-task");
+  if (absl::Status admitted =
+          AdmitChatRequest(*auth_, headers, *request, *record);
       !admitted.ok()) {
     FinishWithError(*record, *writer, admitted);
     return;
@@ -171,9 +179,11 @@ void ChatHttpHandler::Handle(http::Request http_request,
         RequestRecord& record = *call->record;
         record.SetRoute(call->response.route());
         *record.event().mutable_usage() = call->response.usage();
+        *record.event().mutable_decision() = call->response.decision();
         http::Headers headers = BaseHeaders(record);
         headers.emplace_back("content-type", "application/json");
         headers.emplace_back("x-sluice-route", call->response.route());
+        AppendDecisionHeaders(call->response.decision(), headers);
         call->writer->Respond(200, std::move(headers),
                               codec::WriteChatResponse(call->response));
         record.Finish(200);

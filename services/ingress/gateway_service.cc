@@ -24,6 +24,14 @@ grpc::Status Fail(RequestRecord& record, const absl::Status& status) {
   return status::ToGrpcStatus(status);
 }
 
+RequestHeaders HeadersOf(const grpc::CallbackServerContext& context) {
+  RequestHeaders headers;
+  headers.authorization = host::ClientMetadata(context, "authorization");
+  headers.traceparent = host::ClientMetadata(context, "traceparent");
+  headers.task = host::ClientMetadata(context, "x-sluice-task");
+  return headers;
+}
+
 struct UnaryCall {
   RequestRecordPtr record;
   std::unique_ptr<grpc::ClientContext> context;
@@ -43,10 +51,9 @@ grpc::ServerUnaryReactor* GatewayService::Complete(
       /*stream=*/false);
   call->request = *request;
   call->request.set_stream(false);
-  absl::Status admitted = AdmitChatRequest(
-      *auth_, host::ClientMetadata(*context, "authorization"),
-      host::ClientMetadata(*context, "traceparent"), call->request,
-      *call->record);
+  absl::Status admitted =
+      AdmitChatRequest(*auth_, HeadersOf(*context), call->request,
+                       *call->record);
   sluice::v1::Router::Stub* router = admitted.ok() ? router_.get() : nullptr;
   if (admitted.ok() && router == nullptr) {
     admitted = absl::UnavailableError("the router is not reachable");
@@ -61,6 +68,7 @@ grpc::ServerUnaryReactor* GatewayService::Complete(
       [reactor, response, call](grpc::Status grpc_status) {
         if (grpc_status.ok()) {
           call->record->SetRoute(response->route());
+          *call->record->event().mutable_decision() = response->decision();
           *call->record->event().mutable_usage() = response->usage();
           call->record->Finish(200);
           reactor->Finish(grpc_status);
@@ -80,9 +88,8 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
       /*stream=*/true);
   auto routed = std::make_shared<sluice::v1::ChatRequest>(*request);
   routed->set_stream(true);
-  absl::Status admitted = AdmitChatRequest(
-      *auth_, host::ClientMetadata(*context, "authorization"),
-      host::ClientMetadata(*context, "traceparent"), *routed, *record);
+  absl::Status admitted =
+      AdmitChatRequest(*auth_, HeadersOf(*context), *routed, *record);
   sluice::v1::Router::Stub* router = admitted.ok() ? router_.get() : nullptr;
   if (admitted.ok() && router == nullptr) {
     admitted = absl::UnavailableError("the router is not reachable");
@@ -99,6 +106,9 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
       [record](ChatChunk& chunk) {
         if (record->event().provider().empty()) record->SetRoute(chunk.route());
         if (chunk.has_usage()) *record->event().mutable_usage() = chunk.usage();
+        if (chunk.has_decision()) {
+          *record->event().mutable_decision() = chunk.decision();
+        }
       },
       [record](const grpc::Status& grpc_status) {
         if (grpc_status.ok()) {

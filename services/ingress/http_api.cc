@@ -63,10 +63,15 @@ HttpApi::HttpApi(const ApiKeyAuth* auth, host::ChannelProvider* channels,
     : auth_(auth),
       models_(std::move(models)),
       chat_(auth, channels, usage),
+      token_count_(auth, channels),
       metering_(channels, "metering") {
   paths_.Add("POST", "/v1/chat/completions",
              [this](http::Request r, http::ResponseWriterPtr w) {
                chat_.Handle(std::move(r), std::move(w));
+             });
+  paths_.Add("POST", "/v1/token-count",
+             [this](http::Request r, http::ResponseWriterPtr w) {
+               token_count_.Handle(std::move(r), std::move(w));
              });
   paths_.Add("GET", "/v1/models",
              [this](http::Request r, http::ResponseWriterPtr w) {

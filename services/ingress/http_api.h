@@ -11,6 +11,7 @@
 #include "libs/http/server.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/chat_http_handler.h"
+#include "services/ingress/token_count_handler.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/metering.grpc.pb.h"
 
@@ -32,6 +33,7 @@ class HttpApi {
   const ApiKeyAuth* auth_;
   std::vector<std::string> models_;
   ChatHttpHandler chat_;
+  TokenCountHandler token_count_;
   host::LazyStub<sluice::v1::Metering> metering_;
   http::PathRouter paths_;
 };

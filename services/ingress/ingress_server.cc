@@ -1,5 +1,7 @@
 #include "services/ingress/ingress_server.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -54,7 +56,14 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
                                     ? "sluice.usage"
                                     : config.kafka().usage_topic());
   std::vector<std::string> models;
-  for (const auto& route : config.routes()) models.push_back(route.model());
+  // Public names and aliases, once each (per-key model lists: issue 3).
+  auto add = [&models](const std::string& name) {
+    if (std::find(models.begin(), models.end(), name) == models.end()) {
+      models.push_back(name);
+    }
+  };
+  for (const auto& route : config.routes()) add(route.model());
+  for (const auto& alias : config.router().aliases()) add(alias.alias());
   ingress->gateway_ = std::make_unique<GatewayService>(
       ingress->auth_.get(), channels, ingress->usage_.get(), models);
   ingress->api_ = std::make_unique<HttpApi>(

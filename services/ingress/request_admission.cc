@@ -18,6 +18,18 @@ bool IsSaneRequestId(absl::string_view id) {
   return true;
 }
 
+// Task class names as config writes them: short, lower case, no spaces.
+bool IsTaskName(absl::string_view task) {
+  if (task.empty() || task.size() > 64) return false;
+  for (char c : task) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_' &&
+        c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string RequestIdFor(absl::string_view client_value) {
@@ -42,11 +54,10 @@ absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {
 }
 
 absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
-                              absl::string_view authorization,
-                              absl::string_view traceparent,
+                              const RequestHeaders& headers,
                               sluice::v1::ChatRequest& request,
                               RequestRecord& record) {
-  absl::StatusOr<Caller> caller = auth.Authenticate(authorization);
+  absl::StatusOr<Caller> caller = auth.Authenticate(headers.authorization);
   if (!caller.ok()) return caller.status();
   sluice::v1::UsageEvent& event = record.event();
   event.set_tenant(caller->tenant);
@@ -55,7 +66,14 @@ absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
   if (absl::Status valid = ValidateChatRequest(request); !valid.ok()) {
     return valid;
   }
-  absl::StatusOr<obs::TraceContext> parent = obs::ParseTraceparent(traceparent);
+  if (!headers.task.empty() && !IsTaskName(headers.task)) {
+    return status::InvalidRequest(
+        "x-sluice-task must be a task class name: 1 to 64 characters of "
+        "a-z, 0-9, '_', '-' or '.'",
+        "x-sluice-task");
+  }
+  absl::StatusOr<obs::TraceContext> parent =
+      obs::ParseTraceparent(headers.traceparent);
   obs::TraceContext trace =
       parent.ok() ? obs::ChildSpan(*parent, obs::ThreadLocalRandom())
                   : obs::NewRootTrace(obs::ThreadLocalRandom());
@@ -65,6 +83,7 @@ absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
   context->set_tenant(caller->tenant);
   context->set_key_id(caller->key_id);
   context->set_traceparent(obs::FormatTraceparent(trace));
+  context->set_task(std::string(headers.task));
   return absl::OkStatus();
 }
 

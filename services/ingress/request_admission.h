@@ -17,12 +17,20 @@ namespace sluice::ingress {
 // Checks the semantic rules shared by both APIs (model, messages, n).
 absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request);
 
-// Authenticates `authorization`, validates `request` and fills its context
-// and the record's caller fields. `traceparent` may be empty (a new trace
-// starts). On error the record is left for the caller to finish.
+// What a chat request brings besides its body (HTTP headers or gRPC
+// metadata).
+struct RequestHeaders {
+  absl::string_view authorization;
+  // May be empty: a new trace starts.
+  absl::string_view traceparent;
+  // x-sluice-task: the task class the client names; empty: classify.
+  absl::string_view task;
+};
+
+// Authenticates, validates `request` and fills its context and the record's
+// caller fields. On error the record is left for the caller to finish.
 absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
-                              absl::string_view authorization,
-                              absl::string_view traceparent,
+                              const RequestHeaders& headers,
                               sluice::v1::ChatRequest& request,
                               RequestRecord& record);
 

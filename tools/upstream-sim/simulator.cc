@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "rapidjson/document.h"
 #include "tools/upstream-sim/answer.h"
 #include "tools/upstream-sim/anthropic_encoder.h"
@@ -75,6 +76,15 @@ ErrorKind ServerError(Fault fault) {
 bool Authorized(const http::Request& request, Api api, const std::string& key) {
   if (api == Api::kAnthropic) return request.Header("x-api-key") == key;
   return request.Header("authorization") == absl::StrCat("Bearer ", key);
+}
+
+// The last 4 characters of the key a request sent (Bearer token or
+// x-api-key): enough for tests to tell keys apart, never the whole secret.
+std::string KeySuffix(const http::Request& request) {
+  absl::string_view key = request.Header("x-api-key");
+  absl::string_view auth = request.Header("authorization");
+  if (key.empty() && absl::ConsumePrefix(&auth, "Bearer ")) key = auth;
+  return std::string(key.substr(key.size() - std::min<size_t>(key.size(), 4)));
 }
 
 }  // namespace
@@ -177,6 +187,7 @@ void Simulator::Chat(const http::Request& request,
   Arrival arrival;
   arrival.ms = stats_.NowMs();
   arrival.path = request.path;
+  arrival.key = KeySuffix(request);
   arrival.fault = std::string(FaultName(Fault::kNone));
   auto fail = [&](const ErrorKind& kind, absl::string_view message,
                   http::Headers headers = JsonHeaders()) {

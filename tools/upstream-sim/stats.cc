@@ -37,6 +37,8 @@ std::string StatsToJson(const Stats& stats) {
       w.Int(arrival.status);
       w.Key("stream");
       w.Bool(arrival.stream);
+      w.Key("key");
+      WriteString(w, arrival.key);
       w.EndObject();
     }
     w.EndArray();

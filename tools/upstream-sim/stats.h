@@ -19,6 +19,7 @@ struct Arrival {
   std::string fault;  // "none", "429", ...
   int status = 0;     // 0: the connection was dropped without an answer
   bool stream = false;
+  std::string key;  // last 4 characters of the API key sent, or empty
 };
 
 struct Stats {
@@ -31,7 +32,7 @@ struct Stats {
 
 // {"requests":N,"by_status":{"200":N},"prompt_tokens":N,
 //  "completion_tokens":N,"arrivals":[{"ms","path","model","fault","status",
-//  "stream"}]}
+//  "stream","key"}]}
 std::string StatsToJson(const Stats& stats);
 
 // Thread-safe.

@@ -1,0 +1,78 @@
+// Prompt token counts of chat requests with real vocabularies: the messages
+// are rendered with one of llama.cpp's built-in chat templates ("chatml",
+// "llama3", "deepseek3", ...) and the result tokenized with a vocabulary
+// file ggml-vocab-NAME.gguf, so template special tokens count as the model
+// sees them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/call_once.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/tokenizer/vocab_tokenizer.h"
+#include "sluice/v1/chat.pb.h"
+
+namespace sluice::tokenizer {
+
+struct PromptCount {
+  // Tokens of the whole rendered prompt, ending with the assistant prefix.
+  int64_t prompt_tokens = 0;
+  // What the template adds: prompt_tokens minus the tokens of the bare
+  // message texts (never negative).
+  int64_t template_tokens = 0;
+  // The vocabulary counted with (the default one when none was named).
+  std::string tokenizer;
+};
+
+// The folder with ggml-vocab-NAME.gguf files: $SLUICE_VOCAB_DIR if set,
+// else where the llama.cpp build installed them.
+std::string DefaultVocabDir();
+
+class TokenCounter {
+ public:
+  explicit TokenCounter(std::string vocab_dir,
+                        std::string default_tokenizer = "llama-bpe");
+
+  // Tokens of the request's messages rendered with the built-in template
+  // `chat_template` (empty: "chatml") and an assistant prefix. An empty
+  // `tokenizer` is the default one. A vocabulary with no file is NOT_FOUND;
+  // a template llama.cpp does not have is INVALID_ARGUMENT.
+  // Thread-safe: each vocabulary is loaded once, on first use, and kept.
+  absl::StatusOr<PromptCount> CountPrompt(
+      const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
+      absl::string_view chat_template);
+
+  // Tokens of plain text (special-token text counts as plain text).
+  absl::StatusOr<int64_t> CountText(absl::string_view text,
+                                    absl::string_view tokenizer);
+
+  // Loads a vocabulary now, e.g. at boot: a large one (qwen2's 150k tokens)
+  // takes hundreds of milliseconds, which the first request would pay.
+  absl::Status Preload(absl::string_view tokenizer);
+
+ private:
+  // One vocabulary, loaded once by whichever caller gets there first; other
+  // vocabularies stay usable meanwhile.
+  struct Slot {
+    absl::once_flag once;
+    std::unique_ptr<VocabTokenizer> vocabulary;
+    absl::Status status;
+  };
+
+  absl::StatusOr<const VocabTokenizer*> Vocabulary(absl::string_view name);
+
+  const std::string vocab_dir_;
+  const std::string default_tokenizer_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Slot>> slots_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sluice::tokenizer

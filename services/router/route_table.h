@@ -1,0 +1,55 @@
+// Which candidates may serve a request: model aliases, per-tenant routes,
+// per-task candidate lists and the model catalog (prices, context windows,
+// tokenizers), all from config and read-only once built.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/router/route_strategy.h"
+#include "sluice/v1/config.pb.h"
+
+namespace sluice::router {
+
+struct RoutePlan {
+  // The public model the request resolved to (after aliases).
+  std::string model;
+  sluice::v1::RouteStrategy strategy = sluice::v1::ROUTE_STRATEGY_PRIORITY;
+  std::vector<Candidate> candidates;
+  sluice::v1::TruncationPolicy on_truncation =
+      sluice::v1::TRUNCATION_POLICY_REPORT;
+};
+
+class RouteTable {
+ public:
+  // `config` must outlive the table (candidates point into its models).
+  explicit RouteTable(const sluice::v1::Config& config);
+
+  // NOT_FOUND (OpenAI code model_not_found) for a model with no route for
+  // this tenant.
+  absl::StatusOr<RoutePlan> Resolve(absl::string_view model,
+                                    absl::string_view tenant,
+                                    absl::string_view task) const;
+  // The model spec of a candidate, or null when the catalog has none.
+  const sluice::v1::ModelSpec* Spec(absl::string_view provider,
+                                    absl::string_view model) const;
+  // Public model names and aliases a tenant may ask for, in config order.
+  std::vector<std::string> Models(absl::string_view tenant) const;
+
+ private:
+  const sluice::v1::RouteConfig* Find(absl::string_view model,
+                                      absl::string_view tenant) const;
+  std::vector<Candidate> CandidatesOf(
+      const google::protobuf::RepeatedPtrField<sluice::v1::RouteCandidate>&
+          candidates) const;
+
+  const sluice::v1::Config& config_;
+  absl::flat_hash_map<std::string, std::string> aliases_;
+  // "provider/model" → spec.
+  absl::flat_hash_map<std::string, const sluice::v1::ModelSpec*> specs_;
+};
+
+}  // namespace sluice::router

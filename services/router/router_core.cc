@@ -1,0 +1,167 @@
+#include "services/router/router_core.h"
+
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/status/errors.h"
+
+namespace sluice::router {
+namespace {
+
+const char* StrategyName(sluice::v1::RouteStrategy strategy) {
+  switch (strategy) {
+    case sluice::v1::ROUTE_STRATEGY_COST:
+      return "cost";
+    case sluice::v1::ROUTE_STRATEGY_LATENCY:
+      return "latency";
+    case sluice::v1::ROUTE_STRATEGY_WEIGHTED:
+      return "weighted";
+    default:
+      return "priority";
+  }
+}
+
+int64_t RequestedOutputTokens(const sluice::v1::ChatRequest& request) {
+  if (request.has_max_completion_tokens()) return request.max_completion_tokens();
+  if (request.has_max_tokens()) return request.max_tokens();
+  return 0;
+}
+
+absl::BitGen& ThreadRng() {
+  thread_local absl::BitGen rng;
+  return rng;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RouterCore>> RouterCore::Create(
+    const sluice::v1::Config& config, host::ChannelProvider* channels,
+    RouterCoreOptions options) {
+  std::unique_ptr<RouterCore> core(
+      new RouterCore(config, channels, std::move(options)));
+  absl::StatusOr<std::unique_ptr<TaskClassifier>> classifier =
+      TaskClassifier::Create(config.router());
+  if (!classifier.ok()) return classifier.status();
+  core->classifier_ = *std::move(classifier);
+  return core;
+}
+
+RouterCore::RouterCore(const sluice::v1::Config& config,
+                       host::ChannelProvider* channels,
+                       RouterCoreOptions options)
+    : config_(config),
+      table_(config),
+      counter_(options.vocab_dir.empty() ? tokenizer::DefaultVocabDir()
+                                         : options.vocab_dir),
+      health_(HealthOptions::FromConfig(config.router().circuit_breaker()),
+              options.metrics),
+      metrics_(options.metrics),
+      retry_(RetryOptions::FromConfig(config.router().retry())),
+      adapters_(channels, "adapters") {}
+
+const sluice::v1::ModelSpec* RouterCore::TokenizerSpec(
+    const RoutePlan& plan) const {
+  for (const Candidate& candidate : plan.candidates) {
+    if (candidate.spec != nullptr) return candidate.spec;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<PreparedRoute> RouterCore::Prepare(
+    const sluice::v1::ChatRequest& request) {
+  const std::string& tenant = request.context().tenant();
+  // Count with the model's default route first: the task class may need
+  // the count, and the class may pick other candidates.
+  absl::StatusOr<RoutePlan> base = table_.Resolve(request.model(), tenant, "");
+  if (!base.ok()) return base.status();
+  PreparedRoute prepared;
+  const sluice::v1::ModelSpec* spec = TokenizerSpec(*base);
+  std::string chat_template;
+  if (spec != nullptr) {
+    prepared.tokenizer = spec->tokenizer();
+    chat_template = spec->chat_template();
+  }
+  absl::StatusOr<tokenizer::PromptCount> count =
+      counter_.CountPrompt(request, prepared.tokenizer, chat_template);
+  if (count.ok()) {
+    prepared.prompt_tokens = count->prompt_tokens;
+    prepared.tokenizer = count->tokenizer;
+  }
+  TaskDecision task =
+      classifier_->Classify(request, tenant, prepared.prompt_tokens);
+  absl::StatusOr<RoutePlan> plan =
+      task.task.empty() ? std::move(base)
+                        : table_.Resolve(request.model(), tenant, task.task);
+  if (!plan.ok()) return plan.status();
+  prepared.plan = *std::move(plan);
+
+  RequestNeeds needs;
+  needs.prompt_tokens = prepared.prompt_tokens;
+  needs.max_output_tokens = RequestedOutputTokens(request);
+  needs.needs_tools = !request.tools_json().empty();
+  Ordering ordering = OrderCandidates(prepared.plan.strategy,
+                                      prepared.plan.candidates, needs, health_,
+                                      absl::Now(), ThreadRng());
+  sluice::v1::RouteDecision& decision = prepared.decision;
+  decision.set_task(task.task);
+  decision.set_task_reason(task.reason);
+  decision.set_strategy(StrategyName(prepared.plan.strategy));
+  decision.set_prompt_tokens_estimate(prepared.prompt_tokens);
+  if (ordering.order.empty()) {
+    if (!ordering.skipped.empty()) {
+      return status::InvalidRequest(
+          absl::StrCat("No model of `", request.model(),
+                       "` can take this request: ",
+                       absl::StrJoin(ordering.skipped, "; ")),
+          "messages", "context_length_exceeded");
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("the route of `", request.model(), "` has no candidates"));
+  }
+  if (!ordering.skipped.empty()) {
+    decision.set_reason(
+        absl::StrCat("skipped ", absl::StrJoin(ordering.skipped, "; ")));
+  }
+  prepared.order = std::move(ordering.order);
+  return prepared;
+}
+
+absl::StatusOr<sluice::v1::TokenCountResponse> RouterCore::CountTokens(
+    const sluice::v1::ChatRequest& request) {
+  absl::StatusOr<RoutePlan> plan =
+      table_.Resolve(request.model(), request.context().tenant(), "");
+  if (!plan.ok()) return plan.status();
+  const sluice::v1::ModelSpec* spec = TokenizerSpec(*plan);
+  absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPrompt(
+      request, spec != nullptr ? spec->tokenizer() : "",
+      spec != nullptr ? spec->chat_template() : "");
+  if (!count.ok()) return count.status();
+  sluice::v1::TokenCountResponse response;
+  response.set_model(plan->model);
+  response.set_tokenizer(count->tokenizer);
+  response.set_prompt_tokens(count->prompt_tokens);
+  response.set_template_tokens(count->template_tokens);
+  return response;
+}
+
+sluice::v1::Usage RouterCore::EstimateUsage(const PreparedRoute& route,
+                                            absl::string_view completion_text) {
+  sluice::v1::Usage usage;
+  usage.set_estimated(true);
+  usage.set_prompt_tokens(route.prompt_tokens);
+  if (!completion_text.empty()) {
+    absl::StatusOr<int64_t> completion =
+        counter_.CountText(completion_text, route.tokenizer);
+    // A vocabulary that failed to load: about four bytes a token.
+    usage.set_completion_tokens(completion.ok()
+                                    ? *completion
+                                    : static_cast<int64_t>(
+                                          (completion_text.size() + 3) / 4));
+  }
+  usage.set_total_tokens(usage.prompt_tokens() + usage.completion_tokens());
+  return usage;
+}
+
+}  // namespace sluice::router

@@ -1,0 +1,80 @@
+// What every routed call shares: the route table, the task classifier, the
+// token counter, the health board, retry options and provider metrics; and
+// Prepare(), which turns a request into its decision and ordered candidates.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/host/service_host.h"
+#include "libs/tokenizer/chat_token_counter.h"
+#include "services/router/attempt_loop.h"
+#include "services/router/candidate_health.h"
+#include "services/router/provider_metrics.h"
+#include "services/router/route_table.h"
+#include "services/router/task_classifier.h"
+#include "sluice/v1/adapter.grpc.pb.h"
+#include "sluice/v1/chat.pb.h"
+#include "sluice/v1/config.pb.h"
+#include "sluice/v1/router.pb.h"
+
+namespace sluice::router {
+
+// A request ready to be executed.
+struct PreparedRoute {
+  sluice::v1::RouteDecision decision;
+  RoutePlan plan;
+  // Candidates in the order to try (those that cannot fit are gone).
+  std::vector<Candidate> order;
+  // The tokenizer and template the prompt was counted with, for estimates.
+  std::string tokenizer;
+  int64_t prompt_tokens = 0;
+};
+
+struct RouterCoreOptions {
+  // Folder of ggml-vocab-*.gguf files; empty: tokenizer::DefaultVocabDir().
+  std::string vocab_dir;
+  // Health metrics registry; null: the default registry.
+  obs::MetricsRegistry* metrics = nullptr;
+};
+
+class RouterCore {
+ public:
+  // `config` must outlive the core. Fails on a task rule RE2 rejects.
+  static absl::StatusOr<std::unique_ptr<RouterCore>> Create(
+      const sluice::v1::Config& config, host::ChannelProvider* channels,
+      RouterCoreOptions options = {});
+
+  absl::StatusOr<PreparedRoute> Prepare(const sluice::v1::ChatRequest& request);
+  // The prompt's tokens as the model's tokenizer counts them.
+  absl::StatusOr<sluice::v1::TokenCountResponse> CountTokens(
+      const sluice::v1::ChatRequest& request);
+  // Usage counted by us for an answer the provider gave no usage for.
+  sluice::v1::Usage EstimateUsage(const PreparedRoute& route,
+                                  absl::string_view completion_text);
+
+  sluice::v1::Adapter::Stub* adapters() { return adapters_.get(); }
+  const std::string& adapters_service() const { return adapters_.service(); }
+  HealthBoard& health() { return health_; }
+  ProviderMetrics& metrics() { return metrics_; }
+  const RetryOptions& retry() const { return retry_; }
+
+ private:
+  RouterCore(const sluice::v1::Config& config, host::ChannelProvider* channels,
+             RouterCoreOptions options);
+  // The spec that names the tokenizer for `model` (its first candidate's).
+  const sluice::v1::ModelSpec* TokenizerSpec(const RoutePlan& plan) const;
+
+  const sluice::v1::Config& config_;
+  RouteTable table_;
+  std::unique_ptr<TaskClassifier> classifier_;
+  tokenizer::TokenCounter counter_;
+  HealthBoard health_;
+  ProviderMetrics metrics_;
+  RetryOptions retry_;
+  host::LazyStub<sluice::v1::Adapter> adapters_;
+};
+
+}  // namespace sluice::router

@@ -1,0 +1,275 @@
+#include "services/router/stream_execution.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/host/call_context.h"
+#include "libs/status/grpc_status.h"
+
+namespace sluice::router {
+namespace {
+
+using sluice::v1::ChatChunk;
+
+constexpr absl::Duration kDefaultTimeout = absl::Minutes(10);
+
+// Whether sending this chunk commits the answer to the client.
+bool HasContent(const ChatChunk& chunk) {
+  for (const sluice::v1::ChunkChoice& choice : chunk.choices()) {
+    const sluice::v1::Message& delta = choice.delta();
+    if (!delta.text().empty() || delta.has_parts() ||
+        !delta.reasoning_content().empty() || delta.tool_calls_size() > 0 ||
+        !delta.refusal().empty() || !choice.finish_reason().empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// Reads one attempt's stream from the adapters and hands it to the
+// execution; deletes itself when the call is done.
+class StreamExecution::AttemptReader final
+    : public grpc::ClientReadReactor<ChatChunk> {
+ public:
+  AttemptReader(StreamExecution* execution, int id,
+                std::shared_ptr<grpc::ClientContext> context,
+                std::shared_ptr<sluice::v1::AdapterRequest> call)
+      : execution_(execution),
+        id_(id),
+        context_(std::move(context)),
+        call_(std::move(call)) {}
+
+  void Start(sluice::v1::Adapter::Stub* stub) {
+    stub->async()->StreamComplete(context_.get(), call_.get(), this);
+    StartRead(&chunk_);
+    StartCall();
+  }
+
+ private:
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    execution_->OnChunk(id_, std::move(chunk_));
+    chunk_.Clear();
+    StartRead(&chunk_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    execution_->OnAttemptDone(id_, status);
+    delete this;
+  }
+
+  StreamExecution* execution_;
+  const int id_;
+  std::shared_ptr<grpc::ClientContext> context_;
+  std::shared_ptr<sluice::v1::AdapterRequest> call_;
+  ChatChunk chunk_;
+};
+
+grpc::ServerWriteReactor<ChatChunk>* StreamExecution::Start(
+    RouterCore* core, grpc::CallbackServerContext* context,
+    const sluice::v1::ChatRequest& request, PreparedRoute route) {
+  auto* execution =
+      new StreamExecution(core, context, request, std::move(route));
+  bool release;
+  {
+    absl::MutexLock lock(&execution->mu_);
+    release = execution->StepLocked();
+  }
+  if (release) execution->Release();
+  return execution;
+}
+
+StreamExecution::StreamExecution(RouterCore* core,
+                                 grpc::CallbackServerContext* context,
+                                 const sluice::v1::ChatRequest& request,
+                                 PreparedRoute route)
+    : QueuedStreamWriter<ChatChunk>(/*extra_holds=*/1),
+      core_(core),
+      context_(context),
+      route_(std::move(route)),
+      loop_(core->retry(), route_.order, &core->health()),
+      call_(std::make_shared<sluice::v1::AdapterRequest>()) {
+  *call_->mutable_request() = request;
+  // Usage always comes back from upstream; ingress shows it to the client
+  // only when asked to.
+  call_->mutable_request()->set_include_usage(true);
+}
+
+bool StreamExecution::StepLocked() {
+  if (gone_) return EndLocked(absl::CancelledError("the caller went away"));
+  absl::Time now = absl::Now();
+  AttemptLoop::Step step = loop_.Next(now);
+  switch (step.action) {
+    case AttemptLoop::Step::Action::kGiveUp:
+      return EndLocked(step.status);
+    case AttemptLoop::Step::Action::kWait: {
+      absl::Time wake = now + step.wait;
+      if (wake > absl::FromChrono(context_->deadline())) {
+        return EndLocked(absl::DeadlineExceededError(absl::StrCat(
+            "the request's deadline comes before the next retry (",
+            loop_.reason(), ")")));
+      }
+      waiting_ = true;
+      alarm_ = std::make_unique<grpc::Alarm>();
+      alarm_->Set(absl::ToChronoTime(wake), [this](bool) { OnAlarm(); });
+      return false;
+    }
+    case AttemptLoop::Step::Action::kAttempt:
+      break;
+  }
+  sluice::v1::Adapter::Stub* stub = core_->adapters();
+  if (stub == nullptr) {
+    return EndLocked(absl::UnavailableError(absl::StrCat(
+        "service ", core_->adapters_service(), " is not reachable")));
+  }
+  const Candidate& candidate = *step.candidate;
+  // A fresh request object per attempt: the previous reader may still hold
+  // its own until its call is torn down.
+  auto call = std::make_shared<sluice::v1::AdapterRequest>(*call_);
+  call->set_provider(candidate.provider);
+  call->set_upstream_model(candidate.model);
+  attempt_context_ = host::ChildContext(*context_, kDefaultTimeout);
+  attempt_start_ = now;
+  core_->metrics().Attempt(candidate.route());
+  (new AttemptReader(this, ++attempt_, attempt_context_, std::move(call)))
+      ->Start(stub);
+  return false;
+}
+
+void StreamExecution::OnAlarm() {
+  bool release;
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_ = false;
+    release = StepLocked();
+  }
+  // May delete this (and the alarm whose callback this is: safe, the alarm
+  // keeps its own reference while its callback runs).
+  if (release) Release();
+}
+
+void StreamExecution::StampDecisionLocked(sluice::v1::RouteDecision* decision) {
+  *decision = route_.decision;
+  decision->set_attempts(loop_.attempts());
+  if (!loop_.reason().empty()) {
+    decision->set_reason(decision->reason().empty()
+                             ? loop_.reason()
+                             : absl::StrCat(decision->reason(), ";",
+                                            loop_.reason()));
+  }
+}
+
+void StreamExecution::CommitLocked() {
+  committed_ = true;
+  for (size_t i = 0; i < held_.size(); ++i) {
+    if (i == 0) StampDecisionLocked(held_[i].mutable_decision());
+    Push(std::move(held_[i]));
+  }
+  held_.clear();
+}
+
+void StreamExecution::OnChunk(int attempt, ChatChunk chunk) {
+  absl::MutexLock lock(&mu_);
+  if (attempt != attempt_ || ended_) return;
+  if (head_.id().empty()) {
+    head_.set_id(chunk.id());
+    head_.set_created(chunk.created());
+    head_.set_model(chunk.model());
+    head_.set_route(chunk.route());
+  }
+  if (chunk.has_usage() && chunk.choices().empty()) {
+    // Sent last, with the final decision.
+    usage_ = std::move(chunk);
+    return;
+  }
+  for (const sluice::v1::ChunkChoice& choice : chunk.choices()) {
+    if (choice.finish_reason() == "length") route_.decision.set_truncated(true);
+    absl::StrAppend(&text_, choice.delta().reasoning_content(),
+                    choice.delta().text());
+    for (const sluice::v1::ToolCall& call : choice.delta().tool_calls()) {
+      absl::StrAppend(&text_, call.function_name(), call.function_arguments());
+    }
+  }
+  bool content = HasContent(chunk);
+  held_.push_back(std::move(chunk));
+  if (committed_ || content) CommitLocked();
+}
+
+void StreamExecution::SendUsageLocked() {
+  ChatChunk usage;
+  if (usage_.has_value()) {
+    usage = std::move(*usage_);
+    usage_.reset();
+  } else {
+    usage = head_;
+    *usage.mutable_usage() = core_->EstimateUsage(route_, text_);
+  }
+  StampDecisionLocked(usage.mutable_decision());
+  Push(std::move(usage));
+}
+
+void StreamExecution::OnAttemptDone(int attempt, const grpc::Status& grpc_status) {
+  bool release;
+  {
+    absl::MutexLock lock(&mu_);
+    if (attempt != attempt_ || ended_) return;
+    attempt_context_.reset();
+    absl::Time now = absl::Now();
+    absl::Duration latency = now - attempt_start_;
+    const std::string route = loop_.current()->route();
+    absl::Status status = status::FromGrpcStatus(grpc_status);
+    if (status.ok()) {
+      core_->metrics().Success(route, latency);
+      loop_.Succeeded(latency, now);
+      CommitLocked();
+      SendUsageLocked();
+      release = EndLocked(status);
+    } else if (gone_) {
+      loop_.Abandoned(now);
+      release = EndLocked(absl::CancelledError("the caller went away"));
+    } else {
+      core_->metrics().Failure(route, ClassifyFailure(status).kind, latency);
+      loop_.Failed(status, now);
+      if (!committed_) {
+        // Nothing reached the client: another attempt may still serve it.
+        held_.clear();
+        text_.clear();
+        usage_.reset();
+        head_.Clear();
+        route_.decision.set_truncated(false);
+        release = StepLocked();
+      } else {
+        ChatChunk last = head_;
+        sluice::v1::ChunkChoice* choice = last.add_choices();
+        choice->mutable_delta();
+        choice->set_finish_reason("error");
+        Push(std::move(last));
+        SendUsageLocked();
+        release = EndLocked(status);
+      }
+    }
+  }
+  if (release) Release();
+}
+
+bool StreamExecution::EndLocked(const absl::Status& status) {
+  if (ended_) return false;
+  ended_ = true;
+  End(status::ToGrpcStatus(status));
+  return true;
+}
+
+void StreamExecution::OnDownstreamGone() {
+  std::shared_ptr<grpc::ClientContext> attempt;
+  {
+    absl::MutexLock lock(&mu_);
+    gone_ = true;
+    attempt = attempt_context_;
+    if (waiting_ && alarm_ != nullptr) alarm_->Cancel();
+  }
+  if (attempt != nullptr) attempt->TryCancel();
+}
+
+}  // namespace sluice::router

@@ -1,0 +1,157 @@
+#include "services/router/unary_execution.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/host/call_context.h"
+#include "libs/status/grpc_status.h"
+
+namespace sluice::router {
+namespace {
+
+constexpr absl::Duration kDefaultTimeout = absl::Minutes(10);
+
+bool Truncated(const sluice::v1::ChatResponse& response) {
+  for (const sluice::v1::Choice& choice : response.choices()) {
+    if (choice.finish_reason() == "length") return true;
+  }
+  return false;
+}
+
+bool HasUsage(const sluice::v1::Usage& usage) {
+  return usage.prompt_tokens() > 0 || usage.completion_tokens() > 0;
+}
+
+std::string AnswerText(const sluice::v1::ChatResponse& response) {
+  std::string text;
+  for (const sluice::v1::Choice& choice : response.choices()) {
+    absl::StrAppend(&text, choice.message().reasoning_content(),
+                    choice.message().text());
+    for (const sluice::v1::ToolCall& call : choice.message().tool_calls()) {
+      absl::StrAppend(&text, call.function_name(), call.function_arguments());
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+void UnaryExecution::Start(RouterCore* core,
+                           grpc::CallbackServerContext* context,
+                           grpc::ServerUnaryReactor* reactor,
+                           const sluice::v1::ChatRequest& request,
+                           sluice::v1::ChatResponse* response,
+                           PreparedRoute route) {
+  auto execution = std::make_shared<UnaryExecution>(core, context, reactor,
+                                                    response, std::move(route));
+  *execution->call_.mutable_request() = request;
+  execution->Step();
+}
+
+UnaryExecution::UnaryExecution(RouterCore* core,
+                               grpc::CallbackServerContext* context,
+                               grpc::ServerUnaryReactor* reactor,
+                               sluice::v1::ChatResponse* response,
+                               PreparedRoute route)
+    : core_(core),
+      context_(context),
+      reactor_(reactor),
+      response_(response),
+      route_(std::move(route)),
+      loop_(core->retry(), route_.order, &core->health()) {}
+
+void UnaryExecution::Step() {
+  if (context_->IsCancelled()) {
+    return Finish(absl::CancelledError("the caller went away"));
+  }
+  absl::Time now = absl::Now();
+  AttemptLoop::Step step = loop_.Next(now);
+  switch (step.action) {
+    case AttemptLoop::Step::Action::kAttempt:
+      return Attempt(*step.candidate);
+    case AttemptLoop::Step::Action::kWait: {
+      absl::Time wake = now + step.wait;
+      if (wake > absl::FromChrono(context_->deadline())) {
+        return Finish(absl::DeadlineExceededError(absl::StrCat(
+            "the request's deadline comes before the next retry (",
+            loop_.reason(), ")")));
+      }
+      // The alarm must not own the execution that owns it: the wait holds
+      // it through `waiting_` and the callback lets go.
+      waiting_ = shared_from_this();
+      alarm_ = std::make_unique<grpc::Alarm>();
+      alarm_->Set(absl::ToChronoTime(wake), [this](bool) {
+        std::shared_ptr<UnaryExecution> self = std::move(waiting_);
+        Step();
+      });
+      return;
+    }
+    case AttemptLoop::Step::Action::kGiveUp:
+      return Finish(step.status);
+  }
+}
+
+void UnaryExecution::Attempt(const Candidate& candidate) {
+  sluice::v1::Adapter::Stub* stub = core_->adapters();
+  if (stub == nullptr) {
+    return Finish(absl::UnavailableError(absl::StrCat(
+        "service ", core_->adapters_service(), " is not reachable")));
+  }
+  call_.set_provider(candidate.provider);
+  call_.set_upstream_model(candidate.model);
+  attempt_context_ = host::ChildContext(*context_, kDefaultTimeout);
+  attempt_response_.Clear();
+  attempt_start_ = absl::Now();
+  core_->metrics().Attempt(candidate.route());
+  stub->async()->Complete(
+      attempt_context_.get(), &call_, &attempt_response_,
+      [self = shared_from_this()](grpc::Status status) {
+        self->OnAttemptDone(status);
+      });
+}
+
+void UnaryExecution::OnAttemptDone(const grpc::Status& grpc_status) {
+  absl::Time now = absl::Now();
+  absl::Duration latency = now - attempt_start_;
+  const std::string route = loop_.current()->route();
+  absl::Status status = status::FromGrpcStatus(grpc_status);
+  if (!status.ok()) {
+    if (context_->IsCancelled()) {
+      loop_.Abandoned(now);
+      return Finish(absl::CancelledError("the caller went away"));
+    }
+    core_->metrics().Failure(route, ClassifyFailure(status).kind, latency);
+    loop_.Failed(status, now);
+    return Step();
+  }
+  core_->metrics().Success(route, latency);
+  loop_.Succeeded(latency, now);
+  if (Truncated(attempt_response_)) {
+    route_.decision.set_truncated(true);
+    if (route_.plan.on_truncation == sluice::v1::TRUNCATION_POLICY_ESCALATE &&
+        loop_.Escalate(now)) {
+      return Step();
+    }
+  }
+  *response_ = std::move(attempt_response_);
+  if (!HasUsage(response_->usage())) {
+    *response_->mutable_usage() =
+        core_->EstimateUsage(route_, AnswerText(*response_));
+  }
+  Finish(absl::OkStatus());
+}
+
+void UnaryExecution::Finish(const absl::Status& status) {
+  sluice::v1::RouteDecision& decision = route_.decision;
+  decision.set_attempts(loop_.attempts());
+  if (!loop_.reason().empty()) {
+    decision.set_reason(decision.reason().empty()
+                            ? loop_.reason()
+                            : absl::StrCat(decision.reason(), ";",
+                                           loop_.reason()));
+  }
+  if (status.ok()) *response_->mutable_decision() = decision;
+  reactor_->Finish(status::ToGrpcStatus(status));
+}
+
+}  // namespace sluice::router

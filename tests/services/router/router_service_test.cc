@@ -1,0 +1,360 @@
+// The router against real simulators: retries that honour Retry-After,
+// fallback on 5xx and slow first tokens, stalls cut at the stall limit,
+// truncation flagged and escalated, circuit breakers, the cost and latency
+// strategies, task classes, token counts and estimated usage.
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/obs/metrics.h"
+#include "tests/services/router/router_fixture.h"
+
+namespace sluice::router::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Two OpenAI-compatible providers, one per simulator.
+constexpr char kProviders[] = R"yaml(
+providers:
+  - name: a
+    kind: openai
+    base_url: http://127.0.0.1:A_PORT/v1
+    timeouts: {connect: 2s, first_token: 2s, stall: 400ms, total: 20s}
+  - name: b
+    kind: openai
+    base_url: http://127.0.0.1:B_PORT/v1
+    timeouts: {connect: 2s, first_token: 2s, stall: 400ms, total: 20s}
+)yaml";
+
+std::string Config(const std::string& rest) {
+  return absl::StrCat(kProviders, rest);
+}
+
+int64_t Requests(const sim::Simulator& sim) { return sim.stats().requests; }
+
+std::string Text(const sluice::v1::ChatResponse& response) {
+  return response.choices().empty() ? "" : response.choices(0).message().text();
+}
+
+TEST_F(RouterTest, RateLimitStormIsRetriedNoSoonerThanRetryAfter) {
+  StartAll(Config(R"yaml(
+routes:
+  - {model: m, provider: a, upstream_model: deepseek-chat}
+router:
+  retry: {max_attempts: 4, base_backoff: 10ms}
+)yaml"));
+  QueueFaults(*sim_a_, "429", 3);  // Retry-After: 1 (the simulator's default)
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hello"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_FALSE(Text(*response).empty());
+  EXPECT_EQ(response->decision().attempts(), 4);
+  std::vector<sim::Arrival> arrivals = sim_a_->stats().arrivals;
+  ASSERT_EQ(arrivals.size(), 4u);
+  for (size_t i = 1; i < arrivals.size(); ++i) {
+    EXPECT_GE(arrivals[i].ms - arrivals[i - 1].ms, 1000)
+        << "attempt " << i << " came too soon";
+  }
+  EXPECT_EQ(arrivals.back().status, 200);
+}
+
+TEST_F(RouterTest, RateLimitLongerThanAllowedIsNotWaitedFor) {
+  StartAll(Config(R"yaml(
+routes:
+  - {model: m, provider: a, upstream_model: deepseek-chat}
+router:
+  retry: {max_attempts: 4, max_retry_after: 500ms}
+)yaml"));
+  QueueFaults(*sim_a_, "429", 1);
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hello"));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Requests(*sim_a_), 1);
+}
+
+constexpr char kFallbackRoute[] = R"yaml(
+routes:
+  - model: m
+    candidates:
+      - {provider: a, model: deepseek-chat}
+      - {provider: b, model: deepseek-chat}
+)yaml";
+
+TEST_F(RouterTest, ServerErrorFallsBackToTheNextCandidate) {
+  StartAll(Config(kFallbackRoute));
+  QueueFaults(*sim_a_, "500", 1);
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hello"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->route(), "b/deepseek-chat");
+  EXPECT_EQ(response->decision().attempts(), 2);
+  EXPECT_THAT(response->decision().reason(), HasSubstr("a/deepseek-chat:server_error"));
+  EXPECT_EQ(Requests(*sim_a_), 1);
+  EXPECT_EQ(Requests(*sim_b_), 1);
+}
+
+TEST_F(RouterTest, StreamFallsBackBeforeTheFirstByteAndLooksClean) {
+  StartAll(Config(kFallbackRoute));
+  QueueFaults(*sim_a_, "503", 1);
+  StreamResult failed_over = Stream(Ask("m", "tell me a story"));
+  ASSERT_TRUE(failed_over.status.ok()) << failed_over.status.error_message();
+  // The same question answered by b alone, for reference.
+  StreamResult reference = Stream(Ask("m", "tell me a story"));
+  ASSERT_TRUE(reference.status.ok());
+  EXPECT_EQ(failed_over.text, reference.text);
+  int role_chunks = 0;
+  for (const auto& chunk : failed_over.chunks) {
+    EXPECT_FALSE(chunk.has_error());
+    for (const auto& choice : chunk.choices()) {
+      if (choice.delta().role() == "assistant") ++role_chunks;
+    }
+  }
+  EXPECT_EQ(role_chunks, 1);
+  ASSERT_FALSE(failed_over.chunks.empty());
+  EXPECT_EQ(failed_over.chunks.front().decision().attempts(), 2);
+  EXPECT_EQ(failed_over.chunks.front().route(), "b/deepseek-chat");
+  // The last chunk carries usage from b (not estimated).
+  EXPECT_TRUE(failed_over.chunks.back().has_usage());
+  EXPECT_FALSE(failed_over.chunks.back().usage().estimated());
+}
+
+TEST_F(RouterTest, SlowFirstTokenFallsBack) {
+  sim::SimulatorOptions slow;
+  slow.ttft = absl::Seconds(5);  // beyond a's first_token timeout of 2s
+  StartAll(Config(kFallbackRoute), slow);
+  absl::Time start = absl::Now();
+  StreamResult result = Stream(Ask("m", "hello"));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.chunks.front().route(), "b/deepseek-chat");
+  EXPECT_THAT(result.chunks.front().decision().reason(),
+              HasSubstr("a/deepseek-chat:timeout"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(RouterTest, StallAfterTheFirstByteEndsWithAnErrorNotASilentStop) {
+  StartAll(Config(kFallbackRoute));
+  QueueFaults(*sim_a_, "stall", 1);  // two tokens, then nothing
+  absl::Time start = absl::Now();
+  StreamResult result = Stream(Ask("m", "tell me a story"));
+  absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << result.status.error_message();
+  EXPECT_THAT(result.status.error_message(), HasSubstr("stall"));
+  EXPECT_GE(took, absl::Milliseconds(400));
+  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_FALSE(result.text.empty());
+  // Content came from a only: after the first byte there is no fallback.
+  EXPECT_EQ(Requests(*sim_b_), 0);
+  ASSERT_GE(result.chunks.size(), 2u);
+  const auto& finish = result.chunks[result.chunks.size() - 2];
+  ASSERT_EQ(finish.choices_size(), 1);
+  EXPECT_EQ(finish.choices(0).finish_reason(), "error");
+  // a never sent usage: ours is counted with the tokenizer and says so.
+  const auto& usage = result.chunks.back();
+  ASSERT_TRUE(usage.has_usage());
+  EXPECT_TRUE(usage.usage().estimated());
+  EXPECT_GT(usage.usage().prompt_tokens(), 0);
+  EXPECT_GT(usage.usage().completion_tokens(), 0);
+}
+
+TEST_F(RouterTest, TruncationIsFlagged) {
+  StartAll(Config(kFallbackRoute));
+  QueueFaults(*sim_a_, "truncate", 1);
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hello"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->choices(0).finish_reason(), "length");
+  EXPECT_TRUE(response->decision().truncated());
+  EXPECT_EQ(Requests(*sim_b_), 0);
+
+  QueueFaults(*sim_a_, "truncate", 1);
+  StreamResult stream = Stream(Ask("m", "hello"));
+  ASSERT_TRUE(stream.status.ok());
+  EXPECT_TRUE(stream.chunks.back().decision().truncated());
+}
+
+TEST_F(RouterTest, TruncationEscalatesToALargerModelWhenThePolicySaysSo) {
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: deepseek-chat, context_window: 8192}
+  - {provider: b, model: deepseek-chat, context_window: 131072}
+routes:
+  - model: m
+    on_truncation: escalate
+    candidates:
+      - {provider: a, model: deepseek-chat}
+      - {provider: b, model: deepseek-chat}
+)yaml"));
+  QueueFaults(*sim_a_, "truncate", 1);
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hello"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->route(), "b/deepseek-chat");
+  EXPECT_EQ(response->choices(0).finish_reason(), "stop");
+  EXPECT_THAT(response->decision().reason(), HasSubstr("truncated escalate"));
+}
+
+double CircuitGauge(const std::string& provider) {
+  std::string text = obs::MetricsRegistry::Default().RenderPrometheusText();
+  std::string series = absl::StrCat("sluice_provider_circuit_state{model=\"deepseek-chat\",provider=\"",
+                                    provider, "\"} ");
+  size_t at = text.find(series);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size()));
+}
+
+TEST_F(RouterTest, CircuitOpensStaysOpenAndHalfOpensAfterTheCooldown) {
+  StartAll(Config(absl::StrCat(kFallbackRoute, R"yaml(
+router:
+  circuit_breaker: {failure_threshold: 3, window: 30s, cooldown: 1s}
+)yaml")));
+  QueueFaults(*sim_a_, "500", 3);
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hi"));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->route(), "b/deepseek-chat");
+  }
+  EXPECT_EQ(Requests(*sim_a_), 3);
+  EXPECT_EQ(CircuitGauge("a"), 2);  // open
+  absl::Time opened = absl::Now();
+  // While open, nothing goes to a.
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hi"));
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->route(), "b/deepseek-chat");
+  }
+  EXPECT_EQ(Requests(*sim_a_), 3);
+  // After the cooldown, one probe goes to a; it succeeds and closes it.
+  absl::SleepFor(opened + absl::Milliseconds(1100) - absl::Now());
+  absl::StatusOr<sluice::v1::ChatResponse> probe = Route(Ask("m", "hi"));
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(probe->route(), "a/deepseek-chat");
+  EXPECT_EQ(Requests(*sim_a_), 4);
+  EXPECT_EQ(CircuitGauge("a"), 0);  // closed
+}
+
+TEST_F(RouterTest, CostPicksTheCheapestCandidateThatFits) {
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: deepseek-chat, input_usd_per_mtok: 2.5, output_usd_per_mtok: 10, context_window: 128000, tokenizer: llama-bpe}
+  - {provider: b, model: deepseek-chat, input_usd_per_mtok: 0.27, output_usd_per_mtok: 1.1, context_window: 200, tokenizer: llama-bpe}
+routes:
+  - model: m
+    strategy: cost
+    candidates:
+      - {provider: a, model: deepseek-chat}
+      - {provider: b, model: deepseek-chat}
+)yaml"));
+  absl::StatusOr<sluice::v1::ChatResponse> cheap = Route(Ask("m", "hello"));
+  ASSERT_TRUE(cheap.ok()) << cheap.status();
+  EXPECT_EQ(cheap->route(), "b/deepseek-chat");
+  EXPECT_EQ(cheap->decision().strategy(), "cost");
+  // Too long for b's 200-token window: a serves it, and the reason says why.
+  std::string long_question;
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&long_question, "word", i, " ");
+  absl::StatusOr<sluice::v1::ChatResponse> fits = Route(Ask("m", long_question));
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_EQ(fits->route(), "a/deepseek-chat");
+  EXPECT_THAT(fits->decision().reason(), HasSubstr("context window 200"));
+  EXPECT_GT(fits->decision().prompt_tokens_estimate(), 200);
+}
+
+TEST_F(RouterTest, LatencyStrategyMovesTrafficToTheFasterProvider) {
+  sim::SimulatorOptions slow;
+  slow.ttft = absl::Milliseconds(60);
+  StartAll(Config(R"yaml(
+routes:
+  - model: m
+    strategy: latency
+    candidates:
+      - {provider: a, model: deepseek-chat}
+      - {provider: b, model: deepseek-chat}
+)yaml"),
+           slow);
+  int on_b_late = 0;
+  for (int i = 0; i < 30; ++i) {
+    absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hi"));
+    ASSERT_TRUE(response.ok()) << response.status();
+    if (i >= 10 && response->route() == "b/deepseek-chat") ++on_b_late;
+  }
+  // Both were tried, and once each has a latency the faster one wins.
+  EXPECT_GE(Requests(*sim_a_), 1);
+  EXPECT_EQ(on_b_late, 20);
+}
+
+TEST_F(RouterTest, TaskClassesPickTheirOwnCandidates) {
+  StartAll(Config(R"yaml(
+routes:
+  - model: m
+    provider: a
+    upstream_model: deepseek-chat
+    tasks:
+      - task: code_generation
+        candidates: [{provider: b, model: deepseek-coder}]
+)yaml"));
+  absl::StatusOr<sluice::v1::ChatResponse> plain = Route(Ask("m", "what is the capital of France?"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->route(), "a/deepseek-chat");
+  EXPECT_EQ(plain->decision().task(), "simple_qa");
+  absl::StatusOr<sluice::v1::ChatResponse> code =
+      Route(Ask("m", "write a python function that reverses a list"));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(code->route(), "b/deepseek-coder");
+  EXPECT_EQ(code->decision().task(), "code_generation");
+  EXPECT_EQ(code->decision().task_reason(), "builtin:code");
+  sluice::v1::ChatRequest named = Ask("m", "what is the capital of France?");
+  named.mutable_context()->set_task("code_generation");
+  absl::StatusOr<sluice::v1::ChatResponse> header = Route(named);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->route(), "b/deepseek-coder");
+  EXPECT_EQ(header->decision().task_reason(), "header");
+}
+
+TEST_F(RouterTest, AliasesAndTenantRoutes) {
+  StartAll(Config(R"yaml(
+routes:
+  - {model: m, provider: a, upstream_model: deepseek-chat}
+  - {model: m, tenant: vip, provider: b, upstream_model: deepseek-chat}
+router:
+  aliases: [{alias: chat-default, model: m}]
+)yaml"));
+  absl::StatusOr<sluice::v1::ChatResponse> shared = Route(Ask("chat-default", "hi"));
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  EXPECT_EQ(shared->route(), "a/deepseek-chat");
+  absl::StatusOr<sluice::v1::ChatResponse> vip = Route(Ask("m", "hi", "vip"));
+  ASSERT_TRUE(vip.ok());
+  EXPECT_EQ(vip->route(), "b/deepseek-chat");
+  EXPECT_EQ(Route(Ask("nope", "hi")).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RouterTest, ProviderAuthFailureFallsBackWithoutRetryingTheSameKey) {
+  sim::SimulatorOptions locked;
+  locked.required_api_key = "sk-the-right-one";
+  StartAll(Config(kFallbackRoute), locked);
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hi"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->route(), "b/deepseek-chat");
+  EXPECT_EQ(Requests(*sim_a_), 1);
+  EXPECT_THAT(response->decision().reason(), HasSubstr("provider_auth"));
+}
+
+TEST_F(RouterTest, CountsTokensWithTheModelsTokenizer) {
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: deepseek-chat, tokenizer: qwen2, chat_template: chatml}
+routes:
+  - {model: m, provider: a, upstream_model: deepseek-chat}
+)yaml"));
+  grpc::ClientContext context;
+  sluice::v1::TokenCountRequest request;
+  *request.mutable_request() = Ask("m", "Hello world");
+  sluice::v1::TokenCountResponse response;
+  ASSERT_TRUE(stub_->CountTokens(&context, request, &response).ok());
+  EXPECT_EQ(response.tokenizer(), "qwen2");
+  // chatml: <|im_start|>user\nHello world<|im_end|>\n<|im_start|>assistant\n
+  EXPECT_GT(response.template_tokens(), 0);
+  EXPECT_EQ(response.prompt_tokens() - response.template_tokens(), 2);
+}
+
+}  // namespace
+}  // namespace sluice::router::testing
