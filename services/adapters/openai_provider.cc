@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "libs/codec/openai_codec.h"
 #include "libs/http/sse_parser.h"
+#include "libs/status/errors.h"
 #include "services/adapters/call_timeouts.h"
 #include "services/adapters/upstream_error.h"
 
@@ -26,6 +27,19 @@ struct StreamState {
   absl::Status failure;  // a malformed or error chunk
   std::unique_ptr<http::SseParser> parser;
 };
+
+// The provider answered 200 with something that is not a chat completion:
+// its fault, not the client's (the codec's INVALID_ARGUMENT would read as a
+// bad request), and worth a retry elsewhere.
+absl::Status UnreadableAnswer(absl::string_view provider,
+                              const absl::Status& parse_error) {
+  return status::UpstreamError(
+      status::RedactSecrets(absl::StrCat("upstream ", provider,
+                                         " sent an answer that is not a chat "
+                                         "completion: ",
+                                         parse_error.message())),
+      502);
+}
 
 }  // namespace
 
@@ -86,7 +100,10 @@ void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
     }
     absl::StatusOr<sluice::v1::ChatResponse> response =
         codec::ParseChatResponse(*body);
-    if (response.ok()) response->set_route(route);
+    if (!response.ok()) {
+      return done(UnreadableAnswer(provider, response.status()));
+    }
+    response->set_route(route);
     done(std::move(response));
   };
   client_->Start(BuildRequest(request, /*stream=*/false, key),
@@ -110,7 +127,7 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
         absl::StatusOr<sluice::v1::ChatChunk> chunk =
             codec::ParseChatChunk(event.data);
         if (!chunk.ok()) {
-          raw->failure = chunk.status();
+          raw->failure = UnreadableAnswer(raw->provider, chunk.status());
           return;
         }
         chunk->set_route(raw->route);

@@ -2,9 +2,11 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/obs/logging.h"
 #include "libs/status/errors.h"
 
 namespace sluice::router {
@@ -45,6 +47,19 @@ absl::StatusOr<std::unique_ptr<RouterCore>> RouterCore::Create(
       TaskClassifier::Create(config.router());
   if (!classifier.ok()) return classifier.status();
   core->classifier_ = *std::move(classifier);
+  // Load the vocabularies now rather than on some request's clock (a large
+  // one takes most of a second). A missing one is not fatal: counts fall
+  // back to the default vocabulary's, and the request still goes through.
+  absl::flat_hash_set<std::string> vocabularies = {""};
+  for (const sluice::v1::ModelSpec& spec : config.models()) {
+    vocabularies.insert(spec.tokenizer());
+  }
+  for (const std::string& name : vocabularies) {
+    if (absl::Status loaded = core->counter_.Preload(name); !loaded.ok()) {
+      obs::LogWarn({}, "tokenizer not loaded",
+                   {{"tokenizer", name}, {"error", loaded.message()}});
+    }
+  }
   return core;
 }
 

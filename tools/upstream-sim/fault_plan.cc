@@ -35,15 +35,17 @@ absl::string_view FaultName(Fault fault) {
   return "none";
 }
 
-void FaultPlan::Queue(Fault fault, int count) {
+void FaultPlan::Queue(Fault fault, int count, std::optional<int> after_tokens) {
   absl::MutexLock lock(&mu_);
-  for (int i = 0; i < count; ++i) queued_.push_back(fault);
+  for (int i = 0; i < count; ++i) {
+    queued_.push_back(PlannedFault{fault, after_tokens});
+  }
 }
 
-Fault FaultPlan::Take() {
+PlannedFault FaultPlan::Take() {
   absl::MutexLock lock(&mu_);
-  if (queued_.empty()) return fallback_;
-  Fault fault = queued_.front();
+  if (queued_.empty()) return PlannedFault{fallback_, std::nullopt};
+  PlannedFault fault = queued_.front();
   queued_.pop_front();
   return fault;
 }

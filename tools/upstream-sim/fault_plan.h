@@ -31,22 +31,30 @@ enum class Fault {
 std::optional<Fault> ParseFault(absl::string_view name);
 absl::string_view FaultName(Fault fault);
 
+// A fault and, for stall/cut/malformed, how many tokens come first (unset:
+// the request's x-sim-fault-after, default 2).
+struct PlannedFault {
+  Fault fault = Fault::kNone;
+  std::optional<int> after_tokens;
+};
+
 // Thread-safe.
 class FaultPlan {
  public:
   explicit FaultPlan(Fault fallback) : fallback_(fallback) {}
 
   // The next `count` requests without their own fault get `fault`.
-  void Queue(Fault fault, int count);
+  void Queue(Fault fault, int count,
+             std::optional<int> after_tokens = std::nullopt);
   // The fault for a request whose header did not name one.
-  Fault Take();
+  PlannedFault Take();
   // Forgets queued faults (the default stays).
   void Clear();
 
  private:
   const Fault fallback_;
   absl::Mutex mu_;
-  std::deque<Fault> queued_ ABSL_GUARDED_BY(mu_);
+  std::deque<PlannedFault> queued_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::sim

@@ -163,6 +163,7 @@ void Simulator::QueueFaults(const http::Request& request,
   body.Parse(request.body.data(), request.body.size());
   std::optional<Fault> fault;
   int count = 1;
+  std::optional<int> after;
   if (!body.HasParseError() && body.IsObject()) {
     auto name = body.FindMember("fault");
     if (name != body.MemberEnd() && name->value.IsString()) {
@@ -171,14 +172,19 @@ void Simulator::QueueFaults(const http::Request& request,
     auto n = body.FindMember("count");
     if (n != body.MemberEnd())
       count = n->value.IsInt() ? n->value.GetInt() : -1;
+    auto a = body.FindMember("after");
+    if (a != body.MemberEnd()) after = a->value.IsInt() ? a->value.GetInt() : -1;
   }
-  if (!fault.has_value() || count < 0 || count > 100000) {
+  if (!fault.has_value() || count < 0 || count > 100000 ||
+      (after.has_value() && *after < 0)) {
     writer.Respond(400, JsonHeaders(),
                    OpenAIError("invalid_request_error",
-                               "expected {\"fault\":NAME,\"count\":N}", ""));
+                               "expected {\"fault\":NAME,\"count\":N,"
+                               "\"after\":TOKENS}",
+                               ""));
     return;
   }
-  faults_.Queue(*fault, count);
+  faults_.Queue(*fault, count, after);
   writer.Respond(200, JsonHeaders(), absl::StrCat(R"({"queued":)", count, "}"));
 }
 
@@ -213,7 +219,16 @@ void Simulator::Chat(const http::Request& request,
   absl::StatusOr<RequestControls> controls =
       ReadControls(request, options_.ttft, options_.per_token);
   if (!controls.ok()) return fail(kBadRequest, controls.status().message());
-  Fault fault = controls->fault.has_value() ? *controls->fault : faults_.Take();
+  Fault fault;
+  if (controls->fault.has_value()) {
+    fault = *controls->fault;
+  } else {
+    PlannedFault planned = faults_.Take();
+    fault = planned.fault;
+    if (planned.after_tokens.has_value()) {
+      controls->fault_after_tokens = *planned.after_tokens;
+    }
+  }
   arrival.fault = std::string(FaultName(fault));
 
   switch (fault) {

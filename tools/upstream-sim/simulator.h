@@ -8,6 +8,8 @@
 //                              cache
 //   POST /sim/faults           {"fault":"500","count":3}: the next 3 chat
 //                              requests without an x-sim-fault header fail
+//                              ("after":N: stall/cut/malformed after N
+//                              tokens instead of x-sim-fault-after's)
 // Answers are deterministic (answer.h); latency and faults are set per
 // simulator (SimulatorOptions) or per request (x-sim-* headers, controls.h).
 #pragma once

@@ -83,11 +83,12 @@ StreamResult RouterTest::Stream(const sluice::v1::ChatRequest& request) {
 }
 
 void RouterTest::QueueFaults(sim::Simulator& sim, const std::string& fault,
-                             int count) {
+                             int count, int after) {
   sluice::testing::HttpAnswer answer = sluice::testing::HttpCall(
       "POST", absl::StrCat("http://127.0.0.1:", sim.port(), "/sim/faults"),
       {"content-type: application/json"},
-      absl::StrCat(R"({"fault":")", fault, R"(","count":)", count, "}"));
+      absl::StrCat(R"({"fault":")", fault, R"(","count":)", count,
+                   after >= 0 ? absl::StrCat(R"(,"after":)", after) : "", "}"));
   ASSERT_EQ(answer.status, 200) << answer.body << answer.error;
 }
 

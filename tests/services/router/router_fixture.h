@@ -37,8 +37,10 @@ class RouterTest : public ::testing::Test {
       const sluice::v1::ChatRequest& request);
   StreamResult Stream(const sluice::v1::ChatRequest& request);
 
-  // POST /sim/faults on a simulator.
-  void QueueFaults(sim::Simulator& sim, const std::string& fault, int count);
+  // POST /sim/faults on a simulator; `after` < 0 leaves the simulator's
+  // default number of tokens before a stall, cut or malformed event.
+  void QueueFaults(sim::Simulator& sim, const std::string& fault, int count,
+                   int after = -1);
 
   static sluice::v1::ChatRequest Ask(const std::string& model,
                                      const std::string& question,

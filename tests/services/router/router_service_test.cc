@@ -159,6 +159,30 @@ TEST_F(RouterTest, StallAfterTheFirstByteEndsWithAnErrorNotASilentStop) {
   EXPECT_GT(usage.usage().completion_tokens(), 0);
 }
 
+TEST_F(RouterTest, StallBeforeAnyContentIsCutAndFallsBack) {
+  StartAll(Config(kFallbackRoute));
+  QueueFaults(*sim_a_, "stall", 1, /*after=*/0);  // the role chunk, then nothing
+  absl::Time start = absl::Now();
+  StreamResult result = Stream(Ask("m", "tell me a story"));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(400));  // a's stall limit
+  EXPECT_EQ(result.chunks.front().route(), "b/deepseek-chat");
+  EXPECT_THAT(result.chunks.front().decision().reason(),
+              HasSubstr("a/deepseek-chat:timeout"));
+  StreamResult reference = Stream(Ask("m", "tell me a story"));
+  EXPECT_EQ(result.text, reference.text);
+}
+
+TEST_F(RouterTest, MalformedStreamBeforeContentFallsBack) {
+  StartAll(Config(kFallbackRoute));
+  QueueFaults(*sim_a_, "malformed", 1, /*after=*/0);
+  StreamResult result = Stream(Ask("m", "hello"));
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.chunks.front().route(), "b/deepseek-chat");
+  EXPECT_THAT(result.chunks.front().decision().reason(),
+              HasSubstr("a/deepseek-chat:server_error"));
+}
+
 TEST_F(RouterTest, TruncationIsFlagged) {
   StartAll(Config(kFallbackRoute));
   QueueFaults(*sim_a_, "truncate", 1);
