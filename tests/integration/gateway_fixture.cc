@@ -29,11 +29,23 @@ providers:
   - name: sim
     kind: openai
     base_url: http://127.0.0.1:SIM_PORT/v1
-    timeouts: {connect: 2s, first_token: 10s, stall: 5s, total: 30s}
+    timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
+  - name: sim-anthropic
+    kind: anthropic
+    base_url: http://127.0.0.1:SIM_PORT/v1
+    timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
+models:
+  - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072}
 routes:
   - {model: deepseek-chat, provider: sim}
   - {model: deepseek-reasoner, provider: sim}
-  - {model: chat-default, provider: sim, upstream_model: deepseek-chat}
+  - {model: claude-sonnet-4-5, provider: sim-anthropic}
+  - model: chat-default
+    provider: sim
+    upstream_model: deepseek-chat
+    tasks:
+      - task: code_generation
+        candidates: [{provider: sim, model: deepseek-coder}]
 tenants:
   - name: demo
     api_key_sha256s: [HASH]
@@ -77,6 +89,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(Layout layout) {
     }
   }
 
+  gateway->sim_base_ = absl::StrCat("http://127.0.0.1:", sim_port);
   gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
   std::ofstream(gateway->config_path_) << ConfigYaml(sim_port);
   std::string sqlite = gateway->dir_ + "/metering.db";

@@ -27,6 +27,8 @@ class Gateway {
   std::string http_base() const { return http_base_; }
   // gRPC address of the process hosting ingress.
   const std::string& ingress_grpc() const { return ingress_grpc_; }
+  // The upstream simulator, for queueing faults (POST /sim/faults).
+  const std::string& sim_base() const { return sim_base_; }
 
  private:
   Gateway() = default;
@@ -46,6 +48,7 @@ class Gateway {
   std::vector<std::unique_ptr<Subprocess>> processes_;
   std::string http_base_;
   std::string ingress_grpc_;
+  std::string sim_base_;
 };
 
 }  // namespace sluice::testing

@@ -239,6 +239,144 @@ TEST_P(GatewayTest, GrpcGatewayGivesTheSameAnswers) {
   }
 }
 
+TEST_P(GatewayTest, RouteDecisionShowsInHeaders) {
+  HttpAnswer plain = HttpCall(
+      "POST", gateway_->http_base() + "/v1/chat/completions", Auth(),
+      R"({"model":"chat-default","messages":[{"role":"user","content":"What is a sluice gate?"}]})");
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(plain.Header("x-sluice-route"), "sim/deepseek-chat");
+  EXPECT_EQ(plain.Header("x-sluice-task"), "simple_qa");
+  EXPECT_EQ(plain.Header("x-sluice-attempts"), "1");
+
+  std::vector<std::string> named = Auth();
+  named.push_back("x-sluice-task: code_generation");
+  HttpAnswer code = HttpCall(
+      "POST", gateway_->http_base() + "/v1/chat/completions", named,
+      R"({"model":"chat-default","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_EQ(code.status, 200) << code.body;
+  EXPECT_EQ(code.Header("x-sluice-route"), "sim/deepseek-coder");
+  EXPECT_EQ(code.Header("x-sluice-task"), "code_generation");
+  EXPECT_EQ(code.Header("x-sluice-task-reason"), "header");
+
+  std::vector<std::string> bad = Auth();
+  bad.push_back("x-sluice-task: Not A Task");
+  HttpAnswer rejected = HttpCall(
+      "POST", gateway_->http_base() + "/v1/chat/completions", bad,
+      R"({"model":"chat-default","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(rejected.status, 400);
+  EXPECT_EQ(std::string(Json(rejected.body)["error"]["param"].GetString()),
+            "x-sluice-task");
+}
+
+TEST_P(GatewayTest, AnthropicUpstreamStreamsToAnOpenAIClient) {
+  constexpr char kAsk[] =
+      R"({"model":"claude-sonnet-4-5","messages":[{"role":"system","content":"Be brief."},)"
+      R"({"role":"user","content":"What is a sluice gate?"}])";
+  HttpAnswer whole = ViaGateway(absl::StrCat(kAsk, "}"));
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_EQ(whole.Header("x-sluice-route"), "sim-anthropic/claude-sonnet-4-5");
+  rapidjson::Document answer = Json(whole.body);
+  EXPECT_STREQ(answer["object"].GetString(), "chat.completion");
+  std::string expected = answer["choices"][0]["message"]["content"].GetString();
+  EXPECT_FALSE(expected.empty());
+  EXPECT_GT(answer["usage"]["prompt_tokens"].GetInt64(), 0);
+
+  HttpAnswer streamed = ViaGateway(absl::StrCat(
+      kAsk, R"(,"stream":true,"stream_options":{"include_usage":true}})"));
+  ASSERT_EQ(streamed.status, 200) << streamed.body;
+  std::vector<std::string> events = SseData(streamed.body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  std::string finish;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    rapidjson::Document chunk = Json(events[i]);
+    EXPECT_STREQ(chunk["object"].GetString(), "chat.completion.chunk");
+    for (const auto& choice : chunk["choices"].GetArray()) {
+      if (choice["delta"].HasMember("content") && choice["delta"]["content"].IsString()) {
+        text += choice["delta"]["content"].GetString();
+      }
+      if (choice["finish_reason"].IsString()) finish = choice["finish_reason"].GetString();
+    }
+  }
+  EXPECT_EQ(text, expected);
+  EXPECT_EQ(finish, "stop");
+  rapidjson::Document usage = Json(events[events.size() - 2]);
+  EXPECT_EQ(usage["choices"].Size(), 0u);
+  EXPECT_EQ(usage["usage"]["prompt_tokens"].GetInt64(),
+            answer["usage"]["prompt_tokens"].GetInt64());
+}
+
+TEST_P(GatewayTest, FailureAfterTheFirstByteEndsWithAnErrorEvent) {
+  HttpAnswer queued = HttpCall("POST", gateway_->sim_base() + "/sim/faults",
+                               {"Content-Type: application/json"},
+                               R"({"fault":"stall","count":1,"after":3})");
+  ASSERT_EQ(queued.status, 200) << queued.body;
+  HttpAnswer answer = ViaGateway(kStreamRequest);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  std::vector<std::string> events = SseData(answer.body);
+  ASSERT_GE(events.size(), 3u) << answer.body;
+  // Never a silent success: no [DONE], a finish_reason that says so, then
+  // an error event in OpenAI's shape.
+  EXPECT_NE(events.back(), "[DONE]");
+  rapidjson::Document error = Json(events.back());
+  ASSERT_TRUE(error.HasMember("error")) << events.back();
+  EXPECT_THAT(std::string(error["error"]["message"].GetString()), HasSubstr("stall"));
+  bool saw_error_finish = false;
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    rapidjson::Document chunk = Json(events[i]);
+    for (const auto& choice : chunk["choices"].GetArray()) {
+      if (choice["finish_reason"].IsString() &&
+          std::string(choice["finish_reason"].GetString()) == "error") {
+        saw_error_finish = true;
+      }
+      if (choice["delta"].HasMember("content") && choice["delta"]["content"].IsString()) {
+        text += choice["delta"]["content"].GetString();
+      }
+    }
+  }
+  EXPECT_TRUE(saw_error_finish) << answer.body;
+  EXPECT_FALSE(text.empty());
+  // Metered as an error, with tokens counted by us.
+  rapidjson::Document usage = WaitForUsage(1);
+  EXPECT_EQ(usage["data"][0]["errors"].GetInt64(), 1);
+  EXPECT_GT(usage["data"][0]["completion_tokens"].GetInt64(), 0);
+}
+
+TEST_P(GatewayTest, TokenCountUsesTheModelsTokenizer) {
+  HttpAnswer count = HttpCall(
+      "POST", gateway_->http_base() + "/v1/token-count", Auth(),
+      R"({"model":"deepseek-chat","messages":[{"role":"user","content":"What is a sluice gate?"}]})");
+  ASSERT_EQ(count.status, 200) << count.body;
+  rapidjson::Document doc = Json(count.body);
+  EXPECT_STREQ(doc["tokenizer"].GetString(), "deepseek-llm");
+  EXPECT_GT(doc["template_tokens"].GetInt64(), 0);
+  EXPECT_GT(doc["prompt_tokens"].GetInt64(), doc["template_tokens"].GetInt64());
+
+  HttpAnswer unauthenticated = HttpCall(
+      "POST", gateway_->http_base() + "/v1/token-count",
+      {"Content-Type: application/json"}, R"({"model":"deepseek-chat","messages":[]})");
+  EXPECT_EQ(unauthenticated.status, 401);
+  HttpAnswer no_messages = HttpCall("POST", gateway_->http_base() + "/v1/token-count",
+                                    Auth(), R"({"model":"deepseek-chat","messages":[]})");
+  EXPECT_EQ(no_messages.status, 400);
+}
+
+TEST_P(GatewayTest, ProviderMetricsAreExported) {
+  if (GetParam() != Gateway::Layout::kOneProcess) {
+    GTEST_SKIP() << "provider metrics live in the router process's registry";
+  }
+  ASSERT_EQ(ViaGateway(kRequest).status, 200);
+  HttpAnswer metrics = HttpCall("GET", gateway_->http_base() + "/metrics");
+  EXPECT_THAT(metrics.body, HasSubstr(
+      "sluice_provider_requests_total{model=\"deepseek-chat\",provider=\"sim\"} 1\n"));
+  EXPECT_THAT(metrics.body, HasSubstr(
+      "sluice_provider_circuit_state{model=\"deepseek-chat\",provider=\"sim\"} 0\n"));
+  EXPECT_THAT(metrics.body, HasSubstr(
+      "sluice_provider_latency_seconds_count{model=\"deepseek-chat\",provider=\"sim\"} 1\n"));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Layouts, GatewayTest,
     ::testing::Values(Gateway::Layout::kOneProcess, Gateway::Layout::kSplit),
