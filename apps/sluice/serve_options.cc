@@ -91,7 +91,8 @@ std::vector<std::string> ApplyProviderKeys(sluice::v1::Config& config) {
     const char* model_prefix;
   };
   static constexpr Takeover kTakeovers[] = {{"deepseek", "deepseek-"},
-                                            {"openai", "gpt-"}};
+                                            {"openai", "gpt-"},
+                                            {"anthropic", "claude-"}};
   std::vector<std::string> switched;
   for (const Takeover& takeover : kTakeovers) {
     for (const auto& provider : config.providers()) {
@@ -101,8 +102,12 @@ std::vector<std::string> ApplyProviderKeys(sluice::v1::Config& config) {
         continue;
       }
       for (auto& route : *config.mutable_routes()) {
-        if (absl::StartsWith(route.model(), takeover.model_prefix)) {
-          route.set_provider(provider.name());
+        if (!absl::StartsWith(route.model(), takeover.model_prefix)) continue;
+        route.set_provider(provider.name());
+        for (auto& task : *route.mutable_tasks()) {
+          for (auto& candidate : *task.mutable_candidates()) {
+            candidate.set_provider(provider.name());
+          }
         }
       }
       switched.push_back(provider.name());

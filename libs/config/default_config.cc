@@ -26,6 +26,10 @@ providers:
     kind: openai
     base_url: http://127.0.0.1:8090/v1
     timeouts: {connect: 5s, first_token: 60s, stall: 30s, total: 600s}
+  - name: sim-anthropic
+    kind: anthropic
+    base_url: http://127.0.0.1:8090/v1
+    timeouts: {connect: 5s, first_token: 60s, stall: 30s, total: 600s}
   - name: deepseek
     kind: openai
     base_url: https://api.deepseek.com/v1
@@ -36,10 +40,34 @@ providers:
     base_url: https://api.openai.com/v1
     api_key_env: OPENAI_API_KEY
     timeouts: {connect: 5s, first_token: 60s, stall: 30s, total: 600s}
+  - name: anthropic
+    kind: anthropic
+    base_url: https://api.anthropic.com/v1
+    api_key_env: ANTHROPIC_API_KEY
+    timeouts: {connect: 5s, first_token: 60s, stall: 30s, total: 600s}
+# Prices (USD per million tokens; cache-miss input), context windows and the
+# vocabularies that count their tokens. Prices churn: check them.
+models:
+  - {provider: sim, model: deepseek-chat, input_usd_per_mtok: 0.28, cached_input_usd_per_mtok: 0.028, output_usd_per_mtok: 0.42, context_window: 131072, tokenizer: deepseek-llm, chat_template: deepseek3, supports_tools: true}
+  - {provider: sim, model: deepseek-reasoner, input_usd_per_mtok: 0.28, cached_input_usd_per_mtok: 0.028, output_usd_per_mtok: 0.42, context_window: 131072, tokenizer: deepseek-llm, chat_template: deepseek3, supports_tools: true}
+  - {provider: sim, model: gpt-4o-mini, input_usd_per_mtok: 0.15, cached_input_usd_per_mtok: 0.075, output_usd_per_mtok: 0.6, context_window: 128000, tokenizer: llama-bpe, supports_tools: true}
+  - {provider: sim-anthropic, model: claude-sonnet-4-5, input_usd_per_mtok: 3, cached_input_usd_per_mtok: 0.3, output_usd_per_mtok: 15, context_window: 200000, tokenizer: llama-bpe, supports_tools: true}
+  - {provider: deepseek, model: deepseek-chat, input_usd_per_mtok: 0.28, cached_input_usd_per_mtok: 0.028, output_usd_per_mtok: 0.42, context_window: 131072, tokenizer: deepseek-llm, chat_template: deepseek3, supports_tools: true}
+  - {provider: deepseek, model: deepseek-reasoner, input_usd_per_mtok: 0.28, cached_input_usd_per_mtok: 0.028, output_usd_per_mtok: 0.42, context_window: 131072, tokenizer: deepseek-llm, chat_template: deepseek3, supports_tools: true}
+  - {provider: openai, model: gpt-4o-mini, input_usd_per_mtok: 0.15, cached_input_usd_per_mtok: 0.075, output_usd_per_mtok: 0.6, context_window: 128000, tokenizer: llama-bpe, supports_tools: true}
+  - {provider: anthropic, model: claude-sonnet-4-5, input_usd_per_mtok: 3, cached_input_usd_per_mtok: 0.3, output_usd_per_mtok: 15, context_window: 200000, tokenizer: llama-bpe, supports_tools: true}
 routes:
-  - {model: deepseek-chat, provider: sim}
+  - model: deepseek-chat
+    provider: sim
+    # Hard reasoning goes to the thinking model of the same provider.
+    tasks:
+      - task: complex_reasoning
+        candidates: [{provider: sim, model: deepseek-reasoner}]
   - {model: deepseek-reasoner, provider: sim}
   - {model: gpt-4o-mini, provider: sim}
+  - {model: claude-sonnet-4-5, provider: sim-anthropic}
+router:
+  aliases: [{alias: chat-default, model: deepseek-chat}]
 tenants:
   - name: demo
     # SHA-256 of the demo key sk-sluice-demo
