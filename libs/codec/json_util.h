@@ -76,4 +76,12 @@ inline absl::string_view View(const rapidjson::Value& value) {
   return absl::string_view(value.GetString(), value.GetStringLength());
 }
 
+// The string member `name` of `object`; empty when absent or not a string.
+inline absl::string_view StringMember(const rapidjson::Value& object,
+                                      const char* name) {
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString()) return {};
+  return View(it->value);
+}
+
 }  // namespace sluice::codec::internal

@@ -27,17 +27,6 @@ struct StreamState {
   std::unique_ptr<http::SseParser> parser;
 };
 
-// Rests the key a call used when the answer is a 429.
-auto RestKeyOn429(ApiKeyRingPtr keys,
-                  const std::optional<ApiKeyRing::Key>& key) {
-  return [keys = std::move(keys),
-          index = key ? key->index : -1](const upstream::HttpResponseHead& h) {
-    if (h.status == 429) {
-      keys->RestAfterRateLimit(index, h.Header("retry-after"), absl::Now());
-    }
-  };
-}
-
 }  // namespace
 
 AnthropicProvider::AnthropicProvider(const sluice::v1::ProviderConfig& config,

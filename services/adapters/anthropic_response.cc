@@ -10,11 +10,7 @@ namespace {
 
 using rapidjson::Value;
 
-absl::string_view StringMember(const Value& object, const char* name) {
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || !it->value.IsString()) return {};
-  return absl::string_view(it->value.GetString(), it->value.GetStringLength());
-}
+using codec::internal::StringMember;
 
 absl::Status BadAnswer(absl::string_view why) {
   return status::UpstreamError(

@@ -61,4 +61,14 @@ void ApiKeyRing::RestAfterRateLimit(int index, absl::string_view retry_after,
                         .value_or(absl::Seconds(1)));
 }
 
+std::function<void(const upstream::HttpResponseHead&)> RestKeyOn429(
+    ApiKeyRingPtr keys, const std::optional<ApiKeyRing::Key>& key) {
+  return [keys = std::move(keys),
+          index = key ? key->index : -1](const upstream::HttpResponseHead& h) {
+    if (h.status == 429) {
+      keys->RestAfterRateLimit(index, h.Header("retry-after"), absl::Now());
+    }
+  };
+}
+
 }  // namespace sluice::adapters

@@ -4,6 +4,7 @@
 // by index only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/upstream/http_client.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::adapters {
@@ -54,5 +56,10 @@ class ApiKeyRing {
 };
 
 using ApiKeyRingPtr = std::shared_ptr<ApiKeyRing>;
+
+// An HttpCallbacks::on_head that rests `key` (the one a call used, if any)
+// when the answer is a 429.
+std::function<void(const upstream::HttpResponseHead&)> RestKeyOn429(
+    ApiKeyRingPtr keys, const std::optional<ApiKeyRing::Key>& key);
 
 }  // namespace sluice::adapters

@@ -81,12 +81,10 @@ void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
   auto head = std::make_shared<upstream::HttpResponseHead>();
   auto body = std::make_shared<std::string>();
   upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [head, keys = keys_, index = key ? key->index : -1](
+  callbacks.on_head = [head, rest = RestKeyOn429(keys_, key)](
                           const upstream::HttpResponseHead& h) {
     *head = h;
-    if (h.status == 429) {
-      keys->RestAfterRateLimit(index, h.Header("retry-after"), absl::Now());
-    }
+    rest(h);
   };
   callbacks.on_body = [body](absl::string_view bytes) {
     body->append(bytes.data(), bytes.size());
@@ -135,12 +133,10 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
       });
   std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
   upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [state, keys = keys_, index = key ? key->index : -1](
+  callbacks.on_head = [state, rest = RestKeyOn429(keys_, key)](
                           const upstream::HttpResponseHead& h) {
     state->head = h;
-    if (h.status == 429) {
-      keys->RestAfterRateLimit(index, h.Header("retry-after"), absl::Now());
-    }
+    rest(h);
   };
   callbacks.on_body = [state](absl::string_view bytes) {
     if (state->head.status == 200) {
