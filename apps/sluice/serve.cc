@@ -67,7 +67,7 @@ int RunServe(const std::vector<std::string>& args) {
   std::unique_ptr<metering::MeteringService> metering_service;
   std::unique_ptr<ingress::IngressServer> ingress_server;
   if (hosts("adapters")) {
-    auto created = adapters::AdapterService::Create(config);
+    auto created = adapters::AdapterService::Create(config, &host);
     if (!created.ok()) return Fail(created.status());
     adapter_service = *std::move(created);
     host.AddService("adapters", adapter_service.get());

@@ -8,6 +8,7 @@
 #include "libs/status/grpc_status.h"
 #include "services/adapters/anthropic_provider.h"
 #include "services/adapters/openai_provider.h"
+#include "services/adapters/worker_provider.h"
 
 namespace sluice::adapters {
 namespace {
@@ -54,7 +55,7 @@ class ProviderStream : public host::QueuedStreamWriter<ChatChunk>,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdapterService>> AdapterService::Create(
-    const sluice::v1::Config& config) {
+    const sluice::v1::Config& config, host::ChannelProvider* channels) {
   std::unique_ptr<AdapterService> service(new AdapterService());
   absl::StatusOr<std::unique_ptr<upstream::HttpClient>> client =
       upstream::HttpClient::Create();
@@ -67,6 +68,10 @@ absl::StatusOr<std::unique_ptr<AdapterService>> AdapterService::Create(
     } else if (provider.kind() == sluice::v1::PROVIDER_KIND_ANTHROPIC) {
       service->providers_[provider.name()] =
           std::make_unique<AnthropicProvider>(provider, service->client_.get());
+    } else if (provider.kind() == sluice::v1::PROVIDER_KIND_WORKER &&
+               channels != nullptr) {
+      service->providers_[provider.name()] =
+          std::make_unique<WorkerProvider>(provider, channels);
     }
   }
   return service;

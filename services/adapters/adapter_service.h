@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "libs/host/service_host.h"
 #include "libs/upstream/http_client.h"
 #include "services/adapters/provider.h"
 #include "sluice/v1/adapter.grpc.pb.h"
@@ -14,10 +15,12 @@ namespace sluice::adapters {
 
 class AdapterService final : public sluice::v1::Adapter::CallbackService {
  public:
-  // Builds one provider per config entry (kinds without an adapter yet are
-  // skipped and answer UNIMPLEMENTED).
+  // Builds one provider per config entry. Worker providers reach the worker
+  // service through `channels` (without it they are skipped and answer
+  // UNIMPLEMENTED); `channels` must outlive the service.
   static absl::StatusOr<std::unique_ptr<AdapterService>> Create(
-      const sluice::v1::Config& config);
+      const sluice::v1::Config& config,
+      host::ChannelProvider* channels = nullptr);
 
   // sluice::v1::Adapter::CallbackService
   grpc::ServerUnaryReactor* Complete(

@@ -49,6 +49,11 @@ FailureClass ClassifyFailure(const absl::Status& status) {
         failure.kind = "bad_request";
       }
       break;
+    case absl::StatusCode::kUnimplemented:
+      // No adapter for the provider, or the worker does not serve it yet.
+      failure.kind = "unsupported";
+      failure.fall_back = true;
+      break;
     case absl::StatusCode::kCancelled:
       failure.kind = "cancelled";
       break;

@@ -13,7 +13,8 @@ namespace sluice::router {
 
 struct FailureClass {
   // Short name for reasons and metrics: rate_limited, server_error, timeout,
-  // connection, provider_auth, context_length, bad_request, cancelled.
+  // connection, provider_auth, provider_quota, context_length, unsupported,
+  // bad_request, cancelled.
   std::string kind;
   // Worth another attempt (same candidate after a wait, or another one).
   bool retryable = false;

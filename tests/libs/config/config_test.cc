@@ -257,6 +257,41 @@ TEST(ConfigTest, ValidationRules) {
               HasSubstr("tenants[0].api_key_sha256s[0]: expected 64 hex"));
 }
 
+TEST(ConfigTest, RouterValidationRules) {
+  const std::string providers =
+      "providers:\n  - {name: a, kind: openai, base_url: http://a}\n";
+  EXPECT_EQ(ErrorOf(providers + "routes:\n  - model: m\n    candidates:\n"
+                                "      - {provider: x, model: y}\n"),
+            "config.yaml:6:20: routes[0].candidates[0].provider: unknown "
+            "provider \"x\"");
+  EXPECT_THAT(ErrorOf(providers + "routes:\n  - {model: m}\n"),
+              HasSubstr("routes[0].provider: required (or list the route's "
+                        "candidates)"));
+  EXPECT_THAT(ErrorOf(providers + "routes:\n  - model: m\n    provider: a\n"
+                                  "    tasks: [{task: code_generation}]\n"),
+              HasSubstr("routes[0].tasks[0].candidates: required"));
+  EXPECT_THAT(ErrorOf(providers + "routes:\n  - {model: m, provider: a}\n"
+                                  "router:\n  aliases: [{alias: d, model: n}]\n"),
+              HasSubstr("router.aliases[0].model: no route for \"n\""));
+  EXPECT_THAT(ErrorOf(providers + "routes:\n  - {model: m, provider: a}\n"
+                                  "router:\n  aliases: [{alias: m, model: m}]\n"),
+              HasSubstr("router.aliases[0].alias: \"m\" is already a route's "
+                        "model"));
+  EXPECT_THAT(ErrorOf("router:\n  task_rules: [{keywords: [x]}]\n"),
+              HasSubstr("router.task_rules[0].task: required"));
+  EXPECT_THAT(ErrorOf(providers + "models:\n  - {provider: a, model: m, "
+                                  "input_usd_per_mtok: -1}\n"),
+              HasSubstr("models[0]: prices must not be negative"));
+  EXPECT_THAT(ErrorOf("routes:\n  - model: m\n    strategy: fastest\n"),
+              HasSubstr("strategy"));
+  // The same model for one tenant and for everyone is two routes, not a
+  // duplicate.
+  EXPECT_TRUE(ParseConfig(providers + "routes:\n  - {model: m, provider: a}\n"
+                                      "  - {model: m, tenant: t, provider: a}\n",
+                          "config.yaml")
+                  .ok());
+}
+
 TEST(ConfigTest, EmptyDocumentAndNullValuesAreEmptyConfig) {
   absl::StatusOr<sluice::v1::Config> empty = ParseConfig("");
   ASSERT_TRUE(empty.ok()) << empty.status();
@@ -287,13 +322,20 @@ TEST(ConfigTest, DefaultConfigIsValid) {
   EXPECT_EQ(c.kafka().usage_topic(), "sluice.usage");
   EXPECT_EQ(c.metering().sqlite_path(), "sluice-metering.db");
   EXPECT_EQ(c.metering().consumer_group(), "sluice-metering");
-  ASSERT_EQ(c.providers_size(), 3);
+  ASSERT_EQ(c.providers_size(), 5);
   EXPECT_EQ(c.providers(0).name(), "sim");
   EXPECT_EQ(c.providers(0).base_url(), "http://127.0.0.1:8090/v1");
-  EXPECT_EQ(c.providers(1).api_key_env(), "DEEPSEEK_API_KEY");
-  EXPECT_EQ(c.providers(2).api_key_env(), "OPENAI_API_KEY");
-  ASSERT_EQ(c.routes_size(), 3);
-  for (const auto& route : c.routes()) EXPECT_EQ(route.provider(), "sim");
+  EXPECT_EQ(c.providers(1).kind(), sluice::v1::PROVIDER_KIND_ANTHROPIC);
+  EXPECT_EQ(c.providers(2).api_key_env(), "DEEPSEEK_API_KEY");
+  EXPECT_EQ(c.providers(3).api_key_env(), "OPENAI_API_KEY");
+  EXPECT_EQ(c.providers(4).api_key_env(), "ANTHROPIC_API_KEY");
+  EXPECT_EQ(c.router().aliases(0).alias(), "chat-default");
+  EXPECT_GE(c.models_size(), 4);
+  ASSERT_EQ(c.routes_size(), 4);
+  for (const auto& route : c.routes()) {
+    EXPECT_TRUE(route.provider() == "sim" || route.provider() == "sim-anthropic")
+        << route.provider();
+  }
   ASSERT_EQ(c.tenants_size(), 1);
   EXPECT_EQ(c.tenants(0).name(), "demo");
   // printf %s sk-sluice-demo | sha256sum

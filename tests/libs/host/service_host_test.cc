@@ -9,6 +9,7 @@
 #include "libs/host/call_context.h"
 #include "services/adapters/adapter_service.h"
 #include "sluice/v1/adapter.grpc.pb.h"
+#include "tests/support/grpc_callback_queue.h"
 #include "tools/upstream-sim/simulator.h"
 
 namespace sluice::host {
@@ -17,6 +18,7 @@ namespace {
 class ServiceHostTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::HoldGrpcCallbackQueue();
     auto sim = sim::Simulator::Start(sim::SimulatorOptions{});
     ASSERT_TRUE(sim.ok()) << sim.status();
     sim_ = *std::move(sim);

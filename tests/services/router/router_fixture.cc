@@ -5,12 +5,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "libs/config/config_loader.h"
+#include "tests/support/grpc_callback_queue.h"
 #include "tests/support/http_test_client.h"
 
 namespace sluice::router::testing {
 
 void RouterTest::StartAll(const std::string& yaml, sim::SimulatorOptions a,
                           sim::SimulatorOptions b) {
+  sluice::testing::HoldGrpcCallbackQueue();
   auto sim_a = sim::Simulator::Start(a);
   ASSERT_TRUE(sim_a.ok()) << sim_a.status();
   sim_a_ = *std::move(sim_a);
@@ -26,7 +28,7 @@ void RouterTest::StartAll(const std::string& yaml, sim::SimulatorOptions a,
 
   host_ = std::make_unique<host::ServiceHost>(
       absl::flat_hash_map<std::string, std::string>{});
-  auto adapters = adapters::AdapterService::Create(config_);
+  auto adapters = adapters::AdapterService::Create(config_, host_.get());
   ASSERT_TRUE(adapters.ok()) << adapters.status();
   adapters_ = *std::move(adapters);
   auto router = RouterService::Create(config_, host_.get());
@@ -34,6 +36,7 @@ void RouterTest::StartAll(const std::string& yaml, sim::SimulatorOptions a,
   router_ = *std::move(router);
   host_->AddService("adapters", adapters_.get());
   host_->AddService("router", router_.get());
+  host_->AddService("worker", &worker_);
   ASSERT_TRUE(host_->Start("127.0.0.1:0").ok());
   stub_ = sluice::v1::Router::NewStub(host_->ChannelFor("router"));
 }

@@ -14,6 +14,7 @@
 #include "services/router/router_service.h"
 #include "sluice/v1/config.pb.h"
 #include "sluice/v1/router.grpc.pb.h"
+#include "sluice/v1/worker.grpc.pb.h"
 #include "tools/upstream-sim/simulator.h"
 
 namespace sluice::router::testing {
@@ -51,6 +52,9 @@ class RouterTest : public ::testing::Test {
   sluice::v1::Config config_;
   std::unique_ptr<adapters::AdapterService> adapters_;
   std::unique_ptr<RouterService> router_;
+  // The worker service as it is today: its generated base answers
+  // UNIMPLEMENTED (the worker issue brings llama.cpp behind it).
+  sluice::v1::Worker::CallbackService worker_;
   std::unique_ptr<host::ServiceHost> host_;
   std::unique_ptr<sluice::v1::Router::Stub> stub_;
 };

@@ -362,6 +362,24 @@ TEST_F(RouterTest, ProviderAuthFailureFallsBackWithoutRetryingTheSameKey) {
   EXPECT_THAT(response->decision().reason(), HasSubstr("provider_auth"));
 }
 
+TEST_F(RouterTest, WorkerThatCannotServeFallsBack) {
+  StartAll(absl::StrCat(kProviders, R"yaml(
+  - {name: local, kind: worker}
+routes:
+  - model: m
+    candidates:
+      - {provider: local, model: tiny}
+      - {provider: a, model: deepseek-chat}
+)yaml"));
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hi"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->route(), "a/deepseek-chat");
+  EXPECT_THAT(response->decision().reason(), HasSubstr("local/tiny:unsupported"));
+  StreamResult stream = Stream(Ask("m", "hi"));
+  ASSERT_TRUE(stream.status.ok()) << stream.status.error_message();
+  EXPECT_EQ(stream.chunks.front().route(), "a/deepseek-chat");
+}
+
 TEST_F(RouterTest, CountsTokensWithTheModelsTokenizer) {
   StartAll(Config(R"yaml(
 models:
