@@ -12,10 +12,10 @@
 #include "libs/obs/logging.h"
 #include "libs/process/termination_signals.h"
 #include "services/adapters/adapter_service.h"
+#include "services/cache/cache_service.h"
 #include "services/ingress/ingress_server.h"
 #include "services/metering/metering_service.h"
 #include "services/router/router_service.h"
-#include "sluice/v1/cache.grpc.pb.h"
 #include "sluice/v1/scheduler.grpc.pb.h"
 #include "sluice/v1/worker.grpc.pb.h"
 #include "spdlog/spdlog.h"
@@ -64,6 +64,7 @@ int RunServe(const std::vector<std::string>& args) {
 
   std::unique_ptr<adapters::AdapterService> adapter_service;
   std::unique_ptr<router::RouterService> router_service;
+  std::unique_ptr<cache::CacheService> cache_service;
   std::unique_ptr<metering::MeteringService> metering_service;
   std::unique_ptr<ingress::IngressServer> ingress_server;
   if (hosts("adapters")) {
@@ -71,6 +72,12 @@ int RunServe(const std::vector<std::string>& args) {
     if (!created.ok()) return Fail(created.status());
     adapter_service = *std::move(created);
     host.AddService("adapters", adapter_service.get());
+  }
+  if (hosts("cache")) {
+    auto created = cache::CacheService::Create(config);
+    if (!created.ok()) return Fail(created.status());
+    cache_service = *std::move(created);
+    host.AddService("cache", cache_service.get());
   }
   if (hosts("router")) {
     auto created = router::RouterService::Create(config, &host);
@@ -90,7 +97,7 @@ int RunServe(const std::vector<std::string>& args) {
     ingress_server = *std::move(created);
     host.AddService("ingress", ingress_server->grpc_service());
   }
-  // Cache, scheduler and worker come with their own issues; until then
+  // Scheduler and worker come with their own issues; until then
   // their generated base services answer UNIMPLEMENTED to every RPC.
   std::vector<std::unique_ptr<grpc::Service>> placeholders;
   auto placeholder = [&](const char* name, std::unique_ptr<grpc::Service> service) {
@@ -98,7 +105,6 @@ int RunServe(const std::vector<std::string>& args) {
     host.AddService(name, service.get());
     placeholders.push_back(std::move(service));
   };
-  placeholder("cache", std::make_unique<sluice::v1::Cache::CallbackService>());
   placeholder("scheduler", std::make_unique<sluice::v1::Scheduler::CallbackService>());
   placeholder("worker", std::make_unique<sluice::v1::Worker::CallbackService>());
 

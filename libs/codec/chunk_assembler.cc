@@ -61,4 +61,47 @@ sluice::v1::ChatResponse ChunkAssembler::Response() const {
   return response;
 }
 
+std::vector<sluice::v1::ChatChunk> ChunksOf(
+    const sluice::v1::ChatResponse& response) {
+  std::vector<sluice::v1::ChatChunk> chunks;
+  auto next = [&]() -> sluice::v1::ChatChunk& {
+    sluice::v1::ChatChunk& chunk = chunks.emplace_back();
+    chunk.set_id(response.id());
+    chunk.set_created(response.created());
+    chunk.set_model(response.model());
+    chunk.set_system_fingerprint(response.system_fingerprint());
+    chunk.set_route(response.route());
+    return chunk;
+  };
+  for (const sluice::v1::Choice& choice : response.choices()) {
+    const sluice::v1::Message& message = choice.message();
+    auto delta = [&]() -> sluice::v1::Message& {
+      sluice::v1::ChunkChoice* out = next().add_choices();
+      out->set_index(choice.index());
+      return *out->mutable_delta();
+    };
+    sluice::v1::Message& role = delta();
+    role.set_role(message.role().empty() ? "assistant" : message.role());
+    role.set_text("");
+    if (!message.reasoning_content().empty()) {
+      delta().set_reasoning_content(message.reasoning_content());
+    }
+    if (message.has_text() && !message.text().empty()) {
+      delta().set_text(message.text());
+    }
+    if (!message.refusal().empty()) delta().set_refusal(message.refusal());
+    for (int i = 0; i < message.tool_calls_size(); ++i) {
+      sluice::v1::ToolCall* call = delta().add_tool_calls();
+      *call = message.tool_calls(i);
+      call->set_index(i);
+    }
+    sluice::v1::ChunkChoice* finish = next().add_choices();
+    finish->set_index(choice.index());
+    finish->mutable_delta();
+    finish->set_finish_reason(choice.finish_reason());
+  }
+  if (response.has_usage()) *next().mutable_usage() = response.usage();
+  return chunks;
+}
+
 }  // namespace sluice::codec

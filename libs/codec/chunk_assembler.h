@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <vector>
 
 #include "sluice/v1/chat.pb.h"
 
@@ -20,5 +21,11 @@ class ChunkAssembler {
   sluice::v1::ChatResponse head_;  // id, created, model, usage, route
   std::map<int, sluice::v1::Choice> choices_;
 };
+
+// The chunks a streamed answer would have had: a role chunk, the reasoning,
+// the content, the tool calls, a finish chunk per choice and a usage chunk
+// (for replaying an answer that was stored from a unary call).
+std::vector<sluice::v1::ChatChunk> ChunksOf(
+    const sluice::v1::ChatResponse& response);
 
 }  // namespace sluice::codec

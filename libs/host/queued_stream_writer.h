@@ -2,6 +2,12 @@
 // status; one write is in flight at a time and the rest wait in a queue.
 // The object deletes itself once the gRPC call is done and every extra hold
 // taken by a subclass (an upstream call, an HTTP transfer) is released.
+//
+// gRPC calls (StartWrite, Finish) are made without the queue's lock held:
+// called from a thread that is not one of gRPC's (a Redis or curl event
+// thread), gRPC may run the resulting reaction (OnWriteDone) inline, on the
+// calling thread, before StartWrite returns — with the in-process transport
+// it does.
 #pragma once
 
 #include <atomic>
@@ -19,19 +25,30 @@ class QueuedStreamWriter : public grpc::ServerWriteReactor<Chunk> {
  public:
   // Thread-safe. Ignored after End() or once the caller has gone.
   void Push(Chunk chunk) {
-    absl::MutexLock lock(&mu_);
-    if (ended_ || gone_) return;
-    pending_.push_back(std::move(chunk));
-    if (!writing_) StartNextWriteLocked();
+    const Chunk* write = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (ended_ || gone_) return;
+      pending_.push_back(std::move(chunk));
+      if (writing_) return;
+      writing_ = true;
+      // A deque keeps references to its elements across push_back.
+      write = &pending_.front();
+    }
+    this->StartWrite(write);
   }
 
   // Thread-safe. Finishes after the queued chunks are written. Once only.
   void End(const grpc::Status& status) {
-    absl::MutexLock lock(&mu_);
-    if (ended_) return;
-    ended_ = true;
-    status_ = status;
-    if (!writing_) FinishLocked();
+    {
+      absl::MutexLock lock(&mu_);
+      if (ended_) return;
+      ended_ = true;
+      status_ = status;
+      if (writing_ || finished_) return;
+      finished_ = true;
+    }
+    this->Finish(status);
   }
 
  protected:
@@ -42,6 +59,9 @@ class QueuedStreamWriter : public grpc::ServerWriteReactor<Chunk> {
   // Called once, without the lock, when the caller cancels or a write fails.
   virtual void OnDownstreamGone() {}
 
+  // Takes one more hold, to be given back with Release().
+  void AddHold() { holds_.fetch_add(1, std::memory_order_relaxed); }
+
   void Release() {
     if (holds_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
@@ -50,6 +70,9 @@ class QueuedStreamWriter : public grpc::ServerWriteReactor<Chunk> {
   // grpc::ServerWriteReactor
   void OnWriteDone(bool ok) override {
     bool gone_now = false;
+    const Chunk* next = nullptr;
+    bool finish = false;
+    grpc::Status status;
     {
       absl::MutexLock lock(&mu_);
       writing_ = false;
@@ -59,12 +82,19 @@ class QueuedStreamWriter : public grpc::ServerWriteReactor<Chunk> {
         pending_.clear();
       }
       if (!pending_.empty()) {
-        StartNextWriteLocked();
-      } else if (ended_) {
-        FinishLocked();
+        writing_ = true;
+        next = &pending_.front();
+      } else if (ended_ && !finished_) {
+        finished_ = finish = true;
+        status = status_;
       }
     }
     if (gone_now) OnDownstreamGone();
+    if (next != nullptr) {
+      this->StartWrite(next);
+    } else if (finish) {
+      this->Finish(status);
+    }
   }
 
   void OnCancel() override {
@@ -77,17 +107,6 @@ class QueuedStreamWriter : public grpc::ServerWriteReactor<Chunk> {
   }
 
   void OnDone() override { Release(); }
-
-  void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    writing_ = true;
-    this->StartWrite(&pending_.front());
-  }
-
-  void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    this->Finish(status_);
-  }
 
   absl::Mutex mu_;
   std::deque<Chunk> pending_ ABSL_GUARDED_BY(mu_);

@@ -26,8 +26,6 @@ class ApiKeyAuth {
   // missing, malformed or names no key we know.
   absl::StatusOr<Caller> Authenticate(absl::string_view authorization) const;
 
-  static std::string Sha256Hex(absl::string_view text);
-
  private:
   absl::flat_hash_map<std::string, std::string> tenant_by_hash_;
 };

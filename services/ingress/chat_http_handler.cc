@@ -52,18 +52,21 @@ class SseRelay : public grpc::ClientReadReactor<ChatChunk> {
   }
 
  private:
+  // The response head, from the first chunk's route and decision.
+  void Begin() {
+    started_ = true;
+    record_->SetRoute(chunk_.route());
+    http::Headers headers = BaseHeaders(*record_);
+    headers.emplace_back("content-type", "text/event-stream");
+    headers.emplace_back("cache-control", "no-cache");
+    headers.emplace_back("x-sluice-route", chunk_.route());
+    AppendDecisionHeaders(chunk_.decision(), headers);
+    writer_->StartStream(200, std::move(headers));
+  }
+
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (!started_) {
-      started_ = true;
-      record_->SetRoute(chunk_.route());
-      http::Headers headers = BaseHeaders(*record_);
-      headers.emplace_back("content-type", "text/event-stream");
-      headers.emplace_back("cache-control", "no-cache");
-      headers.emplace_back("x-sluice-route", chunk_.route());
-      AppendDecisionHeaders(chunk_.decision(), headers);
-      writer_->StartStream(200, std::move(headers));
-    }
+    if (!started_) Begin();
     if (chunk_.has_decision()) {
       *record_->event().mutable_decision() = chunk_.decision();
     }
@@ -82,6 +85,7 @@ class SseRelay : public grpc::ClientReadReactor<ChatChunk> {
   void OnDone(const grpc::Status& grpc_status) override {
     absl::Status status = status::FromGrpcStatus(grpc_status);
     if (status.ok()) {
+      if (!started_) Begin();  // an answer of no chunks at all
       writer_->WriteEvent("[DONE]");
       writer_->EndStream();
       record_->Finish(200);
@@ -144,6 +148,8 @@ void ChatHttpHandler::Handle(http::Request http_request,
   headers.authorization = http_request.Header("authorization");
   headers.traceparent = http_request.Header("traceparent");
   headers.task = http_request.Header("x-sluice-task");
+  headers.cache = http_request.Header("x-sluice-cache");
+  headers.cache_ttl = http_request.Header("x-sluice-cache-ttl");
   if (absl::Status admitted =
           AdmitChatRequest(*auth_, headers, *request, *record);
       !admitted.ok()) {

@@ -29,6 +29,8 @@ RequestHeaders HeadersOf(const grpc::CallbackServerContext& context) {
   headers.authorization = host::ClientMetadata(context, "authorization");
   headers.traceparent = host::ClientMetadata(context, "traceparent");
   headers.task = host::ClientMetadata(context, "x-sluice-task");
+  headers.cache = host::ClientMetadata(context, "x-sluice-cache");
+  headers.cache_ttl = host::ClientMetadata(context, "x-sluice-cache-ttl");
   return headers;
 }
 

@@ -58,17 +58,20 @@ std::string UsageJson(const sluice::v1::UsageReport& report) {
 
 }  // namespace
 
-HttpApi::HttpApi(const ApiKeyAuth* auth, host::ChannelProvider* channels,
-                 UsageReporter* usage, std::vector<std::string> models)
+HttpApi::HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
+                 host::ChannelProvider* channels, UsageReporter* usage,
+                 std::vector<std::string> models)
     : auth_(auth),
       models_(std::move(models)),
       chat_(auth, channels, usage),
       token_count_(auth, channels),
+      admin_(config, channels),
       metering_(channels, "metering") {
   paths_.Add("POST", "/v1/chat/completions",
              [this](http::Request r, http::ResponseWriterPtr w) {
                chat_.Handle(std::move(r), std::move(w));
              });
+  admin_.AddRoutes(paths_);
   paths_.Add("POST", "/v1/token-count",
              [this](http::Request r, http::ResponseWriterPtr w) {
                token_count_.Handle(std::move(r), std::move(w));

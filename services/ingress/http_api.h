@@ -9,6 +9,7 @@
 #include "libs/host/service_host.h"
 #include "libs/http/path_router.h"
 #include "libs/http/server.h"
+#include "services/ingress/admin_api.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/chat_http_handler.h"
 #include "services/ingress/token_count_handler.h"
@@ -19,8 +20,9 @@ namespace sluice::ingress {
 
 class HttpApi {
  public:
-  HttpApi(const ApiKeyAuth* auth, host::ChannelProvider* channels,
-          UsageReporter* usage, std::vector<std::string> models);
+  HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
+          host::ChannelProvider* channels, UsageReporter* usage,
+          std::vector<std::string> models);
 
   void Handle(http::Request request, http::ResponseWriterPtr writer) const {
     paths_.Dispatch(std::move(request), std::move(writer));
@@ -34,6 +36,7 @@ class HttpApi {
   std::vector<std::string> models_;
   ChatHttpHandler chat_;
   TokenCountHandler token_count_;
+  AdminApi admin_;
   host::LazyStub<sluice::v1::Metering> metering_;
   http::PathRouter paths_;
 };

@@ -67,7 +67,7 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   ingress->gateway_ = std::make_unique<GatewayService>(
       ingress->auth_.get(), channels, ingress->usage_.get(), models);
   ingress->api_ = std::make_unique<HttpApi>(
-      ingress->auth_.get(), channels, ingress->usage_.get(), models);
+      config, ingress->auth_.get(), channels, ingress->usage_.get(), models);
   return ingress;
 }
 

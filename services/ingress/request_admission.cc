@@ -1,6 +1,7 @@
 #include "services/ingress/request_admission.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/obs/trace_context.h"
 #include "libs/status/errors.h"
@@ -72,6 +73,21 @@ absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
         "a-z, 0-9, '_', '-' or '.'",
         "x-sluice-task");
   }
+  if (!headers.cache.empty() && headers.cache != "bypass" &&
+      headers.cache != "refresh" && headers.cache != "force") {
+    return status::InvalidRequest(
+        "x-sluice-cache must be one of bypass, refresh, force",
+        "x-sluice-cache");
+  }
+  int64_t cache_ttl = 0;
+  if (!headers.cache_ttl.empty() &&
+      (!absl::SimpleAtoi(headers.cache_ttl, &cache_ttl) || cache_ttl <= 0 ||
+       cache_ttl > 366 * 24 * 3600)) {
+    return status::InvalidRequest(
+        "x-sluice-cache-ttl must be a whole number of seconds between 1 and "
+        "31622400",
+        "x-sluice-cache-ttl");
+  }
   absl::StatusOr<obs::TraceContext> parent =
       obs::ParseTraceparent(headers.traceparent);
   obs::TraceContext trace =
@@ -84,6 +100,8 @@ absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
   context->set_key_id(caller->key_id);
   context->set_traceparent(obs::FormatTraceparent(trace));
   context->set_task(std::string(headers.task));
+  context->set_cache_mode(std::string(headers.cache));
+  context->set_cache_ttl_seconds(cache_ttl);
   return absl::OkStatus();
 }
 

@@ -25,6 +25,9 @@ struct RequestHeaders {
   absl::string_view traceparent;
   // x-sluice-task: the task class the client names; empty: classify.
   absl::string_view task;
+  // x-sluice-cache: bypass | refresh | force; x-sluice-cache-ttl: seconds.
+  absl::string_view cache;
+  absl::string_view cache_ttl;
 };
 
 // Authenticates, validates `request` and fills its context and the record's

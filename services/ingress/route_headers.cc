@@ -24,6 +24,9 @@ std::string HeaderSafe(const std::string& value) {
 
 void AppendDecisionHeaders(const sluice::v1::RouteDecision& decision,
                            http::Headers& headers) {
+  if (!decision.cache().empty()) {
+    headers.emplace_back("x-sluice-cache", HeaderSafe(decision.cache()));
+  }
   if (!decision.task().empty()) {
     headers.emplace_back("x-sluice-task", HeaderSafe(decision.task()));
     headers.emplace_back("x-sluice-task-reason",

@@ -1,4 +1,5 @@
-// The router's decision as response headers: x-sluice-task,
+// The router's decision as response headers: x-sluice-cache (hit, miss,
+// shared, bypass), x-sluice-task,
 // x-sluice-task-reason, x-sluice-attempts, x-sluice-route-reason and, for a
 // truncated unary answer, x-sluice-truncated.
 #pragma once

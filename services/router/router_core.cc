@@ -74,7 +74,16 @@ RouterCore::RouterCore(const sluice::v1::Config& config,
               options.metrics),
       metrics_(options.metrics),
       retry_(RetryOptions::FromConfig(config.router().retry())),
-      adapters_(channels, "adapters") {}
+      adapters_(channels, "adapters"),
+      cache_(channels, "cache") {}
+
+absl::StatusOr<std::string> RouterCore::ResolveModel(
+    const sluice::v1::ChatRequest& request) const {
+  absl::StatusOr<RoutePlan> plan =
+      table_.Resolve(request.model(), request.context().tenant(), "");
+  if (!plan.ok()) return plan.status();
+  return std::move(plan->model);
+}
 
 const sluice::v1::ModelSpec* RouterCore::TokenizerSpec(
     const RoutePlan& plan) const {

@@ -16,6 +16,7 @@
 #include "services/router/route_table.h"
 #include "services/router/task_classifier.h"
 #include "sluice/v1/adapter.grpc.pb.h"
+#include "sluice/v1/cache.grpc.pb.h"
 #include "sluice/v1/chat.pb.h"
 #include "sluice/v1/config.pb.h"
 #include "sluice/v1/router.pb.h"
@@ -47,6 +48,10 @@ class RouterCore {
       const sluice::v1::Config& config, host::ChannelProvider* channels,
       RouterCoreOptions options = {});
 
+  // The public model a request names, after aliases, for this tenant;
+  // NOT_FOUND (model_not_found) when it has no route.
+  absl::StatusOr<std::string> ResolveModel(
+      const sluice::v1::ChatRequest& request) const;
   absl::StatusOr<PreparedRoute> Prepare(const sluice::v1::ChatRequest& request);
   // The prompt's tokens as the model's tokenizer counts them.
   absl::StatusOr<sluice::v1::TokenCountResponse> CountTokens(
@@ -56,6 +61,8 @@ class RouterCore {
                                   absl::string_view completion_text);
 
   sluice::v1::Adapter::Stub* adapters() { return adapters_.get(); }
+  // Null when no cache service is hosted or configured: no caching.
+  sluice::v1::Cache::Stub* cache() { return cache_.get(); }
   const std::string& adapters_service() const { return adapters_.service(); }
   HealthBoard& health() { return health_; }
   ProviderMetrics& metrics() { return metrics_; }
@@ -75,6 +82,7 @@ class RouterCore {
   ProviderMetrics metrics_;
   RetryOptions retry_;
   host::LazyStub<sluice::v1::Adapter> adapters_;
+  host::LazyStub<sluice::v1::Cache> cache_;
 };
 
 }  // namespace sluice::router

@@ -35,26 +35,19 @@ grpc::ServerUnaryReactor* RouterService::Route(
     const sluice::v1::ChatRequest* request,
     sluice::v1::ChatResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<PreparedRoute> route = core_->Prepare(*request);
-  if (!route.ok()) {
-    reactor->Finish(status::ToGrpcStatus(route.status()));
-    return reactor;
-  }
-  UnaryExecution::Start(core_.get(), context, reactor, *request, response,
-                        *std::move(route));
+  UnaryExecution::Start(core_.get(), context, reactor, *request, response);
   return reactor;
 }
 
 grpc::ServerWriteReactor<sluice::v1::ChatChunk>* RouterService::StreamRoute(
     grpc::CallbackServerContext* context,
     const sluice::v1::ChatRequest* request) {
-  absl::StatusOr<PreparedRoute> route = core_->Prepare(*request);
-  if (!route.ok()) {
+  absl::StatusOr<std::string> model = core_->ResolveModel(*request);
+  if (!model.ok()) {
     return new host::FailedStream<sluice::v1::ChatChunk>(
-        status::ToGrpcStatus(route.status()));
+        status::ToGrpcStatus(model.status()));
   }
-  return StreamExecution::Start(core_.get(), context, *request,
-                                *std::move(route));
+  return StreamExecution::Start(core_.get(), context, *request, *model);
 }
 
 }  // namespace sluice::router

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/host/call_context.h"
 #include "libs/status/grpc_status.h"
+#include "services/router/cache_lookup.h"
 
 namespace sluice::router {
 namespace {
@@ -69,13 +70,16 @@ class StreamExecution::AttemptReader final
 
 grpc::ServerWriteReactor<ChatChunk>* StreamExecution::Start(
     RouterCore* core, grpc::CallbackServerContext* context,
-    const sluice::v1::ChatRequest& request, PreparedRoute route) {
-  auto* execution =
-      new StreamExecution(core, context, request, std::move(route));
+    const sluice::v1::ChatRequest& request, const std::string& resolved_model) {
+  auto* execution = new StreamExecution(core, context, request);
+  if (core->cache() != nullptr) {
+    execution->LookUp(resolved_model);
+    return execution;
+  }
   bool release;
   {
     absl::MutexLock lock(&execution->mu_);
-    release = execution->StepLocked();
+    release = execution->GoUpstreamLocked();
   }
   if (release) execution->Release();
   return execution;
@@ -83,13 +87,10 @@ grpc::ServerWriteReactor<ChatChunk>* StreamExecution::Start(
 
 StreamExecution::StreamExecution(RouterCore* core,
                                  grpc::CallbackServerContext* context,
-                                 const sluice::v1::ChatRequest& request,
-                                 PreparedRoute route)
+                                 const sluice::v1::ChatRequest& request)
     : QueuedStreamWriter<ChatChunk>(/*extra_holds=*/1),
       core_(core),
       context_(context),
-      route_(std::move(route)),
-      loop_(core->retry(), route_.order, &core->health()),
       call_(std::make_shared<sluice::v1::AdapterRequest>()) {
   *call_->mutable_request() = request;
   // Usage always comes back from upstream; ingress shows it to the client
@@ -97,10 +98,120 @@ StreamExecution::StreamExecution(RouterCore* core,
   call_->mutable_request()->set_include_usage(true);
 }
 
+void StreamExecution::LookUp(const std::string& resolved_model) {
+  sluice::v1::CacheLookupRequest lookup;
+  sluice::v1::Cache::Stub* cache = core_->cache();
+  std::shared_ptr<grpc::ClientContext> context;
+  {
+    absl::MutexLock lock(&mu_);
+    *lookup.mutable_request() = call_->request();
+    context = lookup_context_ = host::ChildContext(*context_, kDefaultTimeout);
+  }
+  lookup.set_resolved_model(resolved_model);
+  // The lookup holds the execution until its last handler has run.
+  AddHold();
+  CacheLookupHandlers handlers;
+  handlers.on_hit = [this](sluice::v1::CachedAnswer answer) {
+    OnCacheHit(std::move(answer));
+  };
+  handlers.on_chunk = [this](ChatChunk chunk) { OnCacheChunk(std::move(chunk)); };
+  handlers.on_done = [this](sluice::v1::ChatResponse response) {
+    OnCacheDone(std::move(response));
+  };
+  handlers.on_lead = [this, cache](std::string lease) {
+    OnCacheMiss("", CacheFill::Start(cache, lease));
+  };
+  handlers.on_miss = [this](std::string reason) { OnCacheMiss(reason, nullptr); };
+  StartCacheLookup(cache, std::move(context), std::move(lookup),
+                   std::move(handlers));
+}
+
+void StreamExecution::OnCacheHit(sluice::v1::CachedAnswer answer) {
+  bool release;
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<ChatChunk> chunks;
+    if (answer.chunks().empty()) {
+      chunks = codec::ChunksOf(answer.response());
+    } else {
+      chunks.assign(answer.chunks().begin(), answer.chunks().end());
+    }
+    // The decision of the call that filled the entry is not this one's.
+    sluice::v1::RouteDecision hit;
+    hit.set_cache("hit");
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      chunks[i].clear_decision();
+      if (i == 0 || i + 1 == chunks.size()) *chunks[i].mutable_decision() = hit;
+      Push(std::move(chunks[i]));
+    }
+    release = EndLocked(absl::OkStatus());
+  }
+  if (release) Release();
+  Release();  // the lookup's hold
+}
+
+void StreamExecution::OnCacheChunk(ChatChunk chunk) {
+  absl::MutexLock lock(&mu_);
+  if (ended_) return;
+  chunk.clear_decision();
+  if (followed_++ == 0) chunk.mutable_decision()->set_cache("shared");
+  Push(std::move(chunk));
+}
+
+void StreamExecution::OnCacheDone(sluice::v1::ChatResponse response) {
+  bool release;
+  {
+    absl::MutexLock lock(&mu_);
+    if (followed_ == 0) {
+      // The leader was a unary call: its answer, as chunks.
+      std::vector<ChatChunk> chunks = codec::ChunksOf(response);
+      for (size_t i = 0; i < chunks.size(); ++i) {
+        chunks[i].clear_decision();
+        if (i == 0 || i + 1 == chunks.size()) {
+          chunks[i].mutable_decision()->set_cache("shared");
+        }
+        Push(std::move(chunks[i]));
+      }
+    }
+    release = EndLocked(absl::OkStatus());
+  }
+  if (release) Release();
+  Release();  // the lookup's hold
+}
+
+void StreamExecution::OnCacheMiss(const std::string& reason, CacheFill* fill) {
+  bool release;
+  {
+    absl::MutexLock lock(&mu_);
+    lookup_context_.reset();
+    fill_ = fill;
+    cache_status_ = fill != nullptr || !IsBypass(reason) ? "miss" : "bypass";
+    if (gone_) {
+      release = EndLocked(absl::CancelledError("the caller went away"));
+    } else if (followed_ > 0) {
+      // Part of the leader's answer already reached the client.
+      release = EndLocked(absl::UnavailableError(
+          "the identical request this one shared failed upstream"));
+    } else {
+      release = GoUpstreamLocked();
+    }
+  }
+  if (release) Release();
+  Release();  // the lookup's hold
+}
+
+bool StreamExecution::GoUpstreamLocked() {
+  absl::StatusOr<PreparedRoute> route = core_->Prepare(call_->request());
+  if (!route.ok()) return EndLocked(route.status());
+  route_ = *std::move(route);
+  loop_.emplace(core_->retry(), route_.order, &core_->health());
+  return StepLocked();
+}
+
 bool StreamExecution::StepLocked() {
   if (gone_) return EndLocked(absl::CancelledError("the caller went away"));
   absl::Time now = absl::Now();
-  AttemptLoop::Step step = loop_.Next(now);
+  AttemptLoop::Step step = loop_->Next(now);
   switch (step.action) {
     case AttemptLoop::Step::Action::kGiveUp:
       return EndLocked(step.status);
@@ -109,7 +220,7 @@ bool StreamExecution::StepLocked() {
       if (wake > absl::FromChrono(context_->deadline())) {
         return EndLocked(absl::DeadlineExceededError(absl::StrCat(
             "the request's deadline comes before the next retry (",
-            loop_.reason(), ")")));
+            loop_->reason(), ")")));
       }
       waiting_ = true;
       alarm_ = std::make_unique<grpc::Alarm>();
@@ -150,14 +261,23 @@ void StreamExecution::OnAlarm() {
   if (release) Release();
 }
 
+void StreamExecution::EmitLocked(ChatChunk chunk) {
+  if (fill_ != nullptr) {
+    fill_->Chunk(chunk);
+    assembled_.Add(chunk);
+  }
+  Push(std::move(chunk));
+}
+
 void StreamExecution::StampDecisionLocked(sluice::v1::RouteDecision* decision) {
   *decision = route_.decision;
-  decision->set_attempts(loop_.attempts());
-  if (!loop_.reason().empty()) {
+  decision->set_cache(cache_status_);
+  decision->set_attempts(loop_->attempts());
+  if (!loop_->reason().empty()) {
     decision->set_reason(decision->reason().empty()
-                             ? loop_.reason()
+                             ? loop_->reason()
                              : absl::StrCat(decision->reason(), ";",
-                                            loop_.reason()));
+                                            loop_->reason()));
   }
 }
 
@@ -165,7 +285,7 @@ void StreamExecution::CommitLocked() {
   committed_ = true;
   for (size_t i = 0; i < held_.size(); ++i) {
     if (i == 0) StampDecisionLocked(held_[i].mutable_decision());
-    Push(std::move(held_[i]));
+    EmitLocked(std::move(held_[i]));
   }
   held_.clear();
 }
@@ -207,7 +327,7 @@ void StreamExecution::SendUsageLocked() {
     *usage.mutable_usage() = core_->EstimateUsage(route_, text_);
   }
   StampDecisionLocked(usage.mutable_decision());
-  Push(std::move(usage));
+  EmitLocked(std::move(usage));
 }
 
 void StreamExecution::OnAttemptDone(int attempt, const grpc::Status& grpc_status) {
@@ -218,20 +338,20 @@ void StreamExecution::OnAttemptDone(int attempt, const grpc::Status& grpc_status
     attempt_context_.reset();
     absl::Time now = absl::Now();
     absl::Duration latency = now - attempt_start_;
-    const std::string route = loop_.current()->route();
+    const std::string route = loop_->current()->route();
     absl::Status status = status::FromGrpcStatus(grpc_status);
     if (status.ok()) {
       core_->metrics().Success(route, latency);
-      loop_.Succeeded(latency, now);
+      loop_->Succeeded(latency, now);
       CommitLocked();
       SendUsageLocked();
       release = EndLocked(status);
     } else if (gone_) {
-      loop_.Abandoned(now);
+      loop_->Abandoned(now);
       release = EndLocked(absl::CancelledError("the caller went away"));
     } else {
       core_->metrics().Failure(route, ClassifyFailure(status).kind, latency);
-      loop_.Failed(status, now);
+      loop_->Failed(status, now);
       if (!committed_) {
         // Nothing reached the client: another attempt may still serve it.
         held_.clear();
@@ -257,19 +377,31 @@ void StreamExecution::OnAttemptDone(int attempt, const grpc::Status& grpc_status
 bool StreamExecution::EndLocked(const absl::Status& status) {
   if (ended_) return false;
   ended_ = true;
+  if (fill_ != nullptr) {
+    if (status.ok()) {
+      fill_->Answer(assembled_.Response());
+    } else {
+      fill_->Abandon();
+    }
+    fill_->Close();
+    fill_ = nullptr;
+  }
   End(status::ToGrpcStatus(status));
   return true;
 }
 
 void StreamExecution::OnDownstreamGone() {
   std::shared_ptr<grpc::ClientContext> attempt;
+  std::shared_ptr<grpc::ClientContext> lookup;
   {
     absl::MutexLock lock(&mu_);
     gone_ = true;
     attempt = attempt_context_;
+    lookup = lookup_context_;
     if (waiting_ && alarm_ != nullptr) alarm_->Cancel();
   }
   if (attempt != nullptr) attempt->TryCancel();
+  if (lookup != nullptr) lookup->TryCancel();
 }
 
 }  // namespace sluice::router

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/host/call_context.h"
 #include "libs/status/grpc_status.h"
+#include "services/router/cache_lookup.h"
 
 namespace sluice::router {
 namespace {
@@ -40,32 +41,74 @@ void UnaryExecution::Start(RouterCore* core,
                            grpc::CallbackServerContext* context,
                            grpc::ServerUnaryReactor* reactor,
                            const sluice::v1::ChatRequest& request,
-                           sluice::v1::ChatResponse* response,
-                           PreparedRoute route) {
-  auto execution = std::make_shared<UnaryExecution>(core, context, reactor,
-                                                    response, std::move(route));
+                           sluice::v1::ChatResponse* response) {
+  auto execution =
+      std::make_shared<UnaryExecution>(core, context, reactor, response);
   *execution->call_.mutable_request() = request;
-  execution->Step();
+  absl::StatusOr<std::string> model = core->ResolveModel(request);
+  if (!model.ok()) return execution->Finish(model.status());
+  if (core->cache() == nullptr) return execution->GoUpstream();
+  execution->LookUp(*model);
 }
 
 UnaryExecution::UnaryExecution(RouterCore* core,
                                grpc::CallbackServerContext* context,
                                grpc::ServerUnaryReactor* reactor,
-                               sluice::v1::ChatResponse* response,
-                               PreparedRoute route)
-    : core_(core),
-      context_(context),
-      reactor_(reactor),
-      response_(response),
-      route_(std::move(route)),
-      loop_(core->retry(), route_.order, &core->health()) {}
+                               sluice::v1::ChatResponse* response)
+    : core_(core), context_(context), reactor_(reactor), response_(response) {}
+
+void UnaryExecution::LookUp(const std::string& resolved_model) {
+  sluice::v1::CacheLookupRequest lookup;
+  *lookup.mutable_request() = call_.request();
+  lookup.set_resolved_model(resolved_model);
+  std::shared_ptr<UnaryExecution> self = shared_from_this();
+  CacheLookupHandlers handlers;
+  handlers.on_hit = [self](sluice::v1::CachedAnswer answer) {
+    self->FinishFromCache(std::move(*answer.mutable_response()), "hit");
+  };
+  handlers.on_done = [self](sluice::v1::ChatResponse response) {
+    self->FinishFromCache(std::move(response), "shared");
+  };
+  handlers.on_chunk = [](sluice::v1::ChatChunk) {};
+  handlers.on_lead = [self](std::string lease) {
+    self->cache_status_ = "miss";
+    if (sluice::v1::Cache::Stub* cache = self->core_->cache()) {
+      self->fill_ = CacheFill::Start(cache, lease);
+    }
+    self->GoUpstream();
+  };
+  handlers.on_miss = [self](std::string reason) {
+    self->cache_status_ = IsBypass(reason) ? "bypass" : "miss";
+    self->GoUpstream();
+  };
+  StartCacheLookup(core_->cache(),
+                   host::ChildContext(*context_, kDefaultTimeout),
+                   std::move(lookup), std::move(handlers));
+}
+
+void UnaryExecution::FinishFromCache(sluice::v1::ChatResponse response,
+                                     const char* cache) {
+  *response_ = std::move(response);
+  sluice::v1::RouteDecision* decision = response_->mutable_decision();
+  decision->Clear();
+  decision->set_cache(cache);
+  reactor_->Finish(grpc::Status::OK);
+}
+
+void UnaryExecution::GoUpstream() {
+  absl::StatusOr<PreparedRoute> route = core_->Prepare(call_.request());
+  if (!route.ok()) return Finish(route.status());
+  route_ = *std::move(route);
+  loop_.emplace(core_->retry(), route_.order, &core_->health());
+  Step();
+}
 
 void UnaryExecution::Step() {
   if (context_->IsCancelled()) {
     return Finish(absl::CancelledError("the caller went away"));
   }
   absl::Time now = absl::Now();
-  AttemptLoop::Step step = loop_.Next(now);
+  AttemptLoop::Step step = loop_->Next(now);
   switch (step.action) {
     case AttemptLoop::Step::Action::kAttempt:
       return Attempt(*step.candidate);
@@ -74,7 +117,7 @@ void UnaryExecution::Step() {
       if (wake > absl::FromChrono(context_->deadline())) {
         return Finish(absl::DeadlineExceededError(absl::StrCat(
             "the request's deadline comes before the next retry (",
-            loop_.reason(), ")")));
+            loop_->reason(), ")")));
       }
       // The alarm must not own the execution that owns it: the wait holds
       // it through `waiting_` and the callback lets go.
@@ -113,23 +156,23 @@ void UnaryExecution::Attempt(const Candidate& candidate) {
 void UnaryExecution::OnAttemptDone(const grpc::Status& grpc_status) {
   absl::Time now = absl::Now();
   absl::Duration latency = now - attempt_start_;
-  const std::string route = loop_.current()->route();
+  const std::string route = loop_->current()->route();
   absl::Status status = status::FromGrpcStatus(grpc_status);
   if (!status.ok()) {
     if (context_->IsCancelled()) {
-      loop_.Abandoned(now);
+      loop_->Abandoned(now);
       return Finish(absl::CancelledError("the caller went away"));
     }
     core_->metrics().Failure(route, ClassifyFailure(status).kind, latency);
-    loop_.Failed(status, now);
+    loop_->Failed(status, now);
     return Step();
   }
   core_->metrics().Success(route, latency);
-  loop_.Succeeded(latency, now);
+  loop_->Succeeded(latency, now);
   if (Truncated(attempt_response_)) {
     route_.decision.set_truncated(true);
     if (route_.plan.on_truncation == sluice::v1::TRUNCATION_POLICY_ESCALATE &&
-        loop_.Escalate(now)) {
+        loop_->Escalate(now)) {
       return Step();
     }
   }
@@ -143,14 +186,26 @@ void UnaryExecution::OnAttemptDone(const grpc::Status& grpc_status) {
 
 void UnaryExecution::Finish(const absl::Status& status) {
   sluice::v1::RouteDecision& decision = route_.decision;
-  decision.set_attempts(loop_.attempts());
-  if (!loop_.reason().empty()) {
-    decision.set_reason(decision.reason().empty()
-                            ? loop_.reason()
-                            : absl::StrCat(decision.reason(), ";",
-                                           loop_.reason()));
+  decision.set_cache(cache_status_);
+  if (loop_.has_value()) {
+    decision.set_attempts(loop_->attempts());
+    if (!loop_->reason().empty()) {
+      decision.set_reason(decision.reason().empty()
+                              ? loop_->reason()
+                              : absl::StrCat(decision.reason(), ";",
+                                             loop_->reason()));
+    }
   }
   if (status.ok()) *response_->mutable_decision() = decision;
+  if (fill_ != nullptr) {
+    if (status.ok()) {
+      fill_->Answer(*response_);
+    } else {
+      fill_->Abandon();
+    }
+    fill_->Close();
+    fill_ = nullptr;
+  }
   reactor_->Finish(status::ToGrpcStatus(status));
 }
 

@@ -7,15 +7,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "libs/hash/sha256.h"
+#include "tests/support/http_test_client.h"
 
 namespace sluice::testing {
 namespace {
 
-// sha256("sk-sluice-demo")
-constexpr char kDemoKeyHash[] =
-    "1c590839af894cf25f9a5fe06929af05b377f60efbe55508ef93d251887b9213";
-
-std::string ConfigYaml(int sim_port) {
+std::string ConfigYaml(int sim_port, const std::string& extra_yaml) {
   return absl::StrReplaceAll(R"yaml(
 server:
   http_listen: 127.0.0.1:0
@@ -48,40 +46,51 @@ routes:
         candidates: [{provider: sim, model: deepseek-coder}]
 tenants:
   - name: demo
-    api_key_sha256s: [HASH]
+    api_key_sha256s: [DEMO_HASH]
+  - name: acme
+    api_key_sha256s: [ACME_HASH]
+admin:
+  api_key_sha256s: [ADMIN_HASH]
 logging:
   level: warn
 )yaml",
                              {{"SIM_PORT", std::to_string(sim_port)},
-                              {"HASH", kDemoKeyHash}});
+                              {"DEMO_HASH", hash::Sha256Hex(kDemoKey)},
+                              {"ACME_HASH", hash::Sha256Hex(kAcmeKey)},
+                              {"ADMIN_HASH", hash::Sha256Hex(kAdminKey)}}) +
+         extra_yaml;
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(Layout layout) {
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
+    Layout layout, const GatewayOptions& options) {
   std::unique_ptr<Gateway> gateway(new Gateway());
   char pattern[] = "/tmp/sluice-it.XXXXXX";
   if (mkdtemp(pattern) == nullptr) return absl::InternalError("mkdtemp");
   gateway->dir_ = pattern;
 
+  // The dev broker runs as its own process in both layouts: librdkafka's
+  // mock cluster torn down inside the test process (one per test) was seen
+  // to close sockets that were by then another's (the test's own HTTP
+  // clients got "nothing" back, about one run in ten).
+  auto brokers = gateway->StartHelper(
+      {BuiltBinary("apps/sluice/sluice"), "dev-kafka"}, "BOOTSTRAP=");
+  if (!brokers.ok()) return brokers.status();
+  gateway->brokers_ = *brokers;
   int sim_port = 0;
   if (layout == Layout::kOneProcess) {
-    auto simulator = sim::Simulator::Start(sim::SimulatorOptions{});
+    sim::SimulatorOptions sim_options;
+    sim_options.ttft = options.sim_ttft;
+    auto simulator = sim::Simulator::Start(sim_options);
     if (!simulator.ok()) return simulator.status();
     gateway->simulator_ = *std::move(simulator);
     sim_port = gateway->simulator_->port();
-    auto broker = kafka::DevBroker::Start();
-    if (!broker.ok()) return broker.status();
-    gateway->broker_ = *std::move(broker);
-    gateway->brokers_ = gateway->broker_->bootstrap_servers();
   } else {
-    auto brokers = gateway->StartHelper(
-        {BuiltBinary("apps/sluice/sluice"), "dev-kafka"}, "BOOTSTRAP=");
-    if (!brokers.ok()) return brokers.status();
-    gateway->brokers_ = *brokers;
     auto sim = gateway->StartHelper(
         {BuiltBinary("tools/upstream-sim/upstream-sim"), "--listen",
-         "127.0.0.1:0"},
+         "127.0.0.1:0", "--latency-ttft-ms",
+         std::to_string(absl::ToInt64Milliseconds(options.sim_ttft))},
         "upstream-sim listening on 127.0.0.1:");
     if (!sim.ok()) return sim.status();
     if (!absl::SimpleAtoi(*sim, &sim_port)) {
@@ -91,7 +100,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(Layout layout) {
 
   gateway->sim_base_ = absl::StrCat("http://127.0.0.1:", sim_port);
   gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
-  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port);
+  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port, options.extra_yaml);
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {
@@ -103,12 +112,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(Layout layout) {
     if (!metering.ok()) return metering.status();
     auto adapters = gateway->Serve({"--services", "adapters"});
     if (!adapters.ok()) return adapters.status();
-    auto router = gateway->Serve(
-        {"--services", "router", "--remote", "adapters=" + *adapters});
+    auto cache = gateway->Serve({"--services", "cache"});
+    if (!cache.ok()) return cache.status();
+    auto router = gateway->Serve({"--services", "router", "--remote",
+                                  "adapters=" + *adapters, "--remote",
+                                  "cache=" + *cache});
     if (!router.ok()) return router.status();
-    auto ingress = gateway->Serve({"--services", "ingress", "--remote",
-                                   "router=" + *router, "--remote",
-                                   "metering=" + *metering});
+    auto ingress = gateway->Serve(
+        {"--services", "ingress", "--remote", "router=" + *router, "--remote",
+         "metering=" + *metering, "--remote", "cache=" + *cache});
     if (!ingress.ok()) return ingress.status();
     gateway->ingress_grpc_ = *ingress;
   }
@@ -143,6 +155,16 @@ absl::StatusOr<std::string> Gateway::Serve(std::vector<std::string> flags) {
   auto http_line = p.WaitForLine("HTTP listening on ", absl::Milliseconds(1));
   if (http_line.ok()) http_base_ = http_line->substr(http_line->rfind(' ') + 1);
   return grpc;
+}
+
+int64_t Gateway::UpstreamRequests() const {
+  HttpAnswer stats = HttpCall("GET", sim_base_ + "/sim/stats");
+  size_t at = stats.body.find("\"requests\":");
+  if (stats.status != 200 || at == std::string::npos) return -1;
+  int64_t requests = -1;
+  absl::string_view rest = absl::string_view(stats.body).substr(at + 11);
+  absl::SimpleAtoi(rest.substr(0, rest.find_first_of(",}")), &requests);
+  return requests;
 }
 
 Gateway::~Gateway() {

@@ -9,26 +9,41 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "libs/kafka/dev_broker.h"
+#include "absl/time/time.h"
 #include "tests/support/subprocess.h"
 #include "tools/upstream-sim/simulator.h"
 
 namespace sluice::testing {
 
 inline constexpr char kDemoKey[] = "sk-sluice-demo";
+// A second tenant ("acme") and the admin key of every test gateway.
+inline constexpr char kAcmeKey[] = "sk-sluice-acme";
+inline constexpr char kAdminKey[] = "sk-sluice-admin";
+
+struct GatewayOptions {
+  // Appended to the generated config (top-level keys it does not set, such
+  // as `cache:`).
+  std::string extra_yaml;
+  // The simulator's time to first token (one-process layout).
+  absl::Duration sim_ttft = absl::ZeroDuration();
+};
 
 class Gateway {
  public:
   enum class Layout { kOneProcess, kSplit };
 
-  static absl::StatusOr<std::unique_ptr<Gateway>> Start(Layout layout);
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(
+      Layout layout, const GatewayOptions& options = {});
   ~Gateway();
 
   std::string http_base() const { return http_base_; }
   // gRPC address of the process hosting ingress.
   const std::string& ingress_grpc() const { return ingress_grpc_; }
-  // The upstream simulator, for queueing faults (POST /sim/faults).
+  // The upstream simulator, for queueing faults (POST /sim/faults) and
+  // its stats (GET /sim/stats).
   const std::string& sim_base() const { return sim_base_; }
+  // Chat requests the simulator has answered or refused.
+  int64_t UpstreamRequests() const;
 
  private:
   Gateway() = default;
@@ -44,7 +59,6 @@ class Gateway {
   std::string brokers_;
   std::string config_path_;
   std::unique_ptr<sim::Simulator> simulator_;
-  std::unique_ptr<kafka::DevBroker> broker_;
   std::vector<std::unique_ptr<Subprocess>> processes_;
   std::string http_base_;
   std::string ingress_grpc_;

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
-#include "sluice/v1/cache.grpc.pb.h"
+#include "sluice/v1/scheduler.grpc.pb.h"
 #include "sluice/v1/gateway.grpc.pb.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/support/http_test_client.h"
@@ -229,12 +229,12 @@ TEST_P(GatewayTest, GrpcGatewayGivesTheSameAnswers) {
 
   if (GetParam() == Gateway::Layout::kOneProcess) {
     // Services whose issues come later are hosted and answer UNIMPLEMENTED.
-    auto cache = sluice::v1::Cache::NewStub(channel);
-    grpc::ClientContext cache_context;
-    cache_context.set_deadline(std::chrono::system_clock::now() +
-                               std::chrono::seconds(10));
-    sluice::v1::CacheLookupResponse lookup;
-    EXPECT_EQ(cache->Lookup(&cache_context, {}, &lookup).error_code(),
+    auto scheduler = sluice::v1::Scheduler::NewStub(channel);
+    grpc::ClientContext scheduler_context;
+    scheduler_context.set_deadline(std::chrono::system_clock::now() +
+                                   std::chrono::seconds(10));
+    sluice::v1::Job job;
+    EXPECT_EQ(scheduler->GetJob(&scheduler_context, {}, &job).error_code(),
               grpc::StatusCode::UNIMPLEMENTED);
   }
 }

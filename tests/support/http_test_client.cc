@@ -1,5 +1,7 @@
 #include "tests/support/http_test_client.h"
 
+#include <mutex>
+
 #include <curl/curl.h>
 
 #include "absl/strings/ascii.h"
@@ -38,6 +40,11 @@ std::string HttpAnswer::Header(const std::string& lower_name) const {
 HttpAnswer HttpCall(const std::string& method, const std::string& url,
                     const std::vector<std::string>& headers,
                     const std::string& body) {
+  // curl_easy_init() would run curl_global_init() itself, which is not
+  // thread-safe: the first calls of a test that starts with many threads
+  // at once would race in it (and some of their transfers fail).
+  static std::once_flag curl_ready;
+  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   HttpAnswer answer;
   CURL* curl = curl_easy_init();
   curl_slist* list = nullptr;

@@ -36,12 +36,13 @@ class Subprocess {
 
   pid_t pid_;
   int stdout_fd_;
-  std::thread reader_;
   absl::Mutex mu_;
   std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
   bool eof_ ABSL_GUARDED_BY(mu_) = false;
   bool exited_ = false;
   int exit_code_ = 0;
+  // Last: its thread starts in the constructor and uses the members above.
+  std::thread reader_;
 };
 
 // Path of a binary built by this build tree, e.g. "apps/sluice/sluice".

@@ -1,0 +1,42 @@
+// Operators' API under /admin, guarded by an admin key (config `admin`):
+//   DELETE /admin/cache?tenant=T&model=M  drops cached answers (either or
+//                                         both filters may be left out)
+//   GET    /admin/cache/stats[?tenant=T]  hits, misses, shared, bytes,
+//                                         entries, evictions per tenant
+#pragma once
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "libs/host/service_host.h"
+#include "libs/http/path_router.h"
+#include "libs/http/server.h"
+#include "sluice/v1/cache.grpc.pb.h"
+#include "sluice/v1/config.pb.h"
+
+namespace sluice::ingress {
+
+class AdminApi {
+ public:
+  AdminApi(const sluice::v1::Config& config, host::ChannelProvider* channels);
+
+  // Adds the /admin routes to `paths`; this must outlive it.
+  void AddRoutes(http::PathRouter& paths);
+
+ private:
+  // PERMISSION_DENIED / UNAUTHENTICATED unless the request bears an admin
+  // key.
+  absl::Status Authorize(const http::Request& request) const;
+  void InvalidateCache(const http::Request& request,
+                       http::ResponseWriterPtr writer);
+  void CacheStats(const http::Request& request, http::ResponseWriterPtr writer);
+
+  absl::flat_hash_set<std::string> key_hashes_;
+  host::LazyStub<sluice::v1::Cache> cache_;
+};
+
+// The value of `name` in a URL query ("a=1&b=x%20y"), percent-decoded; empty
+// when absent.
+std::string QueryParam(absl::string_view query, absl::string_view name);
+
+}  // namespace sluice::ingress
