@@ -45,9 +45,55 @@ std::string PercentDecode(absl::string_view text) {
   return out;
 }
 
-void RespondJson(http::ResponseWriter& writer, const rapidjson::StringBuffer& body) {
-  writer.Respond(200, {{"content-type", "application/json"}},
-                 std::string(body.GetString(), body.GetSize()));
+std::string InvalidationJson(const sluice::v1::CacheInvalidateRequest& request,
+                             const sluice::v1::CacheInvalidateResponse& response) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter json(buffer);
+  json.StartObject();
+  json.Key("object");
+  json.String("cache.invalidation");
+  json.Key("tenant");
+  json.String(request.tenant().c_str());
+  json.Key("model");
+  json.String(request.model().c_str());
+  json.Key("l1_entries");
+  json.Int64(response.l1_entries());
+  json.Key("l2_entries");
+  json.Int64(response.l2_entries());
+  json.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string StatsJson(const sluice::v1::CacheStatsRequest&,
+                      const sluice::v1::CacheStatsResponse& response) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter json(buffer);
+  json.StartObject();
+  json.Key("object");
+  json.String("list");
+  json.Key("l2_connected");
+  json.Bool(response.l2_connected());
+  json.Key("data");
+  json.StartArray();
+  for (const sluice::v1::CacheTenantStats& s : response.tenants()) {
+    json.StartObject();
+    json.Key("tenant");
+    json.String(s.tenant().c_str());
+    for (const auto& [name, value] :
+         {std::pair<const char*, int64_t>{"hits", s.hits()},
+          {"misses", s.misses()},
+          {"shared", s.shared()},
+          {"bytes", s.bytes()},
+          {"entries", s.entries()},
+          {"evictions", s.evictions()}}) {
+      json.Key(name);
+      json.Int64(value);
+    }
+    json.EndObject();
+  }
+  json.EndArray();
+  json.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace
@@ -72,128 +118,78 @@ AdminApi::AdminApi(const sluice::v1::Config& config,
 void AdminApi::AddRoutes(http::PathRouter& paths) {
   paths.Add("DELETE", "/admin/cache",
             [this](http::Request r, http::ResponseWriterPtr w) {
-              InvalidateCache(r, std::move(w));
+              sluice::v1::CacheInvalidateRequest request;
+              request.set_tenant(QueryParam(r.query, "tenant"));
+              request.set_model(QueryParam(r.query, "model"));
+              CallCache<sluice::v1::CacheInvalidateResponse>(
+                  r, std::move(w), std::move(request),
+                  [](auto* cache, auto* context, auto* request, auto* response,
+                     auto done) {
+                    cache->Invalidate(context, request, response,
+                                      std::move(done));
+                  },
+                  &InvalidationJson);
             });
   paths.Add("GET", "/admin/cache/stats",
             [this](http::Request r, http::ResponseWriterPtr w) {
-              CacheStats(r, std::move(w));
+              sluice::v1::CacheStatsRequest request;
+              request.set_tenant(QueryParam(r.query, "tenant"));
+              CallCache<sluice::v1::CacheStatsResponse>(
+                  r, std::move(w), std::move(request),
+                  [](auto* cache, auto* context, auto* request, auto* response,
+                     auto done) {
+                    cache->Stats(context, request, response, std::move(done));
+                  },
+                  &StatsJson);
             });
 }
 
 absl::Status AdminApi::Authorize(const http::Request& request) const {
   absl::string_view header = request.Header("authorization");
   if (!absl::StartsWithIgnoreCase(header, "bearer ")) {
-    return status::Unauthenticated("An admin key is required (Authorization: Bearer ...).");
+    return status::Unauthenticated(
+        "An admin key is required (Authorization: Bearer ...).");
   }
-  std::string hash = hash::Sha256Hex(absl::StripAsciiWhitespace(header.substr(7)));
+  std::string hash =
+      hash::Sha256Hex(absl::StripAsciiWhitespace(header.substr(7)));
   if (!key_hashes_.contains(hash)) {
     return status::PermissionDenied("This key may not use the admin API.");
   }
   return absl::OkStatus();
 }
 
-void AdminApi::InvalidateCache(const http::Request& request,
-                               http::ResponseWriterPtr writer) {
-  if (absl::Status allowed = Authorize(request); !allowed.ok()) {
+template <typename Response, typename Request, typename StartFn>
+void AdminApi::CallCache(
+    const http::Request& http_request, http::ResponseWriterPtr writer,
+    Request request, StartFn start,
+    std::string (*to_json)(const Request&, const Response&)) {
+  if (absl::Status allowed = Authorize(http_request); !allowed.ok()) {
     RespondWithError(*writer, allowed, {});
     return;
   }
   sluice::v1::Cache::Stub* cache = cache_.get();
   if (cache == nullptr) {
-    RespondWithError(*writer, absl::UnavailableError("the cache is not reachable"), {});
+    RespondWithError(*writer,
+                     absl::UnavailableError("the cache is not reachable"), {});
     return;
   }
   struct Call {
     std::unique_ptr<grpc::ClientContext> context;
-    sluice::v1::CacheInvalidateRequest request;
-    sluice::v1::CacheInvalidateResponse response;
+    Request request;
+    Response response;
   };
   auto call = std::make_shared<Call>();
   call->context = host::RootContext("", "", kAdminTimeout);
-  call->request.set_tenant(QueryParam(request.query, "tenant"));
-  call->request.set_model(QueryParam(request.query, "model"));
-  cache->async()->Invalidate(
-      call->context.get(), &call->request, &call->response,
-      [call, writer](grpc::Status grpc_status) {
-        if (!grpc_status.ok()) {
-          RespondWithError(*writer, status::FromGrpcStatus(grpc_status), {});
-          return;
-        }
-        rapidjson::StringBuffer buffer;
-        JsonWriter json(buffer);
-        json.StartObject();
-        json.Key("object");
-        json.String("cache.invalidation");
-        json.Key("tenant");
-        json.String(call->request.tenant().c_str());
-        json.Key("model");
-        json.String(call->request.model().c_str());
-        json.Key("l1_entries");
-        json.Int64(call->response.l1_entries());
-        json.Key("l2_entries");
-        json.Int64(call->response.l2_entries());
-        json.EndObject();
-        RespondJson(*writer, buffer);
-      });
-}
-
-void AdminApi::CacheStats(const http::Request& request,
-                          http::ResponseWriterPtr writer) {
-  if (absl::Status allowed = Authorize(request); !allowed.ok()) {
-    RespondWithError(*writer, allowed, {});
-    return;
-  }
-  sluice::v1::Cache::Stub* cache = cache_.get();
-  if (cache == nullptr) {
-    RespondWithError(*writer, absl::UnavailableError("the cache is not reachable"), {});
-    return;
-  }
-  struct Call {
-    std::unique_ptr<grpc::ClientContext> context;
-    sluice::v1::CacheStatsRequest request;
-    sluice::v1::CacheStatsResponse response;
-  };
-  auto call = std::make_shared<Call>();
-  call->context = host::RootContext("", "", kAdminTimeout);
-  call->request.set_tenant(QueryParam(request.query, "tenant"));
-  cache->async()->Stats(
-      call->context.get(), &call->request, &call->response,
-      [call, writer](grpc::Status grpc_status) {
-        if (!grpc_status.ok()) {
-          RespondWithError(*writer, status::FromGrpcStatus(grpc_status), {});
-          return;
-        }
-        rapidjson::StringBuffer buffer;
-        JsonWriter json(buffer);
-        json.StartObject();
-        json.Key("object");
-        json.String("list");
-        json.Key("l2_connected");
-        json.Bool(call->response.l2_connected());
-        json.Key("data");
-        json.StartArray();
-        for (const sluice::v1::CacheTenantStats& s : call->response.tenants()) {
-          json.StartObject();
-          json.Key("tenant");
-          json.String(s.tenant().c_str());
-          json.Key("hits");
-          json.Int64(s.hits());
-          json.Key("misses");
-          json.Int64(s.misses());
-          json.Key("shared");
-          json.Int64(s.shared());
-          json.Key("bytes");
-          json.Int64(s.bytes());
-          json.Key("entries");
-          json.Int64(s.entries());
-          json.Key("evictions");
-          json.Int64(s.evictions());
-          json.EndObject();
-        }
-        json.EndArray();
-        json.EndObject();
-        RespondJson(*writer, buffer);
-      });
+  call->request = std::move(request);
+  start(cache->async(), call->context.get(), &call->request, &call->response,
+        [call, writer, to_json](grpc::Status grpc_status) {
+          if (!grpc_status.ok()) {
+            RespondWithError(*writer, status::FromGrpcStatus(grpc_status), {});
+            return;
+          }
+          writer->Respond(200, {{"content-type", "application/json"}},
+                          to_json(call->request, call->response));
+        });
 }
 
 }  // namespace sluice::ingress

@@ -27,9 +27,13 @@ class AdminApi {
   // PERMISSION_DENIED / UNAUTHENTICATED unless the request bears an admin
   // key.
   absl::Status Authorize(const http::Request& request) const;
-  void InvalidateCache(const http::Request& request,
-                       http::ResponseWriterPtr writer);
-  void CacheStats(const http::Request& request, http::ResponseWriterPtr writer);
+  // Authorizes, makes one unary Cache call (`start` issues it on the async
+  // stub) and answers with `to_json` of its result.
+  template <typename Response, typename Request, typename StartFn>
+  void CallCache(const http::Request& http_request,
+                 http::ResponseWriterPtr writer, Request request,
+                 StartFn start,
+                 std::string (*to_json)(const Request&, const Response&));
 
   absl::flat_hash_set<std::string> key_hashes_;
   host::LazyStub<sluice::v1::Cache> cache_;
