@@ -33,3 +33,5 @@ endif()
 # RE2 for router task rules (Debian libre2-dev ships a pkg-config file only).
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# PostgreSQL client for the key store (Debian libpq-dev).
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)

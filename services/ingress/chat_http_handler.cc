@@ -19,9 +19,7 @@ using sluice::v1::ChatChunk;
 
 constexpr absl::Duration kRequestTimeout = absl::Minutes(10);
 
-http::Headers BaseHeaders(const RequestRecord& record) {
-  return {{"x-request-id", record.request_id()}};
-}
+http::Headers BaseHeaders(RequestRecord& record) { return record.headers(); }
 
 void FinishWithError(RequestRecord& record, http::ResponseWriter& writer,
                      const absl::Status& status) {
@@ -156,6 +154,24 @@ void ChatHttpHandler::Handle(http::Request http_request,
     FinishWithError(*record, *writer, admitted);
     return;
   }
+  // Named before the call: its arguments' order of evaluation is unspecified
+  // and the callback takes ownership of these.
+  RequestRecordPtr held = record;
+  std::shared_ptr<sluice::v1::ChatRequest> asked = request;
+  gate_->Admit(held, *asked,
+               [this, record = std::move(record), writer = std::move(writer),
+                request = std::move(request)](absl::Status admitted) mutable {
+                 if (!admitted.ok()) {
+                   FinishWithError(*record, *writer, admitted);
+                   return;
+                 }
+                 Route(std::move(record), std::move(writer), std::move(request));
+               });
+}
+
+void ChatHttpHandler::Route(RequestRecordPtr record,
+                            http::ResponseWriterPtr writer,
+                            std::shared_ptr<sluice::v1::ChatRequest> request) {
   sluice::v1::Router::Stub* router = router_.get();
   if (router == nullptr) {
     FinishWithError(*record, *writer,

@@ -5,6 +5,8 @@
 #include "libs/host/service_host.h"
 #include "libs/http/server.h"
 #include "services/ingress/api_key_auth.h"
+#include "services/ingress/rate_gate.h"
+#include "services/ingress/request_record.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/router.grpc.pb.h"
 
@@ -12,14 +14,20 @@ namespace sluice::ingress {
 
 class ChatHttpHandler {
  public:
-  ChatHttpHandler(const ApiKeyAuth* auth, host::ChannelProvider* channels,
-                  UsageReporter* usage)
-      : auth_(auth), router_(channels, "router"), usage_(usage) {}
+  // `gate` must outlive the handler.
+  ChatHttpHandler(const ApiKeyAuth* auth, RateGate* gate,
+                  host::ChannelProvider* channels, UsageReporter* usage)
+      : auth_(auth), gate_(gate), router_(channels, "router"), usage_(usage) {}
 
   void Handle(http::Request request, http::ResponseWriterPtr writer);
 
  private:
+  // An admitted request, to the router.
+  void Route(RequestRecordPtr record, http::ResponseWriterPtr writer,
+             std::shared_ptr<sluice::v1::ChatRequest> request);
+
   const ApiKeyAuth* auth_;
+  RateGate* gate_;
   host::LazyStub<sluice::v1::Router> router_;
   UsageReporter* usage_;
 };

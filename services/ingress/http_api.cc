@@ -59,11 +59,11 @@ std::string UsageJson(const sluice::v1::UsageReport& report) {
 }  // namespace
 
 HttpApi::HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
-                 host::ChannelProvider* channels, UsageReporter* usage,
-                 std::vector<std::string> models)
+                 RateGate* gate, host::ChannelProvider* channels,
+                 UsageReporter* usage, std::vector<std::string> models)
     : auth_(auth),
       models_(std::move(models)),
-      chat_(auth, channels, usage),
+      chat_(auth, gate, channels, usage),
       token_count_(auth, channels),
       admin_(config, channels),
       metering_(channels, "metering") {

@@ -21,8 +21,8 @@ namespace sluice::ingress {
 class HttpApi {
  public:
   HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
-          host::ChannelProvider* channels, UsageReporter* usage,
-          std::vector<std::string> models);
+          RateGate* gate, host::ChannelProvider* channels,
+          UsageReporter* usage, std::vector<std::string> models);
 
   void Handle(http::Request request, http::ResponseWriterPtr writer) const {
     paths_.Dispatch(std::move(request), std::move(writer));

@@ -66,8 +66,12 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   for (const auto& alias : config.router().aliases()) add(alias.alias());
   ingress->gateway_ = std::make_unique<GatewayService>(
       ingress->auth_.get(), channels, ingress->usage_.get(), models);
-  ingress->api_ = std::make_unique<HttpApi>(
-      config, ingress->auth_.get(), channels, ingress->usage_.get(), models);
+  absl::StatusOr<std::unique_ptr<RateGate>> gate = RateGate::Create(config);
+  if (!gate.ok()) return gate.status();
+  ingress->gate_ = *std::move(gate);
+  ingress->api_ = std::make_unique<HttpApi>(config, ingress->auth_.get(),
+                                            ingress->gate_.get(), channels,
+                                            ingress->usage_.get(), models);
   return ingress;
 }
 

@@ -10,6 +10,7 @@
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/gateway_service.h"
 #include "services/ingress/http_api.h"
+#include "services/ingress/rate_gate.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/config.pb.h"
 
@@ -36,6 +37,7 @@ class IngressServer {
   std::unique_ptr<ApiKeyAuth> auth_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<UsageReporter> usage_;
+  std::unique_ptr<RateGate> gate_;
   std::unique_ptr<GatewayService> gateway_;
   std::unique_ptr<HttpApi> api_;
   http::ServerOptions options_;

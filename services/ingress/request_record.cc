@@ -1,6 +1,7 @@
 #include "services/ingress/request_record.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_split.h"
 #include "libs/obs/logging.h"
@@ -44,6 +45,7 @@ struct RequestMetrics {
 RequestRecord::RequestRecord(UsageReporter* reporter, std::string request_id,
                              bool stream)
     : reporter_(reporter), start_(absl::Now()) {
+  headers_.emplace_back("x-request-id", request_id);
   event_.set_request_id(std::move(request_id));
   event_.set_stream(stream);
 }
@@ -75,6 +77,7 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
                             usage->completion_tokens());
   }
   reporter_->Report(event_);
+  if (on_finish_) std::exchange(on_finish_, nullptr)(event_);
   // The access log: ids and outcome only, never keys or message content.
   std::string status_text = std::to_string(http_status);
   std::string latency = std::to_string(event_.latency_ms());

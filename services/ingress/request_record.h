@@ -4,11 +4,13 @@
 #pragma once
 
 #include "absl/strings/string_view.h"
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/time/clock.h"
+#include "libs/http/server.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/metering.pb.h"
 
@@ -33,10 +35,20 @@ class RequestRecord {
   void SetRoute(absl::string_view route);
   void Finish(int http_status, absl::string_view error_type = {});
 
+  // Headers every response of this request carries (x-request-id, the
+  // x-ratelimit-* of its admission).
+  http::Headers& headers() { return headers_; }
+  // Runs once, in Finish(), with the final event (settles reservations).
+  void OnFinish(std::function<void(const sluice::v1::UsageEvent&)> hook) {
+    on_finish_ = std::move(hook);
+  }
+
  private:
   UsageReporter* reporter_;
   absl::Time start_;
   sluice::v1::UsageEvent event_;
+  http::Headers headers_;
+  std::function<void(const sluice::v1::UsageEvent&)> on_finish_;
   bool finished_ = false;
 };
 

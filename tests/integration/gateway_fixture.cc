@@ -13,7 +13,7 @@
 namespace sluice::testing {
 namespace {
 
-std::string ConfigYaml(int sim_port, const std::string& extra_yaml) {
+std::string ConfigYaml(int sim_port, const GatewayOptions& options) {
   return absl::StrReplaceAll(R"yaml(
 server:
   http_listen: 127.0.0.1:0
@@ -49,6 +49,7 @@ tenants:
     api_key_sha256s: [DEMO_HASH]
   - name: acme
     api_key_sha256s: [ACME_HASH]
+    limits: ACME_LIMITS
 admin:
   api_key_sha256s: [ADMIN_HASH]
 logging:
@@ -57,8 +58,11 @@ logging:
                              {{"SIM_PORT", std::to_string(sim_port)},
                               {"DEMO_HASH", hash::Sha256Hex(kDemoKey)},
                               {"ACME_HASH", hash::Sha256Hex(kAcmeKey)},
-                              {"ADMIN_HASH", hash::Sha256Hex(kAdminKey)}}) +
-         extra_yaml;
+                              {"ADMIN_HASH", hash::Sha256Hex(kAdminKey)},
+                              {"ACME_LIMITS", options.acme_limits.empty()
+                                                  ? "{}"
+                                                  : options.acme_limits}}) +
+         options.extra_yaml;
 }
 
 }  // namespace
@@ -100,7 +104,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
 
   gateway->sim_base_ = absl::StrCat("http://127.0.0.1:", sim_port);
   gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
-  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port, options.extra_yaml);
+  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port, options);
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {
@@ -118,9 +122,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
                                   "adapters=" + *adapters, "--remote",
                                   "cache=" + *cache});
     if (!router.ok()) return router.status();
-    auto ingress = gateway->Serve(
-        {"--services", "ingress", "--remote", "router=" + *router, "--remote",
-         "metering=" + *metering, "--remote", "cache=" + *cache});
+    gateway->ingress_remotes_ = {"--remote", "router=" + *router, "--remote",
+                                 "metering=" + *metering, "--remote",
+                                 "cache=" + *cache};
+    std::vector<std::string> flags = {"--services", "ingress"};
+    flags.insert(flags.end(), gateway->ingress_remotes_.begin(),
+                 gateway->ingress_remotes_.end());
+    auto ingress = gateway->Serve(flags);
     if (!ingress.ok()) return ingress.status();
     gateway->ingress_grpc_ = *ingress;
   }
@@ -155,6 +163,20 @@ absl::StatusOr<std::string> Gateway::Serve(std::vector<std::string> flags) {
   auto http_line = p.WaitForLine("HTTP listening on ", absl::Milliseconds(1));
   if (http_line.ok()) http_base_ = http_line->substr(http_line->rfind(' ') + 1);
   return grpc;
+}
+
+absl::StatusOr<std::string> Gateway::AddIngressReplica() {
+  if (ingress_remotes_.empty()) {
+    return absl::FailedPreconditionError("replicas need the split layout");
+  }
+  std::string first = http_base_;
+  std::vector<std::string> flags = {"--services", "ingress"};
+  flags.insert(flags.end(), ingress_remotes_.begin(), ingress_remotes_.end());
+  absl::StatusOr<std::string> grpc = Serve(flags);
+  if (!grpc.ok()) return grpc.status();
+  std::string replica = http_base_;
+  http_base_ = first;
+  return replica;
 }
 
 int64_t Gateway::UpstreamRequests() const {

@@ -24,8 +24,10 @@ struct GatewayOptions {
   // Appended to the generated config (top-level keys it does not set, such
   // as `cache:`).
   std::string extra_yaml;
-  // The simulator's time to first token (one-process layout).
+  // The simulator's time to first token.
   absl::Duration sim_ttft = absl::ZeroDuration();
+  // Flow-style YAML for the acme tenant's `limits`, e.g. "{rpm: 10}".
+  std::string acme_limits;
 };
 
 class Gateway {
@@ -44,6 +46,9 @@ class Gateway {
   const std::string& sim_base() const { return sim_base_; }
   // Chat requests the simulator has answered or refused.
   int64_t UpstreamRequests() const;
+  // Split layout: one more ingress process in front of the same router,
+  // metering and cache (a replica); returns its HTTP base URL.
+  absl::StatusOr<std::string> AddIngressReplica();
 
  private:
   Gateway() = default;
@@ -63,6 +68,8 @@ class Gateway {
   std::string http_base_;
   std::string ingress_grpc_;
   std::string sim_base_;
+  // Split layout: what an ingress replica's --remote flags name.
+  std::vector<std::string> ingress_remotes_;
 };
 
 }  // namespace sluice::testing

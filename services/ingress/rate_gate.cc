@@ -1,0 +1,137 @@
+#include "services/ingress/rate_gate.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/obs/metrics.h"
+#include "libs/status/errors.h"
+
+namespace sluice::ingress {
+namespace {
+
+// OpenAI's duration format for x-ratelimit-reset-*: "6m0s", "1.5s", "20ms".
+std::string ResetText(absl::Duration d) {
+  if (d < absl::Seconds(1)) {
+    return absl::StrCat(absl::ToInt64Milliseconds(d), "ms");
+  }
+  int64_t seconds = absl::ToInt64Seconds(absl::Ceil(d, absl::Seconds(1)));
+  if (seconds < 60) return absl::StrCat(seconds, "s");
+  return absl::StrCat(seconds / 60, "m", seconds % 60, "s");
+}
+
+void AddHeaders(const ratelimit::Verdict& verdict, http::Headers& headers) {
+  if (verdict.limit_requests > 0) {
+    headers.emplace_back("x-ratelimit-limit-requests",
+                         absl::StrCat(verdict.limit_requests));
+    headers.emplace_back("x-ratelimit-remaining-requests",
+                         absl::StrCat(verdict.remaining_requests));
+    headers.emplace_back("x-ratelimit-reset-requests",
+                         ResetText(verdict.reset_requests));
+  }
+  if (verdict.limit_tokens > 0) {
+    headers.emplace_back("x-ratelimit-limit-tokens",
+                         absl::StrCat(verdict.limit_tokens));
+    headers.emplace_back("x-ratelimit-remaining-tokens",
+                         absl::StrCat(verdict.remaining_tokens));
+    headers.emplace_back("x-ratelimit-reset-tokens",
+                         ResetText(verdict.reset_tokens));
+  }
+}
+
+obs::Counter& UnavailableCounter() {
+  static obs::Counter& counter = obs::MetricsRegistry::Default().counter(
+      "sluice_ratelimit_unavailable_total",
+      "Requests whose rate limits could not be checked (Redis down or slow).");
+  return counter;
+}
+
+}  // namespace
+
+int64_t EstimatedTokens(const sluice::v1::ChatRequest& request) {
+  size_t bytes = request.tools_json().size();
+  for (const sluice::v1::Message& message : request.messages()) {
+    bytes += message.text().size();
+    if (message.has_parts()) {
+      for (const auto& part : message.parts().parts()) {
+        bytes += part.text().size() + part.raw_json().size();
+      }
+    }
+  }
+  int64_t completion = request.has_max_completion_tokens()
+                           ? request.max_completion_tokens()
+                           : request.has_max_tokens() ? request.max_tokens() : 0;
+  return static_cast<int64_t>((bytes + 3) / 4) + std::max<int64_t>(0, completion);
+}
+
+absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
+    const sluice::v1::Config& config) {
+  std::unique_ptr<RateGate> gate(new RateGate());
+  for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
+    if (tenant.limits().rpm() > 0 || tenant.limits().tpm() > 0) {
+      ratelimit::Limits limits;
+      limits.rpm = tenant.limits().rpm();
+      limits.tpm = tenant.limits().tpm();
+      gate->limits_[tenant.name()] = limits;
+    }
+  }
+  gate->fail_closed_ = config.admission().fail_closed();
+  if (!config.admission().redis().empty()) {
+    redis::RedisOptions options;
+    options.address = config.admission().redis();
+    absl::StatusOr<std::unique_ptr<redis::RedisClient>> client =
+        redis::RedisClient::Create(options);
+    if (!client.ok()) return client.status();
+    gate->redis_ = *std::move(client);
+    gate->limiter_ = ratelimit::NewRedisLimiter(gate->redis_.get());
+  } else {
+    gate->limiter_ = ratelimit::NewLocalLimiter();
+  }
+  return gate;
+}
+
+RateGate::~RateGate() = default;
+
+void RateGate::Admit(const RequestRecordPtr& record,
+                     const sluice::v1::ChatRequest& request,
+                     std::function<void(absl::Status)> next) {
+  auto it = limits_.find(record->event().tenant());
+  if (it == limits_.end()) return next(absl::OkStatus());
+  ratelimit::Subject subject{absl::StrCat("tenant:", it->first), it->second};
+  ratelimit::Ask ask;
+  ask.tokens = EstimatedTokens(request);
+  ratelimit::Limiter* limiter = limiter_.get();
+  bool fail_closed = fail_closed_;
+  limiter->Reserve(
+      {subject}, ask,
+      [record, limiter, fail_closed, next = std::move(next)](
+          absl::StatusOr<ratelimit::Verdict> verdict) {
+        if (!verdict.ok()) {
+          UnavailableCounter().Increment();
+          return next(fail_closed ? absl::UnavailableError(
+                                        "rate limits cannot be checked now")
+                                  : absl::OkStatus());
+        }
+        AddHeaders(*verdict, record->headers());
+        if (!verdict->admitted) {
+          return next(status::RateLimited(
+              absl::StrCat("Rate limit reached for ", verdict->denied_by, " on ",
+                           verdict->denied_limit == "tpm"
+                               ? "tokens per minute"
+                               : "requests per minute",
+                           ". Please try again later."),
+              verdict->retry_after == absl::InfiniteDuration()
+                  ? absl::Minutes(1)
+                  : verdict->retry_after));
+        }
+        std::string reservation = verdict->reservation;
+        record->OnFinish([limiter, reservation](
+                             const sluice::v1::UsageEvent& event) {
+          ratelimit::Ask actual;
+          actual.tokens = event.usage().total_tokens();
+          limiter->Settle(reservation, actual, [](absl::Status) {});
+        });
+        next(absl::OkStatus());
+      });
+}
+
+}  // namespace sluice::ingress
