@@ -9,6 +9,7 @@
 #include "libs/host/queued_stream_writer.h"
 #include "libs/obs/logging.h"
 #include "libs/obs/metrics.h"
+#include "services/cache/answer_codec.h"
 #include "services/cache/cache_key.h"
 #include "services/cache/cache_policy.h"
 
@@ -92,6 +93,7 @@ class CacheService::LookupReactor final
                absl::string_view) {
           if (answer.has_value()) {
             service_->Count(tenant_, Outcome::kHit);
+            LookupCounter("hit").Increment();
             CacheEvent event;
             *event.mutable_hit() = *std::move(answer);
             Push(std::move(event));
@@ -139,8 +141,30 @@ class CacheService::LookupReactor final
       return Miss("not_cacheable", "miss");
     }
     AddHold();  // the flight's, released by OnDone/OnFailed
-    FlightTable::Joined joined =
-        service_->flights_->table.JoinOrLead(key_, this, absl::Now());
+    std::optional<sluice::v1::CachedAnswer> stored;
+    auto stored_meanwhile = [this, &stored] {
+      if (!decision_.read) return false;  // refresh: never an old answer
+      CachedValuePtr value =
+          service_->l1_->Get(key_, tenant_, absl::Now());
+      if (value == nullptr) return false;
+      absl::StatusOr<sluice::v1::CachedAnswer> answer =
+          DecodeAnswer(value->bytes);
+      if (!answer.ok()) return false;
+      stored = *std::move(answer);
+      return true;
+    };
+    FlightTable::Joined joined = service_->flights_->table.JoinOrLead(
+        key_, this, absl::Now(), stored_meanwhile);
+    if (joined.served) {
+      Release();
+      service_->Count(tenant_, Outcome::kHit);
+      LookupCounter("hit").Increment();
+      CacheEvent event;
+      *event.mutable_hit() = *std::move(stored);
+      Push(std::move(event));
+      End(grpc::Status::OK);
+      return;
+    }
     if (!joined.lead) {
       service_->Count(tenant_, Outcome::kShared);
       LookupCounter("shared").Increment();
@@ -159,7 +183,6 @@ class CacheService::LookupReactor final
     End(grpc::Status::OK);
   }
 
-  // QueuedStreamWriter
   // A follower stays registered until its flight ends (its hold is given
   // back then): leaving now would take the flight table's lock, which may be
   // held by whoever is writing to us.

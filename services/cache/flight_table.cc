@@ -28,9 +28,9 @@ std::string FlightTable::KeyOf(const std::string& lease) {
   return key;
 }
 
-FlightTable::Joined FlightTable::JoinOrLead(const std::string& key,
-                                            FlightListener* listener,
-                                            absl::Time now) {
+FlightTable::Joined FlightTable::JoinOrLead(
+    const std::string& key, FlightListener* listener, absl::Time now,
+    const std::function<bool()>& stored) {
   absl::MutexLock lock(&mu_);
   auto it = flights_.find(key);
   if (it != flights_.end()) {
@@ -45,11 +45,18 @@ FlightTable::Joined FlightTable::JoinOrLead(const std::string& key,
       return Joined{};
     }
     FailLocked(key);
+  } else if (stored && stored()) {
+    Joined served;
+    served.served = true;
+    return served;
   }
   Flight& flight = flights_[key];
   flight.id = next_id_++;
   flight.started = now;
-  return Joined{true, absl::StrCat(key, ":", flight.id)};
+  Joined lead;
+  lead.lead = true;
+  lead.lease = absl::StrCat(key, ":", flight.id);
+  return lead;
 }
 
 FlightTable::Flight* FlightTable::FindLocked(const std::string& lease) {

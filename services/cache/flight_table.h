@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,14 +41,21 @@ class FlightTable {
 
   struct Joined {
     bool lead = false;
+    // `stored` said the answer is there now: neither lead nor follow.
+    bool served = false;
     // The leader's token for Fill: "<key>:<flight id>".
     std::string lease;
   };
   // Leads a new flight for `key`, or follows the one in flight: `listener`
   // then gets the chunks so far before this returns, and must stay alive
-  // until its OnDone() or OnFailed().
+  // until its OnDone() or OnFailed(). With no flight in flight, `stored`
+  // (if given) is asked first, under the table's lock, whether the answer
+  // has been stored meanwhile: a flight that just ended stored its answer
+  // before it left the table, so a caller whose cache read raced that store
+  // does not make a second upstream call.
   Joined JoinOrLead(const std::string& key, FlightListener* listener,
-                    absl::Time now);
+                    absl::Time now,
+                    const std::function<bool()>& stored = nullptr);
 
   // The leader's side, by lease; a stale lease (its flight failed or
   // finished) is ignored and returns false.

@@ -2,14 +2,16 @@
 
 #include <utility>
 
+#include <grpcpp/alarm.h>
+
 namespace sluice::router {
 
 CacheFill* CacheFill::Start(sluice::v1::Cache::Stub* stub,
                             const std::string& lease) {
   auto* fill = new CacheFill();
-  fill->context_.set_deadline(std::chrono::system_clock::now() +
-                              std::chrono::minutes(15));
-  stub->async()->Fill(&fill->context_, &fill->response_, fill);
+  fill->context_->set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::minutes(15));
+  stub->async()->Fill(fill->context_.get(), &fill->response_, fill);
   sluice::v1::CacheFill first;
   first.set_key(lease);
   fill->Enqueue(std::move(first), /*last=*/false);
@@ -82,7 +84,7 @@ void CacheFill::OnWriteDone(bool ok) {
   if (next != nullptr) Write(next, last);
 }
 
-void CacheFill::Close() {
+void CacheFill::Close(std::function<void()> then) {
   // Abandons a fill that was not ended. The write may still be running when
   // the call ends, and OnDone deletes only once closed_ is set, so it is
   // issued before.
@@ -92,18 +94,45 @@ void CacheFill::Close() {
     absl::MutexLock lock(&mu_);
     closed_ = true;
     destroy = done_;
+    if (!destroy) then_ = std::move(then);
   }
-  if (destroy) delete this;
+  if (destroy) {
+    delete this;
+    // Never inline: the caller may hold its own lock.
+    if (then) {
+      auto* soon = new grpc::Alarm();
+      soon->Set(std::chrono::system_clock::now(),
+                [soon, then = std::move(then)](bool) {
+                  then();
+                  delete soon;
+                });
+    }
+    return;
+  }
+  // Bound the wait: a cache that does not answer is cancelled. The timer
+  // holds the context, not this object, and deletes itself.
+  auto* alarm = new grpc::Alarm();
+  std::shared_ptr<grpc::ClientContext> context = context_;
+  alarm->Set(absl::ToChronoTime(absl::Now() + kStoreWait),
+             [alarm, context](bool fired) {
+               if (fired) context->TryCancel();
+               delete alarm;
+             });
 }
 
 void CacheFill::OnDone(const grpc::Status&) {
   bool destroy;
+  std::function<void()> then;
   {
     absl::MutexLock lock(&mu_);
     done_ = true;
     destroy = closed_;
+    then = std::move(then_);
   }
-  if (destroy) delete this;
+  if (destroy) {
+    delete this;
+    if (then) then();
+  }
 }
 
 }  // namespace sluice::router

@@ -1,17 +1,22 @@
 // The leader's side of a cache flight: streams the answer into the cache
 // service's Fill as it goes to the client (followers see it live), then the
 // whole answer (stored when whole) or an abandon. Thread-safe; writes are
-// queued, one in flight at a time. Never slows or fails the request: if the
-// cache call breaks, what follows is dropped.
+// queued, one in flight at a time. Never fails the request: if the cache
+// call breaks, what follows is dropped. Close() reports when the cache has
+// taken the answer (at most kStoreWait after it), so that a client that got
+// its answer finds it stored when it asks again.
 #pragma once
 
 #include <deque>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "sluice/v1/cache.grpc.pb.h"
 
 namespace sluice::router {
@@ -27,8 +32,12 @@ class CacheFill final : public grpc::ClientWriteReactor<sluice::v1::CacheFill> {
   void Answer(const sluice::v1::ChatResponse& response);
   // ...or without one (the request failed).
   void Abandon();
-  // The owner lets go; abandons the fill if it was not ended.
-  void Close();
+  // The owner lets go; abandons the fill if it was not ended. `then` (may
+  // be empty) runs once the cache call is over, on a gRPC thread, never
+  // before Close() returns.
+  void Close(std::function<void()> then = nullptr);
+
+  static constexpr absl::Duration kStoreWait = absl::Seconds(1);
 
  private:
   CacheFill() = default;
@@ -43,7 +52,9 @@ class CacheFill final : public grpc::ClientWriteReactor<sluice::v1::CacheFill> {
   void OnWritesDoneDone(bool ok) override {}
   void OnDone(const grpc::Status& status) override;
 
-  grpc::ClientContext context_;
+  // Shared with the timer that bounds the wait for the store.
+  std::shared_ptr<grpc::ClientContext> context_ =
+      std::make_shared<grpc::ClientContext>();
   sluice::v1::CacheFillResponse response_;
   absl::Mutex mu_;
   std::deque<sluice::v1::CacheFill> pending_ ABSL_GUARDED_BY(mu_);
@@ -52,6 +63,7 @@ class CacheFill final : public grpc::ClientWriteReactor<sluice::v1::CacheFill> {
   bool broken_ ABSL_GUARDED_BY(mu_) = false;  // a write failed
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> then_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::router

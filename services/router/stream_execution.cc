@@ -378,13 +378,21 @@ bool StreamExecution::EndLocked(const absl::Status& status) {
   if (ended_) return false;
   ended_ = true;
   if (fill_ != nullptr) {
-    if (status.ok()) {
-      fill_->Answer(assembled_.Response());
+    CacheFill* fill = std::exchange(fill_, nullptr);
+    if (!status.ok()) {
+      fill->Abandon();
+      fill->Close();
     } else {
-      fill_->Abandon();
+      // The stream ends once the cache has the answer: an identical request
+      // after this one then finds it stored. The execution's own hold is
+      // given back then.
+      fill->Answer(assembled_.Response());
+      fill->Close([this] {
+        End(grpc::Status::OK);
+        Release();
+      });
+      return false;
     }
-    fill_->Close();
-    fill_ = nullptr;
   }
   End(status::ToGrpcStatus(status));
   return true;

@@ -198,13 +198,20 @@ void UnaryExecution::Finish(const absl::Status& status) {
   }
   if (status.ok()) *response_->mutable_decision() = decision;
   if (fill_ != nullptr) {
+    // The answer goes to the client once the cache has it: an identical
+    // request after this one then finds it stored.
     if (status.ok()) {
       fill_->Answer(*response_);
     } else {
       fill_->Abandon();
     }
-    fill_->Close();
-    fill_ = nullptr;
+    CacheFill* fill = std::exchange(fill_, nullptr);
+    grpc::ServerUnaryReactor* reactor = reactor_;
+    grpc::Status grpc_status = status::ToGrpcStatus(status);
+    fill->Close([reactor, grpc_status, self = shared_from_this()] {
+      reactor->Finish(grpc_status);
+    });
+    return;
   }
   reactor_->Finish(status::ToGrpcStatus(status));
 }

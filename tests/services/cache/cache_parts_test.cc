@@ -876,3 +876,44 @@ TEST(FlightTableTest, KeysWithColonsLeadAndFinish) {
 
 }  // namespace
 }  // namespace sluice::cache
+
+namespace sluice::cache {
+namespace {
+
+// A flight that just ended stored its answer before leaving the table: a
+// caller whose cache read raced that store is told so instead of leading a
+// second upstream call.
+TEST(FlightTableStoredTest, NoFlightButStoredMeanwhileIsServed) {
+  FlightTable table;
+  absl::Time now = absl::FromUnixSeconds(1000);
+  bool asked = false;
+  FlightTable::Joined joined =
+      table.JoinOrLead("k", nullptr, now, [&asked] {
+        asked = true;
+        return true;
+      });
+  EXPECT_TRUE(asked);
+  EXPECT_TRUE(joined.served);
+  EXPECT_FALSE(joined.lead);
+  EXPECT_EQ(table.in_flight(), 0u);
+  // Not stored: lead as before; and with a flight in flight, not asked.
+  joined = table.JoinOrLead("k", nullptr, now, [] { return false; });
+  EXPECT_TRUE(joined.lead);
+  asked = false;
+  class Quiet : public FlightListener {
+    void OnChunk(const sluice::v1::ChatChunk&) override {}
+    void OnDone(const sluice::v1::ChatResponse&) override {}
+    void OnFailed() override {}
+  } follower;
+  joined = table.JoinOrLead("k", &follower, now, [&asked] {
+    asked = true;
+    return true;
+  });
+  EXPECT_FALSE(asked);
+  EXPECT_FALSE(joined.lead);
+  EXPECT_FALSE(joined.served);
+  table.Fail(joined.lease);
+}
+
+}  // namespace
+}  // namespace sluice::cache

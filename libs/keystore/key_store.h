@@ -1,0 +1,80 @@
+// Virtual API keys: the records a key store keeps and the KeyStore
+// interface. A key's secret ("sk-sluice-" + 32 url-safe characters) is shown
+// once, at creation; stores keep only its SHA-256 hex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace sluice::keystore {
+
+// What a key may do. Zero limits mean "no limit"; no models means all.
+struct KeyPolicy {
+  std::vector<std::string> models;
+  int64_t rpm = 0;
+  int64_t tpm = 0;
+  int64_t budget_micro_usd = 0;
+  int priority = 0;
+  std::string cache;  // cache policy name
+};
+
+// A key as stored: everything but the secret. `id` ("key_" + 12 hex) is
+// public; `last4` are the secret's last four characters, for display.
+struct KeyRecord {
+  std::string id;
+  std::string tenant;
+  std::string name;
+  std::string last4;
+  KeyPolicy policy;
+  absl::Time created;
+  std::optional<absl::Time> revoked;  // nullopt while active
+};
+
+// Create's answer: the record and the secret, returned once, never stored.
+struct NewKey {
+  KeyRecord record;
+  std::string secret;
+};
+
+// Thread-safe. Calls block on the database: callers run them off the
+// request path or put a CachedKeyStore in front.
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  virtual absl::StatusOr<NewKey> Create(const std::string& tenant,
+                                        const std::string& name,
+                                        const KeyPolicy& policy) = 0;
+  // Hashes `secret` and looks it up; NOT_FOUND for unknown or revoked keys.
+  virtual absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret) = 0;
+  // Marks the key revoked (idempotent); NOT_FOUND if the id is unknown.
+  virtual absl::Status Revoke(const std::string& id) = 0;
+  // The tenant's keys, revoked ones included; an empty tenant lists all.
+  virtual absl::StatusOr<std::vector<KeyRecord>> List(
+      const std::string& tenant) = 0;
+  // Keys created or revoked at or after `since`, for replicas that cache
+  // keys and poll.
+  virtual absl::StatusOr<std::vector<KeyRecord>> ChangedSince(
+      absl::Time since) = 0;
+};
+
+using KeyStorePtr = std::unique_ptr<KeyStore>;
+
+// Opens (creating if needed) a SQLite database and its schema; ":memory:"
+// gives a private in-memory store.
+absl::StatusOr<KeyStorePtr> OpenSqliteKeyStore(const std::string& path);
+
+// Connects to PostgreSQL (a libpq DSN) and creates the schema if missing, in
+// the connection's search_path (select a schema with
+// "options='-c search_path=NAME'").
+absl::StatusOr<KeyStorePtr> OpenPostgresKeyStore(const std::string& dsn);
+
+}  // namespace sluice::keystore
