@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/obs/logging.h"
 #include "libs/status/errors.h"
+#include "services/router/pricing.h"
 
 namespace sluice::router {
 namespace {
@@ -75,7 +76,27 @@ RouterCore::RouterCore(const sluice::v1::Config& config,
       metrics_(options.metrics),
       retry_(RetryOptions::FromConfig(config.router().retry())),
       adapters_(channels, "adapters"),
-      cache_(channels, "cache") {}
+      cache_(channels, "cache") {
+  for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
+    cached_price_fractions_[tenant.name()] =
+        tenant.cache().cached_price_fraction();
+  }
+}
+
+void RouterCore::Price(absl::string_view route, const sluice::v1::Usage& usage,
+                       const std::string& tenant,
+                       sluice::v1::RouteDecision& decision) const {
+  size_t slash = route.find('/');
+  const sluice::v1::ModelSpec* spec =
+      slash == absl::string_view::npos
+          ? nullptr
+          : table_.Spec(route.substr(0, slash), route.substr(slash + 1));
+  auto fraction = cached_price_fractions_.find(tenant);
+  PriceDecision(spec, usage,
+                fraction == cached_price_fractions_.end() ? 0.0
+                                                          : fraction->second,
+                decision);
+}
 
 absl::StatusOr<std::string> RouterCore::ResolveModel(
     const sluice::v1::ChatRequest& request) const {

@@ -60,6 +60,12 @@ class RouterCore {
   sluice::v1::Usage EstimateUsage(const PreparedRoute& route,
                                   absl::string_view completion_text);
 
+  // Prices `usage` of an answer served by `route` ("provider/model") for
+  // `tenant` into `decision` (see pricing.h).
+  void Price(absl::string_view route, const sluice::v1::Usage& usage,
+             const std::string& tenant,
+             sluice::v1::RouteDecision& decision) const;
+
   sluice::v1::Adapter::Stub* adapters() { return adapters_.get(); }
   // Null when no cache service is hosted or configured: no caching.
   sluice::v1::Cache::Stub* cache() { return cache_.get(); }
@@ -76,6 +82,7 @@ class RouterCore {
 
   const sluice::v1::Config& config_;
   RouteTable table_;
+  absl::flat_hash_map<std::string, double> cached_price_fractions_;
   std::unique_ptr<TaskClassifier> classifier_;
   tokenizer::TokenCounter counter_;
   HealthBoard health_;

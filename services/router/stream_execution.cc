@@ -142,6 +142,10 @@ void StreamExecution::OnCacheHit(sluice::v1::CachedAnswer answer) {
     for (size_t i = 0; i < chunks.size(); ++i) {
       chunks[i].clear_decision();
       if (i == 0 || i + 1 == chunks.size()) *chunks[i].mutable_decision() = hit;
+      if (chunks[i].has_usage()) {
+        core_->Price(chunks[i].route(), chunks[i].usage(), TenantLocked(),
+                     *chunks[i].mutable_decision());
+      }
       Push(std::move(chunks[i]));
     }
     release = EndLocked(absl::OkStatus());
@@ -154,7 +158,13 @@ void StreamExecution::OnCacheChunk(ChatChunk chunk) {
   absl::MutexLock lock(&mu_);
   if (ended_) return;
   chunk.clear_decision();
-  if (followed_++ == 0) chunk.mutable_decision()->set_cache("shared");
+  if (followed_++ == 0 || chunk.has_usage()) {
+    chunk.mutable_decision()->set_cache("shared");
+  }
+  if (chunk.has_usage()) {
+    core_->Price(chunk.route(), chunk.usage(), TenantLocked(),
+                 *chunk.mutable_decision());
+  }
   Push(std::move(chunk));
 }
 
@@ -169,6 +179,10 @@ void StreamExecution::OnCacheDone(sluice::v1::ChatResponse response) {
         chunks[i].clear_decision();
         if (i == 0 || i + 1 == chunks.size()) {
           chunks[i].mutable_decision()->set_cache("shared");
+        }
+        if (chunks[i].has_usage()) {
+          core_->Price(chunks[i].route(), chunks[i].usage(), TenantLocked(),
+                       *chunks[i].mutable_decision());
         }
         Push(std::move(chunks[i]));
       }
@@ -261,6 +275,10 @@ void StreamExecution::OnAlarm() {
   if (release) Release();
 }
 
+const std::string& StreamExecution::TenantLocked() const {
+  return call_->request().context().tenant();
+}
+
 void StreamExecution::EmitLocked(ChatChunk chunk) {
   if (fill_ != nullptr) {
     fill_->Chunk(chunk);
@@ -327,6 +345,8 @@ void StreamExecution::SendUsageLocked() {
     *usage.mutable_usage() = core_->EstimateUsage(route_, text_);
   }
   StampDecisionLocked(usage.mutable_decision());
+  core_->Price(head_.route(), usage.usage(), TenantLocked(),
+               *usage.mutable_decision());
   EmitLocked(std::move(usage));
 }
 

@@ -70,6 +70,7 @@ class StreamExecution final
   void SendUsageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StampDecisionLocked(sluice::v1::RouteDecision* decision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const std::string& TenantLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // QueuedStreamWriter
   void OnDownstreamGone() override;

@@ -92,6 +92,8 @@ void UnaryExecution::FinishFromCache(sluice::v1::ChatResponse response,
   sluice::v1::RouteDecision* decision = response_->mutable_decision();
   decision->Clear();
   decision->set_cache(cache);
+  core_->Price(response_->route(), response_->usage(),
+               call_.request().context().tenant(), *decision);
   reactor_->Finish(grpc::Status::OK);
 }
 
@@ -196,7 +198,11 @@ void UnaryExecution::Finish(const absl::Status& status) {
                                              loop_->reason()));
     }
   }
-  if (status.ok()) *response_->mutable_decision() = decision;
+  if (status.ok()) {
+    core_->Price(response_->route(), response_->usage(),
+                 call_.request().context().tenant(), decision);
+    *response_->mutable_decision() = decision;
+  }
   if (fill_ != nullptr) {
     // The answer goes to the client once the cache has it: an identical
     // request after this one then finds it stored.

@@ -3,6 +3,7 @@
 // truncation flagged and escalated, circuit breakers, the cost and latency
 // strategies, task classes, token counts and estimated usage.
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -281,6 +282,29 @@ routes:
   EXPECT_EQ(fits->route(), "a/deepseek-chat");
   EXPECT_THAT(fits->decision().reason(), HasSubstr("context window 200"));
   EXPECT_GT(fits->decision().prompt_tokens_estimate(), 200);
+}
+
+TEST_F(RouterTest, DecisionCarriesTheUpstreamCostAndThePrice) {
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: deepseek-chat, input_usd_per_mtok: 0.28, output_usd_per_mtok: 0.42}
+routes:
+  - {model: m, provider: a, upstream_model: deepseek-chat}
+)yaml"));
+  absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hello there"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  const sluice::v1::Usage& usage = response->usage();
+  ASSERT_GT(usage.completion_tokens(), 0);
+  int64_t expected = std::llround(
+      static_cast<double>(usage.prompt_tokens() - usage.cached_tokens()) * 0.28 +
+      static_cast<double>(usage.completion_tokens()) * 0.42);
+  EXPECT_EQ(response->decision().upstream_cost_micro_usd(), expected);
+  EXPECT_EQ(response->decision().price_micro_usd(), expected);
+  StreamResult stream = Stream(Ask("m", "hello again"));
+  ASSERT_TRUE(stream.status.ok());
+  const sluice::v1::ChatChunk& last = stream.chunks.back();
+  ASSERT_TRUE(last.has_usage());
+  EXPECT_GT(last.decision().upstream_cost_micro_usd(), 0);
 }
 
 TEST_F(RouterTest, LatencyStrategyMovesTrafficToTheFasterProvider) {
