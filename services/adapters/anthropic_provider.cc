@@ -12,22 +12,9 @@
 #include "services/adapters/anthropic_response.h"
 #include "services/adapters/anthropic_stream.h"
 #include "services/adapters/call_timeouts.h"
+#include "services/adapters/sse_call.h"
 
 namespace sluice::adapters {
-namespace {
-
-// What one streamed call keeps between curl callbacks (all on the client's
-// event thread, so no locking inside).
-struct StreamState {
-  ChunkSink* sink;
-  std::string provider;
-  upstream::HttpResponseHead head;
-  std::string error_body;
-  std::unique_ptr<AnthropicStreamDecoder> decoder;
-  std::unique_ptr<http::SseParser> parser;
-};
-
-}  // namespace
 
 AnthropicProvider::AnthropicProvider(const sluice::v1::ProviderConfig& config,
                                      upstream::HttpClient* client)
@@ -103,45 +90,29 @@ CancelStream AnthropicProvider::Stream(
     sink->OnEnd(http.status());
     return [] {};
   }
-  auto state = std::make_shared<StreamState>();
-  state->sink = sink;
-  state->provider = config_.name();
-  state->decoder = std::make_unique<AnthropicStreamDecoder>(
+  auto decoder = std::make_shared<AnthropicStreamDecoder>(
       config_.name(), Route(request), absl::Now(),
       [sink](sluice::v1::ChatChunk chunk) { sink->OnChunk(std::move(chunk)); });
-  AnthropicStreamDecoder* decoder = state->decoder.get();
-  state->parser = std::make_unique<http::SseParser>(
-      [decoder](const http::SseParser::Event& event) {
-        decoder->OnEvent(event);
-      });
-  upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [state, rest = RestKeyOn429(keys_, key)](
-                          const upstream::HttpResponseHead& h) {
-    state->head = h;
-    rest(h);
+  SseCallHandlers handlers;
+  handlers.on_head = RestKeyOn429(keys_, key);
+  handlers.on_event = [decoder](const http::SseParser::Event& event) {
+    decoder->OnEvent(event);
   };
-  callbacks.on_body = [state](absl::string_view bytes) {
-    if (state->head.status == 200) {
-      state->parser->Feed(bytes);
-    } else if (state->error_body.size() < 64 * 1024) {
-      state->error_body.append(bytes.data(), bytes.size());
+  handlers.finish = [decoder, provider = config_.name()](
+                        absl::Status status,
+                        const upstream::HttpResponseHead& head,
+                        absl::string_view error_body) {
+    if (status.ok() && head.status != 200) {
+      return AnthropicHttpError(provider, head, error_body, absl::Now());
     }
-  };
-  callbacks.on_done = [state](absl::Status status) {
-    if (status.ok() && state->head.status != 200) {
-      status = AnthropicHttpError(state->provider, state->head,
-                                  state->error_body, absl::Now());
-    } else if (status.ok() || state->decoder->done() ||
-               state->decoder->failed()) {
-      // The decoder's verdict wins over a broken connection: a finished
-      // answer stands, and an error event says more than curl's message.
-      status = state->decoder->EndStatus();
+    // The decoder's verdict wins over a broken connection: a finished
+    // answer stands, and an error event says more than curl's message.
+    if (status.ok() || decoder->done() || decoder->failed()) {
+      return decoder->EndStatus();
     }
-    state->sink->OnEnd(status);
+    return status;
   };
-  upstream::HttpClient* client = client_;
-  upstream::CallId id = client->Start(*std::move(http), std::move(callbacks));
-  return [client, id] { client->Cancel(id); };
+  return StartSseCall(client_, *std::move(http), std::move(handlers), sink);
 }
 
 }  // namespace sluice::adapters

@@ -10,22 +10,20 @@
 #include "libs/http/sse_parser.h"
 #include "libs/status/errors.h"
 #include "services/adapters/call_timeouts.h"
+#include "services/adapters/sse_call.h"
 #include "services/adapters/upstream_error.h"
 
 namespace sluice::adapters {
 namespace {
 
-// What one streamed call keeps between curl callbacks (all on the client's
+// What one streamed call keeps between its events (all on the client's
 // event thread, so no locking inside).
 struct StreamState {
   ChunkSink* sink;
   std::string provider;
   std::string route;
-  upstream::HttpResponseHead head;
-  std::string error_body;
   bool saw_done = false;
   absl::Status failure;  // a malformed or error chunk
-  std::unique_ptr<http::SseParser> parser;
 };
 
 // The provider answered 200 with something that is not a chat completion:
@@ -114,53 +112,40 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
   state->sink = sink;
   state->provider = config_.name();
   state->route = Route(request);
-  StreamState* raw = state.get();
-  state->parser = std::make_unique<http::SseParser>(
-      [raw](const http::SseParser::Event& event) {
-        if (raw->saw_done || !raw->failure.ok()) return;
-        if (event.data == "[DONE]") {
-          raw->saw_done = true;
-          return;
-        }
-        absl::StatusOr<sluice::v1::ChatChunk> chunk =
-            codec::ParseChatChunk(event.data);
-        if (!chunk.ok()) {
-          raw->failure = UnreadableAnswer(raw->provider, chunk.status());
-          return;
-        }
-        chunk->set_route(raw->route);
-        raw->sink->OnChunk(*std::move(chunk));
-      });
   std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
-  upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [state, rest = RestKeyOn429(keys_, key)](
-                          const upstream::HttpResponseHead& h) {
-    state->head = h;
-    rest(h);
-  };
-  callbacks.on_body = [state](absl::string_view bytes) {
-    if (state->head.status == 200) {
-      state->parser->Feed(bytes);
-    } else if (state->error_body.size() < 64 * 1024) {
-      state->error_body.append(bytes.data(), bytes.size());
+  SseCallHandlers handlers;
+  handlers.on_head = RestKeyOn429(keys_, key);
+  handlers.on_event = [state](const http::SseParser::Event& event) {
+    if (state->saw_done || !state->failure.ok()) return;
+    if (event.data == "[DONE]") {
+      state->saw_done = true;
+      return;
     }
+    absl::StatusOr<sluice::v1::ChatChunk> chunk =
+        codec::ParseChatChunk(event.data);
+    if (!chunk.ok()) {
+      state->failure = UnreadableAnswer(state->provider, chunk.status());
+      return;
+    }
+    chunk->set_route(state->route);
+    state->sink->OnChunk(*std::move(chunk));
   };
-  callbacks.on_done = [state](absl::Status status) {
-    if (status.ok() && state->head.status != 200) {
-      status = UpstreamHttpError(state->provider, state->head,
-                                 state->error_body, absl::Now());
-    } else if (status.ok() && !state->failure.ok()) {
-      status = state->failure;
-    } else if (status.ok() && !state->saw_done) {
-      status = absl::UnavailableError(absl::StrCat(
+  handlers.finish = [state](absl::Status status,
+                            const upstream::HttpResponseHead& head,
+                            absl::string_view error_body) {
+    if (!status.ok()) return status;
+    if (head.status != 200) {
+      return UpstreamHttpError(state->provider, head, error_body, absl::Now());
+    }
+    if (!state->failure.ok()) return state->failure;
+    if (!state->saw_done) {
+      return absl::UnavailableError(absl::StrCat(
           "upstream ", state->provider, " ended the stream without [DONE]"));
     }
-    state->sink->OnEnd(status);
+    return absl::OkStatus();
   };
-  upstream::HttpClient* client = client_;
-  upstream::CallId id = client->Start(
-      BuildRequest(request, /*stream=*/true, key), std::move(callbacks));
-  return [client, id] { client->Cancel(id); };
+  return StartSseCall(client_, BuildRequest(request, /*stream=*/true, key),
+                      std::move(handlers), sink);
 }
 
 }  // namespace sluice::adapters

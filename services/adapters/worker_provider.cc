@@ -5,18 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/codec/chunk_assembler.h"
+#include "libs/config/duration.h"
 #include "libs/status/grpc_status.h"
 
 namespace sluice::adapters {
 namespace {
 
 using sluice::v1::ChatChunk;
-
-absl::Duration TotalTimeout(const sluice::v1::ProviderConfig& config) {
-  const google::protobuf::Duration& total = config.timeouts().total();
-  if (total.seconds() == 0 && total.nanos() == 0) return absl::Minutes(10);
-  return absl::Seconds(total.seconds()) + absl::Nanoseconds(total.nanos());
-}
 
 // Reads one Generate stream into a sink; deletes itself when done.
 class WorkerCall final : public grpc::ClientReadReactor<ChatChunk> {
@@ -97,7 +92,9 @@ CancelStream WorkerProvider::Stream(const sluice::v1::AdapterRequest& request,
     return nullptr;
   }
   auto context = std::make_shared<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + TotalTimeout(config_)));
+  context->set_deadline(absl::ToChronoTime(
+      absl::Now() + sluice::config::DurationOr(config_.timeouts().total(),
+                                               absl::Minutes(10))));
   sluice::v1::ChatRequest body = request.request();
   body.set_model(request.upstream_model());
   body.set_stream(true);

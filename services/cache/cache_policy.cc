@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "libs/config/duration.h"
+
 namespace sluice::cache {
 namespace {
 
 constexpr absl::Duration kDefaultTtl = absl::Hours(1);
 constexpr absl::Duration kDefaultMaxTtl = absl::Hours(24);
-
-absl::Duration DurationOr(const google::protobuf::Duration& d,
-                          absl::Duration fallback) {
-  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 bool Deterministic(const sluice::v1::ChatRequest& request) {
   return (request.has_temperature() && request.temperature() == 0) ||
@@ -26,8 +22,10 @@ CacheDecision DecideCaching(const sluice::v1::ChatRequest& request,
   sluice::v1::CachePolicy defaults;
   if (policy == nullptr) policy = &defaults;
   CacheDecision decision;
-  absl::Duration max_ttl = DurationOr(policy->max_ttl(), kDefaultMaxTtl);
-  decision.ttl = std::min(DurationOr(policy->ttl(), kDefaultTtl), max_ttl);
+  absl::Duration max_ttl =
+      sluice::config::DurationOr(policy->max_ttl(), kDefaultMaxTtl);
+  decision.ttl =
+      std::min(sluice::config::DurationOr(policy->ttl(), kDefaultTtl), max_ttl);
   if (int64_t seconds = request.context().cache_ttl_seconds(); seconds > 0) {
     decision.ttl = std::min(absl::Seconds(seconds), max_ttl);
   }

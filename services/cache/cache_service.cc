@@ -5,6 +5,7 @@
 #include <grpcpp/alarm.h>
 
 #include "absl/strings/str_cat.h"
+#include "libs/config/duration.h"
 #include "libs/host/failed_stream.h"
 #include "libs/host/queued_stream_writer.h"
 #include "libs/obs/logging.h"
@@ -19,12 +20,6 @@ namespace {
 using sluice::v1::CacheEvent;
 
 constexpr absl::Duration kFillDeadline = absl::Seconds(10);
-
-absl::Duration DurationOr(const google::protobuf::Duration& d,
-                          absl::Duration fallback) {
-  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 obs::Counter& LookupCounter(const char* result) {
   return obs::MetricsRegistry::Default().counter(
@@ -77,7 +72,7 @@ class CacheService::LookupReactor final
         model_(request.resolved_model()) {
     decision_ = DecideCaching(request.request(), service->PolicyOf(tenant_));
     if (!decision_.read && !decision_.write) {
-      Miss(decision_.reason, "bypass");
+      Miss(decision_.reason, "bypass", /*bypass=*/true);
       Release();
       return;
     }
@@ -127,10 +122,11 @@ class CacheService::LookupReactor final
   }
 
  private:
-  void Miss(const std::string& reason, const char* result) {
+  void Miss(const std::string& reason, const char* result, bool bypass) {
     LookupCounter(result).Increment();
     CacheEvent event;
     event.mutable_miss()->set_reason(reason);
+    event.mutable_miss()->set_bypass(bypass);
     Push(std::move(event));
     End(grpc::Status::OK);
   }
@@ -138,7 +134,7 @@ class CacheService::LookupReactor final
   void JoinOrLead() {
     if (!decision_.write) {
       service_->Count(tenant_, Outcome::kMiss);
-      return Miss("not_cacheable", "miss");
+      return Miss("not_cacheable", "bypass", /*bypass=*/true);
     }
     AddHold();  // the flight's, released by OnDone/OnFailed
     std::optional<sluice::v1::CachedAnswer> stored;
@@ -277,8 +273,8 @@ absl::StatusOr<std::unique_ptr<CacheService>> CacheService::Create(
   if (!cache.redis().empty()) {
     redis::RedisOptions options;
     options.address = cache.redis();
-    options.command_timeout =
-        DurationOr(cache.redis_timeout(), options.command_timeout);
+    options.command_timeout = sluice::config::DurationOr(
+        cache.redis_timeout(), options.command_timeout);
     absl::StatusOr<std::unique_ptr<redis::RedisClient>> client =
         redis::RedisClient::Create(options);
     if (!client.ok()) return client.status();

@@ -4,16 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/config/duration.h"
 #include "libs/upstream/retry_after.h"
 
 namespace sluice::router {
 namespace {
-
-absl::Duration DurationOr(const google::protobuf::Duration& d,
-                          absl::Duration fallback) {
-  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 int64_t Capacity(const Candidate& c) {
   if (c.spec == nullptr) return 0;
@@ -25,10 +20,12 @@ int64_t Capacity(const Candidate& c) {
 RetryOptions RetryOptions::FromConfig(const sluice::v1::RetryConfig& config) {
   RetryOptions options;
   if (config.max_attempts() > 0) options.max_attempts = config.max_attempts();
-  options.base_backoff = DurationOr(config.base_backoff(), options.base_backoff);
-  options.max_backoff = DurationOr(config.max_backoff(), options.max_backoff);
-  options.max_retry_after =
-      DurationOr(config.max_retry_after(), options.max_retry_after);
+  options.base_backoff =
+      sluice::config::DurationOr(config.base_backoff(), options.base_backoff);
+  options.max_backoff =
+      sluice::config::DurationOr(config.max_backoff(), options.max_backoff);
+  options.max_retry_after = sluice::config::DurationOr(config.max_retry_after(),
+                                                       options.max_retry_after);
   return options;
 }
 

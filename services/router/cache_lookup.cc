@@ -34,7 +34,7 @@ class LookupCall final : public grpc::ClientReadReactor<sluice::v1::CacheEvent> 
         break;
       case sluice::v1::CacheEvent::kMiss:
         ended_ = true;
-        handlers_.on_miss(event_.miss().reason());
+        handlers_.on_miss(event_.miss().bypass());
         break;
       case sluice::v1::CacheEvent::kChunk:
         handlers_.on_chunk(std::move(*event_.mutable_chunk()));
@@ -51,7 +51,7 @@ class LookupCall final : public grpc::ClientReadReactor<sluice::v1::CacheEvent> 
   }
 
   void OnDone(const grpc::Status&) override {
-    if (!ended_) handlers_.on_miss("unavailable");
+    if (!ended_) handlers_.on_miss(/*bypass=*/false);  // cache unreachable
     delete this;
   }
 
@@ -70,11 +70,6 @@ void StartCacheLookup(sluice::v1::Cache::Stub* stub,
                       CacheLookupHandlers handlers) {
   (new LookupCall(std::move(context), std::move(request), std::move(handlers)))
       ->Start(stub);
-}
-
-bool IsBypass(const std::string& reason) {
-  return reason == "bypass" || reason == "not_deterministic" ||
-         reason == "tenant_never" || reason == "not_cacheable";
 }
 
 }  // namespace sluice::router

@@ -18,8 +18,9 @@ namespace sluice::router {
 struct CacheLookupHandlers {
   std::function<void(sluice::v1::CachedAnswer)> on_hit;
   std::function<void(std::string lease)> on_lead;
-  // "bypass", "not_cacheable", "leader_failed", "unavailable", ...
-  std::function<void(std::string reason)> on_miss;
+  // `bypass`: the request was never to be served from the cache (as the
+  // cache service decided); else a miss ("leader_failed", "unavailable").
+  std::function<void(bool bypass)> on_miss;
   std::function<void(sluice::v1::ChatChunk)> on_chunk;
   std::function<void(sluice::v1::ChatResponse)> on_done;
 };
@@ -30,9 +31,5 @@ void StartCacheLookup(sluice::v1::Cache::Stub* stub,
                       std::shared_ptr<grpc::ClientContext> context,
                       sluice::v1::CacheLookupRequest request,
                       CacheLookupHandlers handlers);
-
-// Whether a miss reason means the request was never cacheable (the client
-// sees x-sluice-cache: bypass) rather than a miss.
-bool IsBypass(const std::string& reason);
 
 }  // namespace sluice::router

@@ -4,14 +4,10 @@
 #include <cmath>
 #include <utility>
 
+#include "libs/config/duration.h"
+
 namespace sluice::router {
 namespace {
-
-absl::Duration FromProto(const google::protobuf::Duration& d,
-                         absl::Duration fallback) {
-  if (d.seconds() == 0 && d.nanos() == 0) return fallback;
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 // "provider/model" → {provider, model}, split at the first '/' (model ids
 // may contain more slashes).
@@ -29,12 +25,13 @@ HealthOptions HealthOptions::FromConfig(
   if (config.failure_threshold() > 0) {
     options.failure_threshold = config.failure_threshold();
   }
-  options.window = FromProto(config.window(), options.window);
-  options.cooldown = FromProto(config.cooldown(), options.cooldown);
+  options.window = sluice::config::DurationOr(config.window(), options.window);
+  options.cooldown =
+      sluice::config::DurationOr(config.cooldown(), options.cooldown);
   options.p95_threshold =
-      FromProto(config.p95_threshold(), options.p95_threshold);
+      sluice::config::DurationOr(config.p95_threshold(), options.p95_threshold);
   options.slow_cooldown =
-      FromProto(config.slow_cooldown(), options.slow_cooldown);
+      sluice::config::DurationOr(config.slow_cooldown(), options.slow_cooldown);
   return options;
 }
 

@@ -87,21 +87,4 @@ absl::StatusOr<RoutePlan> RouteTable::Resolve(absl::string_view model,
   return plan;
 }
 
-std::vector<std::string> RouteTable::Models(absl::string_view tenant) const {
-  std::vector<std::string> models;
-  auto add = [&models](const std::string& name) {
-    for (const std::string& m : models) {
-      if (m == name) return;
-    }
-    models.push_back(name);
-  };
-  for (const sluice::v1::RouteConfig& route : config_.routes()) {
-    if (route.tenant().empty() || route.tenant() == tenant) add(route.model());
-  }
-  for (const sluice::v1::ModelAlias& alias : config_.router().aliases()) {
-    if (Find(alias.model(), tenant) != nullptr) add(alias.alias());
-  }
-  return models;
-}
-
 }  // namespace sluice::router

@@ -36,8 +36,6 @@ class RouteTable {
   // The model spec of a candidate, or null when the catalog has none.
   const sluice::v1::ModelSpec* Spec(absl::string_view provider,
                                     absl::string_view model) const;
-  // Public model names and aliases a tenant may ask for, in config order.
-  std::vector<std::string> Models(absl::string_view tenant) const;
 
  private:
   const sluice::v1::RouteConfig* Find(absl::string_view model,

@@ -119,34 +119,41 @@ void StreamExecution::LookUp(const std::string& resolved_model) {
     OnCacheDone(std::move(response));
   };
   handlers.on_lead = [this, cache](std::string lease) {
-    OnCacheMiss("", CacheFill::Start(cache, lease));
+    OnCacheMiss(/*bypass=*/false, CacheFill::Start(cache, lease));
   };
-  handlers.on_miss = [this](std::string reason) { OnCacheMiss(reason, nullptr); };
+  handlers.on_miss = [this](bool bypass) { OnCacheMiss(bypass, nullptr); };
   StartCacheLookup(cache, std::move(context), std::move(lookup),
                    std::move(handlers));
+}
+
+void StreamExecution::SendFromCacheLocked(ChatChunk chunk, const char* cache) {
+  // The decision of the call that made the answer is not this one's: the
+  // first chunk (for the response head) and the usage chunk (for the usage
+  // event) carry this one's, priced as an answer from the cache.
+  chunk.clear_decision();
+  if (from_cache_++ == 0 || chunk.has_usage()) {
+    chunk.mutable_decision()->set_cache(cache);
+  }
+  if (chunk.has_usage()) {
+    core_->Price(chunk.route(), chunk.usage(), TenantLocked(),
+                 *chunk.mutable_decision());
+  }
+  Push(std::move(chunk));
 }
 
 void StreamExecution::OnCacheHit(sluice::v1::CachedAnswer answer) {
   bool release;
   {
     absl::MutexLock lock(&mu_);
-    std::vector<ChatChunk> chunks;
     if (answer.chunks().empty()) {
-      chunks = codec::ChunksOf(answer.response());
-    } else {
-      chunks.assign(answer.chunks().begin(), answer.chunks().end());
-    }
-    // The decision of the call that filled the entry is not this one's.
-    sluice::v1::RouteDecision hit;
-    hit.set_cache("hit");
-    for (size_t i = 0; i < chunks.size(); ++i) {
-      chunks[i].clear_decision();
-      if (i == 0 || i + 1 == chunks.size()) *chunks[i].mutable_decision() = hit;
-      if (chunks[i].has_usage()) {
-        core_->Price(chunks[i].route(), chunks[i].usage(), TenantLocked(),
-                     *chunks[i].mutable_decision());
+      // Stored from a unary call: its answer, as chunks.
+      for (ChatChunk& chunk : codec::ChunksOf(answer.response())) {
+        SendFromCacheLocked(std::move(chunk), "hit");
       }
-      Push(std::move(chunks[i]));
+    } else {
+      for (ChatChunk& chunk : *answer.mutable_chunks()) {
+        SendFromCacheLocked(std::move(chunk), "hit");
+      }
     }
     release = EndLocked(absl::OkStatus());
   }
@@ -157,34 +164,17 @@ void StreamExecution::OnCacheHit(sluice::v1::CachedAnswer answer) {
 void StreamExecution::OnCacheChunk(ChatChunk chunk) {
   absl::MutexLock lock(&mu_);
   if (ended_) return;
-  chunk.clear_decision();
-  if (followed_++ == 0 || chunk.has_usage()) {
-    chunk.mutable_decision()->set_cache("shared");
-  }
-  if (chunk.has_usage()) {
-    core_->Price(chunk.route(), chunk.usage(), TenantLocked(),
-                 *chunk.mutable_decision());
-  }
-  Push(std::move(chunk));
+  SendFromCacheLocked(std::move(chunk), "shared");
 }
 
 void StreamExecution::OnCacheDone(sluice::v1::ChatResponse response) {
   bool release;
   {
     absl::MutexLock lock(&mu_);
-    if (followed_ == 0) {
+    if (from_cache_ == 0) {
       // The leader was a unary call: its answer, as chunks.
-      std::vector<ChatChunk> chunks = codec::ChunksOf(response);
-      for (size_t i = 0; i < chunks.size(); ++i) {
-        chunks[i].clear_decision();
-        if (i == 0 || i + 1 == chunks.size()) {
-          chunks[i].mutable_decision()->set_cache("shared");
-        }
-        if (chunks[i].has_usage()) {
-          core_->Price(chunks[i].route(), chunks[i].usage(), TenantLocked(),
-                       *chunks[i].mutable_decision());
-        }
-        Push(std::move(chunks[i]));
+      for (ChatChunk& chunk : codec::ChunksOf(response)) {
+        SendFromCacheLocked(std::move(chunk), "shared");
       }
     }
     release = EndLocked(absl::OkStatus());
@@ -193,16 +183,16 @@ void StreamExecution::OnCacheDone(sluice::v1::ChatResponse response) {
   Release();  // the lookup's hold
 }
 
-void StreamExecution::OnCacheMiss(const std::string& reason, CacheFill* fill) {
+void StreamExecution::OnCacheMiss(bool bypass, CacheFill* fill) {
   bool release;
   {
     absl::MutexLock lock(&mu_);
     lookup_context_.reset();
     fill_ = fill;
-    cache_status_ = fill != nullptr || !IsBypass(reason) ? "miss" : "bypass";
+    cache_status_ = bypass ? "bypass" : "miss";
     if (gone_) {
       release = EndLocked(absl::CancelledError("the caller went away"));
-    } else if (followed_ > 0) {
+    } else if (from_cache_ > 0) {
       // Part of the leader's answer already reached the client.
       release = EndLocked(absl::UnavailableError(
           "the identical request this one shared failed upstream"));

@@ -49,7 +49,10 @@ class StreamExecution final
   void OnCacheHit(sluice::v1::CachedAnswer answer) ABSL_LOCKS_EXCLUDED(mu_);
   void OnCacheChunk(sluice::v1::ChatChunk chunk) ABSL_LOCKS_EXCLUDED(mu_);
   void OnCacheDone(sluice::v1::ChatResponse response) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnCacheMiss(const std::string& reason, CacheFill* fill)
+  // Sends a chunk of a cached or shared answer (see the .cc).
+  void SendFromCacheLocked(sluice::v1::ChatChunk chunk, const char* cache)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnCacheMiss(bool bypass, CacheFill* fill)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Each returns true when the execution's own hold must be released (after
@@ -85,7 +88,7 @@ class StreamExecution final
   std::string cache_status_ ABSL_GUARDED_BY(mu_);
   CacheFill* fill_ ABSL_GUARDED_BY(mu_) = nullptr;  // when leading a flight
   codec::ChunkAssembler assembled_ ABSL_GUARDED_BY(mu_);  // what fill_ got
-  int followed_ ABSL_GUARDED_BY(mu_) = 0;  // chunks sent from a followed flight
+  int from_cache_ ABSL_GUARDED_BY(mu_) = 0;  // chunks sent from the cache
   int attempt_ ABSL_GUARDED_BY(mu_) = 0;  // id of the attempt in flight
   std::shared_ptr<grpc::ClientContext> attempt_context_ ABSL_GUARDED_BY(mu_);
   absl::Time attempt_start_ ABSL_GUARDED_BY(mu_);

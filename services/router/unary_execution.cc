@@ -77,8 +77,8 @@ void UnaryExecution::LookUp(const std::string& resolved_model) {
     }
     self->GoUpstream();
   };
-  handlers.on_miss = [self](std::string reason) {
-    self->cache_status_ = IsBypass(reason) ? "bypass" : "miss";
+  handlers.on_miss = [self](bool bypass) {
+    self->cache_status_ = bypass ? "bypass" : "miss";
     self->GoUpstream();
   };
   StartCacheLookup(core_->cache(),

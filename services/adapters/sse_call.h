@@ -1,0 +1,34 @@
+// One streamed (SSE) call to a provider, the plumbing both provider
+// families share: the events of a 200 answer go to `on_event` as they are
+// parsed; the body of any other status is kept (up to 64 KiB) for the
+// error; at the end `finish` turns the transport's status, the head and
+// that body into the stream's end status, which goes to `sink->OnEnd()`.
+// Callbacks run on the HttpClient's event thread.
+#pragma once
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "libs/http/sse_parser.h"
+#include "libs/upstream/http_client.h"
+#include "services/adapters/provider.h"
+
+namespace sluice::adapters {
+
+struct SseCallHandlers {
+  // Sees the response head first (e.g. to rest a key after a 429).
+  std::function<void(const upstream::HttpResponseHead&)> on_head;
+  std::function<void(const http::SseParser::Event&)> on_event;
+  std::function<absl::Status(absl::Status transport,
+                             const upstream::HttpResponseHead& head,
+                             absl::string_view error_body)>
+      finish;
+};
+
+// `sink` must stay alive until its OnEnd().
+CancelStream StartSseCall(upstream::HttpClient* client,
+                          upstream::HttpRequest request,
+                          SseCallHandlers handlers, ChunkSink* sink);
+
+}  // namespace sluice::adapters
