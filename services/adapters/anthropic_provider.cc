@@ -12,7 +12,7 @@
 #include "services/adapters/anthropic_response.h"
 #include "services/adapters/anthropic_stream.h"
 #include "services/adapters/call_timeouts.h"
-#include "services/adapters/sse_call.h"
+#include "services/adapters/provider_call.h"
 
 namespace sluice::adapters {
 
@@ -54,31 +54,22 @@ void AnthropicProvider::Complete(const sluice::v1::AdapterRequest& request,
   absl::StatusOr<upstream::HttpRequest> http =
       BuildRequest(request, /*stream=*/false, key);
   if (!http.ok()) return done(http.status());
-  auto head = std::make_shared<upstream::HttpResponseHead>();
-  auto body = std::make_shared<std::string>();
-  upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [head, rest = RestKeyOn429(keys_, key)](
-                          const upstream::HttpResponseHead& h) {
-    *head = h;
-    rest(h);
-  };
-  callbacks.on_body = [body](absl::string_view bytes) {
-    body->append(bytes.data(), bytes.size());
-  };
-  callbacks.on_done = [head, body, done = std::move(done),
-                       provider = config_.name(),
-                       route = Route(request)](absl::Status status) {
-    if (!status.ok()) return done(status);
-    absl::Time now = absl::Now();
-    if (head->status < 200 || head->status > 299) {
-      return done(AnthropicHttpError(provider, *head, *body, now));
-    }
-    absl::StatusOr<sluice::v1::ChatResponse> response =
-        ParseAnthropicMessage(*body, now);
-    if (response.ok()) response->set_route(route);
-    done(std::move(response));
-  };
-  client_->Start(*std::move(http), std::move(callbacks));
+  StartBodyCall(
+      client_, *std::move(http), RestKeyOn429(keys_, key),
+      [done = std::move(done), provider = config_.name(),
+       route = Route(request)](absl::Status status,
+                               const upstream::HttpResponseHead& head,
+                               std::string body) {
+        if (!status.ok()) return done(status);
+        absl::Time now = absl::Now();
+        if (head.status < 200 || head.status > 299) {
+          return done(AnthropicHttpError(provider, head, body, now));
+        }
+        absl::StatusOr<sluice::v1::ChatResponse> response =
+            ParseAnthropicMessage(body, now);
+        if (response.ok()) response->set_route(route);
+        done(std::move(response));
+      });
 }
 
 CancelStream AnthropicProvider::Stream(

@@ -10,7 +10,7 @@
 #include "libs/http/sse_parser.h"
 #include "libs/status/errors.h"
 #include "services/adapters/call_timeouts.h"
-#include "services/adapters/sse_call.h"
+#include "services/adapters/provider_call.h"
 #include "services/adapters/upstream_error.h"
 
 namespace sluice::adapters {
@@ -76,34 +76,25 @@ upstream::HttpRequest OpenAIProvider::BuildRequest(
 void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
                               CompleteCallback done) {
   std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
-  auto head = std::make_shared<upstream::HttpResponseHead>();
-  auto body = std::make_shared<std::string>();
-  upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [head, rest = RestKeyOn429(keys_, key)](
-                          const upstream::HttpResponseHead& h) {
-    *head = h;
-    rest(h);
-  };
-  callbacks.on_body = [body](absl::string_view bytes) {
-    body->append(bytes.data(), bytes.size());
-  };
-  callbacks.on_done = [head, body, done = std::move(done),
-                       provider = config_.name(),
-                       route = Route(request)](absl::Status status) {
-    if (!status.ok()) return done(status);
-    if (head->status < 200 || head->status > 299) {
-      return done(UpstreamHttpError(provider, *head, *body, absl::Now()));
-    }
-    absl::StatusOr<sluice::v1::ChatResponse> response =
-        codec::ParseChatResponse(*body);
-    if (!response.ok()) {
-      return done(UnreadableAnswer(provider, response.status()));
-    }
-    response->set_route(route);
-    done(std::move(response));
-  };
-  client_->Start(BuildRequest(request, /*stream=*/false, key),
-                 std::move(callbacks));
+  StartBodyCall(
+      client_, BuildRequest(request, /*stream=*/false, key),
+      RestKeyOn429(keys_, key),
+      [done = std::move(done), provider = config_.name(),
+       route = Route(request)](absl::Status status,
+                               const upstream::HttpResponseHead& head,
+                               std::string body) {
+        if (!status.ok()) return done(status);
+        if (head.status < 200 || head.status > 299) {
+          return done(UpstreamHttpError(provider, head, body, absl::Now()));
+        }
+        absl::StatusOr<sluice::v1::ChatResponse> response =
+            codec::ParseChatResponse(body);
+        if (!response.ok()) {
+          return done(UnreadableAnswer(provider, response.status()));
+        }
+        response->set_route(route);
+        done(std::move(response));
+      });
 }
 
 CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,

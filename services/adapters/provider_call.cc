@@ -1,4 +1,4 @@
-#include "services/adapters/sse_call.h"
+#include "services/adapters/provider_call.h"
 
 #include <memory>
 #include <string>
@@ -20,6 +20,29 @@ struct SseCallState {
 };
 
 }  // namespace
+
+void StartBodyCall(
+    upstream::HttpClient* client, upstream::HttpRequest request,
+    std::function<void(const upstream::HttpResponseHead&)> on_head,
+    std::function<void(absl::Status, const upstream::HttpResponseHead&,
+                       std::string)>
+        done) {
+  auto head = std::make_shared<upstream::HttpResponseHead>();
+  auto body = std::make_shared<std::string>();
+  upstream::HttpCallbacks callbacks;
+  callbacks.on_head = [head, on_head = std::move(on_head)](
+                          const upstream::HttpResponseHead& h) {
+    *head = h;
+    if (on_head) on_head(h);
+  };
+  callbacks.on_body = [body](absl::string_view bytes) {
+    body->append(bytes.data(), bytes.size());
+  };
+  callbacks.on_done = [head, body, done = std::move(done)](absl::Status status) {
+    done(std::move(status), *head, std::move(*body));
+  };
+  client->Start(std::move(request), std::move(callbacks));
+}
 
 CancelStream StartSseCall(upstream::HttpClient* client,
                           upstream::HttpRequest request,

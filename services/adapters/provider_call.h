@@ -1,12 +1,9 @@
-// One streamed (SSE) call to a provider, the plumbing both provider
-// families share: the events of a 200 answer go to `on_event` as they are
-// parsed; the body of any other status is kept (up to 64 KiB) for the
-// error; at the end `finish` turns the transport's status, the head and
-// that body into the stream's end status, which goes to `sink->OnEnd()`.
-// Callbacks run on the HttpClient's event thread.
+// The HTTP plumbing both provider families share, for a whole answer and
+// for a streamed (SSE) one. Callbacks run on the HttpClient's event thread.
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -26,6 +23,20 @@ struct SseCallHandlers {
       finish;
 };
 
+// A call whose answer is read whole: `done` gets the transport's status,
+// the head and the body.
+void StartBodyCall(
+    upstream::HttpClient* client, upstream::HttpRequest request,
+    std::function<void(const upstream::HttpResponseHead&)> on_head,
+    std::function<void(absl::Status transport,
+                       const upstream::HttpResponseHead& head,
+                       std::string body)>
+        done);
+
+// A streamed call: the events of a 200 answer go to `on_event` as they are
+// parsed; the body of any other status is kept (up to 64 KiB) for the
+// error; at the end `finish` turns the transport's status, the head and
+// that body into the stream's end status, which goes to `sink->OnEnd()`.
 // `sink` must stay alive until its OnEnd().
 CancelStream StartSseCall(upstream::HttpClient* client,
                           upstream::HttpRequest request,
