@@ -3,11 +3,17 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+#include "libs/config/duration.h"
 #include "libs/obs/metrics.h"
 #include "libs/status/errors.h"
 
 namespace sluice::ingress {
 namespace {
+
+// How long startup waits for the admission Redis before going on.
+constexpr absl::Duration kConnectWait = absl::Seconds(3);
 
 // OpenAI's duration format for x-ratelimit-reset-*: "6m0s", "1.5s", "20ms".
 std::string ResetText(absl::Duration d) {
@@ -78,10 +84,24 @@ absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
   if (!config.admission().redis().empty()) {
     redis::RedisOptions options;
     options.address = config.admission().redis();
+    options.command_timeout = config::DurationOr(
+        config.admission().redis_timeout(), absl::Milliseconds(100));
     absl::StatusOr<std::unique_ptr<redis::RedisClient>> client =
         redis::RedisClient::Create(options);
     if (!client.ok()) return client.status();
     gate->redis_ = *std::move(client);
+    // Limits hold from the first request: ready only once connected (or
+    // after the wait, when Redis is down and fail_closed decides).
+    absl::Time deadline = absl::Now() + kConnectWait;
+    while (!gate->redis_->connected() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    if (!gate->redis_->connected()) {
+      spdlog::warn("admission: redis {} not reachable yet; requests are {}",
+                   options.address,
+                   gate->fail_closed_ ? "refused (fail_closed)"
+                                      : "admitted unchecked");
+    }
     gate->limiter_ = ratelimit::NewRedisLimiter(gate->redis_.get());
   } else {
     gate->limiter_ = ratelimit::NewLocalLimiter();

@@ -38,8 +38,11 @@ TEST(AdmissionTest, RequestsPerMinuteHoldAcrossThreeIngressReplicas) {
   ASSERT_TRUE(redis.ok()) << redis.status();
   GatewayOptions options;
   options.acme_limits = "{rpm: 10}";
+  // Fail closed with a generous Redis timeout: on a loaded machine a 100ms
+  // deadline can pass, and failing open would admit unchecked requests.
   options.extra_yaml =
-      absl::StrCat("admission:\n  redis: ", (*redis)->address(), "\n");
+      absl::StrCat("admission:\n  redis: ", (*redis)->address(),
+                   "\n  fail_closed: true\n  redis_timeout: 5s\n");
   auto gateway = Gateway::Start(Gateway::Layout::kSplit, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   std::vector<std::string> replicas = {(*gateway)->http_base()};
@@ -51,16 +54,25 @@ TEST(AdmissionTest, RequestsPerMinuteHoldAcrossThreeIngressReplicas) {
 
   constexpr int kRequests = 30;
   std::vector<HttpAnswer> answers(kRequests);
+  std::vector<std::string> asked(kRequests);
   std::vector<std::thread> clients;
   for (int i = 0; i < kRequests; ++i) {
     clients.emplace_back([&, i] {
-      answers[i] = Ask(replicas[i % replicas.size()], kAcmeKey);
+      asked[i] = replicas[i % replicas.size()];
+      answers[i] = Ask(asked[i], kAcmeKey);
     });
   }
   for (std::thread& client : clients) client.join();
 
   int admitted = 0, refused = 0;
-  for (const HttpAnswer& answer : answers) {
+  for (int i = 0; i < kRequests; ++i) {
+    const HttpAnswer& answer = answers[i];
+    if (answer.status == 0) {
+      ADD_FAILURE() << "no answer from " << asked[i] << ": " << answer.error
+                    << "; /health now: "
+                    << HttpCall("GET", asked[i] + "/health").status;
+      continue;
+    }
     if (answer.status == 200) {
       ++admitted;
       EXPECT_EQ(answer.Header("x-ratelimit-limit-requests"), "10");
