@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/sluice/keys_command.h"
 #include "apps/sluice/serve.h"
 #include "libs/kafka/dev_broker_main.h"
 #include "libs/process/termination_signals.h"
@@ -20,6 +21,8 @@ constexpr const char* kUsage =
     "  serve [--config FILE] [--services a,b,...] [--http-listen H:P]\n"
     "        [--grpc-listen H:P] [--remote NAME=H:P]... [--kafka-brokers LIST]\n"
     "        [--sqlite-path FILE]\n"
+    "  keys create|list|revoke ...              virtual API keys (see\n"
+    "                                           `sluice keys`)\n"
     "  dev-kafka [--brokers N] [--topics a,b]   the Kafka dev broker\n"
     "  free-port                                print a free TCP port\n"
     "  version\n";
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "serve") return sluice::app::RunServe(args);
+  if (command == "keys") return sluice::app::RunKeys(args);
   if (command == "dev-kafka") {
     return sluice::kafka::RunDevKafka(argc - 1, argv + 1);
   }

@@ -44,9 +44,10 @@ absl::Status Unauthenticated(std::string message) {
               "invalid_request_error", "", "invalid_api_key");
 }
 
-absl::Status PermissionDenied(std::string message) {
+absl::Status PermissionDenied(std::string message, std::string param,
+                              std::string code) {
   return Make(absl::StatusCode::kPermissionDenied, std::move(message), 403,
-              "permission_error", "", "");
+              "permission_error", std::move(param), std::move(code));
 }
 
 absl::Status NotFound(std::string message, std::string param,

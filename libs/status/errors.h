@@ -27,7 +27,8 @@ namespace sluice::status {
 absl::Status InvalidRequest(std::string message, std::string param = "",
                             std::string code = "");
 absl::Status Unauthenticated(std::string message);
-absl::Status PermissionDenied(std::string message);
+absl::Status PermissionDenied(std::string message, std::string param = "",
+                              std::string code = "");
 absl::Status NotFound(std::string message, std::string param = "",
                       std::string code = "");
 absl::Status RateLimited(std::string message, absl::Duration retry_after);

@@ -1,5 +1,6 @@
 #include "services/ingress/admin_api.h"
 
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/ascii.h"
@@ -11,8 +12,10 @@
 #include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
 #include "rapidjson/stringbuffer.h"
+#include "spdlog/spdlog.h"
 #include "rapidjson/writer.h"
 #include "services/ingress/http_errors.h"
+#include "services/ingress/key_json.h"
 
 namespace sluice::ingress {
 namespace {
@@ -96,6 +99,15 @@ std::string StatsJson(const sluice::v1::CacheStatsRequest&,
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+// Store errors as answers: ours (they carry an OpenAI error) pass as they
+// are, the database's own become 503 without their details.
+absl::Status StoreError(const absl::Status& status) {
+  if (!absl::IsInternal(status) && !absl::IsUnknown(status)) return status;
+  spdlog::error("admin: key store: {}",
+                status::RedactSecrets(status.ToString()));
+  return absl::UnavailableError("the key store failed; see the logs");
+}
+
 }  // namespace
 
 std::string QueryParam(absl::string_view query, absl::string_view name) {
@@ -108,8 +120,8 @@ std::string QueryParam(absl::string_view query, absl::string_view name) {
 }
 
 AdminApi::AdminApi(const sluice::v1::Config& config,
-                   host::ChannelProvider* channels)
-    : cache_(channels, "cache") {
+                   host::ChannelProvider* channels, keystore::KeyStore* keys)
+    : config_(config), keys_(keys), cache_(channels, "cache") {
   for (const std::string& hash : config.admin().api_key_sha256s()) {
     key_hashes_.insert(absl::AsciiStrToLower(hash));
   }
@@ -142,6 +154,80 @@ void AdminApi::AddRoutes(http::PathRouter& paths) {
                   },
                   &StatsJson);
             });
+  // The key store answers from its database at once (SQLite or
+  // PostgreSQL, milliseconds); admin calls are rare, so they are answered
+  // on the I/O thread.
+  paths.Add("POST", "/admin/keys",
+            [this](http::Request r, http::ResponseWriterPtr w) {
+              CreateKey(r, *w);
+            });
+  paths.Add("GET", "/admin/keys",
+            [this](http::Request r, http::ResponseWriterPtr w) {
+              ListKeys(r, *w);
+            });
+  paths.AddPrefix("DELETE", "/admin/keys/",
+                  [this](http::Request r, http::ResponseWriterPtr w) {
+                    RevokeKey(r, *w);
+                  });
+}
+
+void AdminApi::CreateKey(const http::Request& request,
+                         http::ResponseWriter& writer) {
+  absl::Status status = Authorize(request);
+  if (status.ok() && keys_ == nullptr) {
+    status = absl::UnavailableError("no key store is configured");
+  }
+  absl::StatusOr<NewKeyRequest> asked = ParseNewKeyRequest(request.body);
+  if (status.ok() && !asked.ok()) status = asked.status();
+  if (status.ok()) status = CheckNewKeyRequest(*asked, config_);
+  absl::StatusOr<keystore::NewKey> key =
+      status.ok() ? keys_->Create(asked->tenant, asked->name, asked->policy)
+                  : absl::StatusOr<keystore::NewKey>(status);
+  if (!key.ok()) {
+    RespondWithError(writer, StoreError(key.status()), {});
+    return;
+  }
+  writer.Respond(201, {{"content-type", "application/json"}},
+                 KeyJson(key->record, key->secret));
+}
+
+void AdminApi::ListKeys(const http::Request& request,
+                        http::ResponseWriter& writer) {
+  absl::Status status = Authorize(request);
+  if (status.ok() && keys_ == nullptr) {
+    status = absl::UnavailableError("no key store is configured");
+  }
+  absl::StatusOr<std::vector<keystore::KeyRecord>> keys =
+      status.ok() ? keys_->List(QueryParam(request.query, "tenant"))
+                  : absl::StatusOr<std::vector<keystore::KeyRecord>>(status);
+  if (!keys.ok()) {
+    RespondWithError(writer, StoreError(keys.status()), {});
+    return;
+  }
+  writer.Respond(200, {{"content-type", "application/json"}},
+                 KeyListJson(*keys));
+}
+
+void AdminApi::RevokeKey(const http::Request& request,
+                         http::ResponseWriter& writer) {
+  absl::Status status = Authorize(request);
+  if (status.ok() && keys_ == nullptr) {
+    status = absl::UnavailableError("no key store is configured");
+  }
+  std::string id = PercentDecode(
+      absl::string_view(request.path).substr(std::strlen("/admin/keys/")));
+  if (status.ok()) status = keys_->Revoke(id);
+  if (!status.ok()) {
+    if (absl::IsNotFound(status)) {
+      status = status::NotFound(absl::StrCat("No key with id '", id, "'."),
+                                "id", "key_not_found");
+    }
+    RespondWithError(writer, StoreError(status), {});
+    return;
+  }
+  writer.Respond(200, {{"content-type", "application/json"}},
+                 absl::StrCat(R"({"object":"api_key.revoked","id":")", id,
+                              R"(","revoked":true})"));
 }
 
 absl::Status AdminApi::Authorize(const http::Request& request) const {

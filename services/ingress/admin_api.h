@@ -3,12 +3,18 @@
 //                                         both filters may be left out)
 //   GET    /admin/cache/stats[?tenant=T]  hits, misses, shared, bytes,
 //                                         entries, evictions per tenant
+//   POST   /admin/keys                    creates a virtual key (201; the
+//                                         only answer that shows its secret)
+//   GET    /admin/keys[?tenant=T]         lists keys (revoked ones too)
+//   DELETE /admin/keys/{id}               revokes a key (every replica stops
+//                                         taking it within the refresh)
 #pragma once
 
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
 #include "libs/host/service_host.h"
+#include "libs/keystore/key_store.h"
 #include "libs/http/path_router.h"
 #include "libs/http/server.h"
 #include "sluice/v1/cache.grpc.pb.h"
@@ -18,7 +24,9 @@ namespace sluice::ingress {
 
 class AdminApi {
  public:
-  AdminApi(const sluice::v1::Config& config, host::ChannelProvider* channels);
+  // `keys` may be null (the /admin/keys routes then answer 503).
+  AdminApi(const sluice::v1::Config& config, host::ChannelProvider* channels,
+           keystore::KeyStore* keys);
 
   // Adds the /admin routes to `paths`; this must outlive it.
   void AddRoutes(http::PathRouter& paths);
@@ -35,6 +43,12 @@ class AdminApi {
                  StartFn start,
                  std::string (*to_json)(const Request&, const Response&));
 
+  void CreateKey(const http::Request& request, http::ResponseWriter& writer);
+  void ListKeys(const http::Request& request, http::ResponseWriter& writer);
+  void RevokeKey(const http::Request& request, http::ResponseWriter& writer);
+
+  const sluice::v1::Config config_;
+  keystore::KeyStore* keys_;
   absl::flat_hash_set<std::string> key_hashes_;
   host::LazyStub<sluice::v1::Cache> cache_;
 };

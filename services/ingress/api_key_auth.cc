@@ -1,14 +1,24 @@
 #include "services/ingress/api_key_auth.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/string_view.h"
 #include "libs/hash/sha256.h"
+#include "libs/keystore/key_secret.h"
 #include "libs/status/errors.h"
 
 namespace sluice::ingress {
 
-ApiKeyAuth::ApiKeyAuth(const sluice::v1::Config& config) {
+bool Caller::MayUse(absl::string_view model) const {
+  return policy.models.empty() ||
+         std::find(policy.models.begin(), policy.models.end(), model) !=
+             policy.models.end();
+}
+
+ApiKeyAuth::ApiKeyAuth(const sluice::v1::Config& config,
+                       keystore::KeyStore* keys)
+    : keys_(keys) {
   for (const auto& tenant : config.tenants()) {
     for (const auto& hash : tenant.api_key_sha256s()) {
       tenant_by_hash_[absl::AsciiStrToLower(hash)] = tenant.name();
@@ -30,11 +40,19 @@ absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
   }
   absl::string_view key = absl::StripAsciiWhitespace(authorization.substr(7));
   std::string hash = hash::Sha256Hex(key);
-  auto it = tenant_by_hash_.find(hash);
-  if (it == tenant_by_hash_.end()) {
-    return status::Unauthenticated("Incorrect API key provided.");
+  if (auto it = tenant_by_hash_.find(hash); it != tenant_by_hash_.end()) {
+    return Caller{it->second, hash.substr(0, 12), {}, false};
   }
-  return Caller{it->second, hash.substr(0, 12)};
+  if (keys_ != nullptr && keystore::LooksLikeKeySecret(key)) {
+    absl::StatusOr<keystore::KeyRecord> record = keys_->FindBySecret(key);
+    if (record.ok()) {
+      return Caller{record->tenant, record->id, record->policy, true};
+    }
+    if (!absl::IsNotFound(record.status())) {
+      return absl::UnavailableError("API keys cannot be checked right now");
+    }
+  }
+  return status::Unauthenticated("Incorrect API key provided.");
 }
 
 }  // namespace sluice::ingress

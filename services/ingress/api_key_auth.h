@@ -1,33 +1,47 @@
-// Maps an API key (from `Authorization: Bearer ...`) to its tenant. Only the
-// SHA-256 of each key is known; the key itself is never stored or logged.
+// Maps an API key (from `Authorization: Bearer ...`) to its tenant and
+// policy. Keys come from two places: the config's tenants (hashes only,
+// no policy of their own) and the key store (virtual keys made through
+// /admin/keys or `sluice keys`, each with a policy). Only hashes are ever
+// stored; the key itself is never kept or logged.
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <string>
-#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "libs/keystore/key_store.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::ingress {
 
 struct Caller {
   std::string tenant;
-  // A short, non-secret id of the key: the first 12 hex digits of its hash.
+  // A short, non-secret id of the key: a virtual key's id ("key_..."), or
+  // for a config key the first 12 hex digits of its hash.
   std::string key_id;
+  // A virtual key's policy; config keys have an empty one (no limits of
+  // their own, every model).
+  keystore::KeyPolicy policy;
+  bool virtual_key = false;
+
+  bool MayUse(absl::string_view model) const;
 };
 
 class ApiKeyAuth {
  public:
-  explicit ApiKeyAuth(const sluice::v1::Config& config);
+  // `keys` may be null (config keys only); it must outlive this and be
+  // fast on the request path (a CachedKeyStore).
+  ApiKeyAuth(const sluice::v1::Config& config, keystore::KeyStore* keys);
 
   // UNAUTHENTICATED (OpenAI code invalid_api_key) when the header is
-  // missing, malformed or names no key we know.
+  // missing, malformed or names no active key; UNAVAILABLE when the key
+  // store cannot be asked.
   absl::StatusOr<Caller> Authenticate(absl::string_view authorization) const;
 
  private:
   absl::flat_hash_map<std::string, std::string> tenant_by_hash_;
+  keystore::KeyStore* keys_;
 };
 
 }  // namespace sluice::ingress

@@ -58,6 +58,8 @@ class SseRelay : public grpc::ClientReadReactor<ChatChunk> {
     headers.emplace_back("content-type", "text/event-stream");
     headers.emplace_back("cache-control", "no-cache");
     headers.emplace_back("x-sluice-route", chunk_.route());
+    headers.emplace_back("x-sluice-overhead-ms",
+                         record_->SetDecision(chunk_.decision()));
     AppendDecisionHeaders(chunk_.decision(), headers);
     writer_->StartStream(200, std::move(headers));
   }
@@ -130,7 +132,7 @@ void ChatHttpHandler::Handle(http::Request http_request,
   if (!parsed.ok()) {
     // Still authenticate, so the rejected request is charged to its tenant.
     if (absl::StatusOr<Caller> caller =
-            auth_->Authenticate(http_request.Header("authorization"));
+            admission_->auth().Authenticate(http_request.Header("authorization"));
         caller.ok()) {
       record->event().set_tenant(caller->tenant);
       record->event().set_key_id(caller->key_id);
@@ -148,25 +150,20 @@ void ChatHttpHandler::Handle(http::Request http_request,
   headers.task = http_request.Header("x-sluice-task");
   headers.cache = http_request.Header("x-sluice-cache");
   headers.cache_ttl = http_request.Header("x-sluice-cache-ttl");
-  if (absl::Status admitted =
-          AdmitChatRequest(*auth_, headers, *request, *record);
-      !admitted.ok()) {
-    FinishWithError(*record, *writer, admitted);
-    return;
-  }
   // Named before the call: its arguments' order of evaluation is unspecified
   // and the callback takes ownership of these.
   RequestRecordPtr held = record;
-  std::shared_ptr<sluice::v1::ChatRequest> asked = request;
-  gate_->Admit(held, *asked,
-               [this, record = std::move(record), writer = std::move(writer),
-                request = std::move(request)](absl::Status admitted) mutable {
-                 if (!admitted.ok()) {
-                   FinishWithError(*record, *writer, admitted);
-                   return;
-                 }
-                 Route(std::move(record), std::move(writer), std::move(request));
-               });
+  sluice::v1::ChatRequest& asked = *request;
+  admission_->Admit(
+      headers, asked, held,
+      [this, record = std::move(record), writer = std::move(writer),
+       request = std::move(request)](absl::Status admitted) mutable {
+        if (!admitted.ok()) {
+          FinishWithError(*record, *writer, admitted);
+          return;
+        }
+        Route(std::move(record), std::move(writer), std::move(request));
+      });
 }
 
 void ChatHttpHandler::Route(RequestRecordPtr record,
@@ -201,10 +198,11 @@ void ChatHttpHandler::Route(RequestRecordPtr record,
         RequestRecord& record = *call->record;
         record.SetRoute(call->response.route());
         *record.event().mutable_usage() = call->response.usage();
-        *record.event().mutable_decision() = call->response.decision();
         http::Headers headers = BaseHeaders(record);
         headers.emplace_back("content-type", "application/json");
         headers.emplace_back("x-sluice-route", call->response.route());
+        headers.emplace_back("x-sluice-overhead-ms",
+                             record.SetDecision(call->response.decision()));
         AppendDecisionHeaders(call->response.decision(), headers);
         call->writer->Respond(200, std::move(headers),
                               codec::WriteChatResponse(call->response));

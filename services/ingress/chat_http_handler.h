@@ -4,8 +4,7 @@
 
 #include "libs/host/service_host.h"
 #include "libs/http/server.h"
-#include "services/ingress/api_key_auth.h"
-#include "services/ingress/rate_gate.h"
+#include "services/ingress/chat_admission.h"
 #include "services/ingress/request_record.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/router.grpc.pb.h"
@@ -14,10 +13,10 @@ namespace sluice::ingress {
 
 class ChatHttpHandler {
  public:
-  // `gate` must outlive the handler.
-  ChatHttpHandler(const ApiKeyAuth* auth, RateGate* gate,
-                  host::ChannelProvider* channels, UsageReporter* usage)
-      : auth_(auth), gate_(gate), router_(channels, "router"), usage_(usage) {}
+  // `admission` must outlive the handler.
+  ChatHttpHandler(ChatAdmission* admission, host::ChannelProvider* channels,
+                  UsageReporter* usage)
+      : admission_(admission), router_(channels, "router"), usage_(usage) {}
 
   void Handle(http::Request request, http::ResponseWriterPtr writer);
 
@@ -26,8 +25,7 @@ class ChatHttpHandler {
   void Route(RequestRecordPtr record, http::ResponseWriterPtr writer,
              std::shared_ptr<sluice::v1::ChatRequest> request);
 
-  const ApiKeyAuth* auth_;
-  RateGate* gate_;
+  ChatAdmission* admission_;
   host::LazyStub<sluice::v1::Router> router_;
   UsageReporter* usage_;
 };

@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "libs/host/call_context.h"
-#include "libs/host/failed_stream.h"
 #include "libs/host/stream_relay.h"
 #include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
@@ -40,6 +39,8 @@ struct UnaryCall {
   sluice::v1::ChatRequest request;
 };
 
+using Relay = host::StreamRelay<ChatChunk>;
+
 }  // namespace
 
 grpc::ServerUnaryReactor* GatewayService::Complete(
@@ -51,33 +52,38 @@ grpc::ServerUnaryReactor* GatewayService::Complete(
   call->record = std::make_shared<RequestRecord>(
       usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
       /*stream=*/false);
+  context->AddInitialMetadata("x-request-id", call->record->request_id());
   call->request = *request;
   call->request.set_stream(false);
-  absl::Status admitted =
-      AdmitChatRequest(*auth_, HeadersOf(*context), call->request,
-                       *call->record);
-  sluice::v1::Router::Stub* router = admitted.ok() ? router_.get() : nullptr;
-  if (admitted.ok() && router == nullptr) {
-    admitted = absl::UnavailableError("the router is not reachable");
-  }
-  if (!admitted.ok()) {
-    reactor->Finish(Fail(*call->record, admitted));
-    return reactor;
-  }
+  // The client context is made now: `context` may be gone by the time a
+  // Redis reply admits the request (the caller cancelled).
   call->context = host::ChildContext(*context, kRequestTimeout);
-  router->async()->Route(
-      call->context.get(), &call->request, response,
-      [reactor, response, call](grpc::Status grpc_status) {
-        if (grpc_status.ok()) {
-          call->record->SetRoute(response->route());
-          *call->record->event().mutable_decision() = response->decision();
-          *call->record->event().mutable_usage() = response->usage();
-          call->record->Finish(200);
-          reactor->Finish(grpc_status);
-        } else {
-          reactor->Finish(
-              Fail(*call->record, status::FromGrpcStatus(grpc_status)));
+  admission_->Admit(
+      HeadersOf(*context), call->request, call->record,
+      [this, reactor, response, call](absl::Status admitted) {
+        sluice::v1::Router::Stub* router =
+            admitted.ok() ? router_.get() : nullptr;
+        if (admitted.ok() && router == nullptr) {
+          admitted = absl::UnavailableError("the router is not reachable");
         }
+        if (!admitted.ok()) {
+          reactor->Finish(Fail(*call->record, admitted));
+          return;
+        }
+        router->async()->Route(
+            call->context.get(), &call->request, response,
+            [reactor, response, call](grpc::Status grpc_status) {
+              if (grpc_status.ok()) {
+                call->record->SetRoute(response->route());
+                call->record->SetDecision(response->decision());
+                *call->record->event().mutable_usage() = response->usage();
+                call->record->Finish(200);
+                reactor->Finish(grpc_status);
+              } else {
+                reactor->Finish(
+                    Fail(*call->record, status::FromGrpcStatus(grpc_status)));
+              }
+            });
       });
   return reactor;
 }
@@ -88,25 +94,16 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
   auto record = std::make_shared<RequestRecord>(
       usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
       /*stream=*/true);
+  context->AddInitialMetadata("x-request-id", record->request_id());
   auto routed = std::make_shared<sluice::v1::ChatRequest>(*request);
   routed->set_stream(true);
-  absl::Status admitted =
-      AdmitChatRequest(*auth_, HeadersOf(*context), *routed, *record);
-  sluice::v1::Router::Stub* router = admitted.ok() ? router_.get() : nullptr;
-  if (admitted.ok() && router == nullptr) {
-    admitted = absl::UnavailableError("the router is not reachable");
-  }
-  if (!admitted.ok()) {
-    return new host::FailedStream<ChatChunk>(Fail(*record, admitted));
-  }
-  return new host::StreamRelay<ChatChunk>(
+  auto* relay = new Relay(
       host::ChildContext(*context, kRequestTimeout),
-      [router, routed](grpc::ClientContext* ctx,
-                       grpc::ClientReadReactor<ChatChunk>* reactor) {
-        router->async()->StreamRoute(ctx, routed.get(), reactor);
-      },
       [record](ChatChunk& chunk) {
-        if (record->event().provider().empty()) record->SetRoute(chunk.route());
+        if (record->event().provider().empty()) {
+          record->SetRoute(chunk.route());
+          record->SetDecision(chunk.decision());
+        }
         if (chunk.has_usage()) *record->event().mutable_usage() = chunk.usage();
         if (chunk.has_decision()) {
           *record->event().mutable_decision() = chunk.decision();
@@ -120,6 +117,24 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
         }
       },
       routed);
+  admission_->Admit(
+      HeadersOf(*context), *routed, record,
+      [this, relay, record, routed](absl::Status admitted) {
+        sluice::v1::Router::Stub* router =
+            admitted.ok() ? router_.get() : nullptr;
+        if (admitted.ok() && router == nullptr) {
+          admitted = absl::UnavailableError("the router is not reachable");
+        }
+        if (!admitted.ok()) {
+          relay->Fail(Fail(*record, admitted));
+          return;
+        }
+        relay->Start([router, routed](grpc::ClientContext* ctx,
+                                      grpc::ClientReadReactor<ChatChunk>* r) {
+          router->async()->StreamRoute(ctx, routed.get(), r);
+        });
+      });
+  return relay;
 }
 
 grpc::ServerUnaryReactor* GatewayService::ListModels(
@@ -127,13 +142,14 @@ grpc::ServerUnaryReactor* GatewayService::ListModels(
     const sluice::v1::ListModelsRequest* request,
     sluice::v1::ListModelsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller =
-      auth_->Authenticate(host::ClientMetadata(*context, "authorization"));
+  absl::StatusOr<Caller> caller = admission_->auth().Authenticate(
+      host::ClientMetadata(*context, "authorization"));
   if (!caller.ok()) {
     reactor->Finish(status::ToGrpcStatus(caller.status()));
     return reactor;
   }
   for (const std::string& model : models_) {
+    if (!caller->MayUse(model)) continue;
     sluice::v1::ModelInfo* info = response->add_models();
     info->set_id(model);
     info->set_owned_by("sluice");

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "libs/host/service_host.h"
-#include "services/ingress/api_key_auth.h"
+#include "services/ingress/chat_admission.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/gateway.grpc.pb.h"
 #include "sluice/v1/router.grpc.pb.h"
@@ -15,9 +15,10 @@ namespace sluice::ingress {
 
 class GatewayService final : public sluice::v1::Gateway::CallbackService {
  public:
-  GatewayService(const ApiKeyAuth* auth, host::ChannelProvider* channels,
+  // `admission` must outlive the service.
+  GatewayService(ChatAdmission* admission, host::ChannelProvider* channels,
                  UsageReporter* usage, std::vector<std::string> models)
-      : auth_(auth),
+      : admission_(admission),
         router_(channels, "router"),
         usage_(usage),
         models_(std::move(models)) {}
@@ -36,7 +37,7 @@ class GatewayService final : public sluice::v1::Gateway::CallbackService {
       sluice::v1::ListModelsResponse* response) override;
 
  private:
-  const ApiKeyAuth* auth_;
+  ChatAdmission* admission_;
   host::LazyStub<sluice::v1::Router> router_;
   UsageReporter* usage_;
   std::vector<std::string> models_;

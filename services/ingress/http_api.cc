@@ -59,13 +59,14 @@ std::string UsageJson(const sluice::v1::UsageReport& report) {
 }  // namespace
 
 HttpApi::HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
-                 RateGate* gate, host::ChannelProvider* channels,
+                 ChatAdmission* admission, keystore::KeyStore* keys,
+                 host::ChannelProvider* channels,
                  UsageReporter* usage, std::vector<std::string> models)
     : auth_(auth),
       models_(std::move(models)),
-      chat_(auth, gate, channels, usage),
+      chat_(admission, channels, usage),
       token_count_(auth, channels),
-      admin_(config, channels),
+      admin_(config, channels, keys),
       metering_(channels, "metering") {
   paths_.Add("POST", "/v1/chat/completions",
              [this](http::Request r, http::ResponseWriterPtr w) {
@@ -98,9 +99,9 @@ HttpApi::HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
 
 void HttpApi::Models(const http::Request& request,
                      http::ResponseWriter& writer) const {
-  if (absl::StatusOr<Caller> caller =
-          auth_->Authenticate(request.Header("authorization"));
-      !caller.ok()) {
+  absl::StatusOr<Caller> caller =
+      auth_->Authenticate(request.Header("authorization"));
+  if (!caller.ok()) {
     RespondWithError(writer, caller.status(), {});
     return;
   }
@@ -112,6 +113,7 @@ void HttpApi::Models(const http::Request& request,
   json.Key("data");
   json.StartArray();
   for (const std::string& model : models_) {
+    if (!caller->MayUse(model)) continue;
     json.StartObject();
     json.Key("id");
     json.String(model.c_str());

@@ -21,7 +21,8 @@ namespace sluice::ingress {
 class HttpApi {
  public:
   HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
-          RateGate* gate, host::ChannelProvider* channels,
+          ChatAdmission* admission, keystore::KeyStore* keys,
+          host::ChannelProvider* channels,
           UsageReporter* usage, std::vector<std::string> models);
 
   void Handle(http::Request request, http::ResponseWriterPtr writer) const {

@@ -4,6 +4,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/config/duration.h"
+#include "libs/keystore/cached_key_store.h"
+#include "services/ingress/key_store_setup.h"
 
 namespace sluice::ingress {
 namespace {
@@ -43,7 +46,18 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   if (config.server().max_body_bytes() > 0) {
     options.max_body_bytes = config.server().max_body_bytes();
   }
-  ingress->auth_ = std::make_unique<ApiKeyAuth>(config);
+  absl::StatusOr<keystore::KeyStorePtr> store = OpenConfiguredKeyStore(config);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        absl::StrCat("key store (", KeyStoreLocation(config),
+                                     "): ", store.status().message()));
+  }
+  keystore::CachedKeyStore::Options key_options;
+  key_options.refresh =
+      config::DurationOr(config.keys().refresh(), key_options.refresh);
+  ingress->keys_ = std::make_unique<keystore::CachedKeyStore>(
+      *std::move(store), key_options);
+  ingress->auth_ = std::make_unique<ApiKeyAuth>(config, ingress->keys_.get());
   kafka::ProducerOptions producer_options;
   producer_options.brokers = brokers;
   producer_options.client_id = "sluice-ingress";
@@ -56,7 +70,7 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
                                     ? "sluice.usage"
                                     : config.kafka().usage_topic());
   std::vector<std::string> models;
-  // Public names and aliases, once each (per-key model lists: issue 3).
+  // Public names and aliases, once each; each key sees those it may use.
   auto add = [&models](const std::string& name) {
     if (std::find(models.begin(), models.end(), name) == models.end()) {
       models.push_back(name);
@@ -64,14 +78,17 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   };
   for (const auto& route : config.routes()) add(route.model());
   for (const auto& alias : config.router().aliases()) add(alias.alias());
-  ingress->gateway_ = std::make_unique<GatewayService>(
-      ingress->auth_.get(), channels, ingress->usage_.get(), models);
   absl::StatusOr<std::unique_ptr<RateGate>> gate = RateGate::Create(config);
   if (!gate.ok()) return gate.status();
   ingress->gate_ = *std::move(gate);
-  ingress->api_ = std::make_unique<HttpApi>(config, ingress->auth_.get(),
-                                            ingress->gate_.get(), channels,
-                                            ingress->usage_.get(), models);
+  ingress->slots_ = std::make_unique<StreamSlots>(config);
+  ingress->admission_ = std::make_unique<ChatAdmission>(
+      ingress->auth_.get(), ingress->gate_.get(), ingress->slots_.get());
+  ingress->gateway_ = std::make_unique<GatewayService>(
+      ingress->admission_.get(), channels, ingress->usage_.get(), models);
+  ingress->api_ = std::make_unique<HttpApi>(
+      config, ingress->auth_.get(), ingress->admission_.get(),
+      ingress->keys_.get(), channels, ingress->usage_.get(), models);
   return ingress;
 }
 

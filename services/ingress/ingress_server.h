@@ -7,10 +7,13 @@
 #include "libs/host/service_host.h"
 #include "libs/http/server.h"
 #include "libs/kafka/producer.h"
+#include "libs/keystore/key_store.h"
 #include "services/ingress/api_key_auth.h"
+#include "services/ingress/chat_admission.h"
 #include "services/ingress/gateway_service.h"
 #include "services/ingress/http_api.h"
 #include "services/ingress/rate_gate.h"
+#include "services/ingress/stream_slots.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/config.pb.h"
 
@@ -34,10 +37,13 @@ class IngressServer {
  private:
   IngressServer() = default;
 
+  keystore::KeyStorePtr keys_;
   std::unique_ptr<ApiKeyAuth> auth_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<UsageReporter> usage_;
   std::unique_ptr<RateGate> gate_;
+  std::unique_ptr<StreamSlots> slots_;
+  std::unique_ptr<ChatAdmission> admission_;
   std::unique_ptr<GatewayService> gateway_;
   std::unique_ptr<HttpApi> api_;
   http::ServerOptions options_;

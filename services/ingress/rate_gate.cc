@@ -1,6 +1,9 @@
 #include "services/ingress/rate_gate.h"
 
+#include <algorithm>
+#include <cmath>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -51,9 +54,26 @@ obs::Counter& UnavailableCounter() {
   return counter;
 }
 
+// A refusal in OpenAI's terms; the subject ("key:..." or "tenant:...") is
+// named so the caller knows which limit to raise.
+absl::Status DenialStatus(const ratelimit::Verdict& verdict) {
+  if (verdict.reason == ratelimit::kInsufficientQuota) {
+    return status::QuotaExceeded(absl::StrCat(
+        "You exceeded your current quota: the budget of ", verdict.denied_by,
+        " is spent."));
+  }
+  return status::RateLimited(
+      absl::StrCat("Rate limit reached for ", verdict.denied_by, " on ",
+                   verdict.denied_limit == "tpm" ? "tokens per minute"
+                                                 : "requests per minute",
+                   ". Please try again later."),
+      verdict.retry_after == absl::InfiniteDuration() ? absl::Minutes(1)
+                                                      : verdict.retry_after);
+}
+
 }  // namespace
 
-int64_t EstimatedTokens(const sluice::v1::ChatRequest& request) {
+int64_t EstimatedPromptTokens(const sluice::v1::ChatRequest& request) {
   size_t bytes = request.tools_json().size();
   for (const sluice::v1::Message& message : request.messages()) {
     bytes += message.text().size();
@@ -63,20 +83,27 @@ int64_t EstimatedTokens(const sluice::v1::ChatRequest& request) {
       }
     }
   }
-  int64_t completion = request.has_max_completion_tokens()
-                           ? request.max_completion_tokens()
-                           : request.has_max_tokens() ? request.max_tokens() : 0;
-  return static_cast<int64_t>((bytes + 3) / 4) + std::max<int64_t>(0, completion);
+  return static_cast<int64_t>((bytes + 3) / 4);
+}
+
+int64_t CompletionLimit(const sluice::v1::ChatRequest& request) {
+  int64_t limit = request.has_max_completion_tokens()
+                      ? request.max_completion_tokens()
+                      : request.has_max_tokens() ? request.max_tokens() : 0;
+  return std::max<int64_t>(0, limit);
 }
 
 absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
     const sluice::v1::Config& config) {
   std::unique_ptr<RateGate> gate(new RateGate());
+  gate->spend_ = std::make_unique<SpendEstimator>(config);
   for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
-    if (tenant.limits().rpm() > 0 || tenant.limits().tpm() > 0) {
-      ratelimit::Limits limits;
-      limits.rpm = tenant.limits().rpm();
-      limits.tpm = tenant.limits().tpm();
+    ratelimit::Limits limits;
+    limits.rpm = tenant.limits().rpm();
+    limits.tpm = tenant.limits().tpm();
+    limits.budget_micro_usd =
+        std::llround(tenant.limits().budget_usd() * 1e6);
+    if (limits.rpm > 0 || limits.tpm > 0 || limits.budget_micro_usd > 0) {
       gate->limits_[tenant.name()] = limits;
     }
   }
@@ -111,18 +138,28 @@ absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
 
 RateGate::~RateGate() = default;
 
-void RateGate::Admit(const RequestRecordPtr& record,
+void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
                      const sluice::v1::ChatRequest& request,
                      std::function<void(absl::Status)> next) {
-  auto it = limits_.find(record->event().tenant());
-  if (it == limits_.end()) return next(absl::OkStatus());
-  ratelimit::Subject subject{absl::StrCat("tenant:", it->first), it->second};
+  std::vector<ratelimit::Subject> subjects;
+  const keystore::KeyPolicy& policy = caller.policy;
+  if (policy.rpm > 0 || policy.tpm > 0 || policy.budget_micro_usd > 0) {
+    subjects.push_back({absl::StrCat("key:", caller.key_id),
+                        {policy.rpm, policy.tpm, policy.budget_micro_usd}});
+  }
+  if (auto it = limits_.find(caller.tenant); it != limits_.end()) {
+    subjects.push_back({absl::StrCat("tenant:", it->first), it->second});
+  }
+  if (subjects.empty()) return next(absl::OkStatus());
   ratelimit::Ask ask;
-  ask.tokens = EstimatedTokens(request);
+  const int64_t prompt = EstimatedPromptTokens(request);
+  const int64_t completion = CompletionLimit(request);
+  ask.tokens = prompt + completion;
+  ask.micro_usd = spend_->MaxMicroUsd(request.model(), prompt, completion);
   ratelimit::Limiter* limiter = limiter_.get();
   bool fail_closed = fail_closed_;
   limiter->Reserve(
-      {subject}, ask,
+      subjects, ask,
       [record, limiter, fail_closed, next = std::move(next)](
           absl::StatusOr<ratelimit::Verdict> verdict) {
         if (!verdict.ok()) {
@@ -132,22 +169,13 @@ void RateGate::Admit(const RequestRecordPtr& record,
                                   : absl::OkStatus());
         }
         AddHeaders(*verdict, record->headers());
-        if (!verdict->admitted) {
-          return next(status::RateLimited(
-              absl::StrCat("Rate limit reached for ", verdict->denied_by, " on ",
-                           verdict->denied_limit == "tpm"
-                               ? "tokens per minute"
-                               : "requests per minute",
-                           ". Please try again later."),
-              verdict->retry_after == absl::InfiniteDuration()
-                  ? absl::Minutes(1)
-                  : verdict->retry_after));
-        }
+        if (!verdict->admitted) return next(DenialStatus(*verdict));
         std::string reservation = verdict->reservation;
         record->OnFinish([limiter, reservation](
                              const sluice::v1::UsageEvent& event) {
           ratelimit::Ask actual;
           actual.tokens = event.usage().total_tokens();
+          actual.micro_usd = event.decision().price_micro_usd();
           limiter->Settle(reservation, actual, [](absl::Status) {});
         });
         next(absl::OkStatus());

@@ -54,10 +54,10 @@ absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {
   return absl::OkStatus();
 }
 
-absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
-                              const RequestHeaders& headers,
-                              sluice::v1::ChatRequest& request,
-                              RequestRecord& record) {
+absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
+                                        const RequestHeaders& headers,
+                                        sluice::v1::ChatRequest& request,
+                                        RequestRecord& record) {
   absl::StatusOr<Caller> caller = auth.Authenticate(headers.authorization);
   if (!caller.ok()) return caller.status();
   sluice::v1::UsageEvent& event = record.event();
@@ -66,6 +66,12 @@ absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
   event.set_model(request.model());
   if (absl::Status valid = ValidateChatRequest(request); !valid.ok()) {
     return valid;
+  }
+  if (!caller->MayUse(request.model())) {
+    return status::PermissionDenied(
+        absl::StrCat("This API key may not use the model '", request.model(),
+                     "'."),
+        "model", "model_not_allowed");
   }
   if (!headers.task.empty() && !IsTaskName(headers.task)) {
     return status::InvalidRequest(
@@ -100,9 +106,12 @@ absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
   context->set_key_id(caller->key_id);
   context->set_traceparent(obs::FormatTraceparent(trace));
   context->set_task(std::string(headers.task));
-  context->set_cache_mode(std::string(headers.cache));
+  // The request's own x-sluice-cache wins over its key's default.
+  context->set_cache_mode(headers.cache.empty() ? caller->policy.cache
+                                                : std::string(headers.cache));
   context->set_cache_ttl_seconds(cache_ttl);
-  return absl::OkStatus();
+  context->set_priority(caller->policy.priority);
+  return caller;
 }
 
 }  // namespace sluice::ingress

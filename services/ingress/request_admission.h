@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/request_record.h"
 #include "sluice/v1/chat.pb.h"
@@ -30,12 +31,14 @@ struct RequestHeaders {
   absl::string_view cache_ttl;
 };
 
-// Authenticates, validates `request` and fills its context and the record's
-// caller fields. On error the record is left for the caller to finish.
-absl::Status AdmitChatRequest(const ApiKeyAuth& auth,
-                              const RequestHeaders& headers,
-                              sluice::v1::ChatRequest& request,
-                              RequestRecord& record);
+// Authenticates, validates `request` (the key's model list included) and
+// fills its context (the key's cache mode and priority included) and the
+// record's caller fields. On error the record is left for the caller to
+// finish.
+absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
+                                        const RequestHeaders& headers,
+                                        sluice::v1::ChatRequest& request,
+                                        RequestRecord& record);
 
 // The request id to use: the client's `x-request-id` when it is sane, else
 // a new one.

@@ -1,8 +1,10 @@
 #include "services/ingress/request_record.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "libs/obs/logging.h"
 #include "libs/obs/metrics.h"
@@ -61,6 +63,16 @@ void RequestRecord::SetRoute(absl::string_view route) {
   event_.set_upstream_model(std::string(parts.second));
 }
 
+std::string RequestRecord::SetDecision(
+    const sluice::v1::RouteDecision& decision) {
+  *event_.mutable_decision() = decision;
+  absl::Duration overhead = absl::Now() - start_ -
+                            absl::Microseconds(decision.upstream_us());
+  overhead = std::max(overhead, absl::ZeroDuration());
+  event_.set_overhead_us(absl::ToInt64Microseconds(overhead));
+  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(overhead));
+}
+
 void RequestRecord::Finish(int http_status, absl::string_view error_type) {
   if (finished_) return;
   finished_ = true;
@@ -77,7 +89,7 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
                             usage->completion_tokens());
   }
   reporter_->Report(event_);
-  if (on_finish_) std::exchange(on_finish_, nullptr)(event_);
+  for (auto& hook : std::exchange(on_finish_, {})) hook(event_);
   // The access log: ids and outcome only, never keys or message content.
   std::string status_text = std::to_string(http_status);
   std::string latency = std::to_string(event_.latency_ms());

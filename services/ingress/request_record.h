@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "libs/http/server.h"
@@ -33,14 +34,20 @@ class RequestRecord {
 
   // "provider/upstream_model", as adapters set it on answers.
   void SetRoute(absl::string_view route);
+  // Takes the router's decision for the event and stamps the time spent in
+  // sluice so far, less the decision's upstream time, as the event's
+  // overhead; call when the answer (or a stream's head) goes out. Returns
+  // it in milliseconds for x-sluice-overhead-ms.
+  std::string SetDecision(const sluice::v1::RouteDecision& decision);
   void Finish(int http_status, absl::string_view error_type = {});
 
   // Headers every response of this request carries (x-request-id, the
   // x-ratelimit-* of its admission).
   http::Headers& headers() { return headers_; }
-  // Runs once, in Finish(), with the final event (settles reservations).
+  // Each runs once, in Finish(), with the final event (settles
+  // reservations, gives back stream slots).
   void OnFinish(std::function<void(const sluice::v1::UsageEvent&)> hook) {
-    on_finish_ = std::move(hook);
+    on_finish_.push_back(std::move(hook));
   }
 
  private:
@@ -48,7 +55,7 @@ class RequestRecord {
   absl::Time start_;
   sluice::v1::UsageEvent event_;
   http::Headers headers_;
-  std::function<void(const sluice::v1::UsageEvent&)> on_finish_;
+  std::vector<std::function<void(const sluice::v1::UsageEvent&)>> on_finish_;
   bool finished_ = false;
 };
 

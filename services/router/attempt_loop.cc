@@ -1,5 +1,6 @@
 #include "services/router/attempt_loop.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -68,6 +69,7 @@ AttemptLoop::Step AttemptLoop::Next(absl::Time now) {
       }
       current_ = index;
       ++attempts_;
+      attempt_start_ = now;
       step.action = Step::Action::kAttempt;
       step.candidate = &candidates_[index];
       return step;
@@ -87,7 +89,18 @@ AttemptLoop::Step AttemptLoop::Next(absl::Time now) {
   return step;
 }
 
+absl::Duration AttemptLoop::UpstreamTime(absl::Time now) const {
+  if (!attempt_start_.has_value()) return upstream_time_;
+  return upstream_time_ + std::max(absl::ZeroDuration(), now - *attempt_start_);
+}
+
+void AttemptLoop::EndAttempt(absl::Time now) {
+  upstream_time_ = UpstreamTime(now);
+  attempt_start_.reset();
+}
+
 void AttemptLoop::Succeeded(absl::Duration latency, absl::Time now) {
+  EndAttempt(now);
   const std::string route = candidates_[current_].route();
   health_->RecordSuccess(route, latency, now);
   Note(route, "served");
@@ -95,6 +108,7 @@ void AttemptLoop::Succeeded(absl::Duration latency, absl::Time now) {
 }
 
 void AttemptLoop::Abandoned(absl::Time now) {
+  EndAttempt(now);
   // Success on the board would be wrong and failure unfair; a half-open probe
   // slot must still be given back, which a success of no latency would not
   // do right either, so the board is told nothing and the probe times out.
@@ -111,6 +125,7 @@ bool AttemptLoop::OtherCandidateReady(absl::Time now) const {
 }
 
 void AttemptLoop::Failed(const absl::Status& status, absl::Time now) {
+  EndAttempt(now);
   const std::string route = candidates_[current_].route();
   FailureClass failure = ClassifyFailure(status);
   last_error_ = status;

@@ -5,6 +5,8 @@
 // thread-safe (one request drives it from one callback at a time).
 #pragma once
 
+#include <optional>
+
 #include <string>
 #include <vector>
 
@@ -58,11 +60,15 @@ class AttemptLoop {
 
   const Candidate* current() const;
   int attempts() const { return attempts_; }
+  // Time spent in upstream calls so far: ended attempts, plus the one in
+  // progress up to `now` (waits between attempts are not counted).
+  absl::Duration UpstreamTime(absl::Time now) const;
   // What happened, e.g. "a/m:rate_limited;a/m:resting;b/m:served".
   const std::string& reason() const { return reason_; }
 
  private:
   void Note(const std::string& route, const std::string& what);
+  void EndAttempt(absl::Time now);
   // A live candidate other than the current one that is not known to be
   // unavailable right now.
   bool OtherCandidateReady(absl::Time now) const;
@@ -77,6 +83,8 @@ class AttemptLoop {
   int start_ = 0;  // where Next() starts looking
   int attempts_ = 0;
   int retries_ = 0;  // waits so far, for the backoff exponent
+  std::optional<absl::Time> attempt_start_;  // while an attempt runs
+  absl::Duration upstream_time_;  // of the attempts that ended
   absl::Duration pending_wait_;
   bool final_ = false;
   absl::Status last_error_;

@@ -281,6 +281,8 @@ void StreamExecution::StampDecisionLocked(sluice::v1::RouteDecision* decision) {
   *decision = route_.decision;
   decision->set_cache(cache_status_);
   decision->set_attempts(loop_->attempts());
+  decision->set_upstream_us(
+      absl::ToInt64Microseconds(loop_->UpstreamTime(absl::Now())));
   if (!loop_->reason().empty()) {
     decision->set_reason(decision->reason().empty()
                              ? loop_->reason()

@@ -191,6 +191,8 @@ void UnaryExecution::Finish(const absl::Status& status) {
   decision.set_cache(cache_status_);
   if (loop_.has_value()) {
     decision.set_attempts(loop_->attempts());
+    decision.set_upstream_us(
+        absl::ToInt64Microseconds(loop_->UpstreamTime(absl::Now())));
     if (!loop_->reason().empty()) {
       decision.set_reason(decision.reason().empty()
                               ? loop_->reason()
