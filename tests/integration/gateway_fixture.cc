@@ -13,7 +13,8 @@
 namespace sluice::testing {
 namespace {
 
-std::string ConfigYaml(int sim_port, const GatewayOptions& options) {
+std::string ConfigYaml(int sim_port, const GatewayOptions& options,
+                       const std::string& dir) {
   return absl::StrReplaceAll(R"yaml(
 server:
   http_listen: 127.0.0.1:0
@@ -33,7 +34,7 @@ providers:
     base_url: http://127.0.0.1:SIM_PORT/v1
     timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
 models:
-  - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072}
+  - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072PRICES}
 routes:
   - {model: deepseek-chat, provider: sim}
   - {model: deepseek-reasoner, provider: sim}
@@ -52,6 +53,7 @@ tenants:
     limits: ACME_LIMITS
 admin:
   api_key_sha256s: [ADMIN_HASH]
+keys: KEYS
 logging:
   level: warn
 )yaml",
@@ -61,7 +63,14 @@ logging:
                               {"ADMIN_HASH", hash::Sha256Hex(kAdminKey)},
                               {"ACME_LIMITS", options.acme_limits.empty()
                                                   ? "{}"
-                                                  : options.acme_limits}}) +
+                                                  : options.acme_limits},
+                              {"PRICES", options.deepseek_prices.empty()
+                                             ? ""
+                                             : ", " + options.deepseek_prices},
+                              {"KEYS", options.keys.empty()
+                                           ? "{sqlite_path: " + dir +
+                                                 "/keys.db}"
+                                           : options.keys}}) +
          options.extra_yaml;
 }
 
@@ -104,7 +113,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
 
   gateway->sim_base_ = absl::StrCat("http://127.0.0.1:", sim_port);
   gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
-  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port, options);
+  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port, options, gateway->dir_);
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {

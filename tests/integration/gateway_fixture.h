@@ -28,6 +28,12 @@ struct GatewayOptions {
   absl::Duration sim_ttft = absl::ZeroDuration();
   // Flow-style YAML for the acme tenant's `limits`, e.g. "{rpm: 10}".
   std::string acme_limits;
+  // Flow-style YAML for `keys` (the key store); empty: a SQLite file in the
+  // gateway's directory, shared by all its processes.
+  std::string keys;
+  // Flow-style fields added to deepseek-chat's catalog entry, e.g.
+  // "output_usd_per_mtok: 1.1".
+  std::string deepseek_prices;
 };
 
 class Gateway {
@@ -39,6 +45,9 @@ class Gateway {
   ~Gateway();
 
   std::string http_base() const { return http_base_; }
+  // The config every process of this gateway reads (`sluice keys` can be
+  // pointed at it).
+  const std::string& config_path() const { return config_path_; }
   // gRPC address of the process hosting ingress.
   const std::string& ingress_grpc() const { return ingress_grpc_; }
   // The upstream simulator, for queueing faults (POST /sim/faults) and

@@ -103,6 +103,21 @@ absl::StatusOr<std::string> Subprocess::WaitForLine(absl::string_view needle,
   }
 }
 
+absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
+  if (exited_) return exit_code_;
+  absl::Time deadline = absl::Now() + timeout;
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError("the process is still running");
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  exited_ = true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return exit_code_;
+}
+
 int Subprocess::Terminate(absl::Duration grace) {
   if (exited_) return exit_code_;
   kill(pid_, SIGTERM);

@@ -26,6 +26,9 @@ class Subprocess {
   // The first stdout line containing `needle`, waiting up to `timeout`.
   absl::StatusOr<std::string> WaitForLine(absl::string_view needle,
                                           absl::Duration timeout);
+  // Waits for the process to exit by itself; its exit code (-signal if
+  // killed), or DEADLINE_EXCEEDED.
+  absl::StatusOr<int> Wait(absl::Duration timeout);
   // Sends SIGTERM and waits; returns the exit code (-signal if killed).
   int Terminate(absl::Duration grace = absl::Seconds(10));
   std::string Output();
