@@ -112,13 +112,22 @@ class ServerImpl : public Server {
   std::vector<std::weak_ptr<internal::Session>> sessions_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace
-
-absl::string_view Request::Header(absl::string_view lower_name) const {
+absl::string_view FindHeader(const Headers& headers,
+                             absl::string_view lower_name) {
   for (const auto& [name, value] : headers) {
     if (name == lower_name) return value;
   }
   return {};
+}
+
+}  // namespace
+
+absl::string_view Request::Header(absl::string_view lower_name) const {
+  return FindHeader(headers, lower_name);
+}
+
+absl::string_view RejectedRequest::Header(absl::string_view lower_name) const {
+  return FindHeader(headers, lower_name);
 }
 
 absl::StatusOr<ServerPtr> StartServer(const ServerOptions& options,

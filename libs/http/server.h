@@ -1,4 +1,5 @@
-// HTTP/1.1 server on Boost.Beast/Asio: keep-alive, request size limits and
+// HTTP/1.1 server on Boost.Beast/Asio: keep-alive, limits against abusive
+// clients (body and header size, idle and slow-request timeouts) and
 // streamed responses (chunked transfer encoding, used for server-sent events).
 // Handlers run on the server's I/O threads and must not block: they answer
 // through a ResponseWriter, which may be called later from any thread.
@@ -14,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace sluice::http {
 
@@ -67,13 +69,41 @@ class ResponseWriter {
 using ResponseWriterPtr = std::shared_ptr<ResponseWriter>;
 using Handler = std::function<void(Request request, ResponseWriterPtr writer)>;
 
+// A request the server answered itself with an error (400, 408, 413, 431)
+// without calling the handler.
+struct RejectedRequest {
+  int status = 0;
+  std::string code;  // the OpenAI error code sent, e.g. "request_too_large"
+  // Whatever of the head arrived and could be read: all of it for a 413
+  // (the body limit is checked once the head is complete), the request line
+  // and complete header lines for a slow or oversized head; empty if none.
+  Headers headers;  // names lower-cased, in arrival order
+  std::string method;
+  std::string target;
+  std::string remote_address;
+
+  // First header with this (lower-case) name, or empty.
+  absl::string_view Header(absl::string_view lower_name) const;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 picks a free port: read it from Server::port().
   int threads = 1;
   uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
   uint32_t max_header_bytes = 64 * 1024;      // larger headers get 431
-  int idle_timeout_seconds = 60;              // keep-alive idle limit
+  // A connection waiting for its next request with no byte of it arriving
+  // is closed silently after this. Also bounds each response write.
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // From the first byte of a request until its head and body are complete;
+  // a slower client gets 408 and the connection is closed.
+  absl::Duration request_read_timeout = absl::Seconds(30);
+  // (Either timeout: absl::InfiniteDuration() disables it.)
+  // Called once per RejectedRequest, on an I/O thread (several may call it
+  // at once), before the error is written. Not called when a connection is
+  // closed without an answer (idle timeout, client gone). Must not block
+  // or throw.
+  std::function<void(const RejectedRequest&)> on_rejected;
 };
 
 class Server {

@@ -7,9 +7,12 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "libs/http/writer_impl.h"
 
 namespace sluice::http::internal {
@@ -20,11 +23,62 @@ namespace {
 // How long a closing connection keeps reading (and discarding) what the
 // client still sends, so that it gets our error response instead of a reset.
 constexpr std::chrono::seconds kLingerTime(2);
+// The first read of a request: how many bytes to ask for.
+constexpr size_t kFirstReadSize = 4096;
+
+Headers LowerCasedFields(const http::fields& fields) {
+  Headers headers;
+  for (const auto& field : fields) {
+    headers.emplace_back(
+        absl::AsciiStrToLower(absl::string_view(field.name_string().data(),
+                                                field.name_string().size())),
+        std::string(field.value()));
+  }
+  return headers;
+}
+
+// Best effort for the part of a head the parser has not consumed (it takes
+// the request line and each field as they arrive): the request line when
+// `request_line`, then complete header lines up to the first that does not
+// look like one.
+void ReadPartialHead(absl::string_view raw, bool request_line,
+                     RejectedRequest& out) {
+  size_t eol = raw.find("\r\n");
+  if (request_line) {
+    if (eol == absl::string_view::npos) return;
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(raw.substr(0, eol), ' ');
+    if (parts.size() != 3 || parts[0].empty() || parts[1].empty() ||
+        !absl::StartsWith(parts[2], "HTTP/")) {
+      return;
+    }
+    out.method = std::string(parts[0]);
+    out.target = std::string(parts[1]);
+    raw.remove_prefix(eol + 2);
+    eol = raw.find("\r\n");
+  }
+  for (; eol != absl::string_view::npos && eol > 0; eol = raw.find("\r\n")) {
+    absl::string_view line = raw.substr(0, eol);
+    raw.remove_prefix(eol + 2);
+    size_t colon = line.find(':');
+    if (colon == absl::string_view::npos || colon == 0 ||
+        line.substr(0, colon).find_first_of(" \t") != absl::string_view::npos) {
+      return;
+    }
+    out.headers.emplace_back(
+        absl::AsciiStrToLower(line.substr(0, colon)),
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  }
+}
+
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
                  const Handler& handler)
-    : stream_(std::move(socket)), options_(options), handler_(handler) {}
+    : stream_(std::move(socket)),
+      options_(options),
+      handler_(handler),
+      read_timer_(stream_.get_executor()) {}
 
 void Session::Start() {
   beast::error_code ignored;
@@ -49,23 +103,74 @@ void Session::DoRead() {
   parser_.emplace();
   parser_->body_limit(options_.max_body_bytes);
   parser_->header_limit(options_.max_header_bytes);
-  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  stream_.expires_never();  // reads are timed by read_timer_
+  read_timed_out_ = false;
+  // A pipelined request may have arrived with the previous one.
+  if (buffer_.size() > 0) return ReadRequest();
+  ArmReadTimer(options_.idle_timeout, /*idle=*/true);
+  stream_.async_read_some(
+      buffer_.prepare(kFirstReadSize),
+      [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+        self->OnFirstBytes(ec, bytes);
+      });
+}
+
+void Session::OnFirstBytes(beast::error_code ec, size_t bytes) {
+  if (closed_) return;
+  if (ec) return Fail();  // client gone
+  buffer_.commit(bytes);
+  ReadRequest();
+}
+
+void Session::ReadRequest() {
+  ArmReadTimer(options_.request_read_timeout, /*idle=*/false);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) {
                      self->OnRead(ec);
                    });
 }
 
+void Session::ArmReadTimer(absl::Duration limit, bool idle) {
+  StopReadTimer();
+  if (limit == absl::InfiniteDuration()) return;
+  read_timer_.expires_after(absl::ToChronoNanoseconds(limit));
+  read_timer_.async_wait([self = shared_from_this(),
+                          generation = read_timer_generation_,
+                          idle](beast::error_code ec) {
+    if (ec || self->closed_ || generation != self->read_timer_generation_) {
+      return;
+    }
+    if (idle) return self->Fail();
+    self->read_timed_out_ = true;
+    self->stream_.cancel();  // OnRead answers 408
+  });
+}
+
+void Session::StopReadTimer() {
+  ++read_timer_generation_;
+  read_timer_.cancel();
+}
+
+void Session::ArmWriteTimeout() {
+  if (options_.idle_timeout == absl::InfiniteDuration()) {
+    stream_.expires_never();
+  } else {
+    stream_.expires_after(absl::ToChronoNanoseconds(options_.idle_timeout));
+  }
+}
+
 void Session::OnRead(beast::error_code ec) {
   if (closed_) return;
+  StopReadTimer();
   if (ec == http::error::body_limit) {
-    keep_alive_ = false;
-    return RespondWithError(413, "request_too_large", "Request body too large");
+    return Reject(413, "request_too_large", "Request body too large");
   }
   if (ec == http::error::header_limit) {
-    keep_alive_ = false;
-    return RespondWithError(431, "request_header_fields_too_large",
-                            "Request header fields too large");
+    return Reject(431, "request_header_fields_too_large",
+                  "Request header fields too large");
+  }
+  if (ec && read_timed_out_) {
+    return Reject(408, "request_timeout", "Request not received in time");
   }
   if (ec == http::error::end_of_stream || ec == asio::error::eof ||
       ec == beast::error::timeout || ec == asio::error::operation_aborted ||
@@ -73,10 +178,7 @@ void Session::OnRead(beast::error_code ec) {
       ec == http::error::partial_message) {
     return Fail();
   }
-  if (ec) {
-    keep_alive_ = false;
-    return RespondWithError(400, "invalid_request", "Malformed HTTP request");
-  }
+  if (ec) return Reject(400, "invalid_request", "Malformed HTTP request");
   http::request<http::string_body> message = parser_->release();
   keep_alive_ = message.keep_alive();
   Request request;
@@ -87,15 +189,9 @@ void Session::OnRead(beast::error_code ec) {
   if (question != std::string::npos) {
     request.query = request.target.substr(question + 1);
   }
-  for (const auto& field : message) {
-    request.headers.emplace_back(
-        absl::AsciiStrToLower(absl::string_view(field.name_string().data(),
-                                                field.name_string().size())),
-        std::string(field.value()));
-  }
+  request.headers = LowerCasedFields(message);
   request.body = std::move(message.body());
   request.remote_address = remote_address_;
-  stream_.expires_never();
   writer_ = std::make_shared<WriterImpl>(weak_from_this());
   WatchForClientGone();
   try {
@@ -137,7 +233,7 @@ void Session::Respond(const WriterImpl* from, int status, Headers headers,
   response->body() = std::move(body);
   response->keep_alive(keep_alive_);
   response->prepare_payload();
-  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  ArmWriteTimeout();
   http::async_write(
       stream_, *response,
       [self = shared_from_this(), response](beast::error_code ec, size_t) {
@@ -158,7 +254,7 @@ void Session::StartStream(const WriterImpl* from, int status, Headers headers) {
   head_serializer_ =
       std::make_shared<http::response_serializer<http::empty_body>>(*head_);
   writing_ = true;
-  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  ArmWriteTimeout();
   http::async_write_header(
       stream_, *head_serializer_,
       [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -189,7 +285,7 @@ void Session::Abort(const WriterImpl* from) {
 
 void Session::Pump() {
   if (writing_ || !head_written_ || closed_) return;
-  stream_.expires_after(std::chrono::seconds(options_.idle_timeout_seconds));
+  ArmWriteTimeout();
   if (!chunks_.empty()) {
     writing_ = true;
     std::shared_ptr<std::string> data = chunks_.front();
@@ -238,6 +334,7 @@ void Session::ResponseDone() {
 // rest of an oversized body) until it closes too or kLingerTime passes.
 void Session::LingeringClose() {
   closed_ = true;  // no more requests or writes
+  StopReadTimer();
   discard_ = std::make_shared<std::array<char, 4096>>();
   beast::error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
@@ -255,6 +352,38 @@ void Session::Drain() {
       });
 }
 
+void Session::Reject(int status, const char* code, const char* message) {
+  keep_alive_ = false;
+  if (options_.on_rejected) {
+    options_.on_rejected(DescribeRejected(status, code));
+  }
+  RespondWithError(status, code, message);
+}
+
+RejectedRequest Session::DescribeRejected(int status, const char* code) const {
+  RejectedRequest rejected;
+  rejected.status = status;
+  rejected.code = code;
+  rejected.remote_address = remote_address_;
+  const auto& head = parser_->get();
+  bool has_request_line = !head.target().empty();
+  if (has_request_line) {
+    rejected.method = std::string(head.method_string());
+    rejected.target = std::string(head.target());
+    rejected.headers = LowerCasedFields(head);
+  }
+  // An unfinished head goes on in the buffer. A 413 comes only after the
+  // whole head (though the parser does not say it is done), and the buffer
+  // then holds body bytes.
+  if (status != 413 && !parser_->is_header_done()) {
+    auto raw = buffer_.data();
+    ReadPartialHead(
+        absl::string_view(static_cast<const char*>(raw.data()), raw.size()),
+        /*request_line=*/!has_request_line, rejected);
+  }
+  return rejected;
+}
+
 void Session::RespondWithError(int status, const char* code,
                                const char* message) {
   if (writer_ == nullptr) {
@@ -269,6 +398,7 @@ void Session::RespondWithError(int status, const char* code,
 
 void Session::Fail() {
   closed_ = true;
+  StopReadTimer();
   std::shared_ptr<WriterImpl> writer = std::move(writer_);
   writer_.reset();
   beast::error_code ignored;

@@ -1,10 +1,16 @@
 // One HTTP/1.1 connection: reads requests one at a time, hands each to the
 // handler, and writes its answer (whole or streamed in chunks) before
 // reading the next one. Everything runs on the connection's strand.
+//
+// Reads are timed by read_timer_ rather than by the stream's own expiry,
+// which closes the socket when it fires and so leaves no way to answer 408:
+// waiting for the first byte of a request is bounded by idle_timeout (then
+// a silent close), reading the rest of it by request_read_timeout (then 408).
 #pragma once
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <deque>
@@ -44,7 +50,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void DoRead();
+  void OnFirstBytes(beast::error_code ec, size_t bytes);
+  void ReadRequest();
   void OnRead(beast::error_code ec);
+  // Arms read_timer_; when `limit` passes, an idle connection is closed and
+  // a request being read is cancelled (OnRead answers 408).
+  void ArmReadTimer(absl::Duration limit, bool idle);
+  void StopReadTimer();
+  void ArmWriteTimeout();
+  // Answers an error without calling the handler, reports it to
+  // options_.on_rejected, and closes the connection after the answer.
+  void Reject(int status, const char* code, const char* message);
+  RejectedRequest DescribeRejected(int status, const char* code) const;
   void WatchForClientGone();
   void Pump();
   void OnWritten(beast::error_code ec);
@@ -62,6 +79,9 @@ class Session : public std::enable_shared_from_this<Session> {
   const Handler& handler_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::shared_ptr<WriterImpl> writer_;  // of the request being answered
+  asio::steady_timer read_timer_;
+  uint64_t read_timer_generation_ = 0;  // tells stale timer callbacks apart
+  bool read_timed_out_ = false;         // request_read_timeout passed
   bool keep_alive_ = false;
   bool closed_ = false;
   bool answering_ = false;  // Respond() or StartStream() accepted
