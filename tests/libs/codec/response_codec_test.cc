@@ -117,6 +117,38 @@ TEST(ChunkCodecTest, WriteReasoningToolCallAndFinishDeltas) {
             R"("finish_reason":"tool_calls"}]})");
 }
 
+// The last content chunk: an empty delta, the finish reason, and (with
+// include_usage) "usage":null; the fingerprint when the upstream gave one.
+TEST(ChunkCodecTest, WriteFinalChunk) {
+  sluice::v1::ChatChunk chunk = Chunk();
+  chunk.set_system_fingerprint("fp_1");
+  sluice::v1::ChunkChoice* choice = chunk.add_choices();
+  choice->mutable_delta();
+  choice->set_finish_reason("stop");
+  EXPECT_EQ(WriteChatChunk(chunk, true),
+            R"({"id":"c","object":"chat.completion.chunk","created":1,)"
+            R"("model":"m","system_fingerprint":"fp_1","choices":[{"index":0,)"
+            R"("delta":{},"logprobs":null,"finish_reason":"stop"}],)"
+            R"("usage":null})");
+}
+
+// The first delta of a tool call carries its index, id, type and name.
+TEST(ChunkCodecTest, WriteToolCallStartDelta) {
+  sluice::v1::ChatChunk chunk = Chunk();
+  sluice::v1::ToolCall* call =
+      chunk.add_choices()->mutable_delta()->add_tool_calls();
+  call->set_index(0);
+  call->set_id("call_1");
+  call->set_type("function");
+  call->set_function_name("get");
+  EXPECT_EQ(WriteChatChunk(chunk, false),
+            R"({"id":"c","object":"chat.completion.chunk","created":1,)"
+            R"("model":"m","system_fingerprint":null,"choices":[{"index":0,)"
+            R"("delta":{"tool_calls":[{"index":0,"id":"call_1",)"
+            R"("type":"function","function":{"name":"get","arguments":""}}]},)"
+            R"("logprobs":null,"finish_reason":null}]})");
+}
+
 TEST(ChunkCodecTest, WriteUsageChunk) {
   sluice::v1::ChatChunk chunk = Chunk();
   chunk.mutable_usage()->set_prompt_tokens(3);
