@@ -7,6 +7,8 @@
 #include "libs/config/duration.h"
 #include "libs/keystore/cached_key_store.h"
 #include "services/ingress/key_store_setup.h"
+#include "services/ingress/request_admission.h"
+#include "services/ingress/request_record.h"
 
 namespace sluice::ingress {
 namespace {
@@ -46,6 +48,14 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   if (config.server().max_body_bytes() > 0) {
     options.max_body_bytes = config.server().max_body_bytes();
   }
+  if (config.server().max_header_bytes() > 0) {
+    options.max_header_bytes =
+        static_cast<uint32_t>(config.server().max_header_bytes());
+  }
+  options.idle_timeout =
+      config::DurationOr(config.server().idle_timeout(), options.idle_timeout);
+  options.request_read_timeout = config::DurationOr(
+      config.server().request_read_timeout(), options.request_read_timeout);
   absl::StatusOr<keystore::KeyStorePtr> store = OpenConfiguredKeyStore(config);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
@@ -86,6 +96,22 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
       ingress->auth_.get(), ingress->gate_.get(), ingress->slots_.get());
   ingress->gateway_ = std::make_unique<GatewayService>(
       ingress->admission_.get(), channels, ingress->usage_.get(), models);
+  // Requests the HTTP server refuses itself (too large, too slow,
+  // malformed) are metered too, charged to the key's tenant when the head
+  // names one: operators see abuse.
+  options.on_rejected = [auth = ingress->auth_.get(),
+                         usage = ingress->usage_.get()](
+                            const http::RejectedRequest& rejected) {
+    RequestRecord record(usage, RequestIdFor(rejected.Header("x-request-id")),
+                         /*stream=*/false);
+    if (absl::StatusOr<Caller> caller =
+            auth->Authenticate(rejected.Header("authorization"));
+        caller.ok()) {
+      record.event().set_tenant(caller->tenant);
+      record.event().set_key_id(caller->key_id);
+    }
+    record.Finish(rejected.status, "invalid_request_error");
+  };
   ingress->api_ = std::make_unique<HttpApi>(
       config, ingress->auth_.get(), ingress->admission_.get(),
       ingress->keys_.get(), channels, ingress->usage_.get(), models);

@@ -176,11 +176,25 @@ TEST_P(GatewayTest, RejectedRequestsGetOpenAIErrorsAndAreMetered) {
   EXPECT_EQ(unknown_model.status, 404);
   EXPECT_THAT(unknown_model.body, HasSubstr("model_not_found"));
 
-  // The bad-JSON and unknown-model requests belong to the demo tenant.
-  rapidjson::Document usage = WaitForUsage(2);
+  // Refused by the HTTP server itself, before any handler: still metered.
+  std::string huge(5 * 1024 * 1024, 'x');
+  HttpAnswer too_large = ViaGateway(
+      absl::StrCat(R"({"model":"deepseek-chat","messages":[{"role":"user","content":")",
+                   huge, "\"}]}"));
+  EXPECT_EQ(too_large.status, 413);
+  EXPECT_THAT(too_large.body, HasSubstr("\"code\":\"request_too_large\""));
+  HttpAnswer huge_head = HttpCall(
+      "POST", gateway_->http_base() + "/v1/chat/completions",
+      {absl::StrCat("Authorization: Bearer ", kDemoKey),
+       "X-Padding: " + std::string(70 * 1024, 'p')},
+      kRequest);
+  EXPECT_EQ(huge_head.status, 431);
+
+  // All four rejected requests belong to the demo tenant.
+  rapidjson::Document usage = WaitForUsage(4);
   int64_t errors = 0;
   for (const auto& row : usage["data"].GetArray()) errors += row["errors"].GetInt64();
-  EXPECT_EQ(errors, 2);
+  EXPECT_EQ(errors, 4);
 }
 
 TEST_P(GatewayTest, GrpcGatewayGivesTheSameAnswers) {
