@@ -71,4 +71,9 @@ FailureClass ClassifyFailure(const absl::Status& status) {
   return failure;
 }
 
+bool CallerDeadlinePassed(const grpc::ServerContextBase& caller,
+                          absl::Time now) {
+  return absl::FromChrono(caller.deadline()) <= now;
+}
+
 }  // namespace sluice::router

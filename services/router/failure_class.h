@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "grpcpp/server_context.h"
 
 namespace sluice::router {
 
@@ -28,5 +29,11 @@ struct FailureClass {
 };
 
 FailureClass ClassifyFailure(const absl::Status& status);
+
+// Whether the caller's own deadline has passed at `now`: an attempt that
+// then fails with DEADLINE_EXCEEDED ran out of the caller's time, which
+// says nothing about the candidate (it must not count against its health).
+bool CallerDeadlinePassed(const grpc::ServerContextBase& caller,
+                          absl::Time now);
 
 }  // namespace sluice::router

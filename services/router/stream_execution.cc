@@ -6,6 +6,7 @@
 #include "libs/host/call_context.h"
 #include "libs/status/grpc_status.h"
 #include "services/router/cache_lookup.h"
+#include "services/router/failure_class.h"
 
 namespace sluice::router {
 namespace {
@@ -361,6 +362,10 @@ void StreamExecution::OnAttemptDone(int attempt, const grpc::Status& grpc_status
     } else if (gone_) {
       loop_->Abandoned(now);
       release = EndLocked(absl::CancelledError("the caller went away"));
+    } else if (CallerDeadlinePassed(*context_, now)) {
+      loop_->Abandoned(now);
+      release =
+          EndLocked(absl::DeadlineExceededError("the caller's deadline passed"));
     } else {
       core_->metrics().Failure(route, ClassifyFailure(status).kind, latency);
       loop_->Failed(status, now);

@@ -6,6 +6,7 @@
 #include "libs/host/call_context.h"
 #include "libs/status/grpc_status.h"
 #include "services/router/cache_lookup.h"
+#include "services/router/failure_class.h"
 
 namespace sluice::router {
 namespace {
@@ -164,6 +165,10 @@ void UnaryExecution::OnAttemptDone(const grpc::Status& grpc_status) {
     if (context_->IsCancelled()) {
       loop_->Abandoned(now);
       return Finish(absl::CancelledError("the caller went away"));
+    }
+    if (CallerDeadlinePassed(*context_, now)) {
+      loop_->Abandoned(now);
+      return Finish(absl::DeadlineExceededError("the caller's deadline passed"));
     }
     core_->metrics().Failure(route, ClassifyFailure(status).kind, latency);
     loop_->Failed(status, now);
