@@ -333,6 +333,13 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(
                     options.max_total_connections);
   curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                     options.max_host_connections);
+  // The idle-connection cache: libcurl's default is four times the transfers
+  // running at the time, so it shrinks between bursts and closes keep-alive
+  // connections that the next burst must open again (TIME_WAIT piles up).
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                    options.max_total_connections > 0
+                        ? options.max_total_connections
+                        : 256L);
   curl_multi_setopt(multi, CURLMOPT_PIPELINING,
                     options.http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
   return std::make_unique<CurlHttpClient>(options, multi);
