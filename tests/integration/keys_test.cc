@@ -17,7 +17,9 @@
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "sluice/v1/gateway.grpc.pb.h"
+#include "libs/hash/sha256.h"
 #include "tests/integration/gateway_fixture.h"
+#include "tests/libs/keystore/test_database.h"
 #include "tests/libs/redis/redis_server.h"
 #include "tests/support/grpc_callback_queue.h"
 #include "tests/support/http_test_client.h"
@@ -82,8 +84,23 @@ class KeysTest : public ::testing::Test {
   void SetUp() override { HoldGrpcCallbackQueue(); }
 };
 
-TEST_F(KeysTest, AdminApiCreatesKeysThatWorkAndRevokesThemOnEveryReplica) {
-  auto gateway = Gateway::Start(Gateway::Layout::kSplit);
+// The key store both ways: SQLite (embedded) and PostgreSQL (./dev test
+// starts one and names it in SLUICE_TEST_POSTGRES; skipped without).
+class KeyStoreBackendTest
+    : public KeysTest,
+      public ::testing::WithParamInterface<keystore::TestBackend> {};
+
+TEST_P(KeyStoreBackendTest,
+       AdminApiCreatesKeysThatWorkAndRevokesThemOnEveryReplica) {
+  if (std::string why = GetParam().skip_reason(); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  absl::StatusOr<std::unique_ptr<keystore::TestDatabase>> database =
+      GetParam().make();
+  ASSERT_TRUE(database.ok()) << database.status();
+  GatewayOptions options;
+  options.keys = (*database)->KeysConfigYaml();
+  auto gateway = Gateway::Start(Gateway::Layout::kSplit, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   const std::string a = (*gateway)->http_base();
   absl::StatusOr<std::string> b = (*gateway)->AddIngressReplica();
@@ -116,6 +133,11 @@ TEST_F(KeysTest, AdminApiCreatesKeysThatWorkAndRevokesThemOnEveryReplica) {
   const std::string id = Member(key, "id");
   EXPECT_THAT(secret, StartsWith("sk-sluice-"));
   EXPECT_THAT(id, StartsWith("key_"));
+  // Stored as its hash only.
+  absl::StatusOr<std::string> stored = (*database)->DumpAll();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_THAT(*stored, Not(HasSubstr(secret)));
+  EXPECT_THAT(*stored, HasSubstr(hash::Sha256Hex(secret)));
   EXPECT_EQ(Member(key, "tenant"), "acme");
   EXPECT_EQ(Member(key, "last4"), secret.substr(secret.size() - 4));
 
@@ -162,6 +184,11 @@ TEST_F(KeysTest, AdminApiCreatesKeysThatWorkAndRevokesThemOnEveryReplica) {
   EXPECT_THAT(refused.body, HasSubstr("invalid_api_key"));
   EXPECT_THAT(Admin("GET", a, "/admin/keys").body, HasSubstr(R"("revoked":1)"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, KeyStoreBackendTest,
+                         ::testing::Values(keystore::SqliteBackend(),
+                                           keystore::PostgresBackend()),
+                         [](const auto& info) { return info.param.name; });
 
 TEST_F(KeysTest, CliCreatesKeysTheGatewayTakesAndRevokes) {
   auto gateway = Gateway::Start(Gateway::Layout::kOneProcess);

@@ -39,6 +39,10 @@ class SqliteTestDatabase : public TestDatabase {
     return std::make_unique<SqliteTestDatabase>(tmpl);
   }
 
+  std::string KeysConfigYaml() const override {
+    return absl::StrCat("{sqlite_path: \"", path_, "\"}");
+  }
+
   absl::StatusOr<KeyStorePtr> Open() override {
     return OpenSqliteKeyStore(path_);
   }
@@ -138,9 +142,16 @@ class PostgresTestDatabase : public TestDatabase {
     return db;
   }
 
+  std::string KeysConfigYaml() const override {
+    return absl::StrCat("{postgres_dsn: \"", Dsn(), "\"}");
+  }
+
   absl::StatusOr<KeyStorePtr> Open() override {
-    return OpenPostgresKeyStore(
-        absl::StrCat(base_dsn_, " options='-c search_path=", schema_, "'"));
+    return OpenPostgresKeyStore(Dsn());
+  }
+
+  std::string Dsn() const {
+    return absl::StrCat(base_dsn_, " options='-c search_path=", schema_, "'");
   }
 
   absl::StatusOr<std::string> DumpAll() override {

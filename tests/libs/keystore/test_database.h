@@ -23,6 +23,8 @@ class TestDatabase {
   virtual absl::StatusOr<std::string> DumpAll() = 0;
   // The key_hash column of key `id`.
   virtual absl::StatusOr<std::string> StoredHash(const std::string& id) = 0;
+  // The config's `keys:` for a gateway over this database (flow YAML).
+  virtual std::string KeysConfigYaml() const = 0;
 };
 
 // A suite parameter: how to get a database, or why this run cannot.
