@@ -63,9 +63,9 @@ absl::StatusOr<ingress::NewKeyRequest> NewKeyFromFlags(
       (flag == "--rpm" ? request.policy.rpm : request.policy.tpm) = *n;
     } else if (flag == "--budget-usd") {
       double usd = 0;
-      if (!absl::SimpleAtod(value, &usd) || usd < 0) {
+      if (!absl::SimpleAtod(value, &usd) || !(usd >= 0) || usd > 1e12) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--budget-usd expects a non-negative number, got \"", value, "\""));
+            "--budget-usd expects USD from 0 to 1e12, got \"", value, "\""));
       }
       request.policy.budget_micro_usd = ingress::MicroUsd(usd);
     } else if (flag == "--priority") {

@@ -155,6 +155,8 @@ std::optional<ConfigIssue> CheckProvidersAndRoutes(
   return std::nullopt;
 }
 
+constexpr double kMaxBudgetUsd = 1e12;
+
 std::optional<ConfigIssue> CheckTenants(const sluice::v1::Config& config) {
   absl::flat_hash_set<std::string> names;
   for (int i = 0; i < config.tenants_size(); ++i) {
@@ -169,6 +171,16 @@ std::optional<ConfigIssue> CheckTenants(const sluice::v1::Config& config) {
         return Issue(absl::StrCat(path, ".api_key_sha256s[", k, "]"),
                      "expected 64 hex digits (SHA-256 of the key)");
       }
+    }
+    const sluice::v1::TenantLimits& limits = t.limits();
+    if (limits.rpm() < 0 || limits.tpm() < 0 ||
+        limits.max_concurrent_streams() < 0) {
+      return Issue(path + ".limits", "limits must not be negative");
+    }
+    // Budgets are kept in micro-USD in 64 bits.
+    if (!(limits.budget_usd() >= 0 && limits.budget_usd() <= kMaxBudgetUsd)) {
+      return Issue(path + ".limits.budget_usd",
+                   "must be between 0 and 1e12 (USD)");
     }
   }
   return std::nullopt;

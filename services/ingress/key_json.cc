@@ -108,9 +108,10 @@ absl::StatusOr<NewKeyRequest> ParseNewKeyRequest(absl::string_view body) {
       if (!n.ok()) return n.status();
       (name == "rpm" ? request.policy.rpm : request.policy.tpm) = *n;
     } else if (name == "budget_usd") {
-      if (!value.IsNumber() || value.GetDouble() < 0 ||
-          !std::isfinite(value.GetDouble())) {
-        return TypeError("budget_usd", "a non-negative number");
+      // Kept in micro-USD in 64 bits: a trillion dollars is plenty.
+      if (!value.IsNumber() || !(value.GetDouble() >= 0) ||
+          value.GetDouble() > 1e12) {
+        return TypeError("budget_usd", "a number of USD from 0 to 1e12");
       }
       request.policy.budget_micro_usd = MicroUsd(value.GetDouble());
     } else if (name == "priority") {

@@ -42,7 +42,10 @@ SpendEstimator::SpendEstimator(const sluice::v1::Config& config) {
   }
   for (const sluice::v1::ModelAlias& alias : config.router().aliases()) {
     auto target = by_model_.find(alias.model());
-    if (target != by_model_.end()) by_model_[alias.alias()] = target->second;
+    if (target == by_model_.end()) continue;
+    // Copied out first: inserting the alias may rehash the map.
+    Prices prices = target->second;
+    by_model_[alias.alias()] = prices;
   }
 }
 
@@ -59,7 +62,9 @@ int64_t SpendEstimator::MaxMicroUsd(const std::string& model,
   // A token at $X per million tokens costs X micro-USD.
   double micro_usd = static_cast<double>(prompt_tokens) * prices.input +
                      static_cast<double>(completion) * prices.output;
-  return static_cast<int64_t>(std::ceil(micro_usd));
+  // Prices like 0.07 are not exact in binary: a whole amount may come out a
+  // hair above itself, which must not round up to the next micro-dollar.
+  return static_cast<int64_t>(std::ceil(micro_usd - 1e-6));
 }
 
 }  // namespace sluice::ingress
