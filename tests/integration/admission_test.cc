@@ -38,19 +38,13 @@ TEST(AdmissionTest, RequestsPerMinuteHoldAcrossThreeIngressReplicas) {
   ASSERT_TRUE(redis.ok()) << redis.status();
   GatewayOptions options;
   options.acme_limits = "{rpm: 10}";
-  // Fail closed with a generous Redis timeout: on a loaded machine a 100ms
-  // deadline can pass, and failing open would admit unchecked requests.
-  options.extra_yaml =
-      absl::StrCat("admission:\n  redis: ", (*redis)->address(),
-                   "\n  fail_closed: true\n  redis_timeout: 5s\n");
+  options.extra_yaml = SharedAdmissionYaml((*redis)->address());
   auto gateway = Gateway::Start(Gateway::Layout::kSplit, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  std::vector<std::string> replicas = {(*gateway)->http_base()};
-  for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<std::string> replica = (*gateway)->AddIngressReplica();
-    ASSERT_TRUE(replica.ok()) << replica.status();
-    replicas.push_back(*replica);
-  }
+  absl::StatusOr<std::vector<std::string>> bases =
+      (*gateway)->IngressReplicas(3);
+  ASSERT_TRUE(bases.ok()) << bases.status();
+  const std::vector<std::string>& replicas = *bases;
 
   constexpr int kRequests = 30;
   std::vector<HttpAnswer> answers(kRequests);

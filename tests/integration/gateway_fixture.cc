@@ -188,6 +188,22 @@ absl::StatusOr<std::string> Gateway::AddIngressReplica() {
   return replica;
 }
 
+absl::StatusOr<std::vector<std::string>> Gateway::IngressReplicas(
+    int count) {
+  std::vector<std::string> bases = {http_base_};
+  while (static_cast<int>(bases.size()) < count) {
+    absl::StatusOr<std::string> replica = AddIngressReplica();
+    if (!replica.ok()) return replica.status();
+    bases.push_back(*replica);
+  }
+  return bases;
+}
+
+std::string SharedAdmissionYaml(const std::string& address) {
+  return absl::StrCat("admission:\n  redis: ", address,
+                      "\n  fail_closed: true\n  redis_timeout: 5s\n");
+}
+
 int64_t Gateway::UpstreamRequests() const {
   HttpAnswer stats = HttpCall("GET", sim_base_ + "/sim/stats");
   size_t at = stats.body.find("\"requests\":");

@@ -36,6 +36,11 @@ struct GatewayOptions {
   std::string deepseek_prices;
 };
 
+// The config's `admission:` for limits shared in the Redis at `address`:
+// failing closed with a generous timeout, so that a loaded test machine
+// cannot admit unchecked requests (a 100ms deadline can pass there).
+std::string SharedAdmissionYaml(const std::string& address);
+
 class Gateway {
  public:
   enum class Layout { kOneProcess, kSplit };
@@ -58,6 +63,9 @@ class Gateway {
   // Split layout: one more ingress process in front of the same router,
   // metering and cache (a replica); returns its HTTP base URL.
   absl::StatusOr<std::string> AddIngressReplica();
+  // Split layout: replicas until there are `count` ingress processes; the
+  // HTTP base URLs of all of them, the first one first.
+  absl::StatusOr<std::vector<std::string>> IngressReplicas(int count);
 
  private:
   Gateway() = default;

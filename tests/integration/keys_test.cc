@@ -248,16 +248,13 @@ TEST_F(KeysTest, KeyBudgetHoldsUnderABurstAcrossReplicas) {
   ASSERT_TRUE(redis.ok()) << redis.status();
   GatewayOptions options;
   options.deepseek_prices = "output_usd_per_mtok: 10";
-  options.extra_yaml = absl::StrCat("admission:\n  redis: ", (*redis)->address(),
-                                    "\n  fail_closed: true\n  redis_timeout: 5s\n");
+  options.extra_yaml = SharedAdmissionYaml((*redis)->address());
   auto gateway = Gateway::Start(Gateway::Layout::kSplit, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  std::vector<std::string> replicas = {(*gateway)->http_base()};
-  for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<std::string> replica = (*gateway)->AddIngressReplica();
-    ASSERT_TRUE(replica.ok()) << replica.status();
-    replicas.push_back(*replica);
-  }
+  absl::StatusOr<std::vector<std::string>> bases =
+      (*gateway)->IngressReplicas(3);
+  ASSERT_TRUE(bases.ok()) << bases.status();
+  const std::vector<std::string>& replicas = *bases;
   // 20 tokens at $10/Mtok reserve 200 micro-USD; the budget holds 5 of them.
   constexpr int64_t kBudgetMicroUsd = 1000;
   HttpAnswer created =
