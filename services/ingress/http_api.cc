@@ -58,14 +58,13 @@ std::string UsageJson(const sluice::v1::UsageReport& report) {
 
 }  // namespace
 
-HttpApi::HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
-                 ChatAdmission* admission, keystore::KeyStore* keys,
-                 host::ChannelProvider* channels,
+HttpApi::HttpApi(const sluice::v1::Config& config, ChatAdmission* admission,
+                 keystore::KeyStore* keys, host::ChannelProvider* channels,
                  UsageReporter* usage, std::vector<std::string> models)
-    : auth_(auth),
+    : auth_(&admission->auth()),
       models_(std::move(models)),
       chat_(admission, channels, usage),
-      token_count_(auth, channels),
+      token_count_(auth_, channels),
       admin_(config, channels, keys),
       metering_(channels, "metering") {
   paths_.Add("POST", "/v1/chat/completions",

@@ -20,9 +20,9 @@ namespace sluice::ingress {
 
 class HttpApi {
  public:
-  HttpApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
-          ChatAdmission* admission, keystore::KeyStore* keys,
-          host::ChannelProvider* channels,
+  // `admission` and `keys` (may be null) must outlive this.
+  HttpApi(const sluice::v1::Config& config, ChatAdmission* admission,
+          keystore::KeyStore* keys, host::ChannelProvider* channels,
           UsageReporter* usage, std::vector<std::string> models);
 
   void Handle(http::Request request, http::ResponseWriterPtr writer) const {

@@ -113,8 +113,8 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     record.Finish(rejected.status, "invalid_request_error");
   };
   ingress->api_ = std::make_unique<HttpApi>(
-      config, ingress->auth_.get(), ingress->admission_.get(),
-      ingress->keys_.get(), channels, ingress->usage_.get(), models);
+      config, ingress->admission_.get(), ingress->keys_.get(), channels,
+      ingress->usage_.get(), models);
   return ingress;
 }
 
