@@ -49,6 +49,7 @@ int FreePort() {
 int main(int argc, char** argv) {
   // Before any thread starts, so that every thread inherits the mask.
   sluice::process::BlockTerminationSignals();
+  sluice::app::DisableMutexDeadlockDetection();
 
   if (argc < 2) {
     std::fputs(kUsage, stderr);

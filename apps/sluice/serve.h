@@ -11,8 +11,13 @@ namespace sluice::app {
 // every thread (main does it first thing).
 int RunServe(const std::vector<std::string>& args);
 
+// Turns off Abseil's Mutex deadlock detection (on in Debian's build); the
+// first thing a main does, before any thread starts.
+void DisableMutexDeadlockDetection();
+
 // The main of a single-service binary (services/<name>/main.cc): blocks the
-// signals, then `sluice serve --services <service> <argv...>`.
+// signals, turns off deadlock detection, then
+// `sluice serve --services <service> <argv...>`.
 int RunServiceMain(const char* service, int argc, char** argv);
 
 }  // namespace sluice::app
