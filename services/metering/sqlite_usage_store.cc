@@ -43,6 +43,26 @@ absl::Status SqliteError(sqlite3* db, absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", sqlite3_errmsg(db)));
 }
 
+// Slots of the kept statements.
+enum StatementSlot { kBegin, kCommit, kRollback, kInsert, kUpsert };
+
+constexpr const char* kInsertSql =
+    "INSERT OR IGNORE INTO usage_events (request_id, tenant, model, "
+    "status, prompt_tokens, completion_tokens, event) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+constexpr const char* kUpsertSql =
+    "INSERT INTO usage_totals (tenant, model, requests, errors, "
+    "prompt_tokens, completion_tokens, cached_tokens, "
+    "reasoning_tokens, total_tokens) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (tenant, model) DO UPDATE SET "
+    "requests = requests + 1, errors = errors + excluded.errors, "
+    "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+    "completion_tokens = completion_tokens + excluded.completion_tokens, "
+    "cached_tokens = cached_tokens + excluded.cached_tokens, "
+    "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
+    "total_tokens = total_tokens + excluded.total_tokens";
+
 }  // namespace
 
 absl::StatusOr<UsageStorePtr> SqliteUsageStore::Open(const std::string& path) {
@@ -63,7 +83,36 @@ absl::StatusOr<UsageStorePtr> SqliteUsageStore::Open(const std::string& path) {
 
 SqliteUsageStore::~SqliteUsageStore() {
   absl::MutexLock lock(&mu_);
+  for (sqlite3_stmt* statement : statements_) sqlite3_finalize(statement);
   sqlite3_close(db_);
+}
+
+sqlite3_stmt* SqliteUsageStore::Prepared(int slot, const char* sql,
+                                         absl::Status& error) {
+  sqlite3_stmt*& statement = statements_[slot];
+  if (statement == nullptr) {
+    if (sqlite3_prepare_v2(db_, sql, -1, &statement, nullptr) != SQLITE_OK) {
+      error = SqliteError(db_, absl::StrCat("prepare ", sql));
+      sqlite3_finalize(statement);
+      statement = nullptr;
+      return nullptr;
+    }
+    return statement;
+  }
+  sqlite3_reset(statement);
+  sqlite3_clear_bindings(statement);
+  return statement;
+}
+
+absl::Status SqliteUsageStore::Run(int slot, const char* sql,
+                                   absl::string_view what) {
+  absl::Status error;
+  sqlite3_stmt* statement = Prepared(slot, sql, error);
+  if (statement == nullptr) return error;
+  int rc = sqlite3_step(statement);
+  sqlite3_reset(statement);
+  if (rc != SQLITE_DONE) return SqliteError(db_, what);
+  return absl::OkStatus();
 }
 
 absl::Status SqliteUsageStore::Exec(const char* sql) {
@@ -80,74 +129,52 @@ absl::Status SqliteUsageStore::Exec(const char* sql) {
 absl::StatusOr<bool> SqliteUsageStore::Record(
     const sluice::v1::UsageEvent& event) {
   absl::MutexLock lock(&mu_);
-  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  if (absl::Status s = Run(kBegin, "BEGIN IMMEDIATE", "begin"); !s.ok()) {
+    return s;
+  }
   auto rollback = [this](absl::Status error) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    Exec("ROLLBACK").IgnoreError();
+    Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
     return error;
   };
   const sluice::v1::Usage& usage = event.usage();
-  {
-    Statement insert;
-    if (sqlite3_prepare_v2(
-            db_,
-            "INSERT OR IGNORE INTO usage_events (request_id, tenant, model, "
-            "status, prompt_tokens, completion_tokens, event) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            -1, &insert.stmt, nullptr) != SQLITE_OK) {
-      return rollback(SqliteError(db_, "prepare insert"));
-    }
-    std::string blob = event.SerializeAsString();
-    sqlite3_bind_text(insert.stmt, 1, event.request_id().c_str(), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert.stmt, 2, event.tenant().c_str(), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(insert.stmt, 3, event.model().c_str(), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_int(insert.stmt, 4, event.status());
-    sqlite3_bind_int64(insert.stmt, 5, usage.prompt_tokens());
-    sqlite3_bind_int64(insert.stmt, 6, usage.completion_tokens());
-    sqlite3_bind_blob(insert.stmt, 7, blob.data(), static_cast<int>(blob.size()),
-                      SQLITE_TRANSIENT);
-    if (sqlite3_step(insert.stmt) != SQLITE_DONE) {
-      return rollback(SqliteError(db_, "insert event"));
-    }
-  }
+  absl::Status error;
+  sqlite3_stmt* insert = Prepared(kInsert, kInsertSql, error);
+  if (insert == nullptr) return rollback(error);
+  std::string blob = event.SerializeAsString();
+  sqlite3_bind_text(insert, 1, event.request_id().c_str(), -1,
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(insert, 2, event.tenant().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(insert, 3, event.model().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(insert, 4, event.status());
+  sqlite3_bind_int64(insert, 5, usage.prompt_tokens());
+  sqlite3_bind_int64(insert, 6, usage.completion_tokens());
+  sqlite3_bind_blob(insert, 7, blob.data(), static_cast<int>(blob.size()),
+                    SQLITE_TRANSIENT);
+  int rc = sqlite3_step(insert);
+  sqlite3_reset(insert);
+  if (rc != SQLITE_DONE) return rollback(SqliteError(db_, "insert event"));
   if (sqlite3_changes(db_) == 0) {  // seen before: exactly-once
-    if (absl::Status s = Exec("COMMIT"); !s.ok()) return rollback(s);
+    if (absl::Status s = Run(kCommit, "COMMIT", "commit"); !s.ok()) {
+      return rollback(s);
+    }
     return false;
   }
-  {
-    Statement upsert;
-    if (sqlite3_prepare_v2(
-            db_,
-            "INSERT INTO usage_totals (tenant, model, requests, errors, "
-            "prompt_tokens, completion_tokens, cached_tokens, "
-            "reasoning_tokens, total_tokens) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant, model) DO UPDATE SET "
-            "requests = requests + 1, errors = errors + excluded.errors, "
-            "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-            "completion_tokens = completion_tokens + excluded.completion_tokens, "
-            "cached_tokens = cached_tokens + excluded.cached_tokens, "
-            "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
-            "total_tokens = total_tokens + excluded.total_tokens",
-            -1, &upsert.stmt, nullptr) != SQLITE_OK) {
-      return rollback(SqliteError(db_, "prepare upsert"));
-    }
-    sqlite3_bind_text(upsert.stmt, 1, event.tenant().c_str(), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(upsert.stmt, 2, event.model().c_str(), -1,
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_int(upsert.stmt, 3, event.status() >= 400 ? 1 : 0);
-    sqlite3_bind_int64(upsert.stmt, 4, usage.prompt_tokens());
-    sqlite3_bind_int64(upsert.stmt, 5, usage.completion_tokens());
-    sqlite3_bind_int64(upsert.stmt, 6, usage.cached_tokens());
-    sqlite3_bind_int64(upsert.stmt, 7, usage.reasoning_tokens());
-    sqlite3_bind_int64(upsert.stmt, 8, usage.total_tokens());
-    if (sqlite3_step(upsert.stmt) != SQLITE_DONE) {
-      return rollback(SqliteError(db_, "update totals"));
-    }
+  sqlite3_stmt* upsert = Prepared(kUpsert, kUpsertSql, error);
+  if (upsert == nullptr) return rollback(error);
+  sqlite3_bind_text(upsert, 1, event.tenant().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(upsert, 2, event.model().c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(upsert, 3, event.status() >= 400 ? 1 : 0);
+  sqlite3_bind_int64(upsert, 4, usage.prompt_tokens());
+  sqlite3_bind_int64(upsert, 5, usage.completion_tokens());
+  sqlite3_bind_int64(upsert, 6, usage.cached_tokens());
+  sqlite3_bind_int64(upsert, 7, usage.reasoning_tokens());
+  sqlite3_bind_int64(upsert, 8, usage.total_tokens());
+  rc = sqlite3_step(upsert);
+  sqlite3_reset(upsert);
+  if (rc != SQLITE_DONE) return rollback(SqliteError(db_, "update totals"));
+  if (absl::Status s = Run(kCommit, "COMMIT", "commit"); !s.ok()) {
+    return rollback(s);
   }
-  if (absl::Status s = Exec("COMMIT"); !s.ok()) return rollback(s);
   return true;
 }
 
