@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/obs/logging.h"
 #include "libs/status/errors.h"
+#include "services/cache/cache_policy.h"
 #include "services/router/pricing.h"
 
 namespace sluice::router {
@@ -80,7 +81,17 @@ RouterCore::RouterCore(const sluice::v1::Config& config,
   for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
     cached_price_fractions_[tenant.name()] =
         tenant.cache().cached_price_fraction();
+    cache_policies_[tenant.name()] = tenant.cache();
   }
+}
+
+sluice::v1::Cache::Stub* RouterCore::CacheFor(
+    const sluice::v1::ChatRequest& request) {
+  auto policy = cache_policies_.find(request.context().tenant());
+  cache::CacheDecision decision = cache::DecideCaching(
+      request, policy == cache_policies_.end() ? nullptr : &policy->second);
+  if (!decision.read && !decision.write) return nullptr;
+  return cache_.get();
 }
 
 void RouterCore::Price(absl::string_view route, const sluice::v1::Usage& usage,

@@ -69,6 +69,10 @@ class RouterCore {
   sluice::v1::Adapter::Stub* adapters() { return adapters_.get(); }
   // Null when no cache service is hosted or configured: no caching.
   sluice::v1::Cache::Stub* cache() { return cache_.get(); }
+  // The cache to consult for `request`: null also when the tenant's policy
+  // and the request say it may be neither read nor stored (most sampling
+  // requests), which saves the cache's round trip.
+  sluice::v1::Cache::Stub* CacheFor(const sluice::v1::ChatRequest& request);
   const std::string& adapters_service() const { return adapters_.service(); }
   HealthBoard& health() { return health_; }
   ProviderMetrics& metrics() { return metrics_; }
@@ -83,6 +87,7 @@ class RouterCore {
   const sluice::v1::Config& config_;
   RouteTable table_;
   absl::flat_hash_map<std::string, double> cached_price_fractions_;
+  absl::flat_hash_map<std::string, sluice::v1::CachePolicy> cache_policies_;
   std::unique_ptr<TaskClassifier> classifier_;
   tokenizer::TokenCounter counter_;
   HealthBoard health_;

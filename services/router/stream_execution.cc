@@ -73,13 +73,14 @@ grpc::ServerWriteReactor<ChatChunk>* StreamExecution::Start(
     RouterCore* core, grpc::CallbackServerContext* context,
     const sluice::v1::ChatRequest& request, const std::string& resolved_model) {
   auto* execution = new StreamExecution(core, context, request);
-  if (core->cache() != nullptr) {
+  if (core->CacheFor(request) != nullptr) {
     execution->LookUp(resolved_model);
     return execution;
   }
   bool release;
   {
     absl::MutexLock lock(&execution->mu_);
+    if (core->cache() != nullptr) execution->cache_status_ = "bypass";
     release = execution->GoUpstreamLocked();
   }
   if (release) execution->Release();

@@ -49,6 +49,10 @@ void UnaryExecution::Start(RouterCore* core,
   absl::StatusOr<std::string> model = core->ResolveModel(request);
   if (!model.ok()) return execution->Finish(model.status());
   if (core->cache() == nullptr) return execution->GoUpstream();
+  if (core->CacheFor(request) == nullptr) {
+    execution->cache_status_ = "bypass";
+    return execution->GoUpstream();
+  }
   execution->LookUp(*model);
 }
 
