@@ -1,5 +1,6 @@
 #include "libs/keystore/cached_key_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "libs/hash/sha256.h"
@@ -9,6 +10,7 @@ namespace sluice::keystore {
 
 CachedKeyStore::CachedKeyStore(KeyStorePtr store, Options options)
     : store_(std::move(store)), options_(std::move(options)) {
+  Load();
   poller_ = std::thread([this] { PollLoop(); });
 }
 
@@ -17,13 +19,25 @@ CachedKeyStore::~CachedKeyStore() {
   poller_.join();
 }
 
+bool CachedKeyStore::Load() {
+  absl::StatusOr<std::vector<KeyRecord>> all = store_->List("");
+  absl::MutexLock lock(&mu_);
+  last_refresh_ = all.status();
+  if (!all.ok()) return false;
+  for (const KeyRecord& record : *all) {
+    if (!record.revoked.has_value()) Add(record);
+  }
+  loaded_ = true;
+  return true;
+}
+
 absl::StatusOr<NewKey> CachedKeyStore::Create(const std::string& tenant,
                                               const std::string& name,
                                               const KeyPolicy& policy) {
   absl::StatusOr<NewKey> key = store_->Create(tenant, name, policy);
   if (key.ok()) {
     absl::MutexLock lock(&mu_);
-    unknown_until_.erase(hash::Sha256Hex(key->secret));
+    Add(key->record);
   }
   return key;
 }
@@ -34,27 +48,25 @@ absl::StatusOr<KeyRecord> CachedKeyStore::FindBySecret(
     return absl::NotFoundError("unknown or revoked API key");
   }
   std::string hash = hash::Sha256Hex(secret);
-  absl::Time now = options_.now();
   {
     absl::MutexLock lock(&mu_);
     if (auto it = by_hash_.find(hash); it != by_hash_.end()) return it->second;
-    if (auto it = unknown_until_.find(hash);
-        it != unknown_until_.end() && it->second > now) {
-      return absl::NotFoundError("unknown or revoked API key");
+    if (loaded_) {
+      absl::Time now = options_.now();
+      if (now < next_unknown_lookup_) {
+        return absl::NotFoundError("unknown or revoked API key");
+      }
+      next_unknown_lookup_ =
+          now + absl::Seconds(1) /
+                    std::max(1, options_.unknown_lookups_per_second);
     }
   }
   absl::StatusOr<KeyRecord> found = store_->FindBySecret(secret);
-  absl::MutexLock lock(&mu_);
   if (found.ok()) {
-    // A revocation that lands between the lookup and this insert is caught
-    // by the next poll: polls re-read `overlap` of the past.
-    hash_by_id_[found->id] = hash;
-    by_hash_[hash] = *found;
-  } else if (absl::IsNotFound(found.status())) {
-    if (unknown_until_.size() >= options_.max_negative_entries) {
-      unknown_until_.clear();
-    }
-    unknown_until_[hash] = now + options_.negative_ttl;
+    // A revocation landing between the lookup and this insert is caught by
+    // the next poll: polls re-read `overlap` of the past.
+    absl::MutexLock lock(&mu_);
+    Add(*found);
   }
   return found;
 }
@@ -84,11 +96,20 @@ absl::Status CachedKeyStore::last_refresh_status() const {
 }
 
 void CachedKeyStore::PollLoop() {
-  // Keys cached later are read fresh from the store, so only changes from
-  // now on matter.
+  // Changes from (a little before) the load on; until a load has worked,
+  // each turn tries again.
   absl::Time since = options_.now() - options_.overlap;
   while (!stop_.WaitForNotificationWithTimeout(options_.refresh)) {
     absl::Time started = options_.now();
+    bool loaded;
+    {
+      absl::MutexLock lock(&mu_);
+      loaded = loaded_;
+    }
+    if (!loaded) {
+      if (Load()) since = started - options_.overlap;
+      continue;
+    }
     absl::StatusOr<std::vector<KeyRecord>> changes =
         store_->ChangedSince(since);
     if (changes.ok()) {
@@ -101,34 +122,20 @@ void CachedKeyStore::PollLoop() {
 }
 
 void CachedKeyStore::Apply(const std::vector<KeyRecord>& changes) {
-  absl::Time now = options_.now();
   absl::MutexLock lock(&mu_);
-  bool created = false;
-  for (const KeyRecord& r : changes) {
-    if (r.revoked.has_value()) {
-      EvictId(r.id);
-    } else if (seen_created_.emplace(r.id, r.created).second) {
-      created = true;
-    }
-  }
-  // A new key's hash is unknown here, so any negative entry might be it.
-  if (created) unknown_until_.clear();
-  for (auto it = unknown_until_.begin(); it != unknown_until_.end();) {
-    if (it->second <= now) {
-      unknown_until_.erase(it++);
+  for (const KeyRecord& record : changes) {
+    if (record.revoked.has_value()) {
+      EvictId(record.id);
     } else {
-      ++it;
+      Add(record);
     }
   }
-  // Creations older than any poll window will not be reported again.
-  absl::Time horizon = now - 2 * options_.overlap;
-  for (auto it = seen_created_.begin(); it != seen_created_.end();) {
-    if (it->second < horizon) {
-      seen_created_.erase(it++);
-    } else {
-      ++it;
-    }
-  }
+}
+
+void CachedKeyStore::Add(const KeyRecord& record) {
+  if (record.secret_sha256.empty()) return;
+  hash_by_id_[record.id] = record.secret_sha256;
+  by_hash_[record.secret_sha256] = record;
 }
 
 void CachedKeyStore::EvictId(const std::string& id) {

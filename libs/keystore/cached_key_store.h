@@ -1,9 +1,14 @@
 // A KeyStore decorator for the request path: FindBySecret answers from
-// memory. Hits are cached by secret hash; revocations reach the cache by
-// polling the store's ChangedSince every `refresh` on a background thread,
-// so a key revoked through any replica stops working everywhere within
-// about refresh + one query. Unknown secrets are remembered for
-// `negative_ttl` so a flood of bad keys does not reach the database.
+// memory only. At start it loads every key (by its stored hash); then it
+// polls the store's ChangedSince every `refresh` on a background thread,
+// adding keys created anywhere and dropping revoked ones, so a key created
+// or revoked through any replica (or `sluice keys`) is known everywhere
+// within about refresh + one query. A secret not in memory is looked up in
+// the store at most `unknown_lookups_per_second` times a second (a key made
+// elsewhere a moment ago is found before the next poll brings it), so a
+// flood of made-up keys costs a hash and a map lookup each, not a query.
+// Until the first load succeeds (the database was down at start), every
+// miss asks the store.
 #pragma once
 
 #include <functional>
@@ -26,17 +31,16 @@ class CachedKeyStore : public KeyStore {
  public:
   struct Options {
     absl::Duration refresh = absl::Milliseconds(500);
-    absl::Duration negative_ttl = absl::Seconds(1);
     // Each poll asks again for this much of the past, so changes committed
     // late or stamped by a slightly slow clock are not missed; re-applying a
     // change is harmless.
     absl::Duration overlap = absl::Seconds(5);
-    // Bounds the negative cache; past it, it is emptied.
-    size_t max_negative_entries = 100000;
+    // Store lookups for secrets not in memory, at most.
+    int unknown_lookups_per_second = 20;
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };
 
-  // Owns `store`; starts the polling thread.
+  // Owns `store`; loads its keys, then starts the polling thread.
   CachedKeyStore(KeyStorePtr store, Options options);
   explicit CachedKeyStore(KeyStorePtr store)
       : CachedKeyStore(std::move(store), Options()) {}
@@ -58,22 +62,22 @@ class CachedKeyStore : public KeyStore {
 
  private:
   void PollLoop();
+  // Reads every key; true once that worked.
+  bool Load() ABSL_LOCKS_EXCLUDED(mu_);
   void Apply(const std::vector<KeyRecord>& changes);
+  void Add(const KeyRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictId(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const KeyStorePtr store_;
   const Options options_;
 
   mutable absl::Mutex mu_;
+  bool loaded_ ABSL_GUARDED_BY(mu_) = false;
+  // When the next store lookup of an unknown secret may be made.
+  absl::Time next_unknown_lookup_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Active keys by secret hash, and each key's hash by id.
   absl::flat_hash_map<std::string, KeyRecord> by_hash_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> hash_by_id_
-      ABSL_GUARDED_BY(mu_);
-  // Secret hash → when the "unknown" answer expires.
-  absl::flat_hash_map<std::string, absl::Time> unknown_until_
-      ABSL_GUARDED_BY(mu_);
-  // Ids of creations already seen by a poll (polls overlap), by creation
-  // time.
-  absl::flat_hash_map<std::string, absl::Time> seen_created_
       ABSL_GUARDED_BY(mu_);
   absl::Status last_refresh_ ABSL_GUARDED_BY(mu_);
 

@@ -12,10 +12,14 @@
 
 namespace sluice::keystore {
 
-// Columns in the order every SELECT in the stores lists them.
+// Columns in the order every INSERT in the stores lists them.
 inline constexpr absl::string_view kKeyColumns =
     "id, tenant, name, last4, models, rpm, tpm, budget_micro_usd, priority, "
     "cache_policy, created_at_us, revoked_at_us";
+// What every SELECT reads: the same, then the secret's hash (column 12).
+inline constexpr absl::string_view kKeyColumnsRead =
+    "id, tenant, name, last4, models, rpm, tpm, budget_micro_usd, priority, "
+    "cache_policy, created_at_us, revoked_at_us, key_hash";
 
 // Allowed models as a JSON array of strings.
 std::string EncodeModels(const std::vector<std::string>& models);

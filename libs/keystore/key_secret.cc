@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "libs/hash/sha256.h"
 
 namespace sluice::keystore {
 namespace {
@@ -86,6 +87,7 @@ NewKey MakeNewKey(const std::string& tenant, const std::string& name,
   key.record.last4 = key.secret.substr(key.secret.size() - 4);
   key.record.policy = policy;
   key.record.created = absl::FromUnixMicros(absl::ToUnixMicros(now));
+  key.record.secret_sha256 = hash::Sha256Hex(key.secret);
   return key;
 }
 

@@ -36,6 +36,9 @@ struct KeyRecord {
   KeyPolicy policy;
   absl::Time created;
   std::optional<absl::Time> revoked;  // nullopt while active
+  // Hex SHA-256 of the secret, as stored (the secret itself never is):
+  // lets a cache index every key without asking the database per lookup.
+  std::string secret_sha256;
 };
 
 // Create's answer: the record and the secret, returned once, never stored.

@@ -77,6 +77,7 @@ absl::StatusOr<KeyRecord> ReadRecord(PGresult* r, int row) {
   k.policy.cache = PQgetvalue(r, row, 9);
   k.created = FromMicros(Int64At(r, row, 10));
   if (!PQgetisnull(r, row, 11)) k.revoked = FromMicros(Int64At(r, row, 11));
+  k.secret_sha256 = PQgetvalue(r, row, 12);
   return k;
 }
 
@@ -119,7 +120,7 @@ class PostgresKeyStore : public KeyStore {
   absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret) override {
     if (!LooksLikeKeySecret(secret)) return UnknownKey();
     absl::StatusOr<Result> res =
-        Exec(absl::StrCat("SELECT ", kKeyColumns,
+        Exec(absl::StrCat("SELECT ", kKeyColumnsRead,
                           " FROM sluice_keys WHERE key_hash = $1 AND "
                           "revoked_at_us IS NULL"),
              {hash::Sha256Hex(secret)}, "find key");
@@ -146,7 +147,7 @@ class PostgresKeyStore : public KeyStore {
       const std::string& tenant) override {
     absl::StatusOr<Result> res =
         Exec(absl::StrCat(
-                 "SELECT ", kKeyColumns,
+                 "SELECT ", kKeyColumnsRead,
                  " FROM sluice_keys WHERE $1::text = '' OR tenant = $1::text "
                  "ORDER BY created_at_us, id"),
              {tenant}, "list keys");
@@ -158,7 +159,7 @@ class PostgresKeyStore : public KeyStore {
       absl::Time since) override {
     int64_t us = since == absl::InfinitePast() ? INT64_MIN : ToMicros(since);
     absl::StatusOr<Result> res =
-        Exec(absl::StrCat("SELECT ", kKeyColumns,
+        Exec(absl::StrCat("SELECT ", kKeyColumnsRead,
                           " FROM sluice_keys WHERE changed_at_us >= $1::bigint "
                           "ORDER BY changed_at_us"),
              {absl::StrCat(us)}, "changed keys");

@@ -75,6 +75,7 @@ absl::StatusOr<KeyRecord> ReadRecord(sqlite3_stmt* s) {
   if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
     r.revoked = FromMicros(sqlite3_column_int64(s, 11));
   }
+  r.secret_sha256 = ColumnText(s, 12);
   return r;
 }
 
@@ -117,7 +118,7 @@ class SqliteKeyStore : public KeyStore {
     if (!LooksLikeKeySecret(secret)) return UnknownKey();
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Stmt> stmt =
-        Prepare(absl::StrCat("SELECT ", kKeyColumns,
+        Prepare(absl::StrCat("SELECT ", kKeyColumnsRead,
                              " FROM sluice_keys WHERE key_hash = ?1 AND "
                              "revoked_at_us IS NULL"));
     if (!stmt.ok()) return stmt.status();
@@ -149,7 +150,7 @@ class SqliteKeyStore : public KeyStore {
       const std::string& tenant) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Stmt> stmt =
-        Prepare(absl::StrCat("SELECT ", kKeyColumns,
+        Prepare(absl::StrCat("SELECT ", kKeyColumnsRead,
                              " FROM sluice_keys WHERE ?1 = '' OR tenant = ?1 "
                              "ORDER BY created_at_us, id"));
     if (!stmt.ok()) return stmt.status();
@@ -161,7 +162,7 @@ class SqliteKeyStore : public KeyStore {
       absl::Time since) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Stmt> stmt = Prepare(absl::StrCat(
-        "SELECT ", kKeyColumns,
+        "SELECT ", kKeyColumnsRead,
         " FROM sluice_keys WHERE changed_at_us >= ?1 ORDER BY changed_at_us"));
     if (!stmt.ok()) return stmt.status();
     sqlite3_bind_int64(
