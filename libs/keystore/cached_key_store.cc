@@ -51,14 +51,8 @@ absl::StatusOr<KeyRecord> CachedKeyStore::FindBySecret(
   {
     absl::MutexLock lock(&mu_);
     if (auto it = by_hash_.find(hash); it != by_hash_.end()) return it->second;
-    if (loaded_) {
-      absl::Time now = options_.now();
-      if (now < next_unknown_lookup_) {
-        return absl::NotFoundError("unknown or revoked API key");
-      }
-      next_unknown_lookup_ =
-          now + absl::Seconds(1) /
-                    std::max(1, options_.unknown_lookups_per_second);
+    if (loaded_ && !TakeLookupToken()) {
+      return absl::NotFoundError("unknown or revoked API key");
     }
   }
   absl::StatusOr<KeyRecord> found = store_->FindBySecret(secret);
@@ -130,6 +124,24 @@ void CachedKeyStore::Apply(const std::vector<KeyRecord>& changes) {
       Add(record);
     }
   }
+}
+
+// A token bucket: a second's worth of lookups at once (a new key's first
+// burst of requests), refilled at the rate.
+bool CachedKeyStore::TakeLookupToken() {
+  const double rate = std::max(1, options_.unknown_lookups_per_second);
+  absl::Time now = options_.now();
+  if (lookup_tokens_refilled_ == absl::InfinitePast()) {
+    lookup_tokens_ = rate;
+  } else {
+    lookup_tokens_ = std::min(
+        rate, lookup_tokens_ +
+                  absl::ToDoubleSeconds(now - lookup_tokens_refilled_) * rate);
+  }
+  lookup_tokens_refilled_ = now;
+  if (lookup_tokens_ < 1) return false;
+  lookup_tokens_ -= 1;
+  return true;
 }
 
 void CachedKeyStore::Add(const KeyRecord& record) {

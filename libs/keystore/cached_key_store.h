@@ -4,9 +4,10 @@
 // adding keys created anywhere and dropping revoked ones, so a key created
 // or revoked through any replica (or `sluice keys`) is known everywhere
 // within about refresh + one query. A secret not in memory is looked up in
-// the store at most `unknown_lookups_per_second` times a second (a key made
-// elsewhere a moment ago is found before the next poll brings it), so a
-// flood of made-up keys costs a hash and a map lookup each, not a query.
+// the store at most `unknown_lookups_per_second` times a second, with a
+// second's worth at once (a key made elsewhere a moment ago is found before
+// the next poll brings it), so a flood of made-up keys costs a hash and a
+// map lookup each, not a query.
 // Until the first load succeeds (the database was down at start), every
 // miss asks the store.
 #pragma once
@@ -66,6 +67,7 @@ class CachedKeyStore : public KeyStore {
   bool Load() ABSL_LOCKS_EXCLUDED(mu_);
   void Apply(const std::vector<KeyRecord>& changes);
   void Add(const KeyRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TakeLookupToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictId(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const KeyStorePtr store_;
@@ -73,8 +75,10 @@ class CachedKeyStore : public KeyStore {
 
   mutable absl::Mutex mu_;
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
-  // When the next store lookup of an unknown secret may be made.
-  absl::Time next_unknown_lookup_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Store lookups of secrets not in memory that may be made now.
+  double lookup_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time lookup_tokens_refilled_ ABSL_GUARDED_BY(mu_) =
+      absl::InfinitePast();
   // Active keys by secret hash, and each key's hash by id.
   absl::flat_hash_map<std::string, KeyRecord> by_hash_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> hash_by_id_
