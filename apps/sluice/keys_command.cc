@@ -157,8 +157,7 @@ int RunKeys(const std::vector<std::string>& args) {
     if (absl::Status revoked = (*store)->Revoke(positional[0]); !revoked.ok()) {
       return Fail(revoked);
     }
-    std::printf("{\"object\":\"api_key.revoked\",\"id\":\"%s\",\"revoked\":true}\n",
-                positional[0].c_str());
+    std::printf("%s\n", ingress::RevokedKeyJson(positional[0]).c_str());
     return 0;
   }
   return Usage(absl::StrCat("unknown action \"", action, "\""));

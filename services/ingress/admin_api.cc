@@ -99,10 +99,15 @@ std::string StatsJson(const sluice::v1::CacheStatsRequest&,
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-// Store errors as answers: ours (they carry an OpenAI error) pass as they
-// are, the database's own become 503 without their details.
+// Store errors as answers: the database's own become 503 without their
+// details.
 absl::Status StoreError(const absl::Status& status) {
-  if (!absl::IsInternal(status) && !absl::IsUnknown(status)) return status;
+  // The client's own mistakes, in our words, pass as they are; the rest
+  // (the database's errors, with its messages) are logged and hidden.
+  if (absl::IsInvalidArgument(status) || absl::IsNotFound(status) ||
+      absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status)) {
+    return status;
+  }
   spdlog::error("admin: key store: {}",
                 status::RedactSecrets(status.ToString()));
   return absl::UnavailableError("the key store failed; see the logs");
@@ -226,8 +231,7 @@ void AdminApi::RevokeKey(const http::Request& request,
     return;
   }
   writer.Respond(200, {{"content-type", "application/json"}},
-                 absl::StrCat(R"({"object":"api_key.revoked","id":")", id,
-                              R"(","revoked":true})"));
+                 RevokedKeyJson(id));
 }
 
 absl::Status AdminApi::Authorize(const http::Request& request) const {

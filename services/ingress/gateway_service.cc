@@ -55,8 +55,8 @@ grpc::ServerUnaryReactor* GatewayService::Complete(
   context->AddInitialMetadata("x-request-id", call->record->request_id());
   call->request = *request;
   call->request.set_stream(false);
-  // The client context is made now: `context` may be gone by the time a
-  // Redis reply admits the request (the caller cancelled).
+  // The client context (deadline, trace, request id) is derived here, on
+  // the handler's thread; admission may answer later on a Redis thread.
   call->context = host::ChildContext(*context, kRequestTimeout);
   admission_->Admit(
       HeadersOf(*context), call->request, call->record,
@@ -100,7 +100,7 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
   auto* relay = new Relay(
       host::ChildContext(*context, kRequestTimeout),
       [record](ChatChunk& chunk) {
-        if (record->event().provider().empty()) {
+        if (!record->event().has_decision()) {  // the first chunk
           record->SetRoute(chunk.route());
           record->SetDecision(chunk.decision());
         }

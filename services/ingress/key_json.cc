@@ -170,6 +170,20 @@ std::string KeyJson(const keystore::KeyRecord& record,
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+std::string RevokedKeyJson(absl::string_view id) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter json(buffer);
+  json.StartObject();
+  Key(json, "object");
+  String(json, "api_key.revoked");
+  Key(json, "id");
+  String(json, id);
+  Key(json, "revoked");
+  json.Bool(true);
+  json.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 std::string KeyListJson(const std::vector<keystore::KeyRecord>& records) {
   rapidjson::StringBuffer buffer;
   JsonWriter json(buffer);

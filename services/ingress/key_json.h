@@ -33,6 +33,9 @@ absl::Status CheckNewKeyRequest(const NewKeyRequest& request,
 std::string KeyJson(const keystore::KeyRecord& record,
                     absl::string_view secret = {});
 
+// {"object": "api_key.revoked", "id", "revoked": true}.
+std::string RevokedKeyJson(absl::string_view id);
+
 // {"object": "list", "data": [keys...]}.
 std::string KeyListJson(const std::vector<keystore::KeyRecord>& records);
 

@@ -43,9 +43,6 @@ absl::Status SqliteError(sqlite3* db, absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", sqlite3_errmsg(db)));
 }
 
-// Slots of the kept statements.
-enum StatementSlot { kBegin, kCommit, kRollback, kInsert, kUpsert };
-
 constexpr const char* kInsertSql =
     "INSERT OR IGNORE INTO usage_events (request_id, tenant, model, "
     "status, prompt_tokens, completion_tokens, event) "

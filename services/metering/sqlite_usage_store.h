@@ -33,9 +33,13 @@ class SqliteUsageStore : public UsageStore {
   absl::Status Run(int slot, const char* sql, absl::string_view what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Slots of the kept statements.
+  enum StatementSlot { kBegin, kCommit, kRollback, kInsert, kUpsert,
+                       kStatementCount };
+
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
-  sqlite3_stmt* statements_[5] ABSL_GUARDED_BY(mu_) = {};
+  sqlite3_stmt* statements_[kStatementCount] ABSL_GUARDED_BY(mu_) = {};
 };
 
 }  // namespace sluice::metering

@@ -287,3 +287,18 @@ TEST(KeyListJsonTest, EmptyListHasEmptyData) {
 
 }  // namespace
 }  // namespace sluice::ingress
+
+namespace sluice::ingress {
+namespace {
+
+TEST(RevokedKeyJsonTest, TheIdIsEscaped) {
+  std::string json = RevokedKeyJson("key_\"x\\");
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << json;
+  EXPECT_STREQ(doc["id"].GetString(), "key_\"x\\");
+  EXPECT_TRUE(doc["revoked"].GetBool());
+}
+
+}  // namespace
+}  // namespace sluice::ingress
