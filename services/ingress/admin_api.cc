@@ -113,6 +113,11 @@ absl::Status StoreError(const absl::Status& status) {
   return absl::UnavailableError("the key store failed; see the logs");
 }
 
+// Answers with `status` as an OpenAI error.
+void Reject(http::ResponseWriter& writer, const absl::Status& status) {
+  RespondWithError(writer, status, {});
+}
+
 }  // namespace
 
 std::string QueryParam(absl::string_view query, absl::string_view name) {
@@ -176,60 +181,57 @@ void AdminApi::AddRoutes(http::PathRouter& paths) {
                   });
 }
 
+absl::Status AdminApi::AuthorizeKeys(const http::Request& request) const {
+  if (absl::Status allowed = Authorize(request); !allowed.ok()) return allowed;
+  if (keys_ == nullptr) {
+    return absl::UnavailableError("no key store is configured");
+  }
+  return absl::OkStatus();
+}
+
 void AdminApi::CreateKey(const http::Request& request,
                          http::ResponseWriter& writer) {
-  absl::Status status = Authorize(request);
-  if (status.ok() && keys_ == nullptr) {
-    status = absl::UnavailableError("no key store is configured");
+  if (absl::Status allowed = AuthorizeKeys(request); !allowed.ok()) {
+    return Reject(writer, allowed);
   }
   absl::StatusOr<NewKeyRequest> asked = ParseNewKeyRequest(request.body);
-  if (status.ok() && !asked.ok()) status = asked.status();
-  if (status.ok()) status = CheckNewKeyRequest(*asked, config_);
-  absl::StatusOr<keystore::NewKey> key =
-      status.ok() ? keys_->Create(asked->tenant, asked->name, asked->policy)
-                  : absl::StatusOr<keystore::NewKey>(status);
-  if (!key.ok()) {
-    RespondWithError(writer, StoreError(key.status()), {});
-    return;
+  if (!asked.ok()) return Reject(writer, asked.status());
+  if (absl::Status valid = CheckNewKeyRequest(*asked, config_); !valid.ok()) {
+    return Reject(writer, valid);
   }
+  absl::StatusOr<keystore::NewKey> key =
+      keys_->Create(asked->tenant, asked->name, asked->policy);
+  if (!key.ok()) return Reject(writer, StoreError(key.status()));
   writer.Respond(201, {{"content-type", "application/json"}},
                  KeyJson(key->record, key->secret));
 }
 
 void AdminApi::ListKeys(const http::Request& request,
                         http::ResponseWriter& writer) {
-  absl::Status status = Authorize(request);
-  if (status.ok() && keys_ == nullptr) {
-    status = absl::UnavailableError("no key store is configured");
+  if (absl::Status allowed = AuthorizeKeys(request); !allowed.ok()) {
+    return Reject(writer, allowed);
   }
   absl::StatusOr<std::vector<keystore::KeyRecord>> keys =
-      status.ok() ? keys_->List(QueryParam(request.query, "tenant"))
-                  : absl::StatusOr<std::vector<keystore::KeyRecord>>(status);
-  if (!keys.ok()) {
-    RespondWithError(writer, StoreError(keys.status()), {});
-    return;
-  }
+      keys_->List(QueryParam(request.query, "tenant"));
+  if (!keys.ok()) return Reject(writer, StoreError(keys.status()));
   writer.Respond(200, {{"content-type", "application/json"}},
                  KeyListJson(*keys));
 }
 
 void AdminApi::RevokeKey(const http::Request& request,
                          http::ResponseWriter& writer) {
-  absl::Status status = Authorize(request);
-  if (status.ok() && keys_ == nullptr) {
-    status = absl::UnavailableError("no key store is configured");
+  if (absl::Status allowed = AuthorizeKeys(request); !allowed.ok()) {
+    return Reject(writer, allowed);
   }
   std::string id = PercentDecode(
       absl::string_view(request.path).substr(std::strlen("/admin/keys/")));
-  if (status.ok()) status = keys_->Revoke(id);
-  if (!status.ok()) {
-    if (absl::IsNotFound(status)) {
-      status = status::NotFound(absl::StrCat("No key with id '", id, "'."),
-                                "id", "key_not_found");
-    }
-    RespondWithError(writer, StoreError(status), {});
-    return;
+  absl::Status revoked = keys_->Revoke(id);
+  if (absl::IsNotFound(revoked)) {
+    return Reject(writer, status::NotFound(absl::StrCat("No key with id '",
+                                                        id, "'."),
+                                           "id", "key_not_found"));
   }
+  if (!revoked.ok()) return Reject(writer, StoreError(revoked));
   writer.Respond(200, {{"content-type", "application/json"}},
                  RevokedKeyJson(id));
 }

@@ -35,6 +35,8 @@ class AdminApi {
   // PERMISSION_DENIED / UNAUTHENTICATED unless the request bears an admin
   // key.
   absl::Status Authorize(const http::Request& request) const;
+  // Authorize, and a key store to work on.
+  absl::Status AuthorizeKeys(const http::Request& request) const;
   // Authorizes, makes one unary Cache call (`start` issues it on the async
   // stub) and answers with `to_json` of its result.
   template <typename Response, typename Request, typename StartFn>
