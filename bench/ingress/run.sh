@@ -17,41 +17,11 @@ RATES=${RATES:-1000 5000}
 SIM_THREADS=${SIM_THREADS:-2}
 HTTP_THREADS=${HTTP_THREADS:-2}
 WARMUP_SECONDS=2
-SLUICE=$BUILD/apps/sluice/sluice
-SIM=$BUILD/tools/upstream-sim/upstream-sim
 SCRIPT=$ROOT/bench/ingress/chat.lua
-command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 1; }
-[[ -x $SLUICE && -x $SIM ]] || { echo "build sluice and upstream-sim first (in $BUILD)"; exit 1; }
-
-RUN=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$RUN"' EXIT
-SIM_PORT=$("$SLUICE" free-port)
-HTTP_PORT=$("$SLUICE" free-port)
-# No --latency-* flags: the simulator answers at once, so what sluice adds is
-# not hidden behind a model's think time.
-"$SIM" --listen 127.0.0.1:$SIM_PORT --threads "$SIM_THREADS" >"$RUN/sim.out" 2>&1 &
-PIDS+=($!)
-cat >"$RUN/sluice.yaml" <<YAML
-server: {http_listen: 127.0.0.1:$HTTP_PORT, grpc_listen: 127.0.0.1:0, http_threads: $HTTP_THREADS}
-metering: {sqlite_path: "$RUN/metering.db"}
-providers:
-  - {name: sim, kind: openai, base_url: "http://127.0.0.1:$SIM_PORT/v1"}
-routes:
-  - {model: deepseek-chat, provider: sim}
-tenants:
-  - {name: demo, api_key_sha256s: [1c590839af894cf25f9a5fe06929af05b377f60efbe55508ef93d251887b9213]}
-logging: {level: warn}
-YAML
-"$SLUICE" serve --config "$RUN/sluice.yaml" >"$RUN/sluice.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-  grep -q "sluice: ready" "$RUN/sluice.out" 2>/dev/null &&
-    grep -q "listening" "$RUN/sim.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "listening" "$RUN/sim.out" || { cat "$RUN/sim.out"; exit 1; }
-grep -q "sluice: ready" "$RUN/sluice.out" || { cat "$RUN/sluice.out"; exit 1; }
+# The simulator answers at once (no --latency-* flags), so what sluice adds
+# is not hidden behind a model's think time.
+source "$ROOT/bench/gateway.sh"
+start_gateway
 
 url() { [[ $1 == sluice ]] && echo "http://127.0.0.1:$HTTP_PORT/v1/chat/completions" ||
   echo "http://127.0.0.1:$SIM_PORT/v1/chat/completions"; }
