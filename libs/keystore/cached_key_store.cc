@@ -84,6 +84,11 @@ absl::StatusOr<std::vector<KeyRecord>> CachedKeyStore::ChangedSince(
   return store_->ChangedSince(since);
 }
 
+bool CachedKeyStore::loaded() const {
+  absl::MutexLock lock(&mu_);
+  return loaded_;
+}
+
 absl::Status CachedKeyStore::last_refresh_status() const {
   absl::MutexLock lock(&mu_);
   return last_refresh_;

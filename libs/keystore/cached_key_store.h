@@ -60,6 +60,8 @@ class CachedKeyStore : public KeyStore {
 
   // The outcome of the latest poll (OK before the first).
   absl::Status last_refresh_status() const;
+  // Whether every key has been read once (else misses ask the store).
+  bool loaded() const;
 
  private:
   void PollLoop();

@@ -60,7 +60,8 @@ std::string UsageJson(const sluice::v1::UsageReport& report) {
 
 HttpApi::HttpApi(const sluice::v1::Config& config, ChatAdmission* admission,
                  keystore::KeyStore* keys, host::ChannelProvider* channels,
-                 UsageReporter* usage, std::vector<std::string> models)
+                 UsageReporter* usage, std::vector<std::string> models,
+                 std::function<absl::Status()> ready)
     : auth_(&admission->auth()),
       models_(std::move(models)),
       chat_(admission, channels, usage),
@@ -89,7 +90,18 @@ HttpApi::HttpApi(const sluice::v1::Config& config, ChatAdmission* admission,
                R"({"status":"ok"})");
   };
   paths_.Add("GET", "/health", ok);
-  paths_.Add("GET", "/ready", ok);
+  // For load balancers: 503 while this replica cannot serve, saying why.
+  paths_.Add("GET", "/ready",
+             [ready = std::move(ready)](http::Request,
+                                        http::ResponseWriterPtr w) {
+               absl::Status status = ready();
+               if (status.ok()) {
+                 w->Respond(200, {{"content-type", "application/json"}},
+                            R"({"status":"ready"})");
+                 return;
+               }
+               RespondWithError(*w, status, {});
+             });
   paths_.Add("GET", "/metrics", [](http::Request, http::ResponseWriterPtr w) {
     w->Respond(200, {{"content-type", "text/plain; version=0.0.4"}},
                obs::MetricsRegistry::Default().RenderPrometheusText());

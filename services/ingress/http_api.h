@@ -2,6 +2,7 @@
 // usage and Prometheus metrics.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +24,8 @@ class HttpApi {
   // `admission` and `keys` (may be null) must outlive this.
   HttpApi(const sluice::v1::Config& config, ChatAdmission* admission,
           keystore::KeyStore* keys, host::ChannelProvider* channels,
-          UsageReporter* usage, std::vector<std::string> models);
+          UsageReporter* usage, std::vector<std::string> models,
+          std::function<absl::Status()> ready);
 
   void Handle(http::Request request, http::ResponseWriterPtr writer) const {
     paths_.Dispatch(std::move(request), std::move(writer));

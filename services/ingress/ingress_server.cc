@@ -65,8 +65,11 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   keystore::CachedKeyStore::Options key_options;
   key_options.refresh =
       config::DurationOr(config.keys().refresh(), key_options.refresh);
-  ingress->keys_ = std::make_unique<keystore::CachedKeyStore>(
+  auto key_cache = std::make_unique<keystore::CachedKeyStore>(
       *std::move(store), key_options);
+  ingress->key_cache_ = key_cache.get();
+  ingress->keys_ = std::move(key_cache);
+  ingress->channels_ = channels;
   ingress->auth_ = std::make_unique<ApiKeyAuth>(config, ingress->keys_.get());
   kafka::ProducerOptions producer_options;
   producer_options.brokers = brokers;
@@ -112,9 +115,10 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     }
     record.Finish(rejected.status, "invalid_request_error");
   };
+  IngressServer* self = ingress.get();
   ingress->api_ = std::make_unique<HttpApi>(
       config, ingress->admission_.get(), ingress->keys_.get(), channels,
-      ingress->usage_.get(), models);
+      ingress->usage_.get(), models, [self] { return self->Ready(); });
   return ingress;
 }
 
@@ -127,6 +131,18 @@ absl::Status IngressServer::StartHttp() {
   if (!server.ok()) return server.status();
   server_ = *std::move(server);
   return absl::OkStatus();
+}
+
+absl::Status IngressServer::Ready() const {
+  if (!key_cache_->loaded()) {
+    return absl::UnavailableError("the key store has not been read yet");
+  }
+  // (A remote router's connection is not probed: gRPC reconnects by itself
+  // and in-process channels have no connectivity state.)
+  if (channels_->ChannelFor("router") == nullptr) {
+    return absl::UnavailableError("no router is hosted or configured");
+  }
+  return gate_->Ready();
 }
 
 IngressServer::~IngressServer() { Shutdown(); }

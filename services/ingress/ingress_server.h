@@ -7,6 +7,7 @@
 #include "libs/host/service_host.h"
 #include "libs/http/server.h"
 #include "libs/kafka/producer.h"
+#include "libs/keystore/cached_key_store.h"
 #include "libs/keystore/key_store.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/chat_admission.h"
@@ -32,11 +33,15 @@ class IngressServer {
   // Serves HTTP on config.server.http_listen.
   absl::Status StartHttp();
   uint16_t http_port() const { return server_->port(); }
+  // What /ready answers: OK when requests can be served (keys read, a
+  // router hosted or configured, limits checkable when they fail closed).
+  absl::Status Ready() const;
   void Shutdown();
 
  private:
   IngressServer() = default;
 
+  keystore::CachedKeyStore* key_cache_ = nullptr;  // keys_, typed
   keystore::KeyStorePtr keys_;
   std::unique_ptr<ApiKeyAuth> auth_;
   std::unique_ptr<kafka::Producer> producer_;
@@ -48,6 +53,7 @@ class IngressServer {
   std::unique_ptr<HttpApi> api_;
   http::ServerOptions options_;
   http::ServerPtr server_;
+  host::ChannelProvider* channels_ = nullptr;
 };
 
 }  // namespace sluice::ingress

@@ -138,6 +138,13 @@ absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
 
 RateGate::~RateGate() = default;
 
+absl::Status RateGate::Ready() const {
+  if (fail_closed_ && redis_ != nullptr && !redis_->connected()) {
+    return absl::UnavailableError("the admission redis is not connected");
+  }
+  return absl::OkStatus();
+}
+
 void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
                      const sluice::v1::ChatRequest& request,
                      std::function<void(absl::Status)> next) {

@@ -39,6 +39,10 @@ class RateGate {
              const sluice::v1::ChatRequest& request,
              std::function<void(absl::Status)> next);
 
+  // UNAVAILABLE when limits fail closed and their Redis is not connected
+  // (requests would be refused).
+  absl::Status Ready() const;
+
  private:
   RateGate() = default;
 

@@ -95,6 +95,7 @@ TEST(AdmissionTest, WithoutRedisTheLimitHoldsInProcess) {
   options.acme_limits = "{rpm: 2}";
   auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
+  EXPECT_EQ(HttpCall("GET", (*gateway)->http_base() + "/ready").status, 200);
   EXPECT_EQ(Ask((*gateway)->http_base(), kAcmeKey).status, 200);
   HttpAnswer second = Ask((*gateway)->http_base(), kAcmeKey);
   EXPECT_EQ(second.status, 200);
@@ -103,6 +104,28 @@ TEST(AdmissionTest, WithoutRedisTheLimitHoldsInProcess) {
   EXPECT_EQ(third.status, 429) << third.body;
   EXPECT_FALSE(third.Header("retry-after").empty());
   EXPECT_FALSE(third.Header("x-ratelimit-reset-requests").empty());
+}
+
+// Limits that fail closed on a Redis that is gone: the replica says it is
+// not ready (a load balancer takes it out) and refuses chat requests with
+// 503 rather than admitting them unchecked.
+TEST(AdmissionTest, ReadyIsFalseWhileClosedLimitsCannotBeChecked) {
+  if (RedisServer::BinaryPath().empty()) GTEST_SKIP() << "no redis-server";
+  auto redis = RedisServer::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  const std::string address = (*redis)->address();
+  redis->reset();  // nothing listens there any more
+  GatewayOptions options;
+  options.acme_limits = "{rpm: 10}";
+  options.extra_yaml = SharedAdmissionYaml(address);
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  HttpAnswer ready = HttpCall("GET", (*gateway)->http_base() + "/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_THAT(ready.body, HasSubstr("admission redis"));
+  HttpAnswer refused = Ask((*gateway)->http_base(), kAcmeKey);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ((*gateway)->UpstreamRequests(), 0);
 }
 
 }  // namespace
