@@ -344,8 +344,9 @@ TEST_F(KeysTest, TenantBudgetAndLimitsHoldOverGrpcToo) {
 TEST_F(KeysTest, ConcurrentStreamsPerTenantAreCapped) {
   GatewayOptions options;
   options.acme_limits = "{max_concurrent_streams: 1}";
-  // Under the providers' 1 s stall limit, long enough to be overlapped.
-  options.sim_ttft = absl::Milliseconds(900);
+  // Well under the providers' 1 s stall limit, long enough to be overlapped
+  // (the second request goes out as soon as the simulator has the first).
+  options.sim_ttft = absl::Milliseconds(400);
   auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   const std::string base = (*gateway)->http_base();
@@ -354,7 +355,7 @@ TEST_F(KeysTest, ConcurrentStreamsPerTenantAreCapped) {
   HttpAnswer first;
   std::thread holder([&] { first = Ask(base, kAcmeKey, stream); });
   // The first stream holds its slot from admission until it ends: once the
-  // simulator has it (it then waits 0.9 s before its first token), a second
+  // simulator has it (it then waits 0.4 s before its first token), a second
   // stream of the tenant is refused.
   absl::Time deadline = absl::Now() + absl::Seconds(10);
   while ((*gateway)->UpstreamRequests() < 1 && absl::Now() < deadline) {
