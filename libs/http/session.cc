@@ -290,6 +290,18 @@ void Session::Pump() {
     writing_ = true;
     std::shared_ptr<std::string> data = chunks_.front();
     chunks_.pop_front();
+    // What queued behind the last write goes out as one chunk: one write
+    // (and one syscall) instead of one per event when the client or the
+    // machine is slower than the handler. The bytes of the body are the
+    // same; only their chunk framing differs.
+    if (!chunks_.empty()) {
+      auto merged = std::make_shared<std::string>(*data);
+      for (const std::shared_ptr<std::string>& next : chunks_) {
+        merged->append(*next);
+      }
+      chunks_.clear();
+      data = std::move(merged);
+    }
     asio::async_write(
         stream_, http::make_chunk(asio::buffer(*data)),
         [self = shared_from_this(), data](beast::error_code ec, size_t) {
