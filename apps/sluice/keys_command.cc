@@ -36,10 +36,9 @@ int Usage(const std::string& problem) {
 absl::StatusOr<int64_t> Count(const std::string& flag,
                               const std::string& value) {
   int64_t n = 0;
-  if (!absl::SimpleAtoi(value, &n) || n < 0) {
+  if (!absl::SimpleAtoi(value, &n)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(flag, " expects a non-negative integer, got \"", value,
-                     "\""));
+        absl::StrCat(flag, " expects an integer, got \"", value, "\""));
   }
   return n;
 }
@@ -63,11 +62,13 @@ absl::StatusOr<ingress::NewKeyRequest> NewKeyFromFlags(
       (flag == "--rpm" ? request.policy.rpm : request.policy.tpm) = *n;
     } else if (flag == "--budget-usd") {
       double usd = 0;
-      if (!absl::SimpleAtod(value, &usd) || !(usd >= 0) || usd > 1e12) {
+      if (!absl::SimpleAtod(value, &usd)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--budget-usd expects USD from 0 to 1e12, got \"", value, "\""));
+            "--budget-usd expects a number of USD, got \"", value, "\""));
       }
-      request.policy.budget_micro_usd = ingress::MicroUsd(usd);
+      absl::StatusOr<int64_t> budget = ingress::BudgetMicroUsd(usd);
+      if (!budget.ok()) return budget.status();
+      request.policy.budget_micro_usd = *budget;
     } else if (flag == "--priority") {
       if (!absl::SimpleAtoi(value, &request.policy.priority)) {
         return absl::InvalidArgumentError("--priority expects an integer");

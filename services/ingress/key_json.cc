@@ -19,11 +19,9 @@ absl::Status TypeError(const char* field, const char* expected) {
       absl::StrCat("'", field, "' must be ", expected, "."), field);
 }
 
-absl::StatusOr<int64_t> NonNegativeInt(const rapidjson::Value& value,
-                                       const char* field) {
-  if (!value.IsInt64() || value.GetInt64() < 0) {
-    return TypeError(field, "a non-negative integer");
-  }
+absl::StatusOr<int64_t> Integer(const rapidjson::Value& value,
+                                const char* field) {
+  if (!value.IsInt64()) return TypeError(field, "an integer");
   return value.GetInt64();
 }
 
@@ -71,7 +69,14 @@ void WriteRecord(JsonWriter& json, const keystore::KeyRecord& record,
 
 }  // namespace
 
-int64_t MicroUsd(double usd) { return std::llround(usd * 1e6); }
+absl::StatusOr<int64_t> BudgetMicroUsd(double usd) {
+  // Kept in micro-USD in 64 bits: a trillion dollars is plenty.
+  if (!(usd >= 0) || usd > 1e12) {
+    return status::InvalidRequest(
+        "'budget_usd' must be a number of USD from 0 to 1e12.", "budget_usd");
+  }
+  return std::llround(usd * 1e6);
+}
 
 absl::StatusOr<NewKeyRequest> ParseNewKeyRequest(absl::string_view body) {
   rapidjson::Document doc;
@@ -104,16 +109,14 @@ absl::StatusOr<NewKeyRequest> ParseNewKeyRequest(absl::string_view body) {
       }
     } else if (name == "rpm" || name == "tpm") {
       absl::StatusOr<int64_t> n =
-          NonNegativeInt(value, name == "rpm" ? "rpm" : "tpm");
+          Integer(value, name == "rpm" ? "rpm" : "tpm");
       if (!n.ok()) return n.status();
       (name == "rpm" ? request.policy.rpm : request.policy.tpm) = *n;
     } else if (name == "budget_usd") {
-      // Kept in micro-USD in 64 bits: a trillion dollars is plenty.
-      if (!value.IsNumber() || !(value.GetDouble() >= 0) ||
-          value.GetDouble() > 1e12) {
-        return TypeError("budget_usd", "a number of USD from 0 to 1e12");
-      }
-      request.policy.budget_micro_usd = MicroUsd(value.GetDouble());
+      if (!value.IsNumber()) return TypeError("budget_usd", "a number");
+      absl::StatusOr<int64_t> budget = BudgetMicroUsd(value.GetDouble());
+      if (!budget.ok()) return budget.status();
+      request.policy.budget_micro_usd = *budget;
     } else if (name == "priority") {
       if (!value.IsInt()) return TypeError("priority", "an integer");
       request.policy.priority = value.GetInt();
@@ -153,6 +156,11 @@ absl::Status CheckNewKeyRequest(const NewKeyRequest& request,
                        "': a key may name models of the route table."),
           "models");
     }
+  }
+  if (request.policy.rpm < 0 || request.policy.tpm < 0) {
+    return status::InvalidRequest(
+        "'rpm' and 'tpm' must not be negative (0: no limit).",
+        request.policy.rpm < 0 ? "rpm" : "tpm");
   }
   const std::string& cache = request.policy.cache;
   if (!cache.empty() && cache != "bypass" && cache != "refresh") {

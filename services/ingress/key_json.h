@@ -23,7 +23,7 @@ struct NewKeyRequest {
 absl::StatusOr<NewKeyRequest> ParseNewKeyRequest(absl::string_view body);
 
 // The tenant must be configured, models must be public names (routes or
-// aliases), cache one of "", "bypass", "refresh".
+// aliases), limits not negative, cache one of "", "bypass", "refresh".
 absl::Status CheckNewKeyRequest(const NewKeyRequest& request,
                                 const sluice::v1::Config& config);
 
@@ -39,7 +39,8 @@ std::string RevokedKeyJson(absl::string_view id);
 // {"object": "list", "data": [keys...]}.
 std::string KeyListJson(const std::vector<keystore::KeyRecord>& records);
 
-// Budgets are kept in micro-dollars.
-int64_t MicroUsd(double usd);
+// A budget in USD as kept, in micro-dollars; a 400 naming budget_usd
+// outside 0..1e12.
+absl::StatusOr<int64_t> BudgetMicroUsd(double usd);
 
 }  // namespace sluice::ingress
