@@ -79,8 +79,6 @@ RouterCore::RouterCore(const sluice::v1::Config& config,
       adapters_(channels, "adapters"),
       cache_(channels, "cache") {
   for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
-    cached_price_fractions_[tenant.name()] =
-        tenant.cache().cached_price_fraction();
     cache_policies_[tenant.name()] = tenant.cache();
   }
 }
@@ -102,10 +100,11 @@ void RouterCore::Price(absl::string_view route, const sluice::v1::Usage& usage,
       slash == absl::string_view::npos
           ? nullptr
           : table_.Spec(route.substr(0, slash), route.substr(slash + 1));
-  auto fraction = cached_price_fractions_.find(tenant);
+  auto policy = cache_policies_.find(tenant);
   PriceDecision(spec, usage,
-                fraction == cached_price_fractions_.end() ? 0.0
-                                                          : fraction->second,
+                policy == cache_policies_.end()
+                    ? 0.0
+                    : policy->second.cached_price_fraction(),
                 decision);
 }
 

@@ -86,7 +86,6 @@ class RouterCore {
 
   const sluice::v1::Config& config_;
   RouteTable table_;
-  absl::flat_hash_map<std::string, double> cached_price_fractions_;
   absl::flat_hash_map<std::string, sluice::v1::CachePolicy> cache_policies_;
   std::unique_ptr<TaskClassifier> classifier_;
   tokenizer::TokenCounter counter_;
