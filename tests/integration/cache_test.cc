@@ -93,7 +93,7 @@ TEST_F(CacheTest, SecondIdenticalRequestIsAHitWhateverTheJsonLayout) {
   // A streamed request for the same question is served from the entry too.
   HttpAnswer streamed = Chat(
       R"({"model":"deepseek-chat","temperature":0,"stream":true,"messages":[{"role":"user","content":"What is a sluice gate?"}]})");
-  ASSERT_EQ(streamed.status, 200);
+  ASSERT_EQ(streamed.status, 200) << streamed.error << streamed.body;
   EXPECT_EQ(streamed.Header("x-sluice-cache"), "hit");
   std::string text;
   for (const std::string& data : SseData(streamed.body)) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -46,13 +47,33 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     close(pipe_fds[0]);
     return absl::InternalError(absl::StrCat("cannot start ", argv[0]));
   }
-  return std::unique_ptr<Subprocess>(new Subprocess(pid, pipe_fds[0]));
+  return std::unique_ptr<Subprocess>(
+      new Subprocess(pid, pipe_fds[0], argv.empty() ? "" : argv[0]));
 }
 
-Subprocess::Subprocess(pid_t pid, int stdout_fd)
-    : pid_(pid), stdout_fd_(stdout_fd), reader_([this] { ReadLoop(); }) {}
+Subprocess::Subprocess(pid_t pid, int stdout_fd, std::string name)
+    : pid_(pid),
+      stdout_fd_(stdout_fd),
+      name_(std::move(name)),
+      reader_([this] { ReadLoop(); }) {}
 
 Subprocess::~Subprocess() {
+  // A server that died under a test (a crash) is said loudly: the test
+  // itself only sees connections refused or answers missing.
+  int status = 0;
+  if (!exited_ && waitpid(pid_, &status, WNOHANG) == pid_) {
+    exited_ = true;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    if (WIFSIGNALED(status)) {
+      std::string tail = Output();
+      if (tail.size() > 4000) tail = tail.substr(tail.size() - 4000);
+      std::fprintf(stderr,
+                   "[subprocess] %s (pid %d) died of signal %d before the "
+                   "test ended; its last output:\n%s\n",
+                   name_.c_str(), static_cast<int>(pid_), WTERMSIG(status),
+                   tail.c_str());
+    }
+  }
   Terminate(absl::Seconds(5));
   reader_.join();
   close(stdout_fd_);

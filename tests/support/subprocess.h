@@ -34,11 +34,12 @@ class Subprocess {
   std::string Output();
 
  private:
-  Subprocess(pid_t pid, int stdout_fd);
+  Subprocess(pid_t pid, int stdout_fd, std::string name);
   void ReadLoop();
 
   pid_t pid_;
   int stdout_fd_;
+  std::string name_;  // argv[0], for messages
   absl::Mutex mu_;
   std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
   bool eof_ ABSL_GUARDED_BY(mu_) = false;
