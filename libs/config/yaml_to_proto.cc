@@ -64,6 +64,10 @@ std::string ClosestField(const Descriptor* descriptor, absl::string_view key) {
   return closest;
 }
 
+bool IsUnspecified(const google::protobuf::EnumValueDescriptor* value) {
+  return absl::EndsWith(value->name(), "_UNSPECIFIED");
+}
+
 // "PROVIDER_KIND_" for enum ProviderKind.
 std::string EnumPrefix(const EnumDescriptor* type) {
   std::string prefix;
@@ -298,7 +302,8 @@ class Mapper {
   }
 
   // "openai", "OpenAI" and "PROVIDER_KIND_OPENAI" all name
-  // PROVIDER_KIND_OPENAI. The zero value (..._UNSPECIFIED) is never written.
+  // PROVIDER_KIND_OPENAI. An ..._UNSPECIFIED value is never written; a zero
+  // value with a name of its own (ROUTE_STRATEGY_PRIORITY) is.
   static const EnumValueDescriptor* FindEnumValue(const FieldDescriptor* field,
                                                   absl::string_view text) {
     const EnumDescriptor* type = field->enum_type();
@@ -307,7 +312,7 @@ class Mapper {
     if (value == nullptr) {
       value = type->FindValueByName(EnumPrefix(type) + upper);
     }
-    if (value != nullptr && value->number() == 0) return nullptr;
+    if (value != nullptr && IsUnspecified(value)) return nullptr;
     return value;
   }
 
@@ -317,7 +322,7 @@ class Mapper {
     const std::string prefix = EnumPrefix(type);
     std::string allowed;
     for (int i = 0; i < type->value_count(); ++i) {
-      if (type->value(i)->number() == 0) continue;
+      if (IsUnspecified(type->value(i))) continue;
       absl::string_view name = type->value(i)->name();
       absl::ConsumePrefix(&name, prefix);
       absl::StrAppend(&allowed, allowed.empty() ? "" : ", ",

@@ -145,6 +145,33 @@ TEST(ConfigTest, BadEnumListsChoices) {
               HasSubstr("unknown value \"unspecified\""));
 }
 
+// Zero values with names of their own are written like any other (the
+// README documents `strategy: priority`); only ..._UNSPECIFIED is refused.
+TEST(ConfigTest, NamedZeroEnumValuesLoad) {
+  absl::StatusOr<sluice::v1::Config> config = ParseConfig(
+      "providers:\n  - {name: a, kind: openai, base_url: http://x}\n"
+      "routes:\n"
+      "  - model: m\n"
+      "    strategy: priority\n"
+      "    on_truncation: report\n"
+      "    candidates: [{provider: a, model: m}]\n"
+      "  - model: n\n"
+      "    strategy: cost\n"
+      "    candidates: [{provider: a, model: n}]\n"
+      "tenants:\n  - {name: t, cache: {mode: deterministic}}\n",
+      "config.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->routes(0).strategy(), sluice::v1::ROUTE_STRATEGY_PRIORITY);
+  EXPECT_EQ(config->routes(0).on_truncation(),
+            sluice::v1::TRUNCATION_POLICY_REPORT);
+  EXPECT_EQ(config->routes(1).strategy(), sluice::v1::ROUTE_STRATEGY_COST);
+  EXPECT_EQ(config->tenants(0).cache().mode(),
+            sluice::v1::CACHE_MODE_DETERMINISTIC);
+  EXPECT_THAT(ErrorOf("routes:\n  - model: m\n    strategy: fastest\n"),
+              HasSubstr("(expected one of: priority, cost, latency, "
+                        "weighted)"));
+}
+
 TEST(ConfigTest, BadDuration) {
   std::string yaml =
       "providers:\n"
