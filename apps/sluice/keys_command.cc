@@ -7,7 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "apps/sluice/serve_options.h"
+#include "libs/host/host_options.h"
 #include "services/ingress/key_json.h"
 #include "services/ingress/key_store_setup.h"
 
@@ -116,7 +116,7 @@ int RunKeys(const std::vector<std::string>& args) {
       flags[flag] = value;
     }
   }
-  absl::StatusOr<sluice::v1::Config> config = ParseServeOptions(serve_flags);
+  absl::StatusOr<sluice::v1::Config> config = host::ParseServeOptions(serve_flags);
   if (!config.ok()) return Fail(config.status());
   absl::StatusOr<keystore::KeyStorePtr> store =
       ingress::OpenConfiguredKeyStore(*config);

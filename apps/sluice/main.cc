@@ -11,15 +11,16 @@
 
 #include "apps/sluice/keys_command.h"
 #include "apps/sluice/serve.h"
+#include "libs/host/host_main.h"
 #include "libs/kafka/dev_broker_main.h"
-#include "libs/process/termination_signals.h"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: sluice <command> [flags]\n"
     "  serve [--config FILE] [--services a,b,...] [--http-listen H:P]\n"
-    "        [--grpc-listen H:P] [--remote NAME=H:P]... [--kafka-brokers LIST]\n"
+    "        [--grpc-listen H:P] [--internal-listen H:P]\n"
+    "        [--remote NAME=H:P]... [--kafka-brokers LIST]\n"
     "        [--sqlite-path FILE]\n"
     "  keys create|list|revoke ...              virtual API keys (see\n"
     "                                           `sluice keys`)\n"
@@ -48,8 +49,7 @@ int FreePort() {
 
 int main(int argc, char** argv) {
   // Before any thread starts, so that every thread inherits the mask.
-  sluice::process::BlockTerminationSignals();
-  sluice::app::DisableMutexDeadlockDetection();
+  sluice::host::PrepareMain();
 
   if (argc < 2) {
     std::fputs(kUsage, stderr);

@@ -21,6 +21,9 @@ absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(
 // model (extra_json) are passed through.
 std::string WriteChatRequest(const sluice::v1::ChatRequest& request,
                              absl::string_view upstream_model);
+// The same with `stream` in place of the request's own (no copy of it).
+std::string WriteChatRequest(const sluice::v1::ChatRequest& request,
+                             absl::string_view upstream_model, bool stream);
 
 // A non-streamed answer, in OpenAI's shape.
 std::string WriteChatResponse(const sluice::v1::ChatResponse& response);

@@ -12,6 +12,11 @@ using internal::String;
 
 std::string WriteChatRequest(const sluice::v1::ChatRequest& request,
                              absl::string_view upstream_model) {
+  return WriteChatRequest(request, upstream_model, request.stream());
+}
+
+std::string WriteChatRequest(const sluice::v1::ChatRequest& request,
+                             absl::string_view upstream_model, bool stream) {
   rapidjson::StringBuffer buffer;
   internal::JsonWriter json(buffer);
   json.StartObject();
@@ -24,7 +29,7 @@ std::string WriteChatRequest(const sluice::v1::ChatRequest& request,
     internal::WriteMessage(json, message, internal::MessageStyle::kRequest);
   }
   json.EndArray();
-  if (request.stream()) {
+  if (stream) {
     Key(json, "stream");
     json.Bool(true);
     // Always ask for usage: metering needs it even if the client did not.

@@ -1,54 +1,78 @@
 #include "libs/host/call_context.h"
 
-#include <chrono>
-#include <string>
+#include <algorithm>
 
 namespace sluice::host {
-namespace {
 
-std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
-  return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
+CallContextPtr CallContext::Create(Options options) {
+  return CallContextPtr(new CallContext(std::move(options)));
 }
 
-}  // namespace
+CallContext::CallContext(Options options)
+    : deadline_(options.deadline),
+      request_id_(std::move(options.request_id)),
+      traceparent_(std::move(options.traceparent)),
+      caller_(std::move(options.caller)) {}
 
-absl::string_view ClientMetadata(const grpc::CallbackServerContext& context,
-                                absl::string_view key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
-  if (it == metadata.end()) return {};
-  return absl::string_view(it->second.data(), it->second.size());
+CallContext::~CallContext() {
+  if (parent_ != nullptr && parent_hook_ != 0) parent_->Forget(parent_hook_);
 }
 
-std::unique_ptr<grpc::ClientContext> ChildContext(
-    const grpc::CallbackServerContext& parent, absl::Duration default_timeout) {
-  auto context = grpc::ClientContext::FromCallbackServerContext(parent);
-  // A parent without a deadline reports the far future.
-  if (parent.deadline() - std::chrono::system_clock::now() >
-      std::chrono::hours(24 * 365)) {
-    context->set_deadline(DeadlineAfter(default_timeout));
+CallContextPtr CallContext::Child(absl::Time deadline) {
+  return Link(Options{std::min(deadline, deadline_), request_id_, traceparent_,
+                      caller_});
+}
+
+CallContextPtr CallContext::ChildFor(std::string traceparent, Caller caller) {
+  return Link(Options{deadline_, request_id_, std::move(traceparent),
+                      std::move(caller)});
+}
+
+CallContextPtr CallContext::Link(Options options) {
+  CallContextPtr child(new CallContext(std::move(options)));
+  child->parent_ = shared_from_this();
+  std::weak_ptr<CallContext> weak = child;
+  child->parent_hook_ = OnCancel([weak]() {
+    if (CallContextPtr alive = weak.lock()) alive->Cancel();
+  });
+  return child;
+}
+
+void CallContext::Cancel() {
+  std::vector<std::pair<HookId, absl::AnyInvocable<void() &&>>> hooks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_.load(std::memory_order_relaxed)) return;
+    cancelled_.store(true, std::memory_order_release);
+    hooks.swap(hooks_);
   }
-  for (absl::string_view key : {kTraceparentKey, kRequestIdKey}) {
-    absl::string_view value = ClientMetadata(parent, key);
-    if (!value.empty()) {
-      context->AddMetadata(std::string(key), std::string(value));
+  for (auto& [id, hook] : hooks) std::move(hook)();
+}
+
+CallContext::HookId CallContext::OnCancel(absl::AnyInvocable<void() &&> hook) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_.load(std::memory_order_relaxed)) {
+      HookId id = next_hook_++;
+      hooks_.emplace_back(id, std::move(hook));
+      return id;
     }
   }
-  return context;
+  std::move(hook)();
+  return 0;
 }
 
-std::unique_ptr<grpc::ClientContext> RootContext(absl::string_view request_id,
-                                                 absl::string_view traceparent,
-                                                 absl::Duration timeout) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(DeadlineAfter(timeout));
-  if (!request_id.empty()) {
-    context->AddMetadata(std::string(kRequestIdKey), std::string(request_id));
+void CallContext::Forget(HookId id) {
+  if (id == 0) return;
+  absl::AnyInvocable<void() &&> dropped;  // destroyed outside the lock
+  absl::MutexLock lock(&mu_);
+  for (auto it = hooks_.begin(); it != hooks_.end(); ++it) {
+    if (it->first == id) {
+      dropped = std::move(it->second);
+      hooks_.erase(it);
+      return;
+    }
   }
-  if (!traceparent.empty()) {
-    context->AddMetadata(std::string(kTraceparentKey), std::string(traceparent));
-  }
-  return context;
 }
 
 }  // namespace sluice::host

@@ -52,6 +52,21 @@ class ServerImpl : public Server {
 
   uint16_t port() const override { return port_; }
 
+  void StopAccepting() override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopped_ || draining_) return;
+      draining_ = true;
+      for (auto& weak : sessions_) {
+        if (auto session = weak.lock()) session->CloseWhenIdle();
+      }
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+  }
+
   void Shutdown() override {
     {
       absl::MutexLock lock(&mu_);
@@ -89,7 +104,7 @@ class ServerImpl : public Server {
               std::move(socket), options_, handler_);
           {
             absl::MutexLock lock(&mu_);
-            if (stopped_) return;
+            if (stopped_ || draining_) return;
             // Forget sessions that ended, so the list stays small.
             if (sessions_.size() > 1024) {
               std::erase_if(sessions_, [](auto& w) { return w.expired(); });
@@ -109,6 +124,7 @@ class ServerImpl : public Server {
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::weak_ptr<internal::Session>> sessions_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -37,6 +37,12 @@ struct Request {
 // How a handler answers. Thread-safe; every call may come from any thread.
 // Either Respond() once, or StartStream() then any number of Write*() then
 // EndStream(). Calls after the client has gone are ignored.
+//
+// A stream's writes are queued for the client: beyond kStreamHighWater
+// bytes queued a write returns false (the handler should stop producing),
+// and once the client has read the queue down to kStreamLowWater the
+// OnDrained callback runs. A client that reads slowly then slows its
+// producer instead of growing the queue.
 class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
@@ -48,10 +54,12 @@ class ResponseWriter {
   // content-type text/event-stream in `headers`.
   virtual void StartStream(int status, Headers headers) = 0;
   // Writes one SSE event: "data: <data>\n\n" (multi-line data is split into
-  // several data: lines, as the SSE spec requires).
-  virtual void WriteEvent(absl::string_view data) = 0;
-  // Writes bytes as they are (an SSE comment, a raw chunk).
-  virtual void WriteRaw(absl::string_view bytes) = 0;
+  // several data: lines, as the SSE spec requires). False when the queue
+  // is past the high-water mark (the event is still queued).
+  virtual bool WriteEvent(absl::string_view data) = 0;
+  // Writes bytes as they are (an SSE comment, a raw chunk); returns as
+  // WriteEvent().
+  virtual bool WriteRaw(absl::string_view bytes) = 0;
   // Ends the chunked body. The connection is kept alive if the client asked.
   virtual void EndStream() = 0;
   // Closes the connection at once, ending whatever was sent so far without
@@ -64,6 +72,12 @@ class ResponseWriter {
   // Called once, from an I/O thread, when the client disconnects before the
   // response has ended. Set it before StartStream().
   virtual void SetOnClientGone(std::function<void()> callback) = 0;
+  // Called from an I/O thread each time the queue drains to the low-water
+  // mark after a write returned false.
+  virtual void SetOnDrained(std::function<void()> callback) = 0;
+
+  static constexpr int64_t kStreamHighWater = 64 * 1024;
+  static constexpr int64_t kStreamLowWater = 16 * 1024;
 };
 
 using ResponseWriterPtr = std::shared_ptr<ResponseWriter>;
@@ -111,6 +125,9 @@ class Server {
   virtual ~Server() = default;
   // The port actually bound.
   virtual uint16_t port() const = 0;
+  // Stops accepting connections and closes the idle ones; a connection
+  // answering a request closes after that answer. Idempotent.
+  virtual void StopAccepting() = 0;
   // Stops accepting, closes connections, joins the I/O threads. Idempotent.
   virtual void Shutdown() = 0;
 };

@@ -94,6 +94,16 @@ void Session::Close() {
              [self = shared_from_this()] { self->Fail(); });
 }
 
+void Session::CloseWhenIdle() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->closing_ = true;
+    self->keep_alive_ = false;
+    // Not answering: waiting for (or reading) a request that will not be
+    // served.
+    if (self->writer_ == nullptr && !self->closed_) self->Fail();
+  });
+}
+
 bool Session::Current(const WriterImpl* from) const {
   return !closed_ && writer_ != nullptr && writer_.get() == from;
 }
@@ -263,14 +273,21 @@ void Session::StartStream(const WriterImpl* from, int status, Headers headers) {
       });
 }
 
-void Session::WriteChunk(const WriterImpl* from,
-                         std::shared_ptr<std::string> data) {
+void Session::WriteChunk(WriterImpl* from, std::shared_ptr<std::string> data) {
   // An empty chunk would end the body, so it is skipped.
   if (!Current(from) || head_ == nullptr || end_requested_ || data->empty()) {
+    from->Written(static_cast<int64_t>(data->size()));
     return;
   }
+  chunk_bytes_ += static_cast<int64_t>(data->size());
   chunks_.push_back(std::move(data));
   Pump();
+}
+
+void Session::DropChunks() {
+  if (writer_ != nullptr && chunk_bytes_ > 0) writer_->Written(chunk_bytes_);
+  chunk_bytes_ = 0;
+  chunks_.clear();
 }
 
 void Session::EndStream(const WriterImpl* from) {
@@ -304,7 +321,11 @@ void Session::Pump() {
     }
     asio::async_write(
         stream_, http::make_chunk(asio::buffer(*data)),
-        [self = shared_from_this(), data](beast::error_code ec, size_t) {
+        [self = shared_from_this(), data,
+         writer = writer_](beast::error_code ec, size_t) {
+          // Written or not, these bytes have left the queue.
+          self->chunk_bytes_ -= static_cast<int64_t>(data->size());
+          writer->Written(static_cast<int64_t>(data->size()));
           self->OnWritten(ec);
         });
   } else if (end_requested_ && !end_written_) {
@@ -336,9 +357,9 @@ void Session::ResponseDone() {
   end_requested_ = false;
   end_written_ = false;
   answering_ = false;
-  chunks_.clear();
+  DropChunks();
   writer_.reset();
-  if (!keep_alive_) return LingeringClose();
+  if (!keep_alive_ || closing_) return LingeringClose();
   DoRead();
 }
 
@@ -411,6 +432,7 @@ void Session::RespondWithError(int status, const char* code,
 void Session::Fail() {
   closed_ = true;
   StopReadTimer();
+  DropChunks();
   std::shared_ptr<WriterImpl> writer = std::move(writer_);
   writer_.reset();
   beast::error_code ignored;

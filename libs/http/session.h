@@ -36,13 +36,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start();
   // Thread-safe: closes the connection (server shutdown).
   void Close();
+  // Thread-safe: an idle connection closes now, one answering a request
+  // closes after that answer (the server stops taking requests).
+  void CloseWhenIdle();
 
   // Called on the strand by WriterImpl; `from` is the calling writer, calls
   // from a writer of an earlier request are ignored.
   void Respond(const WriterImpl* from, int status, Headers headers,
                std::string body);
   void StartStream(const WriterImpl* from, int status, Headers headers);
-  void WriteChunk(const WriterImpl* from, std::shared_ptr<std::string> data);
+  // Takes a chunk `from` queued; one that cannot be written is counted as
+  // written at once (so its queue never stays full).
+  void WriteChunk(WriterImpl* from, std::shared_ptr<std::string> data);
   void EndStream(const WriterImpl* from);
   void Abort(const WriterImpl* from);
 
@@ -71,6 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void RespondWithError(int status, const char* code, const char* message);
   void Fail();
   bool Current(const WriterImpl* from) const;
+  // Gives the writer back the bytes of chunks that will never be written.
+  void DropChunks();
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -84,6 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool read_timed_out_ = false;         // request_read_timeout passed
   bool keep_alive_ = false;
   bool closed_ = false;
+  bool closing_ = false;  // CloseWhenIdle(): no next request
   bool answering_ = false;  // Respond() or StartStream() accepted
   // Streamed response state.
   std::shared_ptr<beast::http::response<beast::http::empty_body>> head_;
@@ -94,6 +102,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool end_requested_ = false;
   bool end_written_ = false;
   std::deque<std::shared_ptr<std::string>> chunks_;
+  // Bytes of chunks_ and of the write in flight, given back to the writer
+  // as they go.
+  int64_t chunk_bytes_ = 0;
   std::shared_ptr<std::array<char, 4096>> discard_;  // lingering close
 };
 

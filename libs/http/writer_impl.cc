@@ -5,8 +5,18 @@
 
 #include "absl/strings/str_split.h"
 #include "libs/http/session.h"
+#include "libs/obs/metrics.h"
 
 namespace sluice::http::internal {
+
+obs::Gauge& QueuedBytesGauge() {
+  static obs::Gauge& gauge = obs::MetricsRegistry::Default().gauge(
+      "sluice_http_stream_queued_bytes",
+      "Bytes of streamed answers queued for clients that have not read them "
+      "yet (each stream holds at most about 64 KiB before its upstream "
+      "read pauses).");
+  return gauge;
+}
 
 template <typename Fn>
 void WriterImpl::OnStrand(Fn fn) {
@@ -32,7 +42,8 @@ void WriterImpl::StartStream(int status, Headers headers) {
   });
 }
 
-void WriterImpl::WriteEvent(absl::string_view data) {
+bool WriterImpl::WriteEvent(absl::string_view data) {
+  if (gone_.load()) return true;
   auto framed = std::make_shared<std::string>();
   framed->reserve(data.size() + 8);
   for (absl::string_view line : absl::StrSplit(data, '\n')) {
@@ -41,13 +52,56 @@ void WriterImpl::WriteEvent(absl::string_view data) {
     framed->push_back('\n');
   }
   framed->push_back('\n');
-  OnStrand(
-      [framed](const WriterImpl* w, Session& s) { s.WriteChunk(w, framed); });
+  bool open = Queue(static_cast<int64_t>(framed->size()));
+  PostChunk(std::move(framed));
+  return open;
 }
 
-void WriterImpl::WriteRaw(absl::string_view bytes) {
+bool WriterImpl::WriteRaw(absl::string_view bytes) {
+  if (gone_.load()) return true;
   auto data = std::make_shared<std::string>(bytes);
-  OnStrand([data](const WriterImpl* w, Session& s) { s.WriteChunk(w, data); });
+  bool open = Queue(static_cast<int64_t>(data->size()));
+  PostChunk(std::move(data));
+  return open;
+}
+
+void WriterImpl::PostChunk(std::shared_ptr<std::string> data) {
+  std::shared_ptr<Session> session = session_.lock();
+  if (session == nullptr || gone_.load()) {
+    Written(static_cast<int64_t>(data->size()));
+    return;
+  }
+  asio::post(session->executor(),
+             [self = shared_from_this(), session, data = std::move(data)] {
+               session->WriteChunk(self.get(), data);
+             });
+}
+
+bool WriterImpl::Queue(int64_t bytes) {
+  QueuedBytesGauge().Add(static_cast<double>(bytes));
+  absl::MutexLock lock(&mu_);
+  queued_ += bytes;
+  if (queued_ <= kStreamHighWater) return true;
+  blocked_ = true;
+  return false;
+}
+
+void WriterImpl::Written(int64_t bytes) {
+  QueuedBytesGauge().Add(-static_cast<double>(bytes));
+  std::function<void()> drained;
+  {
+    absl::MutexLock lock(&mu_);
+    queued_ -= bytes;
+    if (!blocked_ || queued_ > kStreamLowWater) return;
+    blocked_ = false;
+    drained = on_drained_;
+  }
+  if (drained) drained();
+}
+
+void WriterImpl::SetOnDrained(std::function<void()> callback) {
+  absl::MutexLock lock(&mu_);
+  on_drained_ = std::move(callback);
 }
 
 void WriterImpl::EndStream() {

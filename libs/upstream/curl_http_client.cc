@@ -46,6 +46,10 @@ struct Transfer {
   HttpResponseHead head;
   bool head_sent = false;
   bool got_byte = false;
+  // on_body asked to pause: the next write is refused (curl keeps it).
+  bool pause_asked = false;
+  // curl holds the transfer paused until Resume().
+  bool paused = false;
   absl::Time started;
   absl::Time last_byte;
   char error[CURL_ERROR_SIZE] = {0};
@@ -92,11 +96,18 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 // CURLOPT_WRITEFUNCTION: body bytes of the final response.
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  if (t->pause_asked) {
+    // Not taken: curl keeps these bytes and hands them over again after
+    // curl_easy_pause(CURLPAUSE_CONT).
+    t->paused = true;
+    return CURL_WRITEFUNC_PAUSE;
+  }
   t->got_byte = true;
   t->last_byte = absl::Now();
   t->SendHead();
-  if (t->callbacks.on_body) {
-    t->callbacks.on_body(absl::string_view(data, size * count));
+  if (t->callbacks.on_body &&
+      !t->callbacks.on_body(absl::string_view(data, size * count))) {
+    t->pause_asked = true;
   }
   return size * count;
 }
@@ -149,6 +160,14 @@ class CurlHttpClient : public HttpClient {
     {
       absl::MutexLock lock(&mu_);
       cancels_.push_back(id);
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  void Resume(CallId id) override {
+    {
+      absl::MutexLock lock(&mu_);
+      resumes_.push_back(id);
     }
     curl_multi_wakeup(multi_);
   }
@@ -238,7 +257,12 @@ class CurlHttpClient : public HttpClient {
   // curl_easy_reset() clears every option (ours point into the Transfer) and
   // keeps the handle's buffers and caches.
   void Recycle(Transfer& t) {
-    if (t.easy == nullptr || idle_easy_.size() >= kMaxIdleEasyHandles) return;
+    // A handle curl still holds paused is not reused: its kept bytes must
+    // never reach the next transfer.
+    if (t.easy == nullptr || t.paused ||
+        idle_easy_.size() >= kMaxIdleEasyHandles) {
+      return;
+    }
     curl_easy_reset(t.easy);
     idle_easy_.push_back(t.easy);
     t.easy = nullptr;
@@ -261,6 +285,21 @@ class CurlHttpClient : public HttpClient {
         absl::StrCat("upstream connection: ", detail));
   }
 
+  // On the event thread. Unpausing may hand the kept bytes to OnBody at
+  // once, which may ask to pause again.
+  void ResumeTransfer(CallId id) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    Transfer& t = *it->second;
+    t.pause_asked = false;
+    // The wait was ours, not the upstream's: timers start over.
+    t.last_byte = absl::Now();
+    if (t.paused) {
+      t.paused = false;
+      curl_easy_pause(t.easy, CURLPAUSE_CONT);
+    }
+  }
+
   // Ends transfers past their first-byte or stall limit; returns how long
   // until the nearest such deadline (at most kMaxPollWait).
   absl::Duration CheckDeadlines() {
@@ -271,7 +310,7 @@ class CurlHttpClient : public HttpClient {
       const HttpRequest& r = t->request;
       absl::Duration limit =
           t->got_byte ? r.stall_timeout : r.first_byte_timeout;
-      if (limit <= absl::ZeroDuration()) continue;
+      if (limit <= absl::ZeroDuration() || t->pause_asked) continue;
       absl::Duration left =
           (t->got_byte ? t->last_byte : t->started) + limit - now;
       if (left > absl::ZeroDuration()) {
@@ -292,14 +331,16 @@ class CurlHttpClient : public HttpClient {
   void Loop() {
     while (!stop_.load()) {
       std::vector<std::unique_ptr<Transfer>> incoming;
-      std::vector<CallId> cancels;
+      std::vector<CallId> cancels, resumes;
       {
         absl::MutexLock lock(&mu_);
         incoming.swap(incoming_);
         cancels.swap(cancels_);
+        resumes.swap(resumes_);
       }
       for (auto& t : incoming) Add(std::move(t));
       for (CallId id : cancels) Finish(id, absl::CancelledError("cancelled"));
+      for (CallId id : resumes) ResumeTransfer(id);
       int running = 0;
       curl_multi_perform(multi_, &running);
       int left = 0;
@@ -330,6 +371,7 @@ class CurlHttpClient : public HttpClient {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
   std::vector<CallId> cancels_ ABSL_GUARDED_BY(mu_);
+  std::vector<CallId> resumes_ ABSL_GUARDED_BY(mu_);
   // Owned by the event thread (by the destructor once it has joined).
   std::unordered_map<CallId, std::unique_ptr<Transfer>> transfers_;
   std::vector<CURL*> idle_easy_;

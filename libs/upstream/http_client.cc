@@ -27,8 +27,9 @@ absl::StatusOr<HttpResult> Fetch(HttpClient& client, HttpRequest request) {
     state->result.status = head.status;
     state->result.headers = head.headers;
   };
-  callbacks.on_body = [state](absl::string_view bytes) {
+  callbacks.on_body = [state](absl::string_view bytes) -> bool {
     state->result.body.append(bytes.data(), bytes.size());
+    return true;
   };
   callbacks.on_done = [state](absl::Status status) {
     state->status = std::move(status);

@@ -45,8 +45,11 @@ struct HttpCallbacks {
   // Once, with the final (non-1xx) head, before the first body byte or at
   // the end of a successful exchange with no body.
   std::function<void(const HttpResponseHead&)> on_head;
-  // Zero or more times, in order.
-  std::function<void(absl::string_view)> on_body;
+  // Zero or more times, in order. Returning false pauses the response: no
+  // more body (and no stall or first-byte timeout) until Resume(); what
+  // arrives meanwhile waits in the socket, so the upstream is slowed, not
+  // buffered.
+  std::function<bool(absl::string_view)> on_body;
   // Exactly once. OK when the exchange completed (whatever the HTTP status);
   // DEADLINE_EXCEEDED naming the timeout ("connect", "first byte", "stall",
   // "total"); UNAVAILABLE when the connection failed or broke (curl's message,
@@ -78,6 +81,9 @@ class HttpClient {
   // Thread-safe; a call still running ends with CANCELLED, a finished or
   // unknown one is left alone.
   virtual void Cancel(CallId id) = 0;
+  // Thread-safe: reads on after on_body returned false (a call that is not
+  // paused, finished or unknown is left alone).
+  virtual void Resume(CallId id) = 0;
 };
 
 using HttpClientPtr = std::unique_ptr<HttpClient>;

@@ -31,7 +31,7 @@ std::string AnthropicProvider::Route(
 
 absl::StatusOr<upstream::HttpRequest> AnthropicProvider::BuildRequest(
     const sluice::v1::AdapterRequest& request, bool stream,
-    const std::optional<ApiKeyRing::Key>& key) const {
+    absl::Time deadline, const std::optional<ApiKeyRing::Key>& key) const {
   sluice::v1::ChatRequest body = request.request();
   body.set_stream(stream);
   absl::StatusOr<std::string> json =
@@ -44,17 +44,21 @@ absl::StatusOr<upstream::HttpRequest> AnthropicProvider::BuildRequest(
                   {"anthropic-version", kAnthropicVersion}};
   if (key.has_value()) http.headers.emplace_back("x-api-key", key->value);
   http.body = *std::move(json);
-  ApplyTimeouts(config_.timeouts(), stream, http);
+  ApplyTimeouts(config_.timeouts(), stream, deadline, http);
   return http;
 }
 
-void AnthropicProvider::Complete(const sluice::v1::AdapterRequest& request,
-                                 CompleteCallback done) {
+CancelCall AnthropicProvider::Complete(const host::CallContextPtr& context,
+                                       const sluice::v1::AdapterRequest& request,
+                                       CompleteCallback done) {
   std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
   absl::StatusOr<upstream::HttpRequest> http =
-      BuildRequest(request, /*stream=*/false, key);
-  if (!http.ok()) return done(http.status());
-  StartBodyCall(
+      BuildRequest(request, /*stream=*/false, context->deadline(), key);
+  if (!http.ok()) {
+    done(http.status());
+    return nullptr;
+  }
+  return StartBodyCall(
       client_, *std::move(http), RestKeyOn429(keys_, key),
       [done = std::move(done), provider = config_.name(),
        route = Route(request)](absl::Status status,
@@ -72,22 +76,29 @@ void AnthropicProvider::Complete(const sluice::v1::AdapterRequest& request,
       });
 }
 
-CancelStream AnthropicProvider::Stream(
-    const sluice::v1::AdapterRequest& request, ChunkSink* sink) {
+CancelCall AnthropicProvider::Stream(const host::CallContextPtr& context,
+                                     const sluice::v1::AdapterRequest& request,
+                                     ChunkSink* sink) {
   std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
   absl::StatusOr<upstream::HttpRequest> http =
-      BuildRequest(request, /*stream=*/true, key);
+      BuildRequest(request, /*stream=*/true, context->deadline(), key);
   if (!http.ok()) {
-    sink->OnEnd(http.status());
-    return [] {};
+    sink->Done(http.status());
+    return nullptr;
   }
+  // Whether the sink's window stayed open over one event's chunks.
+  auto open = std::make_shared<bool>(true);
   auto decoder = std::make_shared<AnthropicStreamDecoder>(
       config_.name(), Route(request), absl::Now(),
-      [sink](sluice::v1::ChatChunk chunk) { sink->OnChunk(std::move(chunk)); });
+      [sink, open](sluice::v1::ChatChunk chunk) {
+        if (!sink->Next(std::move(chunk))) *open = false;
+      });
   SseCallHandlers handlers;
   handlers.on_head = RestKeyOn429(keys_, key);
-  handlers.on_event = [decoder](const http::SseParser::Event& event) {
+  handlers.on_event = [decoder, open](const http::SseParser::Event& event) {
+    *open = true;
     decoder->OnEvent(event);
+    return *open;
   };
   handlers.finish = [decoder, provider = config_.name()](
                         absl::Status status,

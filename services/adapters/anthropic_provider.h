@@ -26,16 +26,18 @@ class AnthropicProvider : public Provider {
 
   // Provider. A request that cannot be put in Anthropic's shape fails at
   // once (INVALID_ARGUMENT), on the caller's thread, without an upstream call.
-  void Complete(const sluice::v1::AdapterRequest& request,
-                CompleteCallback done) override;
-  CancelStream Stream(const sluice::v1::AdapterRequest& request,
-                      ChunkSink* sink) override;
+  CancelCall Complete(const host::CallContextPtr& context,
+                      const sluice::v1::AdapterRequest& request,
+                      CompleteCallback done) override;
+  CancelCall Stream(const host::CallContextPtr& context,
+                    const sluice::v1::AdapterRequest& request,
+                    ChunkSink* sink) override;
 
  private:
   // INVALID_ARGUMENT when the request cannot be put in Anthropic's shape.
   absl::StatusOr<upstream::HttpRequest> BuildRequest(
       const sluice::v1::AdapterRequest& request, bool stream,
-      const std::optional<ApiKeyRing::Key>& key) const;
+      absl::Time deadline, const std::optional<ApiKeyRing::Key>& key) const;
   std::string Route(const sluice::v1::AdapterRequest& request) const;
 
   sluice::v1::ProviderConfig config_;

@@ -7,9 +7,9 @@
 
 namespace sluice::adapters {
 
-// connect 5 s, first byte 60 s, total 10 min; a stream also gets a stall
-// timeout (30 s).
+// connect 5 s, first byte 60 s, total 10 min (never past the caller's
+// `deadline`); a stream also gets a stall timeout (30 s).
 void ApplyTimeouts(const sluice::v1::ProviderTimeouts& timeouts, bool stream,
-                   upstream::HttpRequest& request);
+                   absl::Time deadline, upstream::HttpRequest& request);
 
 }  // namespace sluice::adapters

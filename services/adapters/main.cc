@@ -1,7 +1,12 @@
-// sluice-adapters: the adapters service alone, the same as
-// `sluice serve --services adapters [flags]` (see apps/sluice/serve_options.h).
-#include "apps/sluice/serve.h"
+// sluice-adapters: the adapters alone, the same as
+// `sluice serve --services adapters [flags]` (libs/host/host_options.h).
+#include "libs/host/host_main.h"
+#include "services/adapters/adapters_service.h"
+#include "services/worker/worker_client.h"
 
 int main(int argc, char** argv) {
-  return sluice::app::RunServiceMain("adapters", argc, argv);
+  return sluice::host::RunServiceMain(
+      {{sluice::adapters::AdaptersServiceDefinition()},
+       {sluice::worker::WorkerClientDefinition()}},
+      argc, argv);
 }

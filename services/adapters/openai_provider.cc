@@ -56,7 +56,7 @@ std::string OpenAIProvider::Route(
 
 upstream::HttpRequest OpenAIProvider::BuildRequest(
     const sluice::v1::AdapterRequest& request, bool stream,
-    const std::optional<ApiKeyRing::Key>& key) const {
+    absl::Time deadline, const std::optional<ApiKeyRing::Key>& key) const {
   upstream::HttpRequest http;
   http.url = url_;
   http.headers = {
@@ -66,18 +66,18 @@ upstream::HttpRequest OpenAIProvider::BuildRequest(
     http.headers.emplace_back("authorization",
                               absl::StrCat("Bearer ", key->value));
   }
-  sluice::v1::ChatRequest body = request.request();
-  body.set_stream(stream);
-  http.body = codec::WriteChatRequest(body, request.upstream_model());
-  ApplyTimeouts(config_.timeouts(), stream, http);
+  http.body = codec::WriteChatRequest(request.request(),
+                                      request.upstream_model(), stream);
+  ApplyTimeouts(config_.timeouts(), stream, deadline, http);
   return http;
 }
 
-void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
-                              CompleteCallback done) {
+CancelCall OpenAIProvider::Complete(const host::CallContextPtr& context,
+                                    const sluice::v1::AdapterRequest& request,
+                                    CompleteCallback done) {
   std::optional<ApiKeyRing::Key> key = keys_->Pick(absl::Now());
-  StartBodyCall(
-      client_, BuildRequest(request, /*stream=*/false, key),
+  return StartBodyCall(
+      client_, BuildRequest(request, /*stream=*/false, context->deadline(), key),
       RestKeyOn429(keys_, key),
       [done = std::move(done), provider = config_.name(),
        route = Route(request)](absl::Status status,
@@ -97,8 +97,9 @@ void OpenAIProvider::Complete(const sluice::v1::AdapterRequest& request,
       });
 }
 
-CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
-                                    ChunkSink* sink) {
+CancelCall OpenAIProvider::Stream(const host::CallContextPtr& context,
+                                  const sluice::v1::AdapterRequest& request,
+                                  ChunkSink* sink) {
   auto state = std::make_shared<StreamState>();
   state->sink = sink;
   state->provider = config_.name();
@@ -107,19 +108,19 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
   SseCallHandlers handlers;
   handlers.on_head = RestKeyOn429(keys_, key);
   handlers.on_event = [state](const http::SseParser::Event& event) {
-    if (state->saw_done || !state->failure.ok()) return;
+    if (state->saw_done || !state->failure.ok()) return true;
     if (event.data == "[DONE]") {
       state->saw_done = true;
-      return;
+      return true;
     }
     absl::StatusOr<sluice::v1::ChatChunk> chunk =
         codec::ParseChatChunk(event.data);
     if (!chunk.ok()) {
       state->failure = UnreadableAnswer(state->provider, chunk.status());
-      return;
+      return true;
     }
     chunk->set_route(state->route);
-    state->sink->OnChunk(*std::move(chunk));
+    return state->sink->Next(*std::move(chunk));
   };
   handlers.finish = [state](absl::Status status,
                             const upstream::HttpResponseHead& head,
@@ -135,8 +136,9 @@ CancelStream OpenAIProvider::Stream(const sluice::v1::AdapterRequest& request,
     }
     return absl::OkStatus();
   };
-  return StartSseCall(client_, BuildRequest(request, /*stream=*/true, key),
-                      std::move(handlers), sink);
+  return StartSseCall(
+      client_, BuildRequest(request, /*stream=*/true, context->deadline(), key),
+      std::move(handlers), sink);
 }
 
 }  // namespace sluice::adapters

@@ -21,15 +21,17 @@ class OpenAIProvider : public Provider {
                  upstream::HttpClient* client);
 
   // Provider
-  void Complete(const sluice::v1::AdapterRequest& request,
-                CompleteCallback done) override;
-  CancelStream Stream(const sluice::v1::AdapterRequest& request,
-                      ChunkSink* sink) override;
+  CancelCall Complete(const host::CallContextPtr& context,
+                      const sluice::v1::AdapterRequest& request,
+                      CompleteCallback done) override;
+  CancelCall Stream(const host::CallContextPtr& context,
+                    const sluice::v1::AdapterRequest& request,
+                    ChunkSink* sink) override;
 
  private:
   upstream::HttpRequest BuildRequest(
       const sluice::v1::AdapterRequest& request, bool stream,
-      const std::optional<ApiKeyRing::Key>& key) const;
+      absl::Time deadline, const std::optional<ApiKeyRing::Key>& key) const;
   std::string Route(const sluice::v1::AdapterRequest& request) const;
 
   sluice::v1::ProviderConfig config_;

@@ -6,32 +6,35 @@
 #include <functional>
 #include <memory>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/host/call_context.h"
+#include "libs/host/sink.h"
 #include "sluice/v1/adapter.pb.h"
 
 namespace sluice::adapters {
 
-// Receives a streamed answer: chunks in order, then exactly one OnEnd().
-class ChunkSink {
- public:
-  virtual ~ChunkSink() = default;
-  virtual void OnChunk(sluice::v1::ChatChunk chunk) = 0;
-  virtual void OnEnd(const absl::Status& status) = 0;
-};
-
+using ChunkSink = host::Sink<sluice::v1::ChatChunk>;
 using CompleteCallback =
     std::function<void(absl::StatusOr<sluice::v1::ChatResponse>)>;
-// Stops a stream early; the sink still gets its OnEnd().
-using CancelStream = std::function<void()>;
+// Stops a call early; its callback or sink still gets the end (CANCELLED).
+// Safe to call from any thread, also after the call ended. May be empty.
+using CancelCall = absl::AnyInvocable<void() &&>;
 
 class Provider {
  public:
   virtual ~Provider() = default;
-  virtual void Complete(const sluice::v1::AdapterRequest& request,
-                        CompleteCallback done) = 0;
-  // `sink` must stay alive until its OnEnd().
-  virtual CancelStream Stream(const sluice::v1::AdapterRequest& request,
-                              ChunkSink* sink) = 0;
+  // `context` gives the deadline (upstream timeouts never run past it) and
+  // the trace; the caller wires its cancellation to the returned function.
+  virtual CancelCall Complete(const host::CallContextPtr& context,
+                              const sluice::v1::AdapterRequest& request,
+                              CompleteCallback done) = 0;
+  // `sink` must stay alive until its Done(). Upstream reads pause while the
+  // sink's window is full.
+  virtual CancelCall Stream(const host::CallContextPtr& context,
+                            const sluice::v1::AdapterRequest& request,
+                            ChunkSink* sink) = 0;
 };
 
 using ProviderPtr = std::unique_ptr<Provider>;

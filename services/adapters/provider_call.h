@@ -16,7 +16,9 @@ namespace sluice::adapters {
 struct SseCallHandlers {
   // Sees the response head first (e.g. to rest a key after a 429).
   std::function<void(const upstream::HttpResponseHead&)> on_head;
-  std::function<void(const http::SseParser::Event&)> on_event;
+  // One event of a 200 answer; false when the sink's window is full (the
+  // upstream read then pauses until the sink resumes it).
+  std::function<bool(const http::SseParser::Event&)> on_event;
   std::function<absl::Status(absl::Status transport,
                              const upstream::HttpResponseHead& head,
                              absl::string_view error_body)>
@@ -25,7 +27,7 @@ struct SseCallHandlers {
 
 // A call whose answer is read whole: `done` gets the transport's status,
 // the head and the body.
-void StartBodyCall(
+CancelCall StartBodyCall(
     upstream::HttpClient* client, upstream::HttpRequest request,
     std::function<void(const upstream::HttpResponseHead&)> on_head,
     std::function<void(absl::Status transport,
@@ -36,10 +38,11 @@ void StartBodyCall(
 // A streamed call: the events of a 200 answer go to `on_event` as they are
 // parsed; the body of any other status is kept (up to 64 KiB) for the
 // error; at the end `finish` turns the transport's status, the head and
-// that body into the stream's end status, which goes to `sink->OnEnd()`.
-// `sink` must stay alive until its OnEnd().
-CancelStream StartSseCall(upstream::HttpClient* client,
-                          upstream::HttpRequest request,
-                          SseCallHandlers handlers, ChunkSink* sink);
+// that body into the stream's end status, which goes to `sink->Done()`.
+// `sink->Start()` gets the flow that resumes a paused read. `sink` must
+// stay alive until its Done().
+CancelCall StartSseCall(upstream::HttpClient* client,
+                        upstream::HttpRequest request,
+                        SseCallHandlers handlers, ChunkSink* sink);
 
 }  // namespace sluice::adapters

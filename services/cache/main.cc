@@ -1,7 +1,9 @@
-// sluice-cache: the cache service alone, the same as
-// `sluice serve --services cache [flags]` (see apps/sluice/serve_options.h).
-#include "apps/sluice/serve.h"
+// sluice-cache: the cache alone, the same as
+// `sluice serve --services cache [flags]` (libs/host/host_options.h).
+#include "libs/host/host_main.h"
+#include "services/cache/cache_service.h"
 
 int main(int argc, char** argv) {
-  return sluice::app::RunServiceMain("cache", argc, argv);
+  return sluice::host::RunServiceMain(
+      {{sluice::cache::CacheServiceDefinition()}, {}}, argc, argv);
 }

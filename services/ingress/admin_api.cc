@@ -130,8 +130,8 @@ std::string QueryParam(absl::string_view query, absl::string_view name) {
 }
 
 AdminApi::AdminApi(const sluice::v1::Config& config,
-                   host::ChannelProvider* channels, keystore::KeyStore* keys)
-    : config_(config), keys_(keys), cache_(channels, "cache") {
+                   cache::Cache* cache, keystore::KeyStore* keys)
+    : config_(config), keys_(keys), cache_(cache) {
   for (const std::string& hash : config.admin().api_key_sha256s()) {
     key_hashes_.insert(absl::AsciiStrToLower(hash));
   }
@@ -145,9 +145,9 @@ void AdminApi::AddRoutes(http::PathRouter& paths) {
               request.set_model(QueryParam(r.query, "model"));
               CallCache<sluice::v1::CacheInvalidateResponse>(
                   r, std::move(w), std::move(request),
-                  [](auto* cache, auto* context, auto* request, auto* response,
-                     auto done) {
-                    cache->Invalidate(context, request, response,
+                  [](cache::Cache* cache, host::CallContextPtr context,
+                     auto request, auto done) {
+                    cache->Invalidate(std::move(context), std::move(request),
                                       std::move(done));
                   },
                   &InvalidationJson);
@@ -158,9 +158,10 @@ void AdminApi::AddRoutes(http::PathRouter& paths) {
               request.set_tenant(QueryParam(r.query, "tenant"));
               CallCache<sluice::v1::CacheStatsResponse>(
                   r, std::move(w), std::move(request),
-                  [](auto* cache, auto* context, auto* request, auto* response,
-                     auto done) {
-                    cache->Stats(context, request, response, std::move(done));
+                  [](cache::Cache* cache, host::CallContextPtr context,
+                     auto request, auto done) {
+                    cache->Stats(std::move(context), std::move(request),
+                                 std::move(done));
                   },
                   &StatsJson);
             });
@@ -259,29 +260,24 @@ void AdminApi::CallCache(
     RespondWithError(*writer, allowed, {});
     return;
   }
-  sluice::v1::Cache::Stub* cache = cache_.get();
-  if (cache == nullptr) {
+  if (cache_ == nullptr) {
     RespondWithError(*writer,
                      absl::UnavailableError("the cache is not reachable"), {});
     return;
   }
-  struct Call {
-    std::unique_ptr<grpc::ClientContext> context;
-    Request request;
-    Response response;
-  };
-  auto call = std::make_shared<Call>();
-  call->context = host::RootContext("", "", kAdminTimeout);
-  call->request = std::move(request);
-  start(cache->async(), call->context.get(), &call->request, &call->response,
-        [call, writer, to_json](grpc::Status grpc_status) {
-          if (!grpc_status.ok()) {
-            RespondWithError(*writer, status::FromGrpcStatus(grpc_status), {});
-            return;
-          }
-          writer->Respond(200, {{"content-type", "application/json"}},
-                          to_json(call->request, call->response));
-        });
+  auto asked = std::make_shared<Request>(request);
+  start(cache_,
+        host::CallContext::Create({absl::Now() + kAdminTimeout, "", "", {}}),
+        std::move(request),
+        host::Callback<Response>(
+            [asked, writer, to_json](absl::StatusOr<Response> result) {
+              if (!result.ok()) {
+                RespondWithError(*writer, result.status(), {});
+                return;
+              }
+              writer->Respond(200, {{"content-type", "application/json"}},
+                              to_json(*asked, *result));
+            }));
 }
 
 }  // namespace sluice::ingress

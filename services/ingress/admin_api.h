@@ -13,19 +13,19 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
-#include "libs/host/service_host.h"
 #include "libs/keystore/key_store.h"
 #include "libs/http/path_router.h"
 #include "libs/http/server.h"
-#include "sluice/v1/cache.grpc.pb.h"
+#include "services/cache/cache.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::ingress {
 
 class AdminApi {
  public:
-  // `keys` may be null (the /admin/keys routes then answer 503).
-  AdminApi(const sluice::v1::Config& config, host::ChannelProvider* channels,
+  // `keys` may be null (the /admin/keys routes then answer 503), `cache`
+  // too (the /admin/cache routes then answer 503).
+  AdminApi(const sluice::v1::Config& config, cache::Cache* cache,
            keystore::KeyStore* keys);
 
   // Adds the /admin routes to `paths`; this must outlive it.
@@ -37,8 +37,8 @@ class AdminApi {
   absl::Status Authorize(const http::Request& request) const;
   // Authorize, and a key store to work on.
   absl::Status AuthorizeKeys(const http::Request& request) const;
-  // Authorizes, makes one unary Cache call (`start` issues it on the async
-  // stub) and answers with `to_json` of its result.
+  // Authorizes, makes one unary Cache call (`start` issues it on the
+  // component) and answers with `to_json` of its result.
   template <typename Response, typename Request, typename StartFn>
   void CallCache(const http::Request& http_request,
                  http::ResponseWriterPtr writer, Request request,
@@ -52,7 +52,7 @@ class AdminApi {
   const sluice::v1::Config config_;
   keystore::KeyStore* keys_;
   absl::flat_hash_set<std::string> key_hashes_;
-  host::LazyStub<sluice::v1::Cache> cache_;
+  cache::Cache* cache_;
 };
 
 // The value of `name` in a URL query ("a=1&b=x%20y"), percent-decoded; empty

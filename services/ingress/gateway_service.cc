@@ -2,9 +2,8 @@
 
 #include <memory>
 
-#include "libs/host/call_context.h"
-#include "libs/host/stream_relay.h"
-#include "libs/status/errors.h"
+#include "libs/host/grpc_context.h"
+#include "libs/host/grpc_server_call.h"
 #include "libs/status/grpc_status.h"
 #include "services/ingress/request_admission.h"
 #include "services/ingress/request_record.h"
@@ -13,15 +12,6 @@ namespace sluice::ingress {
 namespace {
 
 using sluice::v1::ChatChunk;
-
-constexpr absl::Duration kRequestTimeout = absl::Minutes(10);
-
-// Records the failure and converts it for the wire.
-grpc::Status Fail(RequestRecord& record, const absl::Status& status) {
-  sluice::v1::Error error = status::ErrorFromStatus(status);
-  record.Finish(error.http_status(), error.type());
-  return status::ToGrpcStatus(status);
-}
 
 RequestHeaders HeadersOf(const grpc::CallbackServerContext& context) {
   RequestHeaders headers;
@@ -33,13 +23,50 @@ RequestHeaders HeadersOf(const grpc::CallbackServerContext& context) {
   return headers;
 }
 
-struct UnaryCall {
-  RequestRecordPtr record;
-  std::unique_ptr<grpc::ClientContext> context;
-  sluice::v1::ChatRequest request;
+// The call's context: the client's deadline, our request id; the client
+// going away cancels it (through the reactor).
+host::CallContextPtr EdgeContext(const grpc::CallbackServerContext& context,
+                                 const RequestRecord& record) {
+  return host::CallContext::Create(
+      {std::min(host::DeadlineOf(context),
+                absl::Now() + host::kDefaultCallTimeout),
+       record.request_id(), "", {}});
+}
+
+class GrpcAnswer final : public UnaryFace {
+ public:
+  GrpcAnswer(host::UnaryServerCall* reactor, sluice::v1::ChatResponse* response)
+      : reactor_(reactor), response_(response) {}
+
+  void Answer(sluice::v1::ChatResponse response, RequestRecord&,
+              const std::string&) override {
+    *response_ = std::move(response);
+    reactor_->Finish(grpc::Status::OK);
+  }
+  void Fail(const absl::Status& status, RequestRecord&) override {
+    reactor_->Finish(status::ToGrpcStatus(status));
+  }
+
+ private:
+  host::UnaryServerCall* reactor_;
+  sluice::v1::ChatResponse* response_;
 };
 
-using Relay = host::StreamRelay<ChatChunk>;
+class GrpcStream final : public StreamFace {
+ public:
+  explicit GrpcStream(host::ServerStreamCall<ChatChunk>* out) : out_(out) {}
+
+  void Start(host::FlowPtr flow) override { out_->Start(std::move(flow)); }
+  void Head(const ChatChunk&, RequestRecord&, const std::string&) override {}
+  bool Chunk(const ChatChunk& chunk) override { return out_->Next(chunk); }
+  void End(RequestRecord&) override { out_->Done(absl::OkStatus()); }
+  void Fail(const absl::Status& status, bool, RequestRecord&) override {
+    out_->Done(status);
+  }
+
+ private:
+  host::ServerStreamCall<ChatChunk>* out_;
+};
 
 }  // namespace
 
@@ -47,44 +74,17 @@ grpc::ServerUnaryReactor* GatewayService::Complete(
     grpc::CallbackServerContext* context,
     const sluice::v1::ChatRequest* request,
     sluice::v1::ChatResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto call = std::make_shared<UnaryCall>();
-  call->record = std::make_shared<RequestRecord>(
+  auto record = std::make_shared<RequestRecord>(
       usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
       /*stream=*/false);
-  context->AddInitialMetadata("x-request-id", call->record->request_id());
-  call->request = *request;
-  call->request.set_stream(false);
-  // The client context (deadline, trace, request id) is derived here, on
-  // the handler's thread; admission may answer later on a Redis thread.
-  call->context = host::ChildContext(*context, kRequestTimeout);
-  admission_->Admit(
-      HeadersOf(*context), call->request, call->record,
-      [this, reactor, response, call](absl::Status admitted) {
-        sluice::v1::Router::Stub* router =
-            admitted.ok() ? router_.get() : nullptr;
-        if (admitted.ok() && router == nullptr) {
-          admitted = absl::UnavailableError("the router is not reachable");
-        }
-        if (!admitted.ok()) {
-          reactor->Finish(Fail(*call->record, admitted));
-          return;
-        }
-        router->async()->Route(
-            call->context.get(), &call->request, response,
-            [reactor, response, call](grpc::Status grpc_status) {
-              if (grpc_status.ok()) {
-                call->record->SetRoute(response->route());
-                call->record->SetDecision(response->decision());
-                *call->record->event().mutable_usage() = response->usage();
-                call->record->Finish(200);
-                reactor->Finish(grpc_status);
-              } else {
-                reactor->Finish(
-                    Fail(*call->record, status::FromGrpcStatus(grpc_status)));
-              }
-            });
-      });
+  context->AddInitialMetadata("x-request-id", record->request_id());
+  host::CallContextPtr call = EdgeContext(*context, *record);
+  auto* reactor = new host::UnaryServerCall(call);
+  sluice::v1::ChatRequest routed = *request;
+  routed.set_stream(false);
+  edge_->Unary(std::move(call), HeadersOf(*context), std::move(routed),
+               std::move(record),
+               std::make_unique<GrpcAnswer>(reactor, response));
   return reactor;
 }
 
@@ -95,46 +95,13 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
       usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
       /*stream=*/true);
   context->AddInitialMetadata("x-request-id", record->request_id());
-  auto routed = std::make_shared<sluice::v1::ChatRequest>(*request);
-  routed->set_stream(true);
-  auto* relay = new Relay(
-      host::ChildContext(*context, kRequestTimeout),
-      [record](ChatChunk& chunk) {
-        if (!record->event().has_decision()) {  // the first chunk
-          record->SetRoute(chunk.route());
-          record->SetDecision(chunk.decision());
-        }
-        if (chunk.has_usage()) *record->event().mutable_usage() = chunk.usage();
-        if (chunk.has_decision()) {
-          *record->event().mutable_decision() = chunk.decision();
-        }
-      },
-      [record](const grpc::Status& grpc_status) {
-        if (grpc_status.ok()) {
-          record->Finish(200);
-        } else {
-          Fail(*record, status::FromGrpcStatus(grpc_status));
-        }
-      },
-      routed);
-  admission_->Admit(
-      HeadersOf(*context), *routed, record,
-      [this, relay, record, routed](absl::Status admitted) {
-        sluice::v1::Router::Stub* router =
-            admitted.ok() ? router_.get() : nullptr;
-        if (admitted.ok() && router == nullptr) {
-          admitted = absl::UnavailableError("the router is not reachable");
-        }
-        if (!admitted.ok()) {
-          relay->Fail(Fail(*record, admitted));
-          return;
-        }
-        relay->Start([router, routed](grpc::ClientContext* ctx,
-                                      grpc::ClientReadReactor<ChatChunk>* r) {
-          router->async()->StreamRoute(ctx, routed.get(), r);
-        });
-      });
-  return relay;
+  host::CallContextPtr call = EdgeContext(*context, *record);
+  auto* out = new host::ServerStreamCall<ChatChunk>(call, nullptr, *context);
+  sluice::v1::ChatRequest routed = *request;
+  routed.set_stream(true);
+  edge_->Stream(std::move(call), HeadersOf(*context), std::move(routed),
+                std::move(record), std::make_unique<GrpcStream>(out));
+  return out;
 }
 
 grpc::ServerUnaryReactor* GatewayService::ListModels(
@@ -142,7 +109,7 @@ grpc::ServerUnaryReactor* GatewayService::ListModels(
     const sluice::v1::ListModelsRequest* request,
     sluice::v1::ListModelsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = admission_->auth().Authenticate(
+  absl::StatusOr<Caller> caller = edge_->admission().auth().Authenticate(
       host::ClientMetadata(*context, "authorization"));
   if (!caller.ok()) {
     reactor->Finish(status::ToGrpcStatus(caller.status()));

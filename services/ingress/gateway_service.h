@@ -1,27 +1,23 @@
-// The public gRPC API (sluice.v1.Gateway): the same semantics as the HTTP
-// API, the key in the `authorization` metadata.
+// The public gRPC API (sluice.v1.Gateway): the same edge pipeline as HTTP
+// (chat_edge.h), the key in the `authorization` metadata, the client's
+// deadline honoured end to end.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "libs/host/service_host.h"
-#include "services/ingress/chat_admission.h"
+#include "services/ingress/chat_edge.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/gateway.grpc.pb.h"
-#include "sluice/v1/router.grpc.pb.h"
 
 namespace sluice::ingress {
 
 class GatewayService final : public sluice::v1::Gateway::CallbackService {
  public:
-  // `admission` must outlive the service.
-  GatewayService(ChatAdmission* admission, host::ChannelProvider* channels,
-                 UsageReporter* usage, std::vector<std::string> models)
-      : admission_(admission),
-        router_(channels, "router"),
-        usage_(usage),
-        models_(std::move(models)) {}
+  // `edge` and `usage` must outlive the service.
+  GatewayService(ChatEdge* edge, UsageReporter* usage,
+                 std::vector<std::string> models)
+      : edge_(edge), usage_(usage), models_(std::move(models)) {}
 
   // sluice::v1::Gateway::CallbackService
   grpc::ServerUnaryReactor* Complete(
@@ -37,8 +33,7 @@ class GatewayService final : public sluice::v1::Gateway::CallbackService {
       sluice::v1::ListModelsResponse* response) override;
 
  private:
-  ChatAdmission* admission_;
-  host::LazyStub<sluice::v1::Router> router_;
+  ChatEdge* edge_;
   UsageReporter* usage_;
   std::vector<std::string> models_;
 };

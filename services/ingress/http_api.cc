@@ -2,9 +2,7 @@
 
 #include <memory>
 
-#include "libs/host/call_context.h"
 #include "libs/obs/metrics.h"
-#include "libs/status/grpc_status.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "services/ingress/http_errors.h"
@@ -58,16 +56,16 @@ std::string UsageJson(const sluice::v1::UsageReport& report) {
 
 }  // namespace
 
-HttpApi::HttpApi(const sluice::v1::Config& config, ChatAdmission* admission,
-                 keystore::KeyStore* keys, host::ChannelProvider* channels,
-                 UsageReporter* usage, std::vector<std::string> models,
+HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
+                 std::vector<std::string> models,
                  std::function<absl::Status()> ready)
-    : auth_(&admission->auth()),
+    : auth_(&parts.edge->admission().auth()),
       models_(std::move(models)),
-      chat_(admission, channels, usage),
-      token_count_(auth_, channels),
-      admin_(config, channels, keys),
-      metering_(channels, "metering") {
+      chat_(parts.edge, parts.usage),
+      token_count_(auth_, parts.router, parts.calls),
+      admin_(config, parts.cache, parts.keys),
+      metering_(parts.metering),
+      calls_(parts.calls) {
   paths_.Add("POST", "/v1/chat/completions",
              [this](http::Request r, http::ResponseWriterPtr w) {
                chat_.Handle(std::move(r), std::move(w));
@@ -150,29 +148,31 @@ void HttpApi::Usage(const http::Request& request,
     RespondWithError(*writer, caller.status(), {});
     return;
   }
-  sluice::v1::Metering::Stub* metering = metering_.get();
-  if (metering == nullptr) {
+  if (metering_ == nullptr) {
     RespondWithError(*writer,
                      absl::UnavailableError("metering is not reachable"), {});
     return;
   }
-  struct Call {
-    std::unique_ptr<grpc::ClientContext> context;
-    sluice::v1::UsageQuery query;
-    sluice::v1::UsageReport report;
-  };
-  auto call = std::make_shared<Call>();
-  call->context = host::RootContext("", "", absl::Seconds(10));
-  call->query.set_tenant(caller->tenant);
-  metering->async()->GetUsage(
-      call->context.get(), &call->query, &call->report,
-      [call, writer](grpc::Status grpc_status) {
-        if (!grpc_status.ok()) {
-          RespondWithError(*writer, status::FromGrpcStatus(grpc_status), {});
+  host::CallContextPtr context = host::CallContext::Create(
+      {absl::Now() + absl::Seconds(10), "", "", {caller->tenant, caller->key_id}});
+  auto ticket = std::make_shared<host::CallTracker::Ticket>(
+      calls_->Enter(context));
+  if (!*ticket) {
+    RespondWithError(
+        *writer, absl::UnavailableError("this gateway is shutting down"), {});
+    return;
+  }
+  sluice::v1::UsageQuery query;
+  query.set_tenant(caller->tenant);
+  metering_->GetUsage(
+      std::move(context), std::move(query),
+      [ticket, writer](absl::StatusOr<sluice::v1::UsageReport> report) {
+        if (!report.ok()) {
+          RespondWithError(*writer, report.status(), {});
           return;
         }
         writer->Respond(200, {{"content-type", "application/json"}},
-                        UsageJson(call->report));
+                        UsageJson(*report));
       });
 }
 

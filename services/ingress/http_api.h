@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "libs/host/service_host.h"
+#include "libs/host/call_tracker.h"
 #include "libs/http/path_router.h"
 #include "libs/http/server.h"
 #include "services/ingress/admin_api.h"
@@ -15,17 +15,25 @@
 #include "services/ingress/chat_http_handler.h"
 #include "services/ingress/token_count_handler.h"
 #include "services/ingress/usage_reporter.h"
-#include "sluice/v1/metering.grpc.pb.h"
+#include "services/metering/metering.h"
 
 namespace sluice::ingress {
 
 class HttpApi {
  public:
-  // `admission` and `keys` (may be null) must outlive this.
-  HttpApi(const sluice::v1::Config& config, ChatAdmission* admission,
-          keystore::KeyStore* keys, host::ChannelProvider* channels,
-          UsageReporter* usage, std::vector<std::string> models,
-          std::function<absl::Status()> ready);
+  // What the API calls; each must outlive this (`keys`, `metering` and
+  // `cache` may be null: those routes then answer 503).
+  struct Parts {
+    ChatEdge* edge = nullptr;
+    keystore::KeyStore* keys = nullptr;
+    router::Router* router = nullptr;
+    metering::Metering* metering = nullptr;
+    cache::Cache* cache = nullptr;
+    UsageReporter* usage = nullptr;
+    host::CallTracker* calls = nullptr;
+  };
+  HttpApi(const sluice::v1::Config& config, Parts parts,
+          std::vector<std::string> models, std::function<absl::Status()> ready);
 
   void Handle(http::Request request, http::ResponseWriterPtr writer) const {
     paths_.Dispatch(std::move(request), std::move(writer));
@@ -40,7 +48,8 @@ class HttpApi {
   ChatHttpHandler chat_;
   TokenCountHandler token_count_;
   AdminApi admin_;
-  host::LazyStub<sluice::v1::Metering> metering_;
+  metering::Metering* metering_;
+  host::CallTracker* calls_;
   http::PathRouter paths_;
 };
 

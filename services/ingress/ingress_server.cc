@@ -9,6 +9,7 @@
 #include "services/ingress/key_store_setup.h"
 #include "services/ingress/request_admission.h"
 #include "services/ingress/request_record.h"
+#include "spdlog/spdlog.h"
 
 namespace sluice::ingress {
 namespace {
@@ -32,7 +33,7 @@ absl::Status ParseListen(const std::string& listen, http::ServerOptions& out) {
 
 absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     const sluice::v1::Config& config, const std::string& brokers,
-    host::ChannelProvider* channels) {
+    const host::Components& components) {
   std::unique_ptr<IngressServer> ingress(new IngressServer());
   http::ServerOptions& options = ingress->options_;
   if (absl::Status s = ParseListen(config.server().http_listen().empty()
@@ -69,7 +70,7 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
       *std::move(store), key_options);
   ingress->key_cache_ = key_cache.get();
   ingress->keys_ = std::move(key_cache);
-  ingress->channels_ = channels;
+  ingress->router_ = components.Find<router::Router>(router::kServiceName);
   ingress->auth_ = std::make_unique<ApiKeyAuth>(config, ingress->keys_.get());
   kafka::ProducerOptions producer_options;
   producer_options.brokers = brokers;
@@ -97,8 +98,10 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   ingress->slots_ = std::make_unique<StreamSlots>(config);
   ingress->admission_ = std::make_unique<ChatAdmission>(
       ingress->auth_.get(), ingress->gate_.get(), ingress->slots_.get());
+  ingress->edge_ = std::make_unique<ChatEdge>(
+      ingress->admission_.get(), ingress->router_, &ingress->calls_);
   ingress->gateway_ = std::make_unique<GatewayService>(
-      ingress->admission_.get(), channels, ingress->usage_.get(), models);
+      ingress->edge_.get(), ingress->usage_.get(), models);
   // Requests the HTTP server refuses itself (too large, too slow,
   // malformed) are metered too, charged to the key's tenant when the head
   // names one: operators see abuse.
@@ -116,9 +119,17 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     record.Finish(rejected.status, "invalid_request_error");
   };
   IngressServer* self = ingress.get();
+  HttpApi::Parts parts;
+  parts.edge = ingress->edge_.get();
+  parts.keys = ingress->keys_.get();
+  parts.router = ingress->router_;
+  parts.metering =
+      components.Find<metering::Metering>(metering::kServiceName);
+  parts.cache = components.Find<cache::Cache>(cache::kServiceName);
+  parts.usage = ingress->usage_.get();
+  parts.calls = &ingress->calls_;
   ingress->api_ = std::make_unique<HttpApi>(
-      config, ingress->admission_.get(), ingress->keys_.get(), channels,
-      ingress->usage_.get(), models, [self] { return self->Ready(); });
+      config, parts, models, [self] { return self->Ready(); });
   return ingress;
 }
 
@@ -137,17 +148,25 @@ absl::Status IngressServer::Ready() const {
   if (!key_cache_->loaded()) {
     return absl::UnavailableError("the key store has not been read yet");
   }
-  // (A remote router's connection is not probed: gRPC reconnects by itself
-  // and in-process channels have no connectivity state.)
-  if (channels_->ChannelFor("router") == nullptr) {
+  // (A remote router's connection is not probed: gRPC reconnects by
+  // itself.)
+  if (router_ == nullptr) {
     return absl::UnavailableError("no router is hosted or configured");
   }
   return gate_->Ready();
 }
 
-IngressServer::~IngressServer() { Shutdown(); }
+IngressServer::~IngressServer() { Drain(absl::Now()); }
 
-void IngressServer::Shutdown() {
+void IngressServer::Drain(absl::Time deadline) {
+  if (drained_) return;
+  drained_ = true;
+  if (server_ != nullptr) server_->StopAccepting();
+  host::CallTracker::Drained drained = calls_.Drain(deadline);
+  if (drained.cancelled > 0) {
+    spdlog::warn("ingress: {} requests still running at shutdown were "
+                 "cancelled", drained.cancelled);
+  }
   if (server_ != nullptr) server_->Shutdown();
   if (producer_ != nullptr) producer_->Flush(absl::Seconds(5)).IgnoreError();
 }

@@ -1,16 +1,20 @@
-// Ingress as one unit: the HTTP API server, the gRPC Gateway service and the
-// usage reporter they share.
+// Ingress as one unit: the HTTP API server, the gRPC Gateway service, the
+// edge pipeline they share, and what admission and usage need (keys,
+// limits, the Kafka producer).
 #pragma once
 
 #include <memory>
+#include <string>
 
-#include "libs/host/service_host.h"
+#include "libs/host/call_tracker.h"
+#include "libs/host/components.h"
 #include "libs/http/server.h"
 #include "libs/kafka/producer.h"
 #include "libs/keystore/cached_key_store.h"
 #include "libs/keystore/key_store.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/chat_admission.h"
+#include "services/ingress/chat_edge.h"
 #include "services/ingress/gateway_service.h"
 #include "services/ingress/http_api.h"
 #include "services/ingress/rate_gate.h"
@@ -22,11 +26,13 @@ namespace sluice::ingress {
 
 class IngressServer {
  public:
-  // Connects the usage producer to `brokers`. Register grpc_service() with
-  // the host, start the host, then StartHttp().
+  // Connects the usage producer to `brokers`; reaches the router, metering
+  // and the cache through `components` (each may be absent: its routes
+  // then answer 503). Register grpc_service() on the public listener, then
+  // StartHttp().
   static absl::StatusOr<std::unique_ptr<IngressServer>> Create(
       const sluice::v1::Config& config, const std::string& brokers,
-      host::ChannelProvider* channels);
+      const host::Components& components);
   ~IngressServer();
 
   grpc::Service* grpc_service() { return gateway_.get(); }
@@ -36,11 +42,15 @@ class IngressServer {
   // What /ready answers: OK when requests can be served (keys read, a
   // router hosted or configured, limits checkable when they fail closed).
   absl::Status Ready() const;
-  void Shutdown();
+  // Stops taking requests, waits for those in flight until `deadline`,
+  // cancels the rest and waits for their usage to be recorded, then closes
+  // the HTTP server and flushes the usage producer.
+  void Drain(absl::Time deadline);
 
  private:
   IngressServer() = default;
 
+  router::Router* router_ = nullptr;
   keystore::CachedKeyStore* key_cache_ = nullptr;  // keys_, typed
   keystore::KeyStorePtr keys_;
   std::unique_ptr<ApiKeyAuth> auth_;
@@ -49,11 +59,15 @@ class IngressServer {
   std::unique_ptr<RateGate> gate_;
   std::unique_ptr<StreamSlots> slots_;
   std::unique_ptr<ChatAdmission> admission_;
+  // Every call between its start and its usage record (declared after what
+  // the records point to, so that it goes first).
+  host::CallTracker calls_;
+  std::unique_ptr<ChatEdge> edge_;
   std::unique_ptr<GatewayService> gateway_;
   std::unique_ptr<HttpApi> api_;
   http::ServerOptions options_;
   http::ServerPtr server_;
-  host::ChannelProvider* channels_ = nullptr;
+  bool drained_ = false;
 };
 
 }  // namespace sluice::ingress

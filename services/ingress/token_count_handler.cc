@@ -3,8 +3,6 @@
 #include <memory>
 
 #include "libs/codec/openai_codec.h"
-#include "libs/host/call_context.h"
-#include "libs/status/grpc_status.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "services/ingress/http_errors.h"
@@ -31,12 +29,6 @@ std::string TokenCountJson(const sluice::v1::TokenCountResponse& count) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-struct CountCall {
-  std::unique_ptr<grpc::ClientContext> context;
-  sluice::v1::TokenCountRequest request;
-  sluice::v1::TokenCountResponse response;
-};
-
 }  // namespace
 
 void TokenCountHandler::Handle(http::Request request,
@@ -57,32 +49,41 @@ void TokenCountHandler::Handle(http::Request request,
     RespondWithError(*writer, valid, headers);
     return;
   }
-  sluice::v1::Router::Stub* router = router_.get();
-  if (router == nullptr) {
+  if (router_ == nullptr) {
     RespondWithError(*writer,
                      absl::UnavailableError("the router is not reachable"),
                      headers);
     return;
   }
-  auto call = std::make_shared<CountCall>();
-  *call->request.mutable_request() = *std::move(parsed);
-  sluice::v1::RequestContext* context =
-      call->request.mutable_request()->mutable_context();
-  context->set_request_id(request_id);
-  context->set_tenant(caller->tenant);
-  context->set_key_id(caller->key_id);
-  call->context = host::RootContext(request_id, "", absl::Seconds(30));
-  router->async()->CountTokens(
-      call->context.get(), &call->request, &call->response,
-      [call, writer, headers](grpc::Status grpc_status) {
-        if (!grpc_status.ok()) {
-          RespondWithError(*writer, status::FromGrpcStatus(grpc_status),
-                           headers);
+  host::CallContextPtr context = host::CallContext::Create(
+      {absl::Now() + absl::Seconds(30), request_id, "",
+       {caller->tenant, caller->key_id}});
+  auto ticket = std::make_shared<host::CallTracker::Ticket>(
+      calls_->Enter(context));
+  if (!*ticket) {
+    RespondWithError(*writer,
+                     absl::UnavailableError("this gateway is shutting down"),
+                     headers);
+    return;
+  }
+  sluice::v1::TokenCountRequest count;
+  *count.mutable_request() = *std::move(parsed);
+  sluice::v1::RequestContext* request_context =
+      count.mutable_request()->mutable_context();
+  request_context->set_request_id(request_id);
+  request_context->set_tenant(caller->tenant);
+  request_context->set_key_id(caller->key_id);
+  router_->CountTokens(
+      std::move(context), std::move(count),
+      [ticket, writer, headers](
+          absl::StatusOr<sluice::v1::TokenCountResponse> counted) {
+        if (!counted.ok()) {
+          RespondWithError(*writer, counted.status(), headers);
           return;
         }
         http::Headers ok = headers;
         ok.emplace_back("content-type", "application/json");
-        writer->Respond(200, std::move(ok), TokenCountJson(call->response));
+        writer->Respond(200, std::move(ok), TokenCountJson(*counted));
       });
 }
 

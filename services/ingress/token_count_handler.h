@@ -4,23 +4,26 @@
 // tokenizers.
 #pragma once
 
-#include "libs/host/service_host.h"
+#include "libs/host/call_tracker.h"
 #include "libs/http/server.h"
 #include "services/ingress/api_key_auth.h"
-#include "sluice/v1/router.grpc.pb.h"
+#include "services/router/router.h"
 
 namespace sluice::ingress {
 
 class TokenCountHandler {
  public:
-  TokenCountHandler(const ApiKeyAuth* auth, host::ChannelProvider* channels)
-      : auth_(auth), router_(channels, "router") {}
+  // All must outlive the handler; `router` may be null (not reachable).
+  TokenCountHandler(const ApiKeyAuth* auth, router::Router* router,
+                    host::CallTracker* calls)
+      : auth_(auth), router_(router), calls_(calls) {}
 
   void Handle(http::Request request, http::ResponseWriterPtr writer);
 
  private:
   const ApiKeyAuth* auth_;
-  host::LazyStub<sluice::v1::Router> router_;
+  router::Router* router_;
+  host::CallTracker* calls_;
 };
 
 }  // namespace sluice::ingress

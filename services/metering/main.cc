@@ -1,7 +1,9 @@
-// sluice-metering: the metering service alone, the same as
-// `sluice serve --services metering [flags]` (see apps/sluice/serve_options.h).
-#include "apps/sluice/serve.h"
+// sluice-metering: metering alone, the same as
+// `sluice serve --services metering [flags]` (libs/host/host_options.h).
+#include "libs/host/host_main.h"
+#include "services/metering/metering_service.h"
 
 int main(int argc, char** argv) {
-  return sluice::app::RunServiceMain("metering", argc, argv);
+  return sluice::host::RunServiceMain(
+      {{sluice::metering::MeteringServiceDefinition()}, {}}, argc, argv);
 }

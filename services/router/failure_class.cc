@@ -71,9 +71,8 @@ FailureClass ClassifyFailure(const absl::Status& status) {
   return failure;
 }
 
-bool CallerDeadlinePassed(const grpc::ServerContextBase& caller,
-                          absl::Time now) {
-  return absl::FromChrono(caller.deadline()) <= now;
+bool CallerDeadlinePassed(absl::Time caller_deadline, absl::Time now) {
+  return caller_deadline <= now;
 }
 
 }  // namespace sluice::router

@@ -8,7 +8,6 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "grpcpp/server_context.h"
 
 namespace sluice::router {
 
@@ -33,7 +32,6 @@ FailureClass ClassifyFailure(const absl::Status& status);
 // Whether the caller's own deadline has passed at `now`: an attempt that
 // then fails with DEADLINE_EXCEEDED ran out of the caller's time, which
 // says nothing about the candidate (it must not count against its health).
-bool CallerDeadlinePassed(const grpc::ServerContextBase& caller,
-                          absl::Time now);
+bool CallerDeadlinePassed(absl::Time caller_deadline, absl::Time now);
 
 }  // namespace sluice::router

@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/obs/logging.h"
 #include "libs/status/errors.h"
-#include "services/cache/cache_policy.h"
+#include "libs/cache_policy/cache_policy.h"
 #include "services/router/pricing.h"
 
 namespace sluice::router {
@@ -41,10 +41,10 @@ absl::BitGen& ThreadRng() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RouterCore>> RouterCore::Create(
-    const sluice::v1::Config& config, host::ChannelProvider* channels,
-    RouterCoreOptions options) {
+    const sluice::v1::Config& config, adapters::Adapters* adapters,
+    cache::Cache* cache, RouterCoreOptions options) {
   std::unique_ptr<RouterCore> core(
-      new RouterCore(config, channels, std::move(options)));
+      new RouterCore(config, adapters, cache, std::move(options)));
   absl::StatusOr<std::unique_ptr<TaskClassifier>> classifier =
       TaskClassifier::Create(config.router());
   if (!classifier.ok()) return classifier.status();
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<RouterCore>> RouterCore::Create(
 }
 
 RouterCore::RouterCore(const sluice::v1::Config& config,
-                       host::ChannelProvider* channels,
+                       adapters::Adapters* adapters, cache::Cache* cache,
                        RouterCoreOptions options)
     : config_(config),
       table_(config),
@@ -76,20 +76,20 @@ RouterCore::RouterCore(const sluice::v1::Config& config,
               options.metrics),
       metrics_(options.metrics),
       retry_(RetryOptions::FromConfig(config.router().retry())),
-      adapters_(channels, "adapters"),
-      cache_(channels, "cache") {
+      adapters_(adapters),
+      cache_(cache) {
   for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
     cache_policies_[tenant.name()] = tenant.cache();
   }
 }
 
-sluice::v1::Cache::Stub* RouterCore::CacheFor(
-    const sluice::v1::ChatRequest& request) {
+cache::Cache* RouterCore::CacheFor(const sluice::v1::ChatRequest& request) {
+  if (cache_ == nullptr) return nullptr;
   auto policy = cache_policies_.find(request.context().tenant());
-  cache::CacheDecision decision = cache::DecideCaching(
+  cache_policy::CacheDecision decision = cache_policy::DecideCaching(
       request, policy == cache_policies_.end() ? nullptr : &policy->second);
   if (!decision.read && !decision.write) return nullptr;
-  return cache_.get();
+  return cache_;
 }
 
 void RouterCore::Price(absl::string_view route, const sluice::v1::Usage& usage,

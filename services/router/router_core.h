@@ -8,15 +8,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "libs/host/service_host.h"
 #include "libs/tokenizer/chat_token_counter.h"
+#include "services/adapters/adapters.h"
+#include "services/cache/cache.h"
 #include "services/router/attempt_loop.h"
 #include "services/router/candidate_health.h"
 #include "services/router/provider_metrics.h"
 #include "services/router/route_table.h"
 #include "services/router/task_classifier.h"
-#include "sluice/v1/adapter.grpc.pb.h"
-#include "sluice/v1/cache.grpc.pb.h"
 #include "sluice/v1/chat.pb.h"
 #include "sluice/v1/config.pb.h"
 #include "sluice/v1/router.pb.h"
@@ -43,10 +42,11 @@ struct RouterCoreOptions {
 
 class RouterCore {
  public:
-  // `config` must outlive the core. Fails on a task rule RE2 rejects.
+  // `config`, `adapters` and `cache` (null: no caching) must outlive the
+  // core. Fails on a task rule RE2 rejects.
   static absl::StatusOr<std::unique_ptr<RouterCore>> Create(
-      const sluice::v1::Config& config, host::ChannelProvider* channels,
-      RouterCoreOptions options = {});
+      const sluice::v1::Config& config, adapters::Adapters* adapters,
+      cache::Cache* cache, RouterCoreOptions options = {});
 
   // The public model a request names, after aliases, for this tenant;
   // NOT_FOUND (model_not_found) when it has no route.
@@ -66,21 +66,21 @@ class RouterCore {
              const std::string& tenant,
              sluice::v1::RouteDecision& decision) const;
 
-  sluice::v1::Adapter::Stub* adapters() { return adapters_.get(); }
+  // Null when no adapters are hosted or configured.
+  adapters::Adapters* adapters() { return adapters_; }
   // Null when no cache service is hosted or configured: no caching.
-  sluice::v1::Cache::Stub* cache() { return cache_.get(); }
+  cache::Cache* cache() { return cache_; }
   // The cache to consult for `request`: null also when the tenant's policy
   // and the request say it may be neither read nor stored (most sampling
   // requests), which saves the cache's round trip.
-  sluice::v1::Cache::Stub* CacheFor(const sluice::v1::ChatRequest& request);
-  const std::string& adapters_service() const { return adapters_.service(); }
+  cache::Cache* CacheFor(const sluice::v1::ChatRequest& request);
   HealthBoard& health() { return health_; }
   ProviderMetrics& metrics() { return metrics_; }
   const RetryOptions& retry() const { return retry_; }
 
  private:
-  RouterCore(const sluice::v1::Config& config, host::ChannelProvider* channels,
-             RouterCoreOptions options);
+  RouterCore(const sluice::v1::Config& config, adapters::Adapters* adapters,
+             cache::Cache* cache, RouterCoreOptions options);
   // The spec that names the tokenizer for `model` (its first candidate's).
   const sluice::v1::ModelSpec* TokenizerSpec(const RoutePlan& plan) const;
 
@@ -92,8 +92,8 @@ class RouterCore {
   HealthBoard health_;
   ProviderMetrics metrics_;
   RetryOptions retry_;
-  host::LazyStub<sluice::v1::Adapter> adapters_;
-  host::LazyStub<sluice::v1::Cache> cache_;
+  adapters::Adapters* adapters_;
+  cache::Cache* cache_;
 };
 
 }  // namespace sluice::router

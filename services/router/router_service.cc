@@ -1,53 +1,43 @@
 #include "services/router/router_service.h"
 
-#include <utility>
+#include <memory>
 
-#include "libs/host/failed_stream.h"
-#include "libs/status/grpc_status.h"
-#include "services/router/stream_execution.h"
-#include "services/router/unary_execution.h"
+#include "services/router/router_grpc.h"
+#include "services/router/router_impl.h"
 
 namespace sluice::router {
+namespace {
 
-absl::StatusOr<std::unique_ptr<RouterService>> RouterService::Create(
-    const sluice::v1::Config& config, host::ChannelProvider* channels,
-    RouterCoreOptions options) {
-  absl::StatusOr<std::unique_ptr<RouterCore>> core =
-      RouterCore::Create(config, channels, std::move(options));
-  if (!core.ok()) return core.status();
-  return std::unique_ptr<RouterService>(new RouterService(*std::move(core)));
-}
+class HostedRouter final : public host::HostedService {
+ public:
+  HostedRouter(std::unique_ptr<RouterImpl> router,
+               const host::InternalAuth* auth)
+      : router_(std::move(router)), grpc_(router_.get(), auth) {}
 
-grpc::ServerUnaryReactor* RouterService::CountTokens(
-    grpc::CallbackServerContext* context,
-    const sluice::v1::TokenCountRequest* request,
-    sluice::v1::TokenCountResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<sluice::v1::TokenCountResponse> count =
-      core_->CountTokens(request->request());
-  if (count.ok()) *response = *std::move(count);
-  reactor->Finish(status::ToGrpcStatus(count.status()));
-  return reactor;
-}
+  grpc::Service* internal_grpc() override { return &grpc_; }
+  void Drain(absl::Time deadline) override { router_->Drain(deadline); }
 
-grpc::ServerUnaryReactor* RouterService::Route(
-    grpc::CallbackServerContext* context,
-    const sluice::v1::ChatRequest* request,
-    sluice::v1::ChatResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  UnaryExecution::Start(core_.get(), context, reactor, *request, response);
-  return reactor;
-}
+ private:
+  std::unique_ptr<RouterImpl> router_;
+  RouterGrpc grpc_;
+};
 
-grpc::ServerWriteReactor<sluice::v1::ChatChunk>* RouterService::StreamRoute(
-    grpc::CallbackServerContext* context,
-    const sluice::v1::ChatRequest* request) {
-  absl::StatusOr<std::string> model = core_->ResolveModel(*request);
-  if (!model.ok()) {
-    return new host::FailedStream<sluice::v1::ChatChunk>(
-        status::ToGrpcStatus(model.status()));
-  }
-  return StreamExecution::Start(core_.get(), context, *request, *model);
+}  // namespace
+
+host::ServiceDefinition RouterServiceDefinition() {
+  return {kServiceName, /*uses_kafka=*/false,
+          [](host::HostEnvironment& env)
+              -> absl::StatusOr<std::unique_ptr<host::HostedService>> {
+            absl::StatusOr<std::unique_ptr<RouterImpl>> router =
+                RouterImpl::Create(
+                    env.config,
+                    env.components.Find<adapters::Adapters>(
+                        adapters::kServiceName),
+                    env.components.Find<cache::Cache>(cache::kServiceName));
+            if (!router.ok()) return router.status();
+            env.components.Provide<Router>(kServiceName, router->get());
+            return std::make_unique<HostedRouter>(*std::move(router), env.auth);
+          }};
 }
 
 }  // namespace sluice::router

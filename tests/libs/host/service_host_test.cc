@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
-#include "libs/host/call_context.h"
+#include "libs/host/grpc_context.h"
 #include "services/adapters/adapter_service.h"
 #include "sluice/v1/adapter.grpc.pb.h"
 #include "tests/support/grpc_callback_queue.h"

@@ -43,6 +43,7 @@ class Recorder {
       absl::MutexLock lock(&mu_);
       if (bodies_.empty()) first_body_at_ = absl::Now();
       bodies_.emplace_back(bytes);
+      return true;
     };
     callbacks.on_done = [this](absl::Status status) {
       absl::MutexLock lock(&mu_);

@@ -1,0 +1,183 @@
+#include "libs/host/host.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "libs/config/duration.h"
+#include "libs/kafka/dev_broker.h"
+
+namespace sluice::host {
+namespace {
+
+// Internal messages carry cached answers and whole requests: more room than
+// a client's body limit.
+constexpr int kInternalMessageBytes = 64 << 20;
+
+const ServiceDefinition* FindService(const HostDefinition& definition,
+                                     absl::string_view name) {
+  for (const ServiceDefinition& service : definition.services) {
+    if (service.name == name) return &service;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Host>> Host::Start(
+    const sluice::v1::Config& config, const HostDefinition& definition) {
+  std::unique_ptr<Host> host(new Host());
+  absl::StatusOr<std::unique_ptr<InternalAuth>> auth =
+      InternalAuth::FromConfig(config.server());
+  if (!auth.ok()) return auth.status();
+  host->auth_ = *std::move(auth);
+  host->drain_timeout_ =
+      config::DurationOr(config.server().drain_timeout(), absl::Seconds(5));
+  if (config.server().max_body_bytes() > 0) {
+    host->max_message_bytes_ = config.server().max_body_bytes();
+  }
+
+  absl::flat_hash_set<std::string> wanted(config.services().begin(),
+                                          config.services().end());
+  for (const std::string& name : wanted) {
+    if (FindService(definition, name) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("this binary cannot host the service \"", name, "\""));
+    }
+  }
+  bool kafka = false;
+  for (const ServiceDefinition& service : definition.services) {
+    if (!wanted.empty() && !wanted.contains(service.name)) continue;
+    host->hosted_names_.push_back(service.name);
+    kafka = kafka || service.uses_kafka;
+  }
+
+  // Remote services first: hosted ones are built on top of them.
+  for (const sluice::v1::RemoteService& remote : config.remotes()) {
+    if (std::find(host->hosted_names_.begin(), host->hosted_names_.end(),
+                  remote.name()) != host->hosted_names_.end()) {
+      continue;  // hosted here: the local component wins
+    }
+    auto client = std::find_if(
+        definition.clients.begin(), definition.clients.end(),
+        [&](const ClientDefinition& c) { return c.name == remote.name(); });
+    if (client == definition.clients.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "remote service \"", remote.name(), "\": this binary never calls it"));
+    }
+    if (!host->auth_->shared()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "remote service \"", remote.name(),
+          "\": internal calls need the shared secret; set ",
+          config.server().internal_secret_env().empty()
+              ? std::string(kDefaultSecretEnv)
+              : config.server().internal_secret_env(),
+          " in every sluice process"));
+    }
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(kInternalMessageBytes);
+    args.SetMaxSendMessageSize(kInternalMessageBytes);
+    client->connect(host->components_,
+                    grpc::CreateCustomChannel(
+                        remote.address(), host->auth_->ChannelCredentials(),
+                        args),
+                    host->auth_.get());
+  }
+
+  std::string brokers = config.kafka().brokers();
+  if (brokers.empty() && kafka) {
+    absl::StatusOr<std::unique_ptr<kafka::DevBroker>> started =
+        kafka::DevBroker::Start();
+    if (!started.ok()) return started.status();
+    host->dev_broker_ = *std::move(started);
+    brokers = host->dev_broker_->bootstrap_servers();
+    host->announce_.push_back(absl::StrCat(
+        "in-process Kafka dev broker at ", brokers, " (not durable)"));
+  }
+
+  HostEnvironment env{config, host->components_, brokers, host->auth_.get()};
+  for (const std::string& name : host->hosted_names_) {
+    absl::StatusOr<std::unique_ptr<HostedService>> service =
+        FindService(definition, name)->create(env);
+    if (!service.ok()) {
+      return absl::Status(service.status().code(),
+                          absl::StrCat(name, ": ", service.status().message()));
+    }
+    host->services_.push_back(*std::move(service));
+  }
+  if (absl::Status s = host->StartListeners(config); !s.ok()) return s;
+  for (auto& service : host->services_) {
+    if (absl::Status s = service->Serve(host->announce_); !s.ok()) return s;
+  }
+  return host;
+}
+
+absl::Status Host::StartListeners(const sluice::v1::Config& config) {
+  std::vector<grpc::Service*> public_services, internal_services;
+  for (auto& service : services_) {
+    if (grpc::Service* s = service->public_grpc()) public_services.push_back(s);
+    if (grpc::Service* s = service->internal_grpc()) {
+      internal_services.push_back(s);
+    }
+  }
+  // gRPC refuses a server with no services: a listener only where needed.
+  auto listen = [](const std::string& address,
+                   std::shared_ptr<grpc::ServerCredentials> credentials,
+                   int max_message_bytes,
+                   const std::vector<grpc::Service*>& services, int* port,
+                   std::unique_ptr<grpc::Server>* server) -> absl::Status {
+    if (services.empty()) return absl::OkStatus();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address, std::move(credentials), port);
+    builder.SetMaxReceiveMessageSize(max_message_bytes);
+    for (grpc::Service* service : services) builder.RegisterService(service);
+    *server = builder.BuildAndStart();
+    if (*server == nullptr || *port == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("gRPC server could not listen on ", address));
+    }
+    return absl::OkStatus();
+  };
+  const sluice::v1::ServerConfig& server = config.server();
+  if (absl::Status s = listen(
+          server.grpc_listen().empty() ? "127.0.0.1:0" : server.grpc_listen(),
+          grpc::InsecureServerCredentials(),
+          static_cast<int>(max_message_bytes_), public_services, &public_port_,
+          &public_server_);
+      !s.ok()) {
+    return s;
+  }
+  return listen(server.internal_listen().empty() ? "127.0.0.1:0"
+                                                 : server.internal_listen(),
+                auth_->ServerCredentials(), kInternalMessageBytes,
+                internal_services, &internal_port_, &internal_server_);
+}
+
+Host::~Host() { Shutdown(); }
+
+void Host::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  absl::Time deadline = absl::Now() + drain_timeout_;
+  // The listeners stop taking calls and wait for theirs (cancelled at the
+  // deadline) while the services drain, callers first.
+  std::vector<std::thread> listeners;
+  for (grpc::Server* server : {public_server_.get(), internal_server_.get()}) {
+    if (server == nullptr) continue;
+    listeners.emplace_back([server, deadline] {
+      server->Shutdown(absl::ToChronoTime(deadline));
+      server->Wait();
+    });
+  }
+  for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
+    (*it)->Drain(deadline);
+  }
+  for (std::thread& listener : listeners) listener.join();
+  public_server_.reset();
+  internal_server_.reset();
+  while (!services_.empty()) services_.pop_back();
+  dev_broker_.reset();
+}
+
+}  // namespace sluice::host

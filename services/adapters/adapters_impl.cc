@@ -1,0 +1,129 @@
+#include "services/adapters/adapters_impl.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/host/cancel_binding.h"
+#include "services/adapters/anthropic_provider.h"
+#include "services/adapters/openai_provider.h"
+#include "services/adapters/worker_provider.h"
+
+namespace sluice::adapters {
+namespace {
+
+using sluice::v1::ChatChunk;
+
+absl::Status Stopping() {
+  return absl::UnavailableError("the adapters are shutting down");
+}
+
+// One streamed call: passes the provider's chunks on, and when the stream
+// ends lets go of the call's ticket and cancel hook before the caller
+// hears of it.
+class TrackedStream final : public ChunkSink {
+ public:
+  TrackedStream(host::CallTracker::Ticket ticket,
+                std::shared_ptr<host::CancelBinding> binding, ChunkSink* out)
+      : ticket_(std::move(ticket)), binding_(std::move(binding)), out_(out) {}
+
+  // ChunkSink
+  void Start(host::FlowPtr flow) override { out_->Start(std::move(flow)); }
+  bool Next(ChatChunk chunk) override { return out_->Next(std::move(chunk)); }
+  void Done(absl::Status status) override {
+    binding_->End();
+    ChunkSink* out = out_;
+    delete this;
+    out->Done(std::move(status));
+  }
+
+ private:
+  host::CallTracker::Ticket ticket_;
+  std::shared_ptr<host::CancelBinding> binding_;
+  ChunkSink* out_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AdaptersImpl>> AdaptersImpl::Create(
+    const sluice::v1::Config& config, worker::Worker* worker) {
+  std::unique_ptr<AdaptersImpl> adapters(new AdaptersImpl());
+  absl::StatusOr<upstream::HttpClientPtr> client =
+      upstream::HttpClient::Create();
+  if (!client.ok()) return client.status();
+  adapters->client_ = *std::move(client);
+  for (const auto& provider : config.providers()) {
+    ProviderPtr made;
+    switch (provider.kind()) {
+      case sluice::v1::PROVIDER_KIND_OPENAI:
+        made = std::make_unique<OpenAIProvider>(provider, adapters->client_.get());
+        break;
+      case sluice::v1::PROVIDER_KIND_ANTHROPIC:
+        made = std::make_unique<AnthropicProvider>(provider,
+                                                   adapters->client_.get());
+        break;
+      case sluice::v1::PROVIDER_KIND_WORKER:
+        made = std::make_unique<WorkerProvider>(provider, worker);
+        break;
+      default:
+        continue;
+    }
+    adapters->providers_[provider.name()] = std::move(made);
+  }
+  return adapters;
+}
+
+AdaptersImpl::~AdaptersImpl() {
+  // The client's calls end (CANCELLED) while the providers still exist.
+  client_.reset();
+}
+
+absl::StatusOr<Provider*> AdaptersImpl::Find(const std::string& name) const {
+  auto it = providers_.find(name);
+  if (it == providers_.end()) {
+    return absl::UnimplementedError(
+        absl::StrCat("no adapter for provider \"", name, "\""));
+  }
+  return it->second.get();
+}
+
+void AdaptersImpl::Complete(host::CallContextPtr context,
+                            sluice::v1::AdapterRequest request,
+                            host::Callback<sluice::v1::ChatResponse> done) {
+  host::CallTracker::Ticket ticket = calls_.Enter(context);
+  if (!ticket) return std::move(done)(Stopping());
+  absl::StatusOr<Provider*> provider = Find(request.provider());
+  if (!provider.ok()) return std::move(done)(provider.status());
+  struct Call {
+    explicit Call(host::CallContextPtr context) : binding(std::move(context)) {}
+    host::CallTracker::Ticket ticket;
+    host::CancelBinding binding;
+    host::Callback<sluice::v1::ChatResponse> done;
+  };
+  auto call = std::make_shared<Call>(context);
+  call->ticket = std::move(ticket);
+  call->done = std::move(done);
+  CancelCall cancel = (*provider)->Complete(
+      context, request,
+      [call](absl::StatusOr<sluice::v1::ChatResponse> result) {
+        call->binding.End();
+        host::Callback<sluice::v1::ChatResponse> done = std::move(call->done);
+        call->ticket = host::CallTracker::Ticket();
+        std::move(done)(std::move(result));
+      });
+  call->binding.Bind(std::move(cancel));
+}
+
+void AdaptersImpl::StreamComplete(host::CallContextPtr context,
+                                  sluice::v1::AdapterRequest request,
+                                  host::Sink<ChatChunk>* sink) {
+  host::CallTracker::Ticket ticket = calls_.Enter(context);
+  if (!ticket) return sink->Done(Stopping());
+  absl::StatusOr<Provider*> provider = Find(request.provider());
+  if (!provider.ok()) return sink->Done(provider.status());
+  // Shared: the stream may end (and be gone) before Stream() returns.
+  auto binding = std::make_shared<host::CancelBinding>(context);
+  auto* stream = new TrackedStream(std::move(ticket), binding, sink);
+  binding->Bind((*provider)->Stream(context, request, stream));
+}
+
+}  // namespace sluice::adapters

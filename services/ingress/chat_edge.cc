@@ -1,0 +1,153 @@
+#include "services/ingress/chat_edge.h"
+
+#include <utility>
+
+#include "libs/status/errors.h"
+
+namespace sluice::ingress {
+namespace {
+
+using sluice::v1::ChatChunk;
+
+absl::Status Stopping() {
+  return absl::UnavailableError("this gateway is shutting down");
+}
+
+absl::Status NoRouter() {
+  return absl::UnavailableError("the router is not reachable");
+}
+
+// What an admitted call runs under: the client's deadline and cancellation,
+// the trace and caller admission established.
+host::CallContextPtr RoutedContext(const host::CallContextPtr& edge,
+                                   const sluice::v1::ChatRequest& request) {
+  return edge->ChildFor(request.context().traceparent(),
+                        {request.context().tenant(), request.context().key_id()});
+}
+
+// The router's stream into the face and the record; deletes itself after
+// the end (its ticket goes last).
+class EdgeStream final : public host::Sink<ChatChunk> {
+ public:
+  EdgeStream(host::CallTracker::Ticket ticket, RequestRecordPtr record,
+             std::unique_ptr<StreamFace> face)
+      : ticket_(std::move(ticket)),
+        record_(std::move(record)),
+        face_(std::move(face)) {}
+
+  // host::Sink
+  void Start(host::FlowPtr flow) override { face_->Start(std::move(flow)); }
+
+  bool Next(ChatChunk chunk) override {
+    RequestRecord& record = *record_;
+    if (!started_) {
+      started_ = true;
+      record.SetRoute(chunk.route());
+      face_->Head(chunk, record, record.SetDecision(chunk.decision()));
+    } else if (chunk.has_decision()) {
+      *record.event().mutable_decision() = chunk.decision();
+    }
+    if (chunk.has_usage()) *record.event().mutable_usage() = chunk.usage();
+    return face_->Chunk(chunk);
+  }
+
+  void Done(absl::Status status) override { End(status); }
+
+  // Also for calls that end before the router is asked.
+  void End(const absl::Status& status) {
+    RequestRecord& record = *record_;
+    if (status.ok()) {
+      if (!started_) {
+        started_ = true;
+        face_->Head(ChatChunk(), record, record.SetDecision({}));
+      }
+      face_->End(record);
+      record.Finish(200);
+    } else {
+      face_->Fail(status, started_, record);
+      sluice::v1::Error error = status::ErrorFromStatus(status);
+      record.Finish(error.http_status(), error.type());
+    }
+    delete this;
+  }
+
+ private:
+  host::CallTracker::Ticket ticket_;
+  RequestRecordPtr record_;
+  std::unique_ptr<StreamFace> face_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers,
+                     sluice::v1::ChatRequest request, RequestRecordPtr record,
+                     std::unique_ptr<UnaryFace> face) {
+  struct Call {
+    host::CallTracker::Ticket ticket;
+    host::CallContextPtr context;
+    sluice::v1::ChatRequest request;
+    RequestRecordPtr record;
+    std::unique_ptr<UnaryFace> face;
+
+    void Fail(const absl::Status& status) {
+      face->Fail(status, *record);
+      sluice::v1::Error error = status::ErrorFromStatus(status);
+      record->Finish(error.http_status(), error.type());
+    }
+  };
+  auto call = std::make_shared<Call>();
+  call->ticket = calls_->Enter(context);
+  call->context = std::move(context);
+  call->request = std::move(request);
+  call->record = std::move(record);
+  call->face = std::move(face);
+  if (!call->ticket) return call->Fail(Stopping());
+  router::Router* router = router_;
+  admission_->Admit(
+      headers, call->request, call->record, [call, router](absl::Status admitted) {
+        if (admitted.ok() && router == nullptr) admitted = NoRouter();
+        if (!admitted.ok()) return call->Fail(admitted);
+        host::CallContextPtr routed = RoutedContext(call->context, call->request);
+        router->Route(
+            std::move(routed), std::move(call->request),
+            [call](absl::StatusOr<sluice::v1::ChatResponse> answer) {
+              if (!answer.ok()) return call->Fail(answer.status());
+              RequestRecord& record = *call->record;
+              record.SetRoute(answer->route());
+              *record.event().mutable_usage() = answer->usage();
+              std::string overhead = record.SetDecision(answer->decision());
+              call->face->Answer(*std::move(answer), record, overhead);
+              record.Finish(200);
+            });
+      });
+}
+
+void ChatEdge::Stream(host::CallContextPtr context, const RequestHeaders& headers,
+                      sluice::v1::ChatRequest request, RequestRecordPtr record,
+                      std::unique_ptr<StreamFace> face) {
+  host::CallTracker::Ticket ticket = calls_->Enter(context);
+  bool stopping = !ticket;
+  auto* stream = new EdgeStream(std::move(ticket), record, std::move(face));
+  if (stopping) return stream->End(Stopping());
+  struct Call {
+    host::CallContextPtr context;
+    sluice::v1::ChatRequest request;
+  };
+  auto call = std::make_shared<Call>(
+      Call{std::move(context), std::move(request)});
+  router::Router* router = router_;
+  admission_->Admit(headers, call->request, record,
+                    [call, router, stream](absl::Status admitted) {
+                      if (admitted.ok() && router == nullptr) {
+                        admitted = NoRouter();
+                      }
+                      if (!admitted.ok()) return stream->End(admitted);
+                      host::CallContextPtr routed =
+                          RoutedContext(call->context, call->request);
+                      router->StreamRoute(std::move(routed),
+                                          std::move(call->request), stream);
+                    });
+}
+
+}  // namespace sluice::ingress

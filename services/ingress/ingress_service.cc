@@ -1,0 +1,60 @@
+#include "services/ingress/ingress_service.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "services/ingress/ingress_server.h"
+
+namespace sluice::ingress {
+namespace {
+
+class HostedIngress final : public host::HostedService {
+ public:
+  HostedIngress(std::unique_ptr<IngressServer> server, std::string http_listen)
+      : server_(std::move(server)), http_listen_(std::move(http_listen)) {}
+
+  grpc::Service* public_grpc() override { return server_->grpc_service(); }
+
+  absl::Status Serve(std::vector<std::string>& announce) override {
+    if (absl::Status started = server_->StartHttp(); !started.ok()) {
+      return started;
+    }
+    std::string host = http_listen_.substr(0, http_listen_.rfind(':'));
+    int port = server_->http_port();
+    announce.push_back(absl::StrCat("HTTP listening on http://", host, ":", port));
+    announce.push_back(absl::StrCat(
+        "try it:\n"
+        "  curl -s http://", host, ":", port, "/v1/chat/completions \\\n"
+        "    -H 'Authorization: Bearer sk-sluice-demo' \\\n"
+        "    -H 'Content-Type: application/json' \\\n"
+        "    -d '{\"model\":\"deepseek-chat\",\"messages\":[{\"role\":\"user\","
+        "\"content\":\"Hello\"}]}'"));
+    return absl::OkStatus();
+  }
+
+  void Drain(absl::Time deadline) override { server_->Drain(deadline); }
+  absl::Status Ready() const override { return server_->Ready(); }
+
+ private:
+  std::unique_ptr<IngressServer> server_;
+  std::string http_listen_;
+};
+
+}  // namespace
+
+host::ServiceDefinition IngressServiceDefinition() {
+  return {kServiceName, /*uses_kafka=*/true,
+          [](host::HostEnvironment& env)
+              -> absl::StatusOr<std::unique_ptr<host::HostedService>> {
+            absl::StatusOr<std::unique_ptr<IngressServer>> server =
+                IngressServer::Create(env.config, env.kafka_brokers,
+                                      env.components);
+            if (!server.ok()) return server.status();
+            std::string listen = env.config.server().http_listen().empty()
+                                     ? "127.0.0.1:8080"
+                                     : env.config.server().http_listen();
+            return std::make_unique<HostedIngress>(*std::move(server), listen);
+          }};
+}
+
+}  // namespace sluice::ingress

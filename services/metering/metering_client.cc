@@ -1,0 +1,29 @@
+#include "services/metering/metering_client.h"
+
+#include "libs/host/grpc_client_call.h"
+
+namespace sluice::metering {
+
+void MeteringClient::GetUsage(host::CallContextPtr context,
+                              sluice::v1::UsageQuery query,
+                              host::Callback<sluice::v1::UsageReport> done) {
+  sluice::v1::Metering::Stub* stub = stub_.get();
+  host::CallUnary<sluice::v1::UsageReport>(
+      [stub](auto* c, auto* q, auto* r, auto f) {
+        stub->async()->GetUsage(c, q, r, std::move(f));
+      },
+      context, auth_, std::move(query), std::move(done));
+}
+
+host::ClientDefinition MeteringClientDefinition() {
+  return {kServiceName,
+          [](host::Components& components,
+             std::shared_ptr<grpc::Channel> channel,
+             const host::InternalAuth* auth) {
+            components.Own<Metering>(
+                kServiceName,
+                std::make_shared<MeteringClient>(std::move(channel), auth));
+          }};
+}
+
+}  // namespace sluice::metering

@@ -1,0 +1,25 @@
+// The Metering component's gRPC face on the internal listener.
+#pragma once
+
+#include "libs/host/internal_auth.h"
+#include "services/metering/metering.h"
+#include "sluice/v1/metering.grpc.pb.h"
+
+namespace sluice::metering {
+
+class MeteringGrpc final : public sluice::v1::Metering::CallbackService {
+ public:
+  // Both must outlive this.
+  MeteringGrpc(Metering* metering, const host::InternalAuth* auth)
+      : metering_(metering), auth_(auth) {}
+
+  grpc::ServerUnaryReactor* GetUsage(grpc::CallbackServerContext* context,
+                                     const sluice::v1::UsageQuery* query,
+                                     sluice::v1::UsageReport* report) override;
+
+ private:
+  Metering* metering_;
+  const host::InternalAuth* auth_;
+};
+
+}  // namespace sluice::metering

@@ -1,0 +1,40 @@
+// The Metering component as hosted in this process: a Kafka consumer of
+// usage events into a UsageStore (SQLite), and usage queries answered from
+// it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "libs/kafka/consumer.h"
+#include "services/metering/metering.h"
+#include "services/metering/usage_store.h"
+#include "sluice/v1/config.pb.h"
+
+namespace sluice::metering {
+
+class MeteringImpl final : public Metering {
+ public:
+  // Opens the store and starts consuming `kafka.usage_topic` from `brokers`.
+  static absl::StatusOr<std::unique_ptr<MeteringImpl>> Create(
+      const sluice::v1::Config& config, const std::string& brokers);
+  ~MeteringImpl() override;
+
+  // Metering
+  void GetUsage(host::CallContextPtr context, sluice::v1::UsageQuery query,
+                host::Callback<sluice::v1::UsageReport> done) override;
+
+  // Stops consuming (what was consumed is stored; the rest stays in Kafka).
+  void Stop();
+
+ private:
+  explicit MeteringImpl(UsageStorePtr store) : store_(std::move(store)) {}
+  // Applies one Kafka message; a malformed one is logged and skipped.
+  absl::Status Consume(const kafka::Message& message);
+
+  UsageStorePtr store_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+}  // namespace sluice::metering
