@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/client_callback.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -96,26 +97,30 @@ class ClientStreamCall final : public grpc::ClientReadReactor<T> {
     bool resume_asked ABSL_GUARDED_BY(mu) = false;
   };
 
+  // Reads on after a pause (also to see the end of a cancelled call: a
+  // paused reactor holds back its OnDone).
+  static void Unpause(State& state) {
+    ClientStreamCall* call = nullptr;
+    {
+      absl::MutexLock lock(&state.mu);
+      if (state.call == nullptr) return;
+      if (!state.paused) {
+        state.resume_asked = true;  // a Next() is in progress
+        return;
+      }
+      state.paused = false;
+      call = state.call;
+    }
+    // The hold taken when pausing keeps the reactor alive until here.
+    call->StartRead(&call->item_);
+    call->RemoveHold();
+  }
+
   class ResumeFlow final : public Flow {
    public:
     explicit ResumeFlow(std::shared_ptr<State> state)
         : state_(std::move(state)) {}
-    void Resume() override {
-      ClientStreamCall* call = nullptr;
-      {
-        absl::MutexLock lock(&state_->mu);
-        if (state_->call == nullptr) return;
-        if (!state_->paused) {
-          state_->resume_asked = true;  // a Next() is in progress
-          return;
-        }
-        state_->paused = false;
-        call = state_->call;
-      }
-      // The hold taken when pausing keeps the reactor alive until here.
-      call->StartRead(&call->item_);
-      call->RemoveHold();
-    }
+    void Resume() override { Unpause(*state_); }
 
    private:
     std::shared_ptr<State> state_;
@@ -133,8 +138,10 @@ class ClientStreamCall final : public grpc::ClientReadReactor<T> {
       state_->call = this;
     }
     std::weak_ptr<grpc::ClientContext> client = client_;
-    hook_ = context_->OnCancel([client] {
+    std::shared_ptr<State> state = state_;
+    hook_ = context_->OnCancel([client, state] {
       if (auto alive = client.lock()) alive->TryCancel();
+      Unpause(*state);
     });
   }
 

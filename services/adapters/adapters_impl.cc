@@ -29,11 +29,12 @@ class TrackedStream final : public ChunkSink {
   // ChunkSink
   void Start(host::FlowPtr flow) override { out_->Start(std::move(flow)); }
   bool Next(ChatChunk chunk) override { return out_->Next(std::move(chunk)); }
+  // The caller hears the end before the ticket goes: once a drain sees no
+  // tickets, every caller has its answer.
   void Done(absl::Status status) override {
     binding_->End();
-    ChunkSink* out = out_;
+    out_->Done(std::move(status));
     delete this;
-    out->Done(std::move(status));
   }
 
  private:
@@ -106,9 +107,8 @@ void AdaptersImpl::Complete(host::CallContextPtr context,
       context, request,
       [call](absl::StatusOr<sluice::v1::ChatResponse> result) {
         call->binding.End();
-        host::Callback<sluice::v1::ChatResponse> done = std::move(call->done);
+        std::move(call->done)(std::move(result));
         call->ticket = host::CallTracker::Ticket();
-        std::move(done)(std::move(result));
       });
   call->binding.Bind(std::move(cancel));
 }

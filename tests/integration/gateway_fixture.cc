@@ -117,10 +117,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {
-    auto grpc = gateway->Serve({"--sqlite-path", sqlite});
-    if (!grpc.ok()) return grpc.status();
-    gateway->ingress_grpc_ = *grpc;
+    auto one = gateway->Serve({"--sqlite-path", sqlite});
+    if (!one.ok()) return one.status();
+    gateway->ingress_grpc_ = one->public_grpc;
+    gateway->internal_grpc_ = one->internal_grpc;
   } else {
+    // The processes share the internal secret (inherited from here).
+    setenv("SLUICE_INTERNAL_SECRET", kInternalSecret, 1);
     auto metering = gateway->Serve({"--services", "metering", "--sqlite-path", sqlite});
     if (!metering.ok()) return metering.status();
     auto adapters = gateway->Serve({"--services", "adapters"});
@@ -128,18 +131,20 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     auto cache = gateway->Serve({"--services", "cache"});
     if (!cache.ok()) return cache.status();
     auto router = gateway->Serve({"--services", "router", "--remote",
-                                  "adapters=" + *adapters, "--remote",
-                                  "cache=" + *cache});
+                                  "adapters=" + adapters->internal_grpc,
+                                  "--remote", "cache=" + cache->internal_grpc});
     if (!router.ok()) return router.status();
-    gateway->ingress_remotes_ = {"--remote", "router=" + *router, "--remote",
-                                 "metering=" + *metering, "--remote",
-                                 "cache=" + *cache};
+    gateway->internal_grpc_ = router->internal_grpc;
+    gateway->ingress_remotes_ = {
+        "--remote", "router=" + router->internal_grpc,
+        "--remote", "metering=" + metering->internal_grpc,
+        "--remote", "cache=" + cache->internal_grpc};
     std::vector<std::string> flags = {"--services", "ingress"};
     flags.insert(flags.end(), gateway->ingress_remotes_.begin(),
                  gateway->ingress_remotes_.end());
     auto ingress = gateway->Serve(flags);
     if (!ingress.ok()) return ingress.status();
-    gateway->ingress_grpc_ = *ingress;
+    gateway->ingress_grpc_ = ingress->public_grpc;
   }
   return gateway;
 }
@@ -155,7 +160,8 @@ absl::StatusOr<std::string> Gateway::StartHelper(std::vector<std::string> argv,
   return line->substr(line->find(std::string(prefix)) + prefix.size());
 }
 
-absl::StatusOr<std::string> Gateway::Serve(std::vector<std::string> flags) {
+absl::StatusOr<Gateway::Listeners> Gateway::Serve(
+    std::vector<std::string> flags) {
   std::vector<std::string> argv = {BuiltBinary("apps/sluice/sluice"), "serve",
                                    "--config", config_path_, "--kafka-brokers",
                                    brokers_};
@@ -164,14 +170,18 @@ absl::StatusOr<std::string> Gateway::Serve(std::vector<std::string> flags) {
   if (!process.ok()) return process.status();
   Subprocess& p = **process;
   processes_.push_back(*std::move(process));
-  auto grpc_line = p.WaitForLine("gRPC listening on ", absl::Seconds(30));
-  if (!grpc_line.ok()) return grpc_line.status();
-  std::string grpc = grpc_line->substr(grpc_line->rfind(' ') + 1);
   auto ready = p.WaitForLine("sluice: ready", absl::Seconds(30));
   if (!ready.ok()) return ready.status();
-  auto http_line = p.WaitForLine("HTTP listening on ", absl::Milliseconds(1));
-  if (http_line.ok()) http_base_ = http_line->substr(http_line->rfind(' ') + 1);
-  return grpc;
+  // Every line before "ready" has been read by now.
+  auto after = [&p](absl::string_view prefix) -> std::string {
+    auto line = p.WaitForLine(prefix, absl::Milliseconds(1));
+    return line.ok() ? line->substr(line->rfind(' ') + 1) : "";
+  };
+  Listeners listeners{after("public gRPC listening on "),
+                      after("internal gRPC listening on ")};
+  std::string http = after("HTTP listening on ");
+  if (!http.empty()) http_base_ = http;
+  return listeners;
 }
 
 absl::StatusOr<std::string> Gateway::AddIngressReplica() {
@@ -181,8 +191,8 @@ absl::StatusOr<std::string> Gateway::AddIngressReplica() {
   std::string first = http_base_;
   std::vector<std::string> flags = {"--services", "ingress"};
   flags.insert(flags.end(), ingress_remotes_.begin(), ingress_remotes_.end());
-  absl::StatusOr<std::string> grpc = Serve(flags);
-  if (!grpc.ok()) return grpc.status();
+  absl::StatusOr<Listeners> listeners = Serve(flags);
+  if (!listeners.ok()) return listeners.status();
   std::string replica = http_base_;
   http_base_ = first;
   return replica;

@@ -19,6 +19,8 @@ inline constexpr char kDemoKey[] = "sk-sluice-demo";
 // A second tenant ("acme") and the admin key of every test gateway.
 inline constexpr char kAcmeKey[] = "sk-sluice-acme";
 inline constexpr char kAdminKey[] = "sk-sluice-admin";
+// The internal secret the split layout's processes share.
+inline constexpr char kInternalSecret[] = "sluice-test-internal-secret";
 
 struct GatewayOptions {
   // Appended to the generated config (top-level keys it does not set, such
@@ -53,8 +55,11 @@ class Gateway {
   // The config every process of this gateway reads (`sluice keys` can be
   // pointed at it).
   const std::string& config_path() const { return config_path_; }
-  // gRPC address of the process hosting ingress.
+  // Public gRPC address (the Gateway) of the process hosting ingress.
   const std::string& ingress_grpc() const { return ingress_grpc_; }
+  // Internal gRPC address of the process hosting the router (where the
+  // router, and in one process every other service, answer).
+  const std::string& internal_grpc() const { return internal_grpc_; }
   // The upstream simulator, for queueing faults (POST /sim/faults) and
   // its stats (GET /sim/stats).
   const std::string& sim_base() const { return sim_base_; }
@@ -69,8 +74,12 @@ class Gateway {
 
  private:
   Gateway() = default;
-  // Starts `sluice serve` with `flags`; returns its gRPC address.
-  absl::StatusOr<std::string> Serve(std::vector<std::string> flags);
+  struct Listeners {
+    std::string public_grpc;    // empty when it hosts no public service
+    std::string internal_grpc;  // empty when it hosts no internal one
+  };
+  // Starts `sluice serve` with `flags`; returns where it listens.
+  absl::StatusOr<Listeners> Serve(std::vector<std::string> flags);
 
   // Starts a helper process and returns what follows `prefix` on the line
   // it prints once ready.
@@ -84,6 +93,7 @@ class Gateway {
   std::vector<std::unique_ptr<Subprocess>> processes_;
   std::string http_base_;
   std::string ingress_grpc_;
+  std::string internal_grpc_;
   std::string sim_base_;
   // Split layout: what an ingress replica's --remote flags name.
   std::vector<std::string> ingress_remotes_;

@@ -110,7 +110,7 @@ TEST_F(AnthropicProviderTest, StreamYieldsTheSameAnswerThenFinishThenUsage) {
   ASSERT_TRUE(plain.ok()) << plain.status();
 
   ChunkCollector sink;
-  provider_->Stream(request, &sink);
+  provider_->Stream(TestContext(), request, &sink);
   ASSERT_TRUE(sink.WaitEnd().ok()) << sink.WaitEnd();
   std::vector<sluice::v1::ChatChunk> chunks = sink.chunks();
   ASSERT_GE(chunks.size(), 4u);
@@ -148,7 +148,7 @@ TEST_F(AnthropicProviderTest, MaxTokensCapFinishesWithLength) {
   EXPECT_EQ(response->usage().completion_tokens(), 2);
 
   ChunkCollector sink;
-  provider_->Stream(request, &sink);
+  provider_->Stream(TestContext(), request, &sink);
   ASSERT_TRUE(sink.WaitEnd().ok());
   std::vector<sluice::v1::ChatChunk> chunks = sink.chunks();
   ASSERT_GE(chunks.size(), 2u);
@@ -167,7 +167,7 @@ TEST_F(AnthropicProviderTest, OverloadedIsARetryableErrorThatKeepsItsType) {
   EXPECT_NE(error.message().find("529"), std::string::npos);
 
   ChunkCollector sink;
-  provider_->Stream(Request(), &sink);
+  provider_->Stream(TestContext(), Request(), &sink);
   absl::Status end = sink.WaitEnd();
   EXPECT_EQ(end.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(status::ErrorFromStatus(end).type(), "overloaded_error");
@@ -187,7 +187,7 @@ TEST_F(AnthropicProviderTest, RateLimitCarriesRetryAfterAndNoKey) {
 TEST_F(AnthropicProviderTest, CutStreamEndsWithAnError) {
   QueueFault("cut");
   ChunkCollector sink;
-  provider_->Stream(Request(), &sink);
+  provider_->Stream(TestContext(), Request(), &sink);
   absl::Status end = sink.WaitEnd();
   EXPECT_EQ(end.code(), absl::StatusCode::kUnavailable);
   EXPECT_FALSE(JoinDeltas(sink.chunks()).content.empty());  // some came
@@ -197,7 +197,7 @@ TEST_F(AnthropicProviderTest, CutStreamEndsWithAnError) {
 TEST_F(AnthropicProviderTest, MalformedEventEndsWithAnError) {
   QueueFault("malformed");
   ChunkCollector sink;
-  provider_->Stream(Request(), &sink);
+  provider_->Stream(TestContext(), Request(), &sink);
   absl::Status end = sink.WaitEnd();
   EXPECT_EQ(end.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(end.message().find("malformed"), std::string::npos);
@@ -225,7 +225,7 @@ TEST_F(AnthropicProviderTest, UntranslatableRequestFailsWithoutACall) {
       CompleteNow(*provider_, request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   ChunkCollector sink;
-  provider_->Stream(request, &sink);
+  provider_->Stream(TestContext(), request, &sink);
   EXPECT_EQ(sink.WaitEnd().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(sim_->stats().arrivals.empty());
 }

@@ -117,7 +117,7 @@ TEST_P(KeyRotationTest, AllKeysRestingUsesTheOneFreeSoonest) {
 TEST_P(KeyRotationTest, StreamedRateLimitAlsoRestsTheKey) {
   QueueFault("429");
   ChunkCollector sink;
-  provider_->Stream(Request(), &sink);
+  provider_->Stream(TestContext(), Request(), &sink);
   absl::Status end = sink.WaitEnd();
   EXPECT_EQ(end.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(end.ToString().find("aaaa1111"), std::string::npos);

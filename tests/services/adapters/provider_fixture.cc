@@ -9,12 +9,17 @@
 
 namespace sluice::adapters::testing {
 
-void ChunkCollector::OnChunk(sluice::v1::ChatChunk chunk) {
-  absl::MutexLock lock(&mu_);
-  chunks_.push_back(std::move(chunk));
+host::CallContextPtr TestContext() {
+  return host::CallContext::Create({absl::Now() + absl::Seconds(60)});
 }
 
-void ChunkCollector::OnEnd(const absl::Status& status) {
+bool ChunkCollector::Next(sluice::v1::ChatChunk chunk) {
+  absl::MutexLock lock(&mu_);
+  chunks_.push_back(std::move(chunk));
+  return true;
+}
+
+void ChunkCollector::Done(absl::Status status) {
   absl::MutexLock lock(&mu_);
   ++ends_;
   end_ = status;
@@ -102,7 +107,7 @@ absl::StatusOr<sluice::v1::ChatResponse> ProviderTest::CompleteNow(
   absl::Notification done;
   absl::StatusOr<sluice::v1::ChatResponse> out =
       absl::DeadlineExceededError("Complete() did not answer in time");
-  provider.Complete(request,
+  provider.Complete(TestContext(), request,
                     [&](absl::StatusOr<sluice::v1::ChatResponse> result) {
                       out = std::move(result);
                       done.Notify();

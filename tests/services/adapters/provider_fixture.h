@@ -25,8 +25,8 @@ inline constexpr absl::Duration kWait = absl::Seconds(20);
 class ChunkCollector : public ChunkSink {
  public:
   // ChunkSink
-  void OnChunk(sluice::v1::ChatChunk chunk) override;
-  void OnEnd(const absl::Status& status) override;
+  bool Next(sluice::v1::ChatChunk chunk) override;
+  void Done(absl::Status status) override;
 
   // The end status; DEADLINE_EXCEEDED if OnEnd() did not come in time.
   absl::Status WaitEnd(absl::Duration timeout = kWait);
@@ -39,6 +39,9 @@ class ChunkCollector : public ChunkSink {
   std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
   int ends_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// A context for one call of a test: a deadline well past the test's waits.
+host::CallContextPtr TestContext();
 
 // The text of a stream: its content and reasoning deltas joined.
 struct StreamText {

@@ -1,14 +1,45 @@
 #include "tests/services/router/router_fixture.h"
 
-#include <chrono>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/notification.h"
 #include "libs/config/config_loader.h"
+#include "services/adapters/adapters_service.h"
+#include "services/router/router_service.h"
+#include "services/worker/worker_service.h"
 #include "tests/support/grpc_callback_queue.h"
 #include "tests/support/http_test_client.h"
 
 namespace sluice::router::testing {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+host::CallContextPtr Context() {
+  return host::CallContext::Create({absl::Now() + kWait, "test"});
+}
+
+// Collects a stream for Stream().
+class Collector final : public host::Sink<sluice::v1::ChatChunk> {
+ public:
+  bool Next(sluice::v1::ChatChunk chunk) override {
+    for (const auto& choice : chunk.choices()) {
+      absl::StrAppend(&result.text, choice.delta().reasoning_content(),
+                      choice.delta().text());
+    }
+    result.chunks.push_back(std::move(chunk));
+    return true;
+  }
+  void Done(absl::Status status) override {
+    result.status = std::move(status);
+    done.Notify();
+  }
+
+  StreamResult result;
+  absl::Notification done;
+};
+
+}  // namespace
 
 void RouterTest::StartAll(const std::string& yaml, sim::SimulatorOptions a,
                           sim::SimulatorOptions b) {
@@ -25,64 +56,65 @@ void RouterTest::StartAll(const std::string& yaml, sim::SimulatorOptions a,
   auto config = config::ParseConfig(text, "router_test.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
   config_ = *std::move(config);
-
-  host_ = std::make_unique<host::ServiceHost>(
-      absl::flat_hash_map<std::string, std::string>{});
-  auto adapters = adapters::AdapterService::Create(config_, host_.get());
-  ASSERT_TRUE(adapters.ok()) << adapters.status();
-  adapters_ = *std::move(adapters);
-  auto router = RouterService::Create(config_, host_.get());
-  ASSERT_TRUE(router.ok()) << router.status();
-  router_ = *std::move(router);
-  host_->AddService("adapters", adapters_.get());
-  host_->AddService("router", router_.get());
-  host_->AddService("worker", &worker_);
-  ASSERT_TRUE(host_->Start("127.0.0.1:0").ok());
-  stub_ = sluice::v1::Router::NewStub(host_->ChannelFor("router"));
+  auto host = host::Host::Start(
+      config_, {{worker::WorkerServiceDefinition(),
+                 adapters::AdaptersServiceDefinition(),
+                 RouterServiceDefinition()},
+                {}});
+  ASSERT_TRUE(host.ok()) << host.status();
+  host_ = *std::move(host);
+  router_ = host_->components().Find<Router>(kServiceName);
+  ASSERT_NE(router_, nullptr);
 }
 
 void RouterTest::TearDown() {
-  if (host_ != nullptr) host_->Shutdown();
-  stub_.reset();
   host_.reset();
-  router_.reset();
-  adapters_.reset();
   sim_a_.reset();
   sim_b_.reset();
 }
 
 absl::StatusOr<sluice::v1::ChatResponse> RouterTest::Route(
     const sluice::v1::ChatRequest& request) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(30));
-  sluice::v1::ChatResponse response;
-  grpc::Status status = stub_->Route(&context, request, &response);
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+  absl::Notification done;
+  absl::StatusOr<sluice::v1::ChatResponse> out =
+      absl::DeadlineExceededError("no answer");
+  router_->Route(Context(), request,
+                 [&](absl::StatusOr<sluice::v1::ChatResponse> answer) {
+                   out = std::move(answer);
+                   done.Notify();
+                 });
+  if (!done.WaitForNotificationWithTimeout(kWait + absl::Seconds(5))) {
+    ADD_FAILURE() << "Route() did not answer";
+    std::abort();  // `out` and `done` would dangle
   }
-  return response;
+  return out;
 }
 
 StreamResult RouterTest::Stream(const sluice::v1::ChatRequest& request) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(30));
-  StreamResult result;
+  Collector collector;
   sluice::v1::ChatRequest streamed = request;
   streamed.set_stream(true);
-  auto reader = stub_->StreamRoute(&context, streamed);
-  sluice::v1::ChatChunk chunk;
-  while (reader->Read(&chunk)) {
-    for (const auto& choice : chunk.choices()) {
-      absl::StrAppend(&result.text, choice.delta().reasoning_content(),
-                      choice.delta().text());
-    }
-    result.chunks.push_back(chunk);
+  router_->StreamRoute(Context(), std::move(streamed), &collector);
+  if (!collector.done.WaitForNotificationWithTimeout(kWait + absl::Seconds(5))) {
+    ADD_FAILURE() << "StreamRoute() did not end";
+    std::abort();
   }
-  result.status = reader->Finish();
-  return result;
+  return std::move(collector.result);
+}
+
+absl::StatusOr<sluice::v1::TokenCountResponse> RouterTest::CountTokens(
+    const sluice::v1::TokenCountRequest& request) {
+  absl::Notification done;
+  absl::StatusOr<sluice::v1::TokenCountResponse> out =
+      absl::DeadlineExceededError("no answer");
+  router_->CountTokens(
+      Context(), request,
+      [&](absl::StatusOr<sluice::v1::TokenCountResponse> answer) {
+        out = std::move(answer);
+        done.Notify();
+      });
+  done.WaitForNotification();
+  return out;
 }
 
 void RouterTest::QueueFaults(sim::Simulator& sim, const std::string& fault,

@@ -1,6 +1,7 @@
-// Hosts the router and the adapters in-process (one ServiceHost, real gRPC
-// in-process channel) in front of two upstream simulators, "a" and "b",
-// with a config the test writes; calls go through the Router gRPC API.
+// Hosts the worker, the adapters and the router in one process (a real
+// Host, as `sluice serve` builds it) in front of two upstream simulators,
+// "a" and "b", with a config the test writes; calls go to the Router
+// component directly, as a co-hosted caller makes them.
 #pragma once
 
 #include <memory>
@@ -9,19 +10,16 @@
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
-#include "libs/host/service_host.h"
-#include "services/adapters/adapter_service.h"
-#include "services/router/router_service.h"
+#include "libs/host/host.h"
+#include "services/router/router.h"
 #include "sluice/v1/config.pb.h"
-#include "sluice/v1/router.grpc.pb.h"
-#include "sluice/v1/worker.grpc.pb.h"
 #include "tools/upstream-sim/simulator.h"
 
 namespace sluice::router::testing {
 
 struct StreamResult {
   std::vector<sluice::v1::ChatChunk> chunks;
-  grpc::Status status;
+  absl::Status status;
   // Content and reasoning deltas joined.
   std::string text;
 };
@@ -37,6 +35,8 @@ class RouterTest : public ::testing::Test {
   absl::StatusOr<sluice::v1::ChatResponse> Route(
       const sluice::v1::ChatRequest& request);
   StreamResult Stream(const sluice::v1::ChatRequest& request);
+  absl::StatusOr<sluice::v1::TokenCountResponse> CountTokens(
+      const sluice::v1::TokenCountRequest& request);
 
   // POST /sim/faults on a simulator; `after` < 0 leaves the simulator's
   // default number of tokens before a stall, cut or malformed event.
@@ -50,13 +50,8 @@ class RouterTest : public ::testing::Test {
   std::unique_ptr<sim::Simulator> sim_a_;
   std::unique_ptr<sim::Simulator> sim_b_;
   sluice::v1::Config config_;
-  std::unique_ptr<adapters::AdapterService> adapters_;
-  std::unique_ptr<RouterService> router_;
-  // The worker service as it is today: its generated base answers
-  // UNIMPLEMENTED (the worker issue brings llama.cpp behind it).
-  sluice::v1::Worker::CallbackService worker_;
-  std::unique_ptr<host::ServiceHost> host_;
-  std::unique_ptr<sluice::v1::Router::Stub> stub_;
+  std::unique_ptr<host::Host> host_;
+  Router* router_ = nullptr;
 };
 
 }  // namespace sluice::router::testing
