@@ -10,8 +10,11 @@
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
-#include "sluice/v1/scheduler.grpc.pb.h"
+#include "sluice/v1/adapter.grpc.pb.h"
+#include "sluice/v1/cache.grpc.pb.h"
 #include "sluice/v1/gateway.grpc.pb.h"
+#include "sluice/v1/metering.grpc.pb.h"
+#include "sluice/v1/router.grpc.pb.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/support/http_test_client.h"
 
@@ -241,6 +244,119 @@ TEST_P(GatewayTest, GrpcGatewayGivesTheSameAnswers) {
   EXPECT_EQ(text, response.choices(0).message().text());
   EXPECT_TRUE(saw_usage);
 
+}
+
+// The value of a Prometheus series in /metrics text; -1 when absent.
+double MetricValue(const std::string& text, const std::string& series) {
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+grpc::StatusCode CallStatus(std::function<grpc::Status(grpc::ClientContext*)> call,
+                            const std::string& secret = "") {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  if (!secret.empty()) context.AddMetadata("x-sluice-internal-auth", secret);
+  return call(&context).error_code();
+}
+
+// Every internal service reached on `address`, each with one call.
+std::vector<std::function<grpc::Status(grpc::ClientContext*)>> InternalCalls(
+    const std::string& address) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  std::shared_ptr<sluice::v1::Router::Stub> router =
+      sluice::v1::Router::NewStub(channel);
+  std::shared_ptr<sluice::v1::Metering::Stub> metering =
+      sluice::v1::Metering::NewStub(channel);
+  std::shared_ptr<sluice::v1::Cache::Stub> cache =
+      sluice::v1::Cache::NewStub(channel);
+  std::shared_ptr<sluice::v1::Adapter::Stub> adapters =
+      sluice::v1::Adapter::NewStub(channel);
+  sluice::v1::ChatRequest chat;
+  chat.set_model("deepseek-chat");
+  chat.add_messages()->set_text("hi");
+  chat.mutable_context()->set_tenant("demo");
+  return {
+      [router, chat](grpc::ClientContext* c) {
+        sluice::v1::ChatResponse response;
+        return router->Route(c, chat, &response);
+      },
+      [metering](grpc::ClientContext* c) {
+        sluice::v1::UsageReport report;
+        return metering->GetUsage(c, sluice::v1::UsageQuery(), &report);
+      },
+      [cache](grpc::ClientContext* c) {
+        sluice::v1::CacheStatsResponse stats;
+        return cache->Stats(c, sluice::v1::CacheStatsRequest(), &stats);
+      },
+      [adapters, chat](grpc::ClientContext* c) {
+        sluice::v1::AdapterRequest request;
+        request.set_provider("sim");
+        *request.mutable_request() = chat;
+        sluice::v1::ChatResponse response;
+        return adapters->Complete(c, request, &response);
+      },
+  };
+}
+
+TEST_P(GatewayTest, ListenersServeWhatTheyShouldAndNoMore) {
+  // Traffic first: every kind of request a client can make.
+  ASSERT_EQ(ViaGateway(kRequest).status, 200);
+  ASSERT_EQ(ViaGateway(kStreamRequest).status, 200);
+  ASSERT_EQ(HttpCall("GET", gateway_->http_base() + "/v1/usage", Auth()).status,
+            200);
+  auto gateway = sluice::v1::Gateway::NewStub(grpc::CreateChannel(
+      gateway_->ingress_grpc(), grpc::InsecureChannelCredentials()));
+  sluice::v1::ChatRequest chat;
+  chat.set_model("deepseek-chat");
+  auto* message = chat.add_messages();
+  message->set_role("user");
+  message->set_text("hi");
+  EXPECT_EQ(CallStatus([&](grpc::ClientContext* c) {
+              c->AddMetadata("authorization",
+                             absl::StrCat("Bearer ", kDemoKey));
+              sluice::v1::ChatResponse response;
+              return gateway->Complete(c, chat, &response);
+            }),
+            grpc::StatusCode::OK);
+
+  // The public port serves the Gateway and nothing else.
+  for (auto& call : InternalCalls(gateway_->ingress_grpc())) {
+    EXPECT_EQ(CallStatus(call), grpc::StatusCode::UNIMPLEMENTED);
+  }
+  if (GetParam() == Gateway::Layout::kOneProcess) {
+    // In one process the requests above never touched the internal
+    // listener: co-hosted components call each other directly.
+    std::string metrics =
+        HttpCall("GET", gateway_->http_base() + "/metrics").body;
+    EXPECT_EQ(MetricValue(metrics,
+                          "sluice_internal_grpc_calls_total{result=\"ok\"}"),
+              0)
+        << metrics;
+  }
+  // The internal port refuses calls without the secret, or with a wrong one
+  // (split, the router's process hosts the router alone).
+  auto internal = InternalCalls(gateway_->internal_grpc());
+  if (GetParam() != Gateway::Layout::kOneProcess) internal.resize(1);
+  for (auto& call : internal) {
+    EXPECT_EQ(CallStatus(call), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(CallStatus(call, "not-the-secret"),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  if (GetParam() == Gateway::Layout::kOneProcess) {
+    std::string metrics =
+        HttpCall("GET", gateway_->http_base() + "/metrics").body;
+    EXPECT_EQ(MetricValue(metrics, "sluice_internal_grpc_calls_total{result="
+                                   "\"unauthenticated\"}"),
+              8)
+        << metrics;
+  } else {
+    // The router's process takes the secret the processes share.
+    auto router = InternalCalls(gateway_->internal_grpc())[0];
+    EXPECT_EQ(CallStatus(router, kInternalSecret), grpc::StatusCode::OK);
+  }
 }
 
 TEST_P(GatewayTest, RouteDecisionShowsInHeaders) {
