@@ -16,6 +16,12 @@ namespace sluice::codec {
 absl::StatusOr<sluice::v1::ChatRequest> ParseChatRequest(
     absl::string_view json);
 
+// A request that arrived as a proto (the gRPC Gateway), checked with the
+// same rules and in the same words as ParseChatRequest (raw JSON fields
+// parsed and depth-limited, extra fields never shadowing modeled ones).
+absl::StatusOr<sluice::v1::ChatRequest> CheckChatRequest(
+    const sluice::v1::ChatRequest& request);
+
 // The body to send an OpenAI-compatible upstream: `upstream_model` replaces
 // the model, usage is always asked for when streaming, and fields we do not
 // model (extra_json) are passed through.

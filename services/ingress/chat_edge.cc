@@ -80,9 +80,20 @@ class EdgeStream final : public host::Sink<ChatChunk> {
 
 }  // namespace
 
+absl::Status ChatEdge::Refusal(const absl::Status& invalid,
+                               const RequestHeaders& headers,
+                               RequestRecord& record) const {
+  absl::StatusOr<Caller> caller =
+      admission_->auth().Authenticate(headers.authorization);
+  if (!caller.ok()) return caller.status();
+  record.event().set_tenant(caller->tenant);
+  record.event().set_key_id(caller->key_id);
+  return invalid;
+}
+
 void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers,
-                     sluice::v1::ChatRequest request, RequestRecordPtr record,
-                     std::unique_ptr<UnaryFace> face) {
+                     absl::StatusOr<sluice::v1::ChatRequest> request,
+                     RequestRecordPtr record, std::unique_ptr<UnaryFace> face) {
   struct Call {
     host::CallTracker::Ticket ticket;
     host::CallContextPtr context;
@@ -99,9 +110,12 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
   auto call = std::make_shared<Call>();
   call->ticket = calls_->Enter(context);
   call->context = std::move(context);
-  call->request = std::move(request);
   call->record = std::move(record);
   call->face = std::move(face);
+  if (!request.ok()) {
+    return call->Fail(Refusal(request.status(), headers, *call->record));
+  }
+  call->request = *std::move(request);
   if (!call->ticket) return call->Fail(Stopping());
   router::Router* router = router_;
   admission_->Admit(
@@ -124,18 +138,21 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
 }
 
 void ChatEdge::Stream(host::CallContextPtr context, const RequestHeaders& headers,
-                      sluice::v1::ChatRequest request, RequestRecordPtr record,
-                      std::unique_ptr<StreamFace> face) {
+                      absl::StatusOr<sluice::v1::ChatRequest> request,
+                      RequestRecordPtr record, std::unique_ptr<StreamFace> face) {
   host::CallTracker::Ticket ticket = calls_->Enter(context);
   bool stopping = !ticket;
   auto* stream = new EdgeStream(std::move(ticket), record, std::move(face));
+  if (!request.ok()) {
+    return stream->End(Refusal(request.status(), headers, *record));
+  }
   if (stopping) return stream->End(Stopping());
   struct Call {
     host::CallContextPtr context;
     sluice::v1::ChatRequest request;
   };
   auto call = std::make_shared<Call>(
-      Call{std::move(context), std::move(request)});
+      Call{std::move(context), *std::move(request)});
   router::Router* router = router_;
   admission_->Admit(headers, call->request, record,
                     [call, router, stream](absl::Status admitted) {

@@ -60,18 +60,27 @@ class ChatEdge {
            host::CallTracker* calls)
       : admission_(admission), router_(router), calls_(calls) {}
 
-  // `headers` need only live until Unary()/Stream() return.
+  // `request` as the transport decoded and checked it: a bad one is
+  // answered with its error (charged to the key's tenant when the key is
+  // good; a bad key's own error wins). `headers` need only live until
+  // Unary()/Stream() return.
   void Unary(host::CallContextPtr context, const RequestHeaders& headers,
-             sluice::v1::ChatRequest request, RequestRecordPtr record,
-             std::unique_ptr<UnaryFace> face);
+             absl::StatusOr<sluice::v1::ChatRequest> request,
+             RequestRecordPtr record, std::unique_ptr<UnaryFace> face);
   void Stream(host::CallContextPtr context, const RequestHeaders& headers,
-              sluice::v1::ChatRequest request, RequestRecordPtr record,
-              std::unique_ptr<StreamFace> face);
+              absl::StatusOr<sluice::v1::ChatRequest> request,
+              RequestRecordPtr record, std::unique_ptr<StreamFace> face);
 
   const ChatAdmission& admission() const { return *admission_; }
-  bool has_router() const { return router_ != nullptr; }
 
  private:
+  // The error to answer a request the transport could not take with: its
+  // own, or the key's when the key is bad. The record is charged to the
+  // key's tenant either way when the key is good.
+  absl::Status Refusal(const absl::Status& invalid,
+                       const RequestHeaders& headers,
+                       RequestRecord& record) const;
+
   ChatAdmission* admission_;
   router::Router* router_;
   host::CallTracker* calls_;

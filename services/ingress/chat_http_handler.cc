@@ -17,12 +17,6 @@ using sluice::v1::ChatChunk;
 // A request's whole life is bounded: no answer takes longer than this.
 constexpr absl::Duration kRequestTimeout = absl::Minutes(10);
 
-void FinishWithError(RequestRecord& record, http::ResponseWriter& writer,
-                     const absl::Status& status) {
-  sluice::v1::Error error = RespondWithError(writer, status, record.headers());
-  record.Finish(error.http_status(), error.type());
-}
-
 // The headers of a successful answer.
 http::Headers AnswerHeaders(RequestRecord& record, const char* content_type,
                             const std::string& route,
@@ -107,23 +101,10 @@ void ChatHttpHandler::Handle(http::Request http_request,
   auto record = std::make_shared<RequestRecord>(
       usage_, RequestIdFor(http_request.Header("x-request-id")),
       /*stream=*/false);
-  absl::StatusOr<sluice::v1::ChatRequest> parsed =
+  absl::StatusOr<sluice::v1::ChatRequest> request =
       codec::ParseChatRequest(http_request.body);
-  if (!parsed.ok()) {
-    // Still authenticate, so the rejected request is charged to its tenant.
-    if (absl::StatusOr<Caller> caller = edge_->admission().auth().Authenticate(
-            http_request.Header("authorization"));
-        caller.ok()) {
-      record->event().set_tenant(caller->tenant);
-      record->event().set_key_id(caller->key_id);
-      FinishWithError(*record, *writer, parsed.status());
-    } else {
-      FinishWithError(*record, *writer, caller.status());
-    }
-    return;
-  }
-  sluice::v1::ChatRequest request = *std::move(parsed);
-  record->event().set_stream(request.stream());
+  bool stream = request.ok() && request->stream();
+  record->event().set_stream(stream);
   RequestHeaders headers;
   headers.authorization = http_request.Header("authorization");
   headers.traceparent = http_request.Header("traceparent");
@@ -134,8 +115,8 @@ void ChatHttpHandler::Handle(http::Request http_request,
       {absl::Now() + kRequestTimeout, record->request_id(), "", {}});
   // The client going away cancels the call (and so the upstream call).
   writer->SetOnClientGone([context] { context->Cancel(); });
-  if (request.stream()) {
-    bool include_usage = request.include_usage();
+  if (stream) {
+    bool include_usage = request->include_usage();
     edge_->Stream(std::move(context), headers, std::move(request),
                   std::move(record),
                   std::make_unique<SseAnswer>(std::move(writer), include_usage));

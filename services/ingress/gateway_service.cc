@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "libs/codec/openai_codec.h"
 #include "libs/host/grpc_context.h"
 #include "libs/host/grpc_server_call.h"
 #include "libs/status/grpc_status.h"
@@ -80,9 +81,10 @@ grpc::ServerUnaryReactor* GatewayService::Complete(
   context->AddInitialMetadata("x-request-id", record->request_id());
   host::CallContextPtr call = EdgeContext(*context, *record);
   auto* reactor = new host::UnaryServerCall(call);
-  sluice::v1::ChatRequest routed = *request;
-  routed.set_stream(false);
-  edge_->Unary(std::move(call), HeadersOf(*context), std::move(routed),
+  sluice::v1::ChatRequest asked = *request;
+  asked.set_stream(false);
+  edge_->Unary(std::move(call), HeadersOf(*context),
+               codec::CheckChatRequest(asked),
                std::move(record),
                std::make_unique<GrpcAnswer>(reactor, response));
   return reactor;
@@ -97,9 +99,10 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
   context->AddInitialMetadata("x-request-id", record->request_id());
   host::CallContextPtr call = EdgeContext(*context, *record);
   auto* out = new host::ServerStreamCall<ChatChunk>(call, nullptr, *context);
-  sluice::v1::ChatRequest routed = *request;
-  routed.set_stream(true);
-  edge_->Stream(std::move(call), HeadersOf(*context), std::move(routed),
+  sluice::v1::ChatRequest asked = *request;
+  asked.set_stream(true);
+  edge_->Stream(std::move(call), HeadersOf(*context),
+                codec::CheckChatRequest(asked),
                 std::move(record), std::make_unique<GrpcStream>(out));
   return out;
 }

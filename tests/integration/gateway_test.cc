@@ -246,6 +246,88 @@ TEST_P(GatewayTest, GrpcGatewayGivesTheSameAnswers) {
 
 }
 
+// The gRPC Gateway refuses what the HTTP API refuses, in the same words: for
+// each bad request the gRPC status details carry the error HTTP's 400 body
+// carries. Deep JSON in a raw field is an error (never a crash); a message
+// over the body limit is refused; every refusal is metered.
+TEST_P(GatewayTest, GrpcBadInputMirrorsHttp) {
+  auto stub = sluice::v1::Gateway::NewStub(grpc::CreateChannel(
+      gateway_->ingress_grpc(), grpc::InsecureChannelCredentials()));
+  auto grpc_error = [&](const sluice::v1::ChatRequest& request,
+                        grpc::StatusCode* code) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", kDemoKey));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    sluice::v1::ChatResponse response;
+    grpc::Status status = stub->Complete(&context, request, &response);
+    *code = status.error_code();
+    sluice::v1::Error error;
+    error.ParseFromString(status.error_details());
+    return error;
+  };
+  struct Case {
+    std::function<void(sluice::v1::ChatRequest&)> mutate;
+    std::string json;  // the same request over HTTP
+  };
+  const std::string hi = R"([{"role":"user","content":"hi"}])";
+  std::vector<Case> cases = {
+      {[](auto& r) { r.set_temperature(2.5); },
+       R"({"model":"deepseek-chat","messages":)" + hi + R"(,"temperature":2.5})"},
+      {[](auto& r) { r.mutable_messages(0)->set_role("wizard"); },
+       R"({"model":"deepseek-chat","messages":[{"role":"wizard","content":"hi"}]})"},
+      {[](auto& r) { r.set_max_tokens(0); },
+       R"({"model":"deepseek-chat","messages":)" + hi + R"(,"max_tokens":0})"},
+      {[](auto& r) { r.set_tools_json(R"([{"type":"retrieval"}])"); },
+       R"({"model":"deepseek-chat","messages":)" + hi +
+           R"(,"tools":[{"type":"retrieval"}]})"},
+      {[](auto& r) { r.set_model(""); },
+       R"({"model":"","messages":)" + hi + "}"},
+  };
+  for (const Case& c : cases) {
+    sluice::v1::ChatRequest request;
+    request.set_model("deepseek-chat");
+    auto* message = request.add_messages();
+    message->set_role("user");
+    message->set_text("hi");
+    c.mutate(request);
+    grpc::StatusCode code;
+    sluice::v1::Error grpc_side = grpc_error(request, &code);
+    HttpAnswer http = ViaGateway(c.json);
+    ASSERT_EQ(http.status, 400) << http.body;
+    rapidjson::Document body = Json(http.body);
+    EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT) << c.json;
+    EXPECT_EQ(grpc_side.http_status(), 400);
+    EXPECT_EQ(grpc_side.param(), body["error"]["param"].GetString()) << c.json;
+    EXPECT_EQ(grpc_side.message(), body["error"]["message"].GetString());
+  }
+  // Only a proto carries raw JSON: deep or broken, it is named.
+  sluice::v1::ChatRequest deep;
+  deep.set_model("deepseek-chat");
+  deep.add_messages()->set_text("hi");
+  deep.mutable_messages(0)->set_role("user");
+  deep.set_tools_json(std::string(100000, '[') + std::string(100000, ']'));
+  grpc::StatusCode code;
+  sluice::v1::Error error = grpc_error(deep, &code);
+  EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(error.param(), "tools");
+  deep.clear_tools_json();
+  deep.set_extra_json(R"({"model":"gpt-4o-mini"})");
+  error = grpc_error(deep, &code);
+  EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(error.param(), "extra_json.model");
+  // Over the body limit (4 MiB), like HTTP's 413.
+  deep.clear_extra_json();
+  deep.mutable_messages(0)->set_text(std::string(5 << 20, 'x'));
+  grpc_error(deep, &code);
+  EXPECT_EQ(code, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // The gRPC and HTTP refusals above (the oversize one never reached us).
+  rapidjson::Document usage = WaitForUsage(2 * static_cast<int>(cases.size()) + 2);
+  int64_t errors = 0;
+  for (const auto& row : usage["data"].GetArray()) errors += row["errors"].GetInt64();
+  EXPECT_EQ(errors, 2 * static_cast<int64_t>(cases.size()) + 2);
+}
+
 // The value of a Prometheus series in /metrics text; -1 when absent.
 double MetricValue(const std::string& text, const std::string& series) {
   size_t at = text.find("\n" + series + " ");
