@@ -162,7 +162,8 @@ void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
   const int64_t prompt = EstimatedPromptTokens(request);
   const int64_t completion = CompletionLimit(request);
   ask.tokens = prompt + completion;
-  ask.micro_usd = spend_->MaxMicroUsd(request.model(), prompt, completion);
+  ask.micro_usd =
+      spend_->MaxMicroUsd(request.model(), caller.tenant, prompt, completion);
   ratelimit::Limiter* limiter = limiter_.get();
   bool fail_closed = fail_closed_;
   limiter->Reserve(

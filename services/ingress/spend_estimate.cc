@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include "libs/routing/route_table.h"
 
 namespace sluice::ingress {
 
@@ -12,48 +15,51 @@ void SpendEstimator::Prices::Widen(const Prices& other) {
 }
 
 SpendEstimator::SpendEstimator(const sluice::v1::Config& config) {
-  absl::flat_hash_map<std::string, Prices> specs;  // "provider/model"
   for (const sluice::v1::ModelSpec& spec : config.models()) {
-    Prices prices{spec.input_usd_per_mtok(), spec.output_usd_per_mtok(),
-                  spec.max_output_tokens()};
-    specs[spec.provider() + "/" + spec.model()] = prices;
-    highest_.Widen(prices);
+    highest_.Widen({spec.input_usd_per_mtok(), spec.output_usd_per_mtok(),
+                    spec.max_output_tokens()});
   }
-  auto price_of = [&specs](const std::string& provider,
-                           const std::string& model) {
-    auto it = specs.find(provider + "/" + model);
-    return it == specs.end() ? Prices{} : it->second;
-  };
+  routing::RouteTable table(config);
   for (const sluice::v1::RouteConfig& route : config.routes()) {
-    Prices& prices = by_model_[route.model()];
-    if (!route.provider().empty()) {
-      prices.Widen(price_of(route.provider(), route.upstream_model().empty()
-                                                  ? route.model()
-                                                  : route.upstream_model()));
+    Prices& prices = by_route_[route.tenant()][route.model()];
+    for (const routing::Candidate& candidate : table.AllCandidates(route)) {
+      if (candidate.spec == nullptr) continue;
+      prices.Widen({candidate.spec->input_usd_per_mtok(),
+                    candidate.spec->output_usd_per_mtok(),
+                    candidate.spec->max_output_tokens()});
     }
-    for (const auto& candidate : route.candidates()) {
-      prices.Widen(price_of(candidate.provider(), candidate.model()));
-    }
-    for (const auto& task : route.tasks()) {
-      for (const auto& candidate : task.candidates()) {
-        prices.Widen(price_of(candidate.provider(), candidate.model()));
+  }
+  // Aliases are priced as their targets, tenant by tenant.
+  for (auto& [tenant, models] : by_route_) {
+    std::vector<std::pair<std::string, Prices>> aliased;
+    for (const sluice::v1::ModelAlias& alias : config.router().aliases()) {
+      auto target = models.find(alias.model());
+      if (target != models.end()) {
+        aliased.emplace_back(alias.alias(), target->second);
       }
     }
-  }
-  for (const sluice::v1::ModelAlias& alias : config.router().aliases()) {
-    auto target = by_model_.find(alias.model());
-    if (target == by_model_.end()) continue;
-    // Copied out first: inserting the alias may rehash the map.
-    Prices prices = target->second;
-    by_model_[alias.alias()] = prices;
+    // Inserted after the loop: inserting may rehash the map it reads.
+    for (auto& [name, prices] : aliased) models[name] = prices;
   }
 }
 
-int64_t SpendEstimator::MaxMicroUsd(const std::string& model,
+const SpendEstimator::Prices& SpendEstimator::PricesOf(
+    absl::string_view model, absl::string_view tenant) const {
+  for (absl::string_view scope : {tenant, absl::string_view()}) {
+    auto models = by_route_.find(scope);
+    if (models == by_route_.end()) continue;
+    auto prices = models->second.find(model);
+    if (prices != models->second.end()) return prices->second;
+    if (scope.empty()) break;
+  }
+  return highest_;
+}
+
+int64_t SpendEstimator::MaxMicroUsd(absl::string_view model,
+                                    absl::string_view tenant,
                                     int64_t prompt_tokens,
                                     int64_t max_completion_tokens) const {
-  auto it = by_model_.find(model);
-  const Prices& prices = it == by_model_.end() ? highest_ : it->second;
+  const Prices& prices = PricesOf(model, tenant);
   int64_t completion = max_completion_tokens;
   if (completion <= 0) {
     completion = prices.max_output_tokens > 0 ? prices.max_output_tokens

@@ -1,15 +1,17 @@
 // What a request may cost before it is answered, for budget reservations at
 // ingress: its estimated prompt tokens and completion allowance at the
-// highest catalog prices among the models its name may be served by (any
-// candidate, any task class, aliases followed). Settling then charges the
-// price the router actually computed, so a generous estimate only holds
-// budget while the request is in flight.
+// highest catalog prices among the models its name may be served by for
+// its tenant (any candidate, any task class, aliases followed), as the
+// route table (libs/routing) says. Settling then charges the price the
+// router actually computed, so a generous estimate only holds budget while
+// the request is in flight.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::ingress {
@@ -21,8 +23,10 @@ class SpendEstimator {
   // Micro-USD: prompt_tokens at the input price plus the completion
   // allowance (max_completion_tokens, max_tokens, else the largest output
   // limit among the candidates, else kDefaultCompletionTokens) at the output
-  // price. Unknown names are priced at the catalog's highest prices.
-  int64_t MaxMicroUsd(const std::string& model, int64_t prompt_tokens,
+  // price. A tenant's own route of `model` wins over the shared one; names
+  // with no route are priced at the catalog's highest prices.
+  int64_t MaxMicroUsd(absl::string_view model, absl::string_view tenant,
+                      int64_t prompt_tokens,
                       int64_t max_completion_tokens) const;
 
   static constexpr int64_t kDefaultCompletionTokens = 4096;
@@ -34,8 +38,13 @@ class SpendEstimator {
     int64_t max_output_tokens = 0;
     void Widen(const Prices& other);
   };
+  const Prices& PricesOf(absl::string_view model,
+                         absl::string_view tenant) const;
 
-  absl::flat_hash_map<std::string, Prices> by_model_;
+  // tenant → public model or alias → prices; tenant "" for shared routes.
+  // (Keyed by strings, looked up by string_view: no allocation per request.)
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Prices>>
+      by_route_;
   Prices highest_;
 };
 

@@ -94,10 +94,6 @@ void OrderByWeight(std::vector<Candidate>& order, absl::BitGenRef rng) {
 
 }  // namespace
 
-std::string Candidate::route() const {
-  return absl::StrCat(provider, "/", model);
-}
-
 std::optional<double> EstimatedCostUsd(const Candidate& c,
                                        const RequestNeeds& needs) {
   if (c.spec == nullptr) return std::nullopt;

@@ -11,20 +11,13 @@
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/time/time.h"
+#include "libs/routing/candidate.h"
 #include "services/router/candidate_health.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::router {
 
-struct Candidate {
-  std::string provider;
-  std::string model;
-  double weight = 1;  // for the weighted strategy; <= 0 counts as 1
-  const sluice::v1::ModelSpec* spec = nullptr;  // not owned; may be null
-
-  // "provider/model", the key of the HealthBoard.
-  std::string route() const;
-};
+using routing::Candidate;
 
 struct RequestNeeds {
   int64_t prompt_tokens = 0;

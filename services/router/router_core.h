@@ -14,13 +14,16 @@
 #include "services/router/attempt_loop.h"
 #include "services/router/candidate_health.h"
 #include "services/router/provider_metrics.h"
-#include "services/router/route_table.h"
+#include "libs/routing/route_table.h"
 #include "services/router/task_classifier.h"
 #include "sluice/v1/chat.pb.h"
 #include "sluice/v1/config.pb.h"
 #include "sluice/v1/router.pb.h"
 
 namespace sluice::router {
+
+using routing::RoutePlan;
+using routing::RouteTable;
 
 // A request ready to be executed.
 struct PreparedRoute {

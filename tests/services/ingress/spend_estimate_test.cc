@@ -86,79 +86,79 @@ sluice::v1::Config TestConfig() {
 TEST(SpendEstimatorTest, ShortFormRouteUsesItsUpstreamModelsPrices) {
   SpendEstimator spend(TestConfig());
   // 1000 prompt tokens at $1/M + 100 completion tokens at $2/M.
-  EXPECT_EQ(spend.MaxMicroUsd("short", 1000, 100), 1000 + 200);
+  EXPECT_EQ(spend.MaxMicroUsd("short", "", 1000, 100), 1000 + 200);
 }
 
 TEST(SpendEstimatorTest, ShortFormWithoutUpstreamModelUsesTheRouteModel) {
   SpendEstimator spend(TestConfig());
-  EXPECT_EQ(spend.MaxMicroUsd("mid", 10, 10), 30 + 40);
+  EXPECT_EQ(spend.MaxMicroUsd("mid", "", 10, 10), 30 + 40);
 }
 
 TEST(SpendEstimatorTest, HighestPricesAmongCandidates) {
   SpendEstimator spend(TestConfig());
   // Input from sim/mid (3), output from sim/mid (4).
-  EXPECT_EQ(spend.MaxMicroUsd("multi", 100, 10), 300 + 40);
+  EXPECT_EQ(spend.MaxMicroUsd("multi", "", 100, 10), 300 + 40);
 }
 
 TEST(SpendEstimatorTest, TaskClassCandidatesAreIncluded) {
   SpendEstimator spend(TestConfig());
   // sim/big of the code_generation task outprices the default sim/cheap.
-  EXPECT_EQ(spend.MaxMicroUsd("tasked", 1, 1), 10 + 30);
+  EXPECT_EQ(spend.MaxMicroUsd("tasked", "", 1, 1), 10 + 30);
 }
 
 TEST(SpendEstimatorTest, AliasIsPricedAsItsTarget) {
   SpendEstimator spend(TestConfig());
-  EXPECT_EQ(spend.MaxMicroUsd("fast", 1000, 100),
-            spend.MaxMicroUsd("short", 1000, 100));
-  EXPECT_EQ(spend.MaxMicroUsd("fast", 1000, 0),
-            spend.MaxMicroUsd("short", 1000, 0));
+  EXPECT_EQ(spend.MaxMicroUsd("fast", "", 1000, 100),
+            spend.MaxMicroUsd("short", "", 1000, 100));
+  EXPECT_EQ(spend.MaxMicroUsd("fast", "", 1000, 0),
+            spend.MaxMicroUsd("short", "", 1000, 0));
 }
 
 TEST(SpendEstimatorTest, UnknownNamesCostTheCatalogsHighestPrices) {
   SpendEstimator spend(TestConfig());
   // other/pricy's prices, though it serves no route.
-  EXPECT_EQ(spend.MaxMicroUsd("no-such-model", 1, 1), 50 + 100);
+  EXPECT_EQ(spend.MaxMicroUsd("no-such-model", "", 1, 1), 50 + 100);
   // An alias whose target is no route is unknown too.
-  EXPECT_EQ(spend.MaxMicroUsd("dangling", 1, 1), 50 + 100);
+  EXPECT_EQ(spend.MaxMicroUsd("dangling", "", 1, 1), 50 + 100);
   // The completion allowance is the catalog's largest output limit.
-  EXPECT_EQ(spend.MaxMicroUsd("no-such-model", 0, 0), 8000 * 100);
+  EXPECT_EQ(spend.MaxMicroUsd("no-such-model", "", 0, 0), 8000 * 100);
 }
 
 TEST(SpendEstimatorTest, CompletionAllowanceFallsBackToModelOutputLimit) {
   SpendEstimator spend(TestConfig());
   // sim/cheap's max_output_tokens is 1000.
-  EXPECT_EQ(spend.MaxMicroUsd("short", 0, 0), 1000 * 2);
+  EXPECT_EQ(spend.MaxMicroUsd("short", "", 0, 0), 1000 * 2);
   // A negative limit is no limit either.
-  EXPECT_EQ(spend.MaxMicroUsd("short", 0, -5), 1000 * 2);
+  EXPECT_EQ(spend.MaxMicroUsd("short", "", 0, -5), 1000 * 2);
   // The largest limit among the candidates, at the highest output price.
-  EXPECT_EQ(spend.MaxMicroUsd("multi", 0, 0), 1000 * 4);
-  EXPECT_EQ(spend.MaxMicroUsd("tasked", 0, 0), 8000 * 30);
+  EXPECT_EQ(spend.MaxMicroUsd("multi", "", 0, 0), 1000 * 4);
+  EXPECT_EQ(spend.MaxMicroUsd("tasked", "", 0, 0), 8000 * 30);
 }
 
 TEST(SpendEstimatorTest, CompletionAllowanceDefaultsWithoutAnyOutputLimit) {
   SpendEstimator spend(TestConfig());
-  EXPECT_EQ(spend.MaxMicroUsd("mid", 0, 0),
+  EXPECT_EQ(spend.MaxMicroUsd("mid", "", 0, 0),
             SpendEstimator::kDefaultCompletionTokens * 4);
 }
 
 TEST(SpendEstimatorTest, AnExplicitCompletionLimitWinsOverTheModels) {
   SpendEstimator spend(TestConfig());
-  EXPECT_EQ(spend.MaxMicroUsd("tasked", 0, 5), 5 * 30);
+  EXPECT_EQ(spend.MaxMicroUsd("tasked", "", 0, 5), 5 * 30);
 }
 
 TEST(SpendEstimatorTest, ATokenAtXDollarsPerMillionCostsXMicroDollars) {
   SpendEstimator spend(TestConfig());
-  EXPECT_EQ(spend.MaxMicroUsd("mid", 1'000'000, 1), 3'000'000 + 4);
+  EXPECT_EQ(spend.MaxMicroUsd("mid", "", 1'000'000, 1), 3'000'000 + 4);
   // 20 × 0.15 + 5 × 0.6 = 6 exactly.
-  EXPECT_EQ(spend.MaxMicroUsd("frac", 20, 5), 6);
+  EXPECT_EQ(spend.MaxMicroUsd("frac", "", 20, 5), 6);
 }
 
 TEST(SpendEstimatorTest, FractionsOfAMicroDollarRoundUp) {
   SpendEstimator spend(TestConfig());
   // 0.15 + 0.6 = 0.75 micro-USD → 1.
-  EXPECT_EQ(spend.MaxMicroUsd("frac", 1, 1), 1);
+  EXPECT_EQ(spend.MaxMicroUsd("frac", "", 1, 1), 1);
   // 3 × 0.15 + 0.6 = 1.05 → 2.
-  EXPECT_EQ(spend.MaxMicroUsd("frac", 3, 1), 2);
+  EXPECT_EQ(spend.MaxMicroUsd("frac", "", 3, 1), 2);
 }
 
 // 100 × 0.07 is 7.000000000000001 in binary floating point: a whole amount
@@ -166,12 +166,29 @@ TEST(SpendEstimatorTest, FractionsOfAMicroDollarRoundUp) {
 TEST(SpendEstimatorTest, WholeAmountsAreNotRoundedUpByFloatingPointError) {
   SpendEstimator spend(TestConfig());
   // 100 × 0.07 + 100 × 0.07 = 14.
-  EXPECT_EQ(spend.MaxMicroUsd("cents", 100, 100), 14);
+  EXPECT_EQ(spend.MaxMicroUsd("cents", "", 100, 100), 14);
 }
 
 TEST(SpendEstimatorTest, EmptyConfigPricesEverythingAtZero) {
   SpendEstimator spend(sluice::v1::Config{});
-  EXPECT_EQ(spend.MaxMicroUsd("anything", 1000, 0), 0);
+  EXPECT_EQ(spend.MaxMicroUsd("anything", "", 1000, 0), 0);
+}
+
+TEST(SpendEstimatorTest, ATenantsOwnRouteIsPricedByItsCandidates) {
+  sluice::v1::Config config = TestConfig();
+  // acme's "short" goes to sim/big; everyone else's to sim/cheap.
+  sluice::v1::RouteConfig* own = config.add_routes();
+  own->set_model("short");
+  own->set_tenant("acme");
+  own->set_provider("sim");
+  own->set_upstream_model("big");
+  SpendEstimator spend(config);
+  EXPECT_EQ(spend.MaxMicroUsd("short", "acme", 1, 1), 10 + 30);
+  EXPECT_EQ(spend.MaxMicroUsd("short", "other", 1, 1), 1 + 2);
+  EXPECT_EQ(spend.MaxMicroUsd("short", "", 1, 1), 1 + 2);
+  // The alias follows each tenant's route.
+  EXPECT_EQ(spend.MaxMicroUsd("fast", "acme", 1, 1), 10 + 30);
+  EXPECT_EQ(spend.MaxMicroUsd("fast", "other", 1, 1), 1 + 2);
 }
 
 // Many aliases make the name table grow while the aliases are added; each
@@ -186,7 +203,7 @@ TEST(SpendEstimatorTest, ManyAliasesAllKeepTheirTargetsPrices) {
   SpendEstimator spend(config);
   for (int i = 0; i < 200; ++i) {
     const std::string alias = absl::StrCat("alias-", i);
-    EXPECT_EQ(spend.MaxMicroUsd(alias, 1, 1), i % 2 ? 10 + 30 : 1 + 2) << alias;
+    EXPECT_EQ(spend.MaxMicroUsd(alias, "", 1, 1), i % 2 ? 10 + 30 : 1 + 2) << alias;
   }
 }
 

@@ -1,9 +1,9 @@
-#include "services/router/route_table.h"
+#include "libs/routing/route_table.h"
 
 #include "absl/strings/str_cat.h"
 #include "libs/status/errors.h"
 
-namespace sluice::router {
+namespace sluice::routing {
 
 RouteTable::RouteTable(const sluice::v1::Config& config) : config_(config) {
   for (const sluice::v1::ModelAlias& alias : config.router().aliases()) {
@@ -50,11 +50,42 @@ std::vector<Candidate> RouteTable::CandidatesOf(
   return out;
 }
 
+absl::string_view RouteTable::Canonical(absl::string_view model) const {
+  auto alias = aliases_.find(model);
+  return alias == aliases_.end() ? model : absl::string_view(alias->second);
+}
+
+std::vector<Candidate> RouteTable::DefaultCandidates(
+    const sluice::v1::RouteConfig& route) const {
+  std::vector<Candidate> candidates;
+  if (!route.provider().empty()) {
+    // The short form: one provider, listed before any explicit candidates.
+    Candidate candidate;
+    candidate.provider = route.provider();
+    candidate.model = route.upstream_model().empty() ? route.model()
+                                                     : route.upstream_model();
+    candidate.spec = Spec(candidate.provider, candidate.model);
+    candidates.push_back(std::move(candidate));
+  }
+  std::vector<Candidate> more = CandidatesOf(route.candidates());
+  candidates.insert(candidates.end(), more.begin(), more.end());
+  return candidates;
+}
+
+std::vector<Candidate> RouteTable::AllCandidates(
+    const sluice::v1::RouteConfig& route) const {
+  std::vector<Candidate> all = DefaultCandidates(route);
+  for (const sluice::v1::TaskRoute& task : route.tasks()) {
+    std::vector<Candidate> more = CandidatesOf(task.candidates());
+    all.insert(all.end(), more.begin(), more.end());
+  }
+  return all;
+}
+
 absl::StatusOr<RoutePlan> RouteTable::Resolve(absl::string_view model,
                                               absl::string_view tenant,
                                               absl::string_view task) const {
-  auto alias = aliases_.find(model);
-  absl::string_view resolved = alias == aliases_.end() ? model : alias->second;
+  absl::string_view resolved = Canonical(model);
   const sluice::v1::RouteConfig* route = Find(resolved, tenant);
   if (route == nullptr) {
     return status::NotFound(
@@ -73,18 +104,8 @@ absl::StatusOr<RoutePlan> RouteTable::Resolve(absl::string_view model,
       return plan;
     }
   }
-  if (!route->provider().empty()) {
-    // The short form: one provider, listed before any explicit candidates.
-    Candidate candidate;
-    candidate.provider = route->provider();
-    candidate.model = route->upstream_model().empty() ? route->model()
-                                                      : route->upstream_model();
-    candidate.spec = Spec(candidate.provider, candidate.model);
-    plan.candidates.push_back(std::move(candidate));
-  }
-  std::vector<Candidate> more = CandidatesOf(route->candidates());
-  plan.candidates.insert(plan.candidates.end(), more.begin(), more.end());
+  plan.candidates = DefaultCandidates(*route);
   return plan;
 }
 
-}  // namespace sluice::router
+}  // namespace sluice::routing

@@ -1,6 +1,7 @@
 // Which candidates may serve a request: model aliases, per-tenant routes,
 // per-task candidate lists and the model catalog (prices, context windows,
-// tokenizers), all from config and read-only once built.
+// tokenizers), all from config and read-only once built. The router plans
+// with it; ingress prices a request's worst case with it.
 #pragma once
 
 #include <string>
@@ -9,10 +10,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/router/route_strategy.h"
+#include "libs/routing/candidate.h"
 #include "sluice/v1/config.pb.h"
 
-namespace sluice::router {
+namespace sluice::routing {
 
 struct RoutePlan {
   // The public model the request resolved to (after aliases).
@@ -36,10 +37,18 @@ class RouteTable {
   // The model spec of a candidate, or null when the catalog has none.
   const sluice::v1::ModelSpec* Spec(absl::string_view provider,
                                     absl::string_view model) const;
+  // `model` after aliases.
+  absl::string_view Canonical(absl::string_view model) const;
+  // Every candidate `route` may be served by, whatever the task class.
+  std::vector<Candidate> AllCandidates(
+      const sluice::v1::RouteConfig& route) const;
 
  private:
   const sluice::v1::RouteConfig* Find(absl::string_view model,
                                       absl::string_view tenant) const;
+  // The route's own candidates (its provider first), no task class.
+  std::vector<Candidate> DefaultCandidates(
+      const sluice::v1::RouteConfig& route) const;
   std::vector<Candidate> CandidatesOf(
       const google::protobuf::RepeatedPtrField<sluice::v1::RouteCandidate>&
           candidates) const;
@@ -50,4 +59,4 @@ class RouteTable {
   absl::flat_hash_map<std::string, const sluice::v1::ModelSpec*> specs_;
 };
 
-}  // namespace sluice::router
+}  // namespace sluice::routing
