@@ -95,6 +95,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   if (layout == Layout::kOneProcess) {
     sim::SimulatorOptions sim_options;
     sim_options.ttft = options.sim_ttft;
+    sim_options.fill_to_max_tokens = options.sim_fill_to_max_tokens;
     auto simulator = sim::Simulator::Start(sim_options);
     if (!simulator.ok()) return simulator.status();
     gateway->simulator_ = *std::move(simulator);
@@ -103,7 +104,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     auto sim = gateway->StartHelper(
         {BuiltBinary("tools/upstream-sim/upstream-sim"), "--listen",
          "127.0.0.1:0", "--latency-ttft-ms",
-         std::to_string(absl::ToInt64Milliseconds(options.sim_ttft))},
+         std::to_string(absl::ToInt64Milliseconds(options.sim_ttft)),
+         "--fill-to-max-tokens",
+         options.sim_fill_to_max_tokens ? "true" : "false"},
         "upstream-sim listening on 127.0.0.1:");
     if (!sim.ok()) return sim.status();
     if (!absl::SimpleAtoi(*sim, &sim_port)) {
@@ -119,6 +122,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   if (layout == Layout::kOneProcess) {
     auto one = gateway->Serve({"--sqlite-path", sqlite});
     if (!one.ok()) return one.status();
+    gateway->ingress_index_ = gateway->processes_.size() - 1;
     gateway->ingress_grpc_ = one->public_grpc;
     gateway->internal_grpc_ = one->internal_grpc;
   } else {
@@ -144,6 +148,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
                  gateway->ingress_remotes_.end());
     auto ingress = gateway->Serve(flags);
     if (!ingress.ok()) return ingress.status();
+    gateway->ingress_index_ = gateway->processes_.size() - 1;
     gateway->ingress_grpc_ = ingress->public_grpc;
   }
   return gateway;

@@ -28,6 +28,8 @@ struct GatewayOptions {
   std::string extra_yaml;
   // The simulator's time to first token.
   absl::Duration sim_ttft = absl::ZeroDuration();
+  // The simulator's answers are as long as their max_tokens.
+  bool sim_fill_to_max_tokens = false;
   // Flow-style YAML for the acme tenant's `limits`, e.g. "{rpm: 10}".
   std::string acme_limits;
   // Flow-style YAML for `keys` (the key store); empty: a SQLite file in the
@@ -63,6 +65,8 @@ class Gateway {
   // The upstream simulator, for queueing faults (POST /sim/faults) and
   // its stats (GET /sim/stats).
   const std::string& sim_base() const { return sim_base_; }
+  // The sluice process that hosts ingress (in one process, all of it).
+  Subprocess& ingress_process() { return *processes_[ingress_index_]; }
   // Chat requests the simulator has answered or refused.
   int64_t UpstreamRequests() const;
   // Split layout: one more ingress process in front of the same router,
@@ -91,6 +95,7 @@ class Gateway {
   std::string config_path_;
   std::unique_ptr<sim::Simulator> simulator_;
   std::vector<std::unique_ptr<Subprocess>> processes_;
+  size_t ingress_index_ = 0;
   std::string http_base_;
   std::string ingress_grpc_;
   std::string internal_grpc_;

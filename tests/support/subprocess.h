@@ -32,6 +32,7 @@ class Subprocess {
   // Sends SIGTERM and waits; returns the exit code (-signal if killed).
   int Terminate(absl::Duration grace = absl::Seconds(10));
   std::string Output();
+  pid_t pid() const { return pid_; }
 
  private:
   Subprocess(pid_t pid, int stdout_fd, std::string name);

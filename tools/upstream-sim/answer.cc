@@ -97,6 +97,12 @@ Answer MakeAnswer(const ChatRequest& request) {
   return answer;
 }
 
+void FillAnswer(int64_t tokens, Answer& answer) {
+  for (size_t i = 0; answer.completion_tokens() < tokens; ++i) {
+    answer.content.push_back(absl::StrCat(" ", kFiller[i % 8]));
+  }
+}
+
 void CapAnswer(int64_t tokens, Answer& answer) {
   if (answer.completion_tokens() <= tokens) return;
   size_t keep = static_cast<size_t>(std::max<int64_t>(tokens, 0));

@@ -52,6 +52,10 @@ struct Usage {
 
 Answer MakeAnswer(const ChatRequest& request);
 
+// Pads the content with filler words until the answer has `tokens`
+// completion tokens (finish_reason stays "stop").
+void FillAnswer(int64_t tokens, Answer& answer);
+
 // Keeps the first `tokens` completion tokens (reasoning first) and makes
 // finish_reason "length" if that removed any.
 void CapAnswer(int64_t tokens, Answer& answer);

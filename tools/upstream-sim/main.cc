@@ -16,7 +16,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: upstream-sim [--listen HOST:PORT] [--latency-ttft-ms N]\n"
     "                    [--latency-per-token-ms N] [--api-key KEY]\n"
-    "                    [--fault NAME] [--threads N]\n";
+    "                    [--fault NAME] [--threads N]\n"
+    "                    [--fill-to-max-tokens true]   answers as long as max_tokens\n";
 
 bool ParseMs(const std::string& text, absl::Duration& out) {
   int ms = 0;
@@ -57,6 +58,9 @@ bool ParseFlags(int argc, char** argv, sluice::sim::SimulatorOptions& options) {
       std::optional<sluice::sim::Fault> fault = sluice::sim::ParseFault(value);
       ok = fault.has_value();
       if (ok) options.fault = *fault;
+    } else if (flag == "--fill-to-max-tokens") {
+      ok = value == "true" || value == "false";
+      options.fill_to_max_tokens = value == "true";
     } else if (flag == "--threads") {
       ok = absl::SimpleAtoi(value, &options.threads) && options.threads > 0;
     } else {

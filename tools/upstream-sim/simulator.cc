@@ -251,6 +251,9 @@ void Simulator::Chat(const http::Request& request,
   }
 
   Answer answer = MakeAnswer(*parsed);
+  if (options_.fill_to_max_tokens && parsed->max_tokens.has_value()) {
+    FillAnswer(*parsed->max_tokens, answer);
+  }
   if (fault == Fault::kTruncate) {
     CapAnswer(
         std::min<int64_t>(controls->fault_after_tokens,

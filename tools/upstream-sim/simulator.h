@@ -42,6 +42,10 @@ struct SimulatorOptions {
   std::string required_api_key;
   // The fault of every request that names none and finds none queued.
   Fault fault = Fault::kNone;
+  // A request's max_tokens is also its answer's length: the content is
+  // padded with filler words up to it (long answers for benchmarks and
+  // flow-control tests; the rule of answer.h otherwise).
+  bool fill_to_max_tokens = false;
 };
 
 class Simulator {
