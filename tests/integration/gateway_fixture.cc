@@ -20,6 +20,7 @@ server:
   http_listen: 127.0.0.1:0
   grpc_listen: 127.0.0.1:0
   http_threads: 2
+  drain_timeout: DRAINms
 kafka:
   usage_topic: sluice.usage
 metering:
@@ -58,6 +59,8 @@ logging:
   level: warn
 )yaml",
                              {{"SIM_PORT", std::to_string(sim_port)},
+                              {"DRAIN", std::to_string(absl::ToInt64Milliseconds(
+                                            options.drain_timeout))},
                               {"DEMO_HASH", hash::Sha256Hex(kDemoKey)},
                               {"ACME_HASH", hash::Sha256Hex(kAcmeKey)},
                               {"ADMIN_HASH", hash::Sha256Hex(kAdminKey)},
@@ -82,6 +85,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   char pattern[] = "/tmp/sluice-it.XXXXXX";
   if (mkdtemp(pattern) == nullptr) return absl::InternalError("mkdtemp");
   gateway->dir_ = pattern;
+  gateway->sluice_binary_ = options.sluice_binary.empty()
+                                ? BuiltBinary("apps/sluice/sluice")
+                                : options.sluice_binary;
 
   // The dev broker runs as its own process in both layouts: librdkafka's
   // mock cluster torn down inside the test process (one per test) was seen
@@ -96,6 +102,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     sim::SimulatorOptions sim_options;
     sim_options.ttft = options.sim_ttft;
     sim_options.fill_to_max_tokens = options.sim_fill_to_max_tokens;
+    sim_options.per_token = options.sim_per_token;
     auto simulator = sim::Simulator::Start(sim_options);
     if (!simulator.ok()) return simulator.status();
     gateway->simulator_ = *std::move(simulator);
@@ -106,7 +113,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
          "127.0.0.1:0", "--latency-ttft-ms",
          std::to_string(absl::ToInt64Milliseconds(options.sim_ttft)),
          "--fill-to-max-tokens",
-         options.sim_fill_to_max_tokens ? "true" : "false"},
+         options.sim_fill_to_max_tokens ? "true" : "false",
+         "--latency-per-token-ms",
+         std::to_string(absl::ToInt64Milliseconds(options.sim_per_token))},
         "upstream-sim listening on 127.0.0.1:");
     if (!sim.ok()) return sim.status();
     if (!absl::SimpleAtoi(*sim, &sim_port)) {
@@ -167,7 +176,7 @@ absl::StatusOr<std::string> Gateway::StartHelper(std::vector<std::string> argv,
 
 absl::StatusOr<Gateway::Listeners> Gateway::Serve(
     std::vector<std::string> flags) {
-  std::vector<std::string> argv = {BuiltBinary("apps/sluice/sluice"), "serve",
+  std::vector<std::string> argv = {sluice_binary_, "serve",
                                    "--config", config_path_, "--kafka-brokers",
                                    brokers_};
   argv.insert(argv.end(), flags.begin(), flags.end());

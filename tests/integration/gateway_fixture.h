@@ -30,6 +30,12 @@ struct GatewayOptions {
   absl::Duration sim_ttft = absl::ZeroDuration();
   // The simulator's answers are as long as their max_tokens.
   bool sim_fill_to_max_tokens = false;
+  // The simulator's time between tokens.
+  absl::Duration sim_per_token = absl::ZeroDuration();
+  // How long a stopping gateway waits for requests in flight.
+  absl::Duration drain_timeout = absl::Seconds(5);
+  // The sluice binary to run; empty: this build tree's.
+  std::string sluice_binary;
   // Flow-style YAML for the acme tenant's `limits`, e.g. "{rpm: 10}".
   std::string acme_limits;
   // Flow-style YAML for `keys` (the key store); empty: a SQLite file in the
@@ -65,6 +71,8 @@ class Gateway {
   // The upstream simulator, for queueing faults (POST /sim/faults) and
   // its stats (GET /sim/stats).
   const std::string& sim_base() const { return sim_base_; }
+  // Kafka bootstrap servers of the gateway's dev broker.
+  const std::string& brokers() const { return brokers_; }
   // The sluice process that hosts ingress (in one process, all of it).
   Subprocess& ingress_process() { return *processes_[ingress_index_]; }
   // Chat requests the simulator has answered or refused.
@@ -91,6 +99,7 @@ class Gateway {
                                           absl::string_view prefix);
 
   std::string dir_;
+  std::string sluice_binary_;
   std::string brokers_;
   std::string config_path_;
   std::unique_ptr<sim::Simulator> simulator_;
