@@ -91,10 +91,19 @@ Consumer::~Consumer() {
 }
 
 absl::Status Consumer::Start(Handler handler) {
+  return StartBatches(
+      [handler = std::move(handler)](const std::vector<Message>& batch) {
+        return handler(batch.front());  // batches of one
+      },
+      1);
+}
+
+absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch) {
   if (thread_.joinable() || closed_) {
     return absl::FailedPreconditionError("kafka consumer: already started");
   }
   handler_ = std::move(handler);
+  max_batch_ = std::max<size_t>(max_batch, 1);
   rd_kafka_topic_partition_list_t* topics =
       rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()));
   for (const auto& topic : topics_) {
@@ -113,47 +122,61 @@ absl::Status Consumer::Start(Handler handler) {
 
 void Consumer::PollLoop() {
   int uncommitted = 0;
+  std::vector<rd_kafka_message_t*> raws;
+  std::vector<Message> batch;
   while (!stop_.load()) {
-    rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_, kPollTimeoutMs);
-    if (raw == nullptr) {
+    // Wait for one message, then take what is already fetched.
+    for (int timeout = kPollTimeoutMs; raws.size() < max_batch_; timeout = 0) {
+      rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_, timeout);
+      if (raw == nullptr) break;
+      if (raw->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        spdlog::debug("kafka consumer: {}", rd_kafka_message_errstr(raw));
+        rd_kafka_message_destroy(raw);
+        continue;
+      }
+      raws.push_back(raw);
+    }
+    if (raws.empty()) {
       if (uncommitted > 0) {
         rd_kafka_commit(handle_, nullptr, /*async=*/1);
         uncommitted = 0;
       }
       continue;
     }
-    if (raw->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::debug("kafka consumer: {}", rd_kafka_message_errstr(raw));
-      rd_kafka_message_destroy(raw);
-      continue;
-    }
-    if (Handle(ToMessage(*raw))) {
+    batch.clear();
+    for (rd_kafka_message_t* raw : raws) batch.push_back(ToMessage(*raw));
+    if (Handle(batch)) {
       rd_kafka_topic_partition_list_t* offsets =
-          rd_kafka_topic_partition_list_new(1);
-      rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(raw->rkt),
-                                        raw->partition)
-          ->offset = raw->offset + 1;
-      // Fails only if the partition was revoked meanwhile; its new owner
-      // then re-reads the message (at least once).
+          rd_kafka_topic_partition_list_new(static_cast<int>(raws.size()));
+      for (rd_kafka_message_t* raw : raws) {
+        rd_kafka_topic_partition_list_add(
+            offsets, rd_kafka_topic_name(raw->rkt), raw->partition)
+            ->offset = raw->offset + 1;
+      }
+      // Fails only if a partition was revoked meanwhile; its new owner
+      // then re-reads the messages (at least once).
       rd_kafka_offsets_store(handle_, offsets);
       rd_kafka_topic_partition_list_destroy(offsets);
-      if (++uncommitted >= kCommitEvery) {
+      uncommitted += static_cast<int>(raws.size());
+      if (uncommitted >= kCommitEvery) {
         rd_kafka_commit(handle_, nullptr, /*async=*/1);
         uncommitted = 0;
       }
     }
-    rd_kafka_message_destroy(raw);
+    for (rd_kafka_message_t* raw : raws) rd_kafka_message_destroy(raw);
+    raws.clear();
   }
 }
 
-bool Consumer::Handle(const Message& message) {
+bool Consumer::Handle(const std::vector<Message>& batch) {
   absl::Duration backoff = absl::Milliseconds(50);
   while (!stop_.load()) {
-    absl::Status handled = handler_(message);
+    absl::Status handled = handler_(batch);
     if (handled.ok()) return true;
-    spdlog::warn("kafka consumer: handler failed at {}/{}@{}: {}; retrying",
-                 message.topic, message.partition, message.offset,
-                 handled.ToString());
+    spdlog::warn("kafka consumer: handler failed at {}/{}@{} (batch of {}): "
+                 "{}; retrying",
+                 batch.front().topic, batch.front().partition,
+                 batch.front().offset, batch.size(), handled.ToString());
     if (stopping_.WaitForNotificationWithTimeout(backoff)) break;
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }

@@ -42,13 +42,20 @@ class Consumer {
  public:
   // Runs on the consumer's thread, one message at a time.
   using Handler = std::function<absl::Status(const Message&)>;
+  // Runs on the consumer's thread with what one poll round brought (one to
+  // max_batch messages, in order); an error retries the whole batch.
+  using BatchHandler =
+      std::function<absl::Status(const std::vector<Message>&)>;
 
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(
       const ConsumerOptions& options);
   ~Consumer();
 
-  // Subscribes and starts the polling thread. Call once.
+  // Subscribes and starts the polling thread. Call once (either).
   absl::Status Start(Handler handler);
+  // The same with batches: what is already fetched is handled together
+  // (one database transaction for many events, say).
+  absl::Status StartBatches(BatchHandler handler, size_t max_batch);
   // Commits what was handled, leaves the group (so it rebalances) and joins
   // the thread; returns within about a poll interval plus the close. Safe to
   // call twice; never from the handler.
@@ -58,13 +65,14 @@ class Consumer {
   Consumer(rd_kafka_t* handle, std::vector<std::string> topics)
       : handle_(handle), topics_(std::move(topics)) {}
   void PollLoop();
-  // Calls the handler until it accepts the message or Stop is called;
+  // Calls the handler until it accepts the batch or Stop is called;
   // returns whether it was accepted.
-  bool Handle(const Message& message);
+  bool Handle(const std::vector<Message>& batch);
 
   rd_kafka_t* handle_;
   std::vector<std::string> topics_;
-  Handler handler_;
+  BatchHandler handler_;
+  size_t max_batch_ = 1;
   std::atomic<bool> stop_{false};
   absl::Notification stopping_;
   std::thread thread_;

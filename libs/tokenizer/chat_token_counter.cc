@@ -191,6 +191,44 @@ absl::StatusOr<int64_t> TokenCounter::CountText(absl::string_view text,
 absl::StatusOr<PromptCount> TokenCounter::CountPrompt(
     const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
     absl::string_view chat_template) {
+  return Count(request, tokenizer, chat_template, /*split_template=*/true);
+}
+
+absl::StatusOr<PromptCount> TokenCounter::CountPromptOnly(
+    const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
+    absl::string_view chat_template) {
+  return Count(request, tokenizer, chat_template, /*split_template=*/false);
+}
+
+absl::StatusOr<int64_t> TokenCounter::PromptTokenBound(
+    const sluice::v1::ChatRequest& request, absl::string_view chat_template) {
+  const std::string template_name(chat_template.empty() ? kDefaultTemplate
+                                                        : chat_template);
+  if (!BuiltinTemplates().contains(template_name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown chat template \"", template_name, "\""));
+  }
+  const std::vector<ChatTurn> turns = Turns(request);
+  auto rendered = Render(turns, template_name);
+  if (!rendered.ok()) return rendered.status();
+  int64_t bound = static_cast<int64_t>(rendered->size()) + 2;
+  size_t cursor = 0;
+  for (const ChatTurn& turn : turns) {
+    absl::string_view trimmed = absl::StripAsciiWhitespace(turn.content);
+    if (trimmed.empty()) continue;
+    size_t at = rendered->find(trimmed.data(), cursor, trimmed.size());
+    if (at == std::string::npos) {
+      bound += static_cast<int64_t>(turn.content.size());
+    } else {
+      cursor = at + trimmed.size();
+    }
+  }
+  return bound;
+}
+
+absl::StatusOr<PromptCount> TokenCounter::Count(
+    const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
+    absl::string_view chat_template, bool split_template) {
   const std::string template_name(chat_template.empty() ? kDefaultTemplate
                                                         : chat_template);
   if (!BuiltinTemplates().contains(template_name)) {
@@ -220,21 +258,25 @@ absl::StatusOr<PromptCount> TokenCounter::CountPrompt(
   // Turns render in order, so each is looked for after the previous one.
   size_t cursor = 0;
   for (const ChatTurn& turn : turns) {
+    absl::string_view trimmed = absl::StripAsciiWhitespace(turn.content);
+    size_t at = trimmed.empty()
+                    ? cursor
+                    : rendered->find(trimmed.data(), cursor, trimmed.size());
+    bool dropped = at == std::string::npos;
+    if (!dropped) cursor = at + trimmed.size();
+    // A turn's own tokens are counted only when needed: for the template's
+    // share, or because the template left the turn out.
+    if (!split_template && !dropped) continue;
     auto tokens =
         CountTokens(**vocabulary, turn.content, /*add_special=*/false);
     if (!tokens.ok()) return tokens.status();
     bare_tokens += *tokens;
-    absl::string_view trimmed = absl::StripAsciiWhitespace(turn.content);
-    if (trimmed.empty()) continue;
-    size_t at = rendered->find(trimmed.data(), cursor, trimmed.size());
-    if (at == std::string::npos) {
-      count.prompt_tokens += *tokens;
-    } else {
-      cursor = at + trimmed.size();
-    }
+    if (dropped) count.prompt_tokens += *tokens;
   }
-  count.template_tokens =
-      std::max<int64_t>(0, count.prompt_tokens - bare_tokens);
+  if (split_template) {
+    count.template_tokens =
+        std::max<int64_t>(0, count.prompt_tokens - bare_tokens);
+  }
   return count;
 }
 

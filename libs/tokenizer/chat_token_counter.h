@@ -49,6 +49,21 @@ class TokenCounter {
       const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
       absl::string_view chat_template);
 
+  // The same without template_tokens (0): one tokenizer pass instead of
+  // two, for callers that need the prompt's count only (routing).
+  absl::StatusOr<PromptCount> CountPromptOnly(
+      const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
+      absl::string_view chat_template);
+
+  // An upper bound of CountPrompt()'s prompt_tokens, without a tokenizer:
+  // the bytes of the rendered prompt, plus two (a BOS token, and the space
+  // SentencePiece puts in front), plus the bytes of turns the template
+  // leaves out. Byte-level BPE and byte-fallback SentencePiece never make
+  // more tokens than bytes, and a special token is one token for several
+  // bytes. INVALID_ARGUMENT for a template llama.cpp does not have.
+  static absl::StatusOr<int64_t> PromptTokenBound(
+      const sluice::v1::ChatRequest& request, absl::string_view chat_template);
+
   // Tokens of plain text (special-token text counts as plain text).
   absl::StatusOr<int64_t> CountText(absl::string_view text,
                                     absl::string_view tokenizer);
@@ -67,6 +82,10 @@ class TokenCounter {
   };
 
   absl::StatusOr<const VocabTokenizer*> Vocabulary(absl::string_view name);
+  absl::StatusOr<PromptCount> Count(const sluice::v1::ChatRequest& request,
+                                    absl::string_view tokenizer,
+                                    absl::string_view chat_template,
+                                    bool split_template);
 
   const std::string vocab_dir_;
   const std::string default_tokenizer_;

@@ -4,6 +4,12 @@
 #include "spdlog/spdlog.h"
 
 namespace sluice::metering {
+namespace {
+
+// Usage events stored per transaction at most.
+constexpr size_t kMaxBatch = 500;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<MeteringImpl>> MeteringImpl::Create(
     const sluice::v1::Config& config, const std::string& brokers) {
@@ -26,8 +32,11 @@ absl::StatusOr<std::unique_ptr<MeteringImpl>> MeteringImpl::Create(
   if (!consumer.ok()) return consumer.status();
   metering->consumer_ = *std::move(consumer);
   MeteringImpl* self = metering.get();
-  if (absl::Status started = metering->consumer_->Start(
-          [self](const kafka::Message& m) { return self->Consume(m); });
+  if (absl::Status started = metering->consumer_->StartBatches(
+          [self](const std::vector<kafka::Message>& batch) {
+            return self->Consume(batch);
+          },
+          kMaxBatch);
       !started.ok()) {
     return started;
   }
@@ -40,14 +49,21 @@ void MeteringImpl::Stop() {
   if (consumer_ != nullptr) consumer_->Stop();
 }
 
-absl::Status MeteringImpl::Consume(const kafka::Message& message) {
-  sluice::v1::UsageEvent event;
-  if (!event.ParseFromString(message.value) || event.request_id().empty()) {
-    spdlog::error("metering: skipping malformed usage event at {}/{}@{}",
-                  message.topic, message.partition, message.offset);
-    return absl::OkStatus();
+absl::Status MeteringImpl::Consume(
+    const std::vector<kafka::Message>& messages) {
+  std::vector<sluice::v1::UsageEvent> events;
+  events.reserve(messages.size());
+  for (const kafka::Message& message : messages) {
+    sluice::v1::UsageEvent event;
+    if (!event.ParseFromString(message.value) || event.request_id().empty()) {
+      spdlog::error("metering: skipping malformed usage event at {}/{}@{}",
+                    message.topic, message.partition, message.offset);
+      continue;
+    }
+    events.push_back(std::move(event));
   }
-  absl::StatusOr<bool> recorded = store_->Record(event);
+  if (events.empty()) return absl::OkStatus();
+  absl::StatusOr<int> recorded = store_->RecordAll(events);
   return recorded.status();  // an error is retried by the consumer
 }
 

@@ -30,8 +30,9 @@ class MeteringImpl final : public Metering {
 
  private:
   explicit MeteringImpl(UsageStorePtr store) : store_(std::move(store)) {}
-  // Applies one Kafka message; a malformed one is logged and skipped.
-  absl::Status Consume(const kafka::Message& message);
+  // Applies what one poll round brought, in one store transaction; a
+  // malformed message is logged and skipped.
+  absl::Status Consume(const std::vector<kafka::Message>& messages);
 
   UsageStorePtr store_;
   std::unique_ptr<kafka::Consumer> consumer_;

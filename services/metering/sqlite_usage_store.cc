@@ -125,18 +125,39 @@ absl::Status SqliteUsageStore::Exec(const char* sql) {
 
 absl::StatusOr<bool> SqliteUsageStore::Record(
     const sluice::v1::UsageEvent& event) {
+  absl::StatusOr<int> added = RecordAll({event});
+  if (!added.ok()) return added.status();
+  return *added == 1;
+}
+
+absl::StatusOr<int> SqliteUsageStore::RecordAll(
+    const std::vector<sluice::v1::UsageEvent>& events) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Run(kBegin, "BEGIN IMMEDIATE", "begin"); !s.ok()) {
     return s;
   }
-  auto rollback = [this](absl::Status error) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  int added = 0;
+  for (const sluice::v1::UsageEvent& event : events) {
+    absl::StatusOr<bool> applied = Apply(event);
+    if (!applied.ok()) {
+      Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
+      return applied.status();
+    }
+    added += *applied ? 1 : 0;
+  }
+  if (absl::Status s = Run(kCommit, "COMMIT", "commit"); !s.ok()) {
     Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
-    return error;
-  };
+    return s;
+  }
+  return added;
+}
+
+absl::StatusOr<bool> SqliteUsageStore::Apply(
+    const sluice::v1::UsageEvent& event) {
   const sluice::v1::Usage& usage = event.usage();
   absl::Status error;
   sqlite3_stmt* insert = Prepared(kInsert, kInsertSql, error);
-  if (insert == nullptr) return rollback(error);
+  if (insert == nullptr) return error;
   std::string blob = event.SerializeAsString();
   sqlite3_bind_text(insert, 1, event.request_id().c_str(), -1,
                     SQLITE_TRANSIENT);
@@ -149,15 +170,10 @@ absl::StatusOr<bool> SqliteUsageStore::Record(
                     SQLITE_TRANSIENT);
   int rc = sqlite3_step(insert);
   sqlite3_reset(insert);
-  if (rc != SQLITE_DONE) return rollback(SqliteError(db_, "insert event"));
-  if (sqlite3_changes(db_) == 0) {  // seen before: exactly-once
-    if (absl::Status s = Run(kCommit, "COMMIT", "commit"); !s.ok()) {
-      return rollback(s);
-    }
-    return false;
-  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "insert event");
+  if (sqlite3_changes(db_) == 0) return false;  // seen before: exactly-once
   sqlite3_stmt* upsert = Prepared(kUpsert, kUpsertSql, error);
-  if (upsert == nullptr) return rollback(error);
+  if (upsert == nullptr) return error;
   sqlite3_bind_text(upsert, 1, event.tenant().c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(upsert, 2, event.model().c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(upsert, 3, event.status() >= 400 ? 1 : 0);
@@ -168,10 +184,7 @@ absl::StatusOr<bool> SqliteUsageStore::Record(
   sqlite3_bind_int64(upsert, 8, usage.total_tokens());
   rc = sqlite3_step(upsert);
   sqlite3_reset(upsert);
-  if (rc != SQLITE_DONE) return rollback(SqliteError(db_, "update totals"));
-  if (absl::Status s = Run(kCommit, "COMMIT", "commit"); !s.ok()) {
-    return rollback(s);
-  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "update totals");
   return true;
 }
 

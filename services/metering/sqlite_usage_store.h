@@ -18,6 +18,8 @@ class SqliteUsageStore : public UsageStore {
 
   // UsageStore
   absl::StatusOr<bool> Record(const sluice::v1::UsageEvent& event) override;
+  absl::StatusOr<int> RecordAll(
+      const std::vector<sluice::v1::UsageEvent>& events) override;
   absl::StatusOr<sluice::v1::UsageReport> Totals(
       const std::string& tenant) override;
 
@@ -28,6 +30,10 @@ class SqliteUsageStore : public UsageStore {
   // for every usage event was a visible share of a busy gateway's CPU),
   // reset with its bindings cleared; null with the error in `error`.
   sqlite3_stmt* Prepared(int slot, const char* sql, absl::Status& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Inserts one event and adds it to the totals, inside the caller's
+  // transaction; whether it was new.
+  absl::StatusOr<bool> Apply(const sluice::v1::UsageEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs a prepared statement that returns no rows.
   absl::Status Run(int slot, const char* sql, absl::string_view what)

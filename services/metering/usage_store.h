@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "sluice/v1/metering.pb.h"
@@ -17,6 +18,10 @@ class UsageStore {
   // request id was already recorded changes nothing. Returns whether it was
   // new.
   virtual absl::StatusOr<bool> Record(const sluice::v1::UsageEvent& event) = 0;
+  // Records every event in one transaction (all or none); returns how many
+  // were new.
+  virtual absl::StatusOr<int> RecordAll(
+      const std::vector<sluice::v1::UsageEvent>& events) = 0;
   // Totals for one tenant, or all tenants when `tenant` is empty.
   virtual absl::StatusOr<sluice::v1::UsageReport> Totals(
       const std::string& tenant) = 0;

@@ -425,7 +425,7 @@ void RouteCall::OnUnaryAnswer(int attempt,
   response_ = *std::move(answer);
   if (!HasUsage(response_.usage())) {
     *response_.mutable_usage() =
-        core_->EstimateUsage(route_, AnswerText(response_));
+        core_->EstimateUsage(route_, call_.request(), AnswerText(response_));
   }
   Finish(absl::OkStatus());
 }
@@ -528,7 +528,7 @@ void RouteCall::SendUsage() {
     usage_.reset();
   } else {
     usage = head_;
-    *usage.mutable_usage() = core_->EstimateUsage(route_, text_);
+    *usage.mutable_usage() = core_->EstimateUsage(route_, call_.request(), text_);
   }
   StampDecision(usage.mutable_decision());
   core_->Price(head_.route(), usage.usage(), call_.request().context().tenant(),

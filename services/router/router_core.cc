@@ -124,25 +124,37 @@ const sluice::v1::ModelSpec* RouterCore::TokenizerSpec(
   return nullptr;
 }
 
+void RouterCore::CountExactly(const sluice::v1::ChatRequest& request,
+                              PreparedRoute& prepared) {
+  absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPromptOnly(
+      request, prepared.tokenizer, prepared.chat_template);
+  if (!count.ok()) return;  // the bound stands
+  prepared.prompt_tokens = count->prompt_tokens;
+  prepared.tokenizer = count->tokenizer;
+  prepared.prompt_tokens_exact = true;
+}
+
 absl::StatusOr<PreparedRoute> RouterCore::Prepare(
     const sluice::v1::ChatRequest& request) {
   const std::string& tenant = request.context().tenant();
-  // Count with the model's default route first: the task class may need
-  // the count, and the class may pick other candidates.
+  // The prompt's size bounds its token count; the tokenizer runs only when
+  // a decision (the task class, a candidate's context window) could go
+  // either way within the bound. Counting is most of a short request's
+  // cost otherwise.
   absl::StatusOr<RoutePlan> base = table_.Resolve(request.model(), tenant, "");
   if (!base.ok()) return base.status();
   PreparedRoute prepared;
-  const sluice::v1::ModelSpec* spec = TokenizerSpec(*base);
-  std::string chat_template;
-  if (spec != nullptr) {
+  if (const sluice::v1::ModelSpec* spec = TokenizerSpec(*base)) {
     prepared.tokenizer = spec->tokenizer();
-    chat_template = spec->chat_template();
+    prepared.chat_template = spec->chat_template();
   }
-  absl::StatusOr<tokenizer::PromptCount> count =
-      counter_.CountPrompt(request, prepared.tokenizer, chat_template);
-  if (count.ok()) {
-    prepared.prompt_tokens = count->prompt_tokens;
-    prepared.tokenizer = count->tokenizer;
+  absl::StatusOr<int64_t> bound =
+      tokenizer::TokenCounter::PromptTokenBound(request, prepared.chat_template);
+  prepared.prompt_tokens = bound.ok() ? *bound : 0;
+  bool needs_class = request.context().task().empty();
+  if (!bound.ok() ||
+      (needs_class && *bound >= classifier_->TokenThreshold(tenant))) {
+    CountExactly(request, prepared);
   }
   TaskDecision task =
       classifier_->Classify(request, tenant, prepared.prompt_tokens);
@@ -156,6 +168,18 @@ absl::StatusOr<PreparedRoute> RouterCore::Prepare(
   needs.prompt_tokens = prepared.prompt_tokens;
   needs.max_output_tokens = RequestedOutputTokens(request);
   needs.needs_tools = !request.tools_json().empty();
+  if (!prepared.prompt_tokens_exact) {
+    // A candidate the bound does not fit may still fit the real count.
+    for (const Candidate& candidate : prepared.plan.candidates) {
+      if (candidate.spec != nullptr && candidate.spec->context_window() > 0 &&
+          needs.prompt_tokens + needs.max_output_tokens >
+              candidate.spec->context_window()) {
+        CountExactly(request, prepared);
+        needs.prompt_tokens = prepared.prompt_tokens;
+        break;
+      }
+    }
+  }
   Ordering ordering = OrderCandidates(prepared.plan.strategy,
                                       prepared.plan.candidates, needs, health_,
                                       absl::Now(), ThreadRng());
@@ -164,6 +188,7 @@ absl::StatusOr<PreparedRoute> RouterCore::Prepare(
   decision.set_task_reason(task.reason);
   decision.set_strategy(StrategyName(prepared.plan.strategy));
   decision.set_prompt_tokens_estimate(prepared.prompt_tokens);
+  decision.set_prompt_tokens_exact(prepared.prompt_tokens_exact);
   if (ordering.order.empty()) {
     if (!ordering.skipped.empty()) {
       return status::InvalidRequest(
@@ -201,11 +226,18 @@ absl::StatusOr<sluice::v1::TokenCountResponse> RouterCore::CountTokens(
   return response;
 }
 
-sluice::v1::Usage RouterCore::EstimateUsage(const PreparedRoute& route,
-                                            absl::string_view completion_text) {
+sluice::v1::Usage RouterCore::EstimateUsage(
+    const PreparedRoute& route, const sluice::v1::ChatRequest& request,
+    absl::string_view completion_text) {
   sluice::v1::Usage usage;
   usage.set_estimated(true);
-  usage.set_prompt_tokens(route.prompt_tokens);
+  int64_t prompt_tokens = route.prompt_tokens;
+  if (!route.prompt_tokens_exact) {
+    absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPromptOnly(
+        request, route.tokenizer, route.chat_template);
+    if (count.ok()) prompt_tokens = count->prompt_tokens;
+  }
+  usage.set_prompt_tokens(prompt_tokens);
   if (!completion_text.empty()) {
     absl::StatusOr<int64_t> completion =
         counter_.CountText(completion_text, route.tokenizer);

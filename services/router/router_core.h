@@ -33,7 +33,11 @@ struct PreparedRoute {
   std::vector<Candidate> order;
   // The tokenizer and template the prompt was counted with, for estimates.
   std::string tokenizer;
+  std::string chat_template;
+  // The tokenizer's count, or an upper bound of it when no decision needed
+  // the count (prompt_tokens_exact false).
   int64_t prompt_tokens = 0;
+  bool prompt_tokens_exact = false;
 };
 
 struct RouterCoreOptions {
@@ -59,8 +63,10 @@ class RouterCore {
   // The prompt's tokens as the model's tokenizer counts them.
   absl::StatusOr<sluice::v1::TokenCountResponse> CountTokens(
       const sluice::v1::ChatRequest& request);
-  // Usage counted by us for an answer the provider gave no usage for.
+  // Usage counted by us for an answer the provider gave no usage for (the
+  // prompt is counted now if routing only bounded it).
   sluice::v1::Usage EstimateUsage(const PreparedRoute& route,
+                                  const sluice::v1::ChatRequest& request,
                                   absl::string_view completion_text);
 
   // Prices `usage` of an answer served by `route` ("provider/model") for
@@ -86,6 +92,9 @@ class RouterCore {
              cache::Cache* cache, RouterCoreOptions options);
   // The spec that names the tokenizer for `model` (its first candidate's).
   const sluice::v1::ModelSpec* TokenizerSpec(const RoutePlan& plan) const;
+  // Counts the prompt into `prepared` with its tokenizer and template.
+  void CountExactly(const sluice::v1::ChatRequest& request,
+                    PreparedRoute& prepared);
 
   const sluice::v1::Config& config_;
   RouteTable table_;

@@ -1,5 +1,7 @@
 #include "services/router/task_classifier.h"
 
+#include <algorithm>
+
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -254,6 +256,17 @@ bool TaskClassifier::RuleHolds(const Rule& rule,
   if (request.messages_size() < rule.min_messages) return false;
   if (prompt_tokens < rule.min_prompt_tokens) return false;
   return true;
+}
+
+int64_t TaskClassifier::TokenThreshold(absl::string_view tenant) const {
+  int64_t threshold = long_context_tokens_;
+  for (const Rule& rule : rules_) {
+    if (!rule.tenant.empty() && rule.tenant != tenant) continue;
+    if (rule.min_prompt_tokens > 0) {
+      threshold = std::min(threshold, rule.min_prompt_tokens);
+    }
+  }
+  return threshold;
 }
 
 TaskDecision TaskClassifier::Classify(const sluice::v1::ChatRequest& request,

@@ -43,6 +43,12 @@ class TaskClassifier {
   TaskDecision Classify(const sluice::v1::ChatRequest& request,
                         absl::string_view tenant, int64_t prompt_tokens) const;
 
+  // The smallest prompt token count that can change `tenant`'s class (the
+  // long-context threshold, or a rule's min_prompt_tokens): a request whose
+  // count is known to be below it is classified the same by any count
+  // below it, so an upper bound serves as well as the exact count.
+  int64_t TokenThreshold(absl::string_view tenant) const;
+
  private:
   // One TaskRule, compiled. A rule with no conditions at all matches every
   // request of its tenant(s): a catch-all placed last overrides built-ins.

@@ -182,3 +182,49 @@ TEST_F(ConsumerTest, FailedMessageIsRetriedBeforeTheNextOne) {
 
 }  // namespace
 }  // namespace sluice::kafka
+
+namespace sluice::kafka {
+namespace {
+
+TEST_F(ConsumerTest, BatchesHoldWhatWasFetchedInOrderAndRetryWhole) {
+  ASSERT_TRUE(broker_->CreateTopic("batched", 1).ok());
+  ProduceBatch("batched", 0, 300);
+  auto consumer =
+      Consumer::Create(testing::FastConsumer(brokers(), "group-b", {"batched"}));
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  absl::Mutex mu;
+  std::vector<std::string> handled;
+  size_t largest = 0;
+  int failures_left = 1;
+  ASSERT_TRUE((*consumer)
+                  ->StartBatches(
+                      [&](const std::vector<Message>& batch) {
+                        absl::MutexLock lock(&mu);
+                        if (failures_left > 0) {
+                          --failures_left;  // the whole batch comes again
+                          return absl::UnavailableError("not yet");
+                        }
+                        largest = std::max(largest, batch.size());
+                        for (const Message& m : batch) handled.push_back(m.key);
+                        return absl::OkStatus();
+                      },
+                      /*max_batch=*/64)
+                  .ok());
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    {
+      absl::MutexLock lock(&mu);
+      if (handled.size() >= 300) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  (*consumer)->Stop();
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(handled.size(), 300u);  // nothing lost, nothing twice
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(handled[i], absl::StrCat("key-", i));
+  EXPECT_GT(largest, 1u);  // fetched messages come together...
+  EXPECT_LE(largest, 64u);  // ...up to the limit
+}
+
+}  // namespace
+}  // namespace sluice::kafka

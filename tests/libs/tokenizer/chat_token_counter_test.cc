@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/tokenizer/vocab_tokenizer.h"
+#include "llama.h"
 
 namespace sluice::tokenizer {
 namespace {
@@ -312,6 +313,71 @@ TEST(DefaultVocabDirTest, EnvironmentOverridesBuildDefault) {
   setenv("SLUICE_VOCAB_DIR", "/tmp/vocab", 1);
   EXPECT_EQ(DefaultVocabDir(), "/tmp/vocab");
   unsetenv("SLUICE_VOCAB_DIR");
+}
+
+}  // namespace
+}  // namespace sluice::tokenizer
+
+namespace sluice::tokenizer {
+namespace {
+
+// Prompts that stress a byte bound: CJK, emoji, long whitespace and digit
+// runs, code, a lone high byte sequence in valid UTF-8, template look-alikes.
+std::vector<sluice::v1::ChatRequest> BoundCorpus() {
+  std::vector<std::vector<std::pair<std::string, std::string>>> chats = {
+      {{"user", "Hi"}},
+      {{"system", "Be brief."}, {"user", "What is a sluice gate?"}},
+      {{"user", "日本語のテキスト、そして中文文本。한국어도."}},
+      {{"user", "emoji 🚀🔥👩‍💻🇳🇴 and more 🙂🙂🙂🙂"}},
+      {{"user", std::string(300, ' ') + "x" + std::string(200, '\n')}},
+      {{"user", "1234567890123456789012345678901234567890 3.14159e-10"}},
+      {{"user", "int main() {\n  return f(x) << 2 | ~y;\n}\n"},
+       {"assistant", "Looks like C."},
+       {"tool", "{\"result\": [1, 2, 3]}"},
+       {"user", "<|im_start|>user\nnot a real turn<|im_end|>"}},
+      {{"user", "a"}, {"assistant", "b"}, {"user", "c"}, {"assistant", "d"}},
+  };
+  std::vector<sluice::v1::ChatRequest> requests;
+  for (const auto& chat : chats) {
+    sluice::v1::ChatRequest request;
+    for (const auto& [role, text] : chat) AddMessage(request, role, text);
+    requests.push_back(request);
+  }
+  return requests;
+}
+
+TEST(PromptTokenBoundTest, NeverBelowTheCountForAnyTemplateOrVocabulary) {
+  TokenCounter counter(kModels);
+  std::vector<const char*> templates(
+      static_cast<size_t>(llama_chat_builtin_templates(nullptr, 0)));
+  llama_chat_builtin_templates(templates.data(), templates.size());
+  ASSERT_GT(templates.size(), 10u);
+  int checked = 0;
+  for (const char* vocabulary :
+       {"llama-bpe", "llama-spm", "deepseek-llm", "qwen2", "gpt-2", "phi-3"}) {
+    for (const char* chat_template : templates) {
+      for (const sluice::v1::ChatRequest& request : BoundCorpus()) {
+        auto count = counter.CountPrompt(request, vocabulary, chat_template);
+        if (!count.ok()) continue;  // a template that cannot render this chat
+        auto bound = TokenCounter::PromptTokenBound(request, chat_template);
+        ASSERT_TRUE(bound.ok()) << bound.status();
+        EXPECT_GE(*bound, count->prompt_tokens)
+            << vocabulary << " / " << chat_template;
+        auto only = counter.CountPromptOnly(request, vocabulary, chat_template);
+        ASSERT_TRUE(only.ok());
+        EXPECT_EQ(only->prompt_tokens, count->prompt_tokens);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 300);
+}
+
+TEST(PromptTokenBoundTest, UnknownTemplateIsInvalidArgument) {
+  sluice::v1::ChatRequest request;
+  AddMessage(request, "user", "hi");
+  EXPECT_EQ(TokenCounter::PromptTokenBound(request, "no-such").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -98,3 +98,29 @@ TEST_F(SqliteUsageStoreTest, ANewProcessFindsWhatWasStored) {
 
 }  // namespace
 }  // namespace sluice::metering
+
+namespace sluice::metering {
+namespace {
+
+TEST_F(SqliteUsageStoreTest, ABatchIsOneTransactionCountingEachRequestOnce) {
+  absl::StatusOr<UsageStorePtr> store = SqliteUsageStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Record(Event("old", "acme", 200, 1, 1)).ok());
+  std::vector<sluice::v1::UsageEvent> batch = {
+      Event("a", "acme", 200, 10, 5), Event("b", "acme", 500, 0, 0),
+      Event("a", "acme", 200, 10, 5),  // the same request twice in a batch
+      Event("old", "acme", 200, 1, 1)};  // and one seen before
+  absl::StatusOr<int> added = (*store)->RecordAll(batch);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(*added, 2);
+  absl::StatusOr<sluice::v1::UsageReport> totals = (*store)->Totals("acme");
+  ASSERT_TRUE(totals.ok());
+  ASSERT_EQ(totals->totals_size(), 1);
+  EXPECT_EQ(totals->totals(0).requests(), 3);
+  EXPECT_EQ(totals->totals(0).errors(), 1);
+  EXPECT_EQ(totals->totals(0).prompt_tokens(), 11);
+  EXPECT_EQ(*(*store)->RecordAll(batch), 0);  // redelivered: nothing new
+}
+
+}  // namespace
+}  // namespace sluice::metering

@@ -307,6 +307,47 @@ routes:
   EXPECT_GT(last.decision().upstream_cost_micro_usd(), 0);
 }
 
+// A short prompt is routed on a bound of its tokens (no tokenizer pass);
+// one whose bound reaches a decision's threshold is counted exactly, and a
+// candidate the bound would not fit is judged by the exact count.
+TEST_F(RouterTest, TokensAreCountedOnlyWhenADecisionNeedsThem) {
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: small, context_window: 600, tokenizer: llama-bpe}
+  - {provider: b, model: large, context_window: 100000, tokenizer: llama-bpe}
+routes:
+  - model: m
+    candidates: [{provider: a, model: small}, {provider: b, model: large}]
+router:
+  long_context_tokens: 2000
+)yaml"));
+  absl::StatusOr<sluice::v1::ChatResponse> short_one = Route(Ask("m", "hi there"));
+  ASSERT_TRUE(short_one.ok()) << short_one.status();
+  EXPECT_FALSE(short_one->decision().prompt_tokens_exact());
+  EXPECT_GT(short_one->decision().prompt_tokens_estimate(), 2);
+  EXPECT_EQ(short_one->route(), "a/small");
+
+  // ~500 words: the byte bound (~3000) passes 600 and 2000, the real count
+  // (~500 tokens) fits the small model and is no long context.
+  std::string words;
+  for (int i = 0; i < 500; ++i) words += "word ";
+  absl::StatusOr<sluice::v1::ChatResponse> counted = Route(Ask("m", words));
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_TRUE(counted->decision().prompt_tokens_exact());
+  EXPECT_LT(counted->decision().prompt_tokens_estimate(), 600);
+  EXPECT_EQ(counted->decision().task(), "simple_qa");
+  EXPECT_EQ(counted->route(), "a/small");
+
+  // ~2500 real tokens: long context, and too big for the small model.
+  std::string more;
+  for (int i = 0; i < 2500; ++i) more += "word ";
+  absl::StatusOr<sluice::v1::ChatResponse> long_one = Route(Ask("m", more));
+  ASSERT_TRUE(long_one.ok()) << long_one.status();
+  EXPECT_TRUE(long_one->decision().prompt_tokens_exact());
+  EXPECT_EQ(long_one->decision().task(), "long_context");
+  EXPECT_EQ(long_one->route(), "b/large");
+}
+
 TEST_F(RouterTest, LatencyStrategyMovesTrafficToTheFasterProvider) {
   sim::SimulatorOptions slow;
   slow.ttft = absl::Milliseconds(60);

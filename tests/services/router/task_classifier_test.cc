@@ -322,3 +322,30 @@ TEST(TaskClassifierTest, AdjacentPartsDoNotJoinWords) {
 
 }  // namespace
 }  // namespace sluice::router
+
+namespace sluice::router {
+namespace {
+
+TEST(TaskClassifierThresholdTest, TheSmallestTokenConditionOfTheTenant) {
+  sluice::v1::RouterConfig config;
+  config.set_long_context_tokens(32000);
+  auto* rule = config.add_task_rules();
+  rule->set_task("big");
+  rule->set_min_prompt_tokens(5000);
+  rule = config.add_task_rules();
+  rule->set_task("acme_big");
+  rule->set_tenant("acme");
+  rule->set_min_prompt_tokens(700);
+  auto classifier = TaskClassifier::Create(config);
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  EXPECT_EQ((*classifier)->TokenThreshold("other"), 5000);
+  EXPECT_EQ((*classifier)->TokenThreshold("acme"), 700);
+  sluice::v1::RouterConfig plain;
+  plain.set_long_context_tokens(1234);
+  auto defaults = TaskClassifier::Create(plain);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ((*defaults)->TokenThreshold("anyone"), 1234);
+}
+
+}  // namespace
+}  // namespace sluice::router
