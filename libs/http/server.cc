@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/http/session.h"
+#include "libs/process/thread_name.h"
 
 namespace sluice::http {
 namespace {
@@ -45,7 +46,10 @@ class ServerImpl : public Server {
     port_ = acceptor_.local_endpoint().port();
     Accept();
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { io_.run(); });
+      threads_.emplace_back([this] {
+        process::NameThisThread("sluice-http");
+        io_.run();
+      });
     }
     return absl::OkStatus();
   }

@@ -2,6 +2,8 @@
 // message (enable.auto.offset.store=false) and committed per batch.
 #include "libs/kafka/consumer.h"
 
+#include "libs/process/thread_name.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -116,7 +118,10 @@ absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch) {
     return absl::UnavailableError(
         absl::StrCat("kafka subscribe: ", rd_kafka_err2str(err)));
   }
-  thread_ = std::thread([this] { PollLoop(); });
+  thread_ = std::thread([this] {
+    process::NameThisThread("sluice-consume");
+    PollLoop();
+  });
   return absl::OkStatus();
 }
 

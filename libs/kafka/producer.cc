@@ -2,6 +2,8 @@
 // thread serving delivery reports.
 #include "libs/kafka/producer.h"
 
+#include "libs/process/thread_name.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -63,7 +65,10 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
 }
 
 Producer::Producer(rd_kafka_t* handle) : handle_(handle) {
-  poller_ = std::thread([this] { PollLoop(); });
+  poller_ = std::thread([this] {
+    process::NameThisThread("sluice-produce");
+    PollLoop();
+  });
 }
 
 Producer::~Producer() {

@@ -1,5 +1,7 @@
 #include "libs/keystore/cached_key_store.h"
 
+#include "libs/process/thread_name.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -11,7 +13,10 @@ namespace sluice::keystore {
 CachedKeyStore::CachedKeyStore(KeyStorePtr store, Options options)
     : store_(std::move(store)), options_(std::move(options)) {
   Load();
-  poller_ = std::thread([this] { PollLoop(); });
+  poller_ = std::thread([this] {
+    process::NameThisThread("sluice-keys");
+    PollLoop();
+  });
 }
 
 CachedKeyStore::~CachedKeyStore() {

@@ -1,5 +1,7 @@
 #include "libs/redis/redis_client_impl.h"
 
+#include "libs/process/thread_name.h"
+
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -53,6 +55,7 @@ AsioRedisClient::AsioRedisClient(RedisOptions options, std::string host,
       backoff_(options_.reconnect_backoff) {
   boost::asio::post(io_, [this] { Connect(); });
   thread_ = std::thread([this] {
+    process::NameThisThread("sluice-redis");
     // hiredis writes with write(2): a peer that went away must give EPIPE,
     // not a process-killing SIGPIPE. Blocking it here confines the signal
     // to this thread, where it stays pending and harmless.

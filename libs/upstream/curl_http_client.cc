@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "libs/process/thread_name.h"
 #include "libs/upstream/http_client.h"
 
 namespace sluice::upstream {
@@ -116,7 +117,10 @@ class CurlHttpClient : public HttpClient {
  public:
   CurlHttpClient(const HttpClientOptions& options, CURLM* multi)
       : options_(options), multi_(multi) {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      process::NameThisThread("sluice-upstream");
+      Loop();
+    });
   }
 
   ~CurlHttpClient() override {
