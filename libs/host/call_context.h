@@ -1,7 +1,7 @@
 // What travels with every call between components, co-hosted or remote: the
 // deadline, cancellation, the trace context and the caller the edge
 // authenticated. A component's methods take it as their first argument
-// (Service Weaver's context.Context); the gRPC glue (grpc_glue.h) turns it
+// (Service Weaver's context.Context); the gRPC glue (grpc_context.h) turns it
 // into metadata and back.
 //
 // Cancellation runs downstream: cancelling a context cancels every child

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "libs/config/duration.h"
+#include "libs/io/io_threads.h"
 #include "libs/kafka/dev_broker.h"
 
 namespace sluice::host {
@@ -96,7 +97,13 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(
         "in-process Kafka dev broker at ", brokers, " (not durable)"));
   }
 
-  HostEnvironment env{config, host->components_, brokers, host->auth_.get()};
+  const int io_threads =
+      config.server().http_threads() > 0
+          ? config.server().http_threads()
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  host->io_ = std::make_unique<io::IoThreads>(io_threads);
+  HostEnvironment env{config, host->components_, brokers, host->auth_.get(),
+                      &host->io_->context()};
   for (const std::string& name : host->hosted_names_) {
     absl::StatusOr<std::unique_ptr<HostedService>> service =
         FindService(definition, name)->create(env);
@@ -177,6 +184,7 @@ void Host::Shutdown() {
   public_server_.reset();
   internal_server_.reset();
   while (!services_.empty()) services_.pop_back();
+  if (io_ != nullptr) io_->Stop();
   dev_broker_.reset();
 }
 

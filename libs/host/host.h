@@ -23,8 +23,16 @@
 #include "libs/host/internal_auth.h"
 #include "sluice/v1/config.pb.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace sluice::kafka {
 class DevBroker;
+}
+
+namespace sluice::io {
+class IoThreads;
 }
 
 namespace sluice::host {
@@ -60,6 +68,8 @@ struct HostEnvironment {
   std::string kafka_brokers;
   // What the service's internal gRPC face asks of its callers.
   const InternalAuth* auth = nullptr;
+  // The process's I/O threads (HTTP in and out share them).
+  boost::asio::io_context* io = nullptr;
 };
 
 struct ServiceDefinition {
@@ -113,6 +123,8 @@ class Host {
 
   std::unique_ptr<InternalAuth> auth_;
   std::unique_ptr<kafka::DevBroker> dev_broker_;
+  // Outlives the services, which run on it.
+  std::unique_ptr<io::IoThreads> io_;
   Components components_;
   std::vector<std::string> hosted_names_;
   // In build order; drained and destroyed in reverse.

@@ -3,6 +3,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <future>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -17,12 +19,40 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+// Counts the live sessions: each holds a share of it, and the server waits
+// for them all to go before it does.
+class SessionCount {
+ public:
+  std::shared_ptr<void> Join() {
+    {
+      absl::MutexLock lock(&mu_);
+      ++live_;
+    }
+    return std::shared_ptr<void>(nullptr, [this](void*) {
+      absl::MutexLock lock(&mu_);
+      --live_;
+    });
+  }
+  bool WaitForNone(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_ == 0; };
+    return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+  }
+
+ private:
+  absl::Mutex mu_;
+  int live_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class ServerImpl : public Server {
  public:
   ServerImpl(const ServerOptions& options, Handler handler)
       : options_(options),
         handler_(std::move(handler)),
-        io_(options.threads),
+        owned_io_(options.io == nullptr
+                      ? std::make_unique<asio::io_context>(options.threads)
+                      : nullptr),
+        io_(options.io != nullptr ? *options.io : *owned_io_),
         acceptor_(asio::make_strand(io_)) {}
 
   ~ServerImpl() override { Shutdown(); }
@@ -45,6 +75,7 @@ class ServerImpl : public Server {
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();
+    if (owned_io_ == nullptr) return absl::OkStatus();  // theirs run it
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       threads_.emplace_back([this] {
         process::NameThisThread("sluice-http");
@@ -77,9 +108,11 @@ class ServerImpl : public Server {
       if (stopped_) return;
       stopped_ = true;
     }
-    asio::post(acceptor_.get_executor(), [this] {
+    std::promise<void> closed;
+    asio::post(acceptor_.get_executor(), [this, &closed] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      closed.set_value();
     });
     {
       absl::MutexLock lock(&mu_);
@@ -87,6 +120,13 @@ class ServerImpl : public Server {
         if (auto session = weak.lock()) session->Close();
       }
       sessions_.clear();
+    }
+    if (owned_io_ == nullptr) {
+      // Shared threads: they close the acceptor and the sessions; the
+      // server (whose options and handler sessions use) waits for that.
+      closed.get_future().wait();
+      sessions_alive_.WaitForNone(absl::Seconds(10));
+      return;
     }
     // Stop the I/O threads (possibly before the closes above have run).
     asio::post(io_, [this] { io_.stop(); });
@@ -100,12 +140,15 @@ class ServerImpl : public Server {
 
  private:
   void Accept() {
+    // The pending accept counts as a live session: a server on shared
+    // threads waits for its handler too.
     acceptor_.async_accept(
         asio::make_strand(io_),
-        [this](boost::system::error_code ec, tcp::socket socket) {
+        [this, alive = sessions_alive_.Join()](boost::system::error_code ec,
+                                               tcp::socket socket) {
           if (ec) return;  // acceptor closed
           auto session = std::make_shared<internal::Session>(
-              std::move(socket), options_, handler_);
+              std::move(socket), options_, handler_, sessions_alive_.Join());
           {
             absl::MutexLock lock(&mu_);
             if (stopped_ || draining_) return;
@@ -122,7 +165,9 @@ class ServerImpl : public Server {
 
   const ServerOptions options_;
   const Handler handler_;
-  asio::io_context io_;
+  SessionCount sessions_alive_;
+  std::unique_ptr<asio::io_context> owned_io_;  // without options.io
+  asio::io_context& io_;
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::vector<std::thread> threads_;

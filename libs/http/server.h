@@ -17,6 +17,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace sluice::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -103,6 +107,10 @@ struct RejectedRequest {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0 picks a free port: read it from Server::port().
+  // The I/O threads to serve on (the process's, shared with the upstream
+  // client); null: `threads` threads of the server's own. Must outlive the
+  // server.
+  boost::asio::io_context* io = nullptr;
   int threads = 1;
   uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
   uint32_t max_header_bytes = 64 * 1024;      // larger headers get 431

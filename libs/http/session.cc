@@ -74,11 +74,12 @@ void ReadPartialHead(absl::string_view raw, bool request_line,
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
-                 const Handler& handler)
+                 const Handler& handler, std::shared_ptr<void> alive)
     : stream_(std::move(socket)),
       options_(options),
       handler_(handler),
-      read_timer_(stream_.get_executor()) {}
+      read_timer_(stream_.get_executor()),
+      alive_(std::move(alive)) {}
 
 void Session::Start() {
   beast::error_code ignored;

@@ -30,9 +30,10 @@ class WriterImpl;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // `options` and `handler` belong to the server and outlive the session.
+  // `options` and `handler` belong to the server, which outlives its
+  // sessions: it waits for `alive` to go before it goes.
   Session(asio::ip::tcp::socket socket, const ServerOptions& options,
-          const Handler& handler);
+          const Handler& handler, std::shared_ptr<void> alive);
   void Start();
   // Thread-safe: closes the connection (server shutdown).
   void Close();
@@ -106,6 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // as they go.
   int64_t chunk_bytes_ = 0;
   std::shared_ptr<std::array<char, 4096>> discard_;  // lingering close
+  std::shared_ptr<void> alive_;  // the server's count of live sessions
 };
 
 }  // namespace sluice::http::internal

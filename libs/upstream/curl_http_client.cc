@@ -1,25 +1,41 @@
-// HttpClient on libcurl's multi interface. One event thread owns the multi
-// handle and every transfer; Start() and Cancel() reach it through a
-// mutex-guarded queue and curl_multi_wakeup(). Keep-alive reuse is the multi
-// handle's connection pool. First-byte and stall timeouts are our own timers,
-// checked on every turn of the loop (curl's LOW_SPEED options are too coarse).
-// Finished easy handles are reset and kept for the next transfer: creating
-// and destroying one per request was a visible share of the loop's CPU.
+// HttpClient on libcurl's multi_socket interface, driven by an Asio
+// io_context: curl's sockets and timer are Asio waits, every touch of the
+// multi handle runs on one strand. On the process's shared I/O threads
+// (HttpClientOptions::io) a request that arrived on a thread goes upstream,
+// and its answer comes back, on that thread: no hand-off to an event thread
+// and back (see libs/io/io_threads.h). Without one the client runs its own
+// thread, as before.
+//
+// Keep-alive reuse is the multi handle's connection pool. First-byte and
+// stall timeouts are our own, checked by a periodic timer while transfers
+// run (curl's LOW_SPEED options are too coarse). Finished easy handles are
+// reset and kept for the next transfer: creating and destroying one per
+// request was a visible share of CPU.
 #include <curl/curl.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "libs/process/thread_name.h"
 #include "libs/upstream/http_client.h"
@@ -27,8 +43,10 @@
 namespace sluice::upstream {
 namespace {
 
-// The longest the loop sleeps when no deadline is nearer.
-constexpr absl::Duration kMaxPollWait = absl::Seconds(1);
+namespace asio = boost::asio;
+
+// How often first-byte and stall limits are checked while transfers run.
+constexpr auto kDeadlineTick = std::chrono::milliseconds(20);
 // Idle easy handles kept for reuse; more than this are destroyed.
 constexpr size_t kMaxIdleEasyHandles = 256;
 
@@ -116,67 +134,198 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 class CurlHttpClient : public HttpClient {
  public:
   CurlHttpClient(const HttpClientOptions& options, CURLM* multi)
-      : options_(options), multi_(multi) {
-    thread_ = std::thread([this] {
-      process::NameThisThread("sluice-upstream");
-      Loop();
-    });
+      : options_(options),
+        multi_(multi),
+        owned_io_(options.io == nullptr ? std::make_unique<asio::io_context>(1)
+                                        : nullptr),
+        io_(options.io != nullptr ? *options.io : *owned_io_),
+        strand_(asio::make_strand(io_)),
+        curl_timer_(strand_),
+        deadline_timer_(strand_) {
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlHttpClient::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpClient::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    if (owned_io_ != nullptr) {
+      work_.emplace(asio::make_work_guard(io_));
+      thread_ = std::thread([this] {
+        process::NameThisThread("sluice-upstream");
+        io_.run();
+      });
+    }
   }
 
   ~CurlHttpClient() override {
-    stop_ = true;
-    curl_multi_wakeup(multi_);
-    thread_.join();
-    // The event thread is gone: this thread now owns every transfer.
-    for (auto& [id, t] : transfers_) curl_multi_remove_handle(multi_, t->easy);
-    std::unordered_map<CallId, std::unique_ptr<Transfer>> running;
-    running.swap(transfers_);
-    std::vector<std::unique_ptr<Transfer>> queued;
-    {
-      absl::MutexLock lock(&mu_);
-      queued.swap(incoming_);
+    // Everything below runs on the strand; this thread waits for it. (Never
+    // destroy the client on one of its io_context's threads.)
+    std::promise<void> cleaned;
+    asio::post(strand_, [this, &cleaned] {
+      stopped_ = true;
+      std::vector<CallId> ids;
+      for (auto& [id, t] : transfers_) ids.push_back(id);
+      for (CallId id : ids) Finish(id, absl::CancelledError("client shut down"));
+      curl_timer_.cancel();
+      deadline_timer_.cancel();
+      for (auto& [fd, socket] : sockets_) Forget(*socket);
+      sockets_.clear();
+      for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
+      idle_easy_.clear();
+      curl_multi_cleanup(multi_);
+      multi_ = nullptr;
+      cleaned.set_value();
+    });
+    cleaned.get_future().wait();
+    if (owned_io_ != nullptr) {
+      work_.reset();
+      io_.stop();
+      thread_.join();
     }
-    for (auto& [id, t] : running)
-      t->Done(absl::CancelledError("client shut down"));
-    for (auto& t : queued) t->Done(absl::CancelledError("client shut down"));
-    running.clear();
-    queued.clear();
-    for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
-    curl_multi_cleanup(multi_);
   }
 
   // HttpClient
   CallId Start(HttpRequest request, HttpCallbacks callbacks) override {
-    auto transfer = std::make_unique<Transfer>();
+    auto transfer = std::make_shared<Transfer>();
     transfer->id = next_id_.fetch_add(1);
     transfer->request = std::move(request);
     transfer->callbacks = std::move(callbacks);
     CallId id = transfer->id;
-    {
-      absl::MutexLock lock(&mu_);
-      incoming_.push_back(std::move(transfer));
-    }
-    curl_multi_wakeup(multi_);
+    // Posted, never run inline: the caller may be inside one of this
+    // client's callbacks, where curl refuses multi calls.
+    asio::post(strand_, [this, transfer]() mutable { Add(std::move(transfer)); });
     return id;
   }
 
   void Cancel(CallId id) override {
-    {
-      absl::MutexLock lock(&mu_);
-      cancels_.push_back(id);
-    }
-    curl_multi_wakeup(multi_);
+    asio::post(strand_, [this, id] {
+      Finish(id, absl::CancelledError("cancelled"));
+    });
   }
 
   void Resume(CallId id) override {
-    {
-      absl::MutexLock lock(&mu_);
-      resumes_.push_back(id);
-    }
-    curl_multi_wakeup(multi_);
+    asio::post(strand_, [this, id] { ResumeTransfer(id); });
   }
 
  private:
+  // What Asio waits on for one of curl's sockets. Shared with the pending
+  // waits, which may complete after curl forgot the socket.
+  struct Socket {
+    explicit Socket(asio::io_context& io) : descriptor(io) {}
+    asio::posix::stream_descriptor descriptor;
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    int wanted = 0;  // CURL_POLL_IN / OUT / INOUT
+    bool reading = false;
+    bool writing = false;
+    bool gone = false;
+  };
+
+  static int OnSocket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+    static_cast<CurlHttpClient*>(self)->Watch(fd, what);
+    return 0;
+  }
+
+  static int OnTimer(CURLM*, long timeout_ms, void* self) {
+    static_cast<CurlHttpClient*>(self)->ArmCurlTimer(timeout_ms);
+    return 0;
+  }
+
+  void Watch(curl_socket_t fd, int what) {
+    auto it = sockets_.find(fd);
+    if (what == CURL_POLL_REMOVE) {
+      if (it != sockets_.end()) {
+        Forget(*it->second);
+        sockets_.erase(it);
+      }
+      return;
+    }
+    if (it == sockets_.end()) {
+      auto socket = std::make_shared<Socket>(io_);
+      socket->fd = fd;
+      boost::system::error_code ec;
+      socket->descriptor.assign(fd, ec);
+      if (ec) return;
+      it = sockets_.emplace(fd, std::move(socket)).first;
+    }
+    it->second->wanted = what;
+    Arm(it->second);
+  }
+
+  // Stops waiting on a socket curl is done with, without closing it (curl
+  // does that).
+  static void Forget(Socket& socket) {
+    socket.gone = true;
+    boost::system::error_code ignored;
+    socket.descriptor.cancel(ignored);
+    socket.descriptor.release();
+  }
+
+  void Arm(const std::shared_ptr<Socket>& socket) {
+    bool want_read = socket->wanted == CURL_POLL_IN || socket->wanted == CURL_POLL_INOUT;
+    bool want_write = socket->wanted == CURL_POLL_OUT || socket->wanted == CURL_POLL_INOUT;
+    if (want_read && !socket->reading) {
+      socket->reading = true;
+      socket->descriptor.async_wait(
+          asio::posix::stream_descriptor::wait_read,
+          asio::bind_executor(strand_, [this, socket](boost::system::error_code ec) {
+            socket->reading = false;
+            if (ec || socket->gone) return;
+            Act(socket, CURL_CSELECT_IN);
+          }));
+      // Asio's epoll is edge-triggered and a wait is never speculative: an
+      // answer that arrived before the wait was queued (the upstream can be
+      // that quick) raised its edge already. Look once, and act if so.
+      pollfd check{socket->fd, POLLIN, 0};
+      if (::poll(&check, 1, 0) > 0) {
+        asio::post(strand_, [this, socket] {
+          if (!socket->gone) Act(socket, CURL_CSELECT_IN);
+        });
+      }
+    }
+    if (want_write && !socket->writing) {
+      socket->writing = true;
+      socket->descriptor.async_wait(
+          asio::posix::stream_descriptor::wait_write,
+          asio::bind_executor(strand_, [this, socket](boost::system::error_code ec) {
+            socket->writing = false;
+            if (ec || socket->gone) return;
+            Act(socket, CURL_CSELECT_OUT);
+          }));
+    }
+  }
+
+  void Act(const std::shared_ptr<Socket>& socket, int event) {
+    if (stopped_) return;
+    int running = 0;
+    curl_multi_socket_action(multi_, socket->fd, event, &running);
+    Collect();
+    // Still wanted: wait again (a wait is one-shot).
+    if (!socket->gone) Arm(socket);
+  }
+
+  void ArmCurlTimer(long timeout_ms) {
+    curl_timer_.cancel();
+    if (timeout_ms < 0) return;
+    curl_timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+    curl_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopped_) return;
+      int running = 0;
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      Collect();
+    });
+  }
+
+  // While transfers run, checks their first-byte and stall limits.
+  void ArmDeadlines() {
+    if (deadlines_armed_ || transfers_.empty()) return;
+    deadlines_armed_ = true;
+    deadline_timer_.expires_after(kDeadlineTick);
+    deadline_timer_.async_wait([this](boost::system::error_code ec) {
+      deadlines_armed_ = false;
+      if (ec || stopped_) return;
+      CheckDeadlines();
+      ArmDeadlines();
+    });
+  }
+
   // Builds the easy handle; false (with t.error set) when curl refuses.
   bool Configure(Transfer& t) {
     CURL* easy = nullptr;
@@ -236,20 +385,42 @@ class CurlHttpClient : public HttpClient {
     return true;
   }
 
-  void Add(std::unique_ptr<Transfer> t) {
+  void Add(std::shared_ptr<Transfer> t) {
+    if (stopped_) {
+      t->Done(absl::CancelledError("client shut down"));
+      return;
+    }
     if (!Configure(*t) || curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
       t->Done(absl::InvalidArgumentError(
           absl::StrCat("cannot start request: ", t->error)));
+      Recycle(*t);
       return;
     }
-    CallId id = t->id;
-    transfers_[id] = std::move(t);
+    transfers_[t->id] = std::move(t);
+    ArmDeadlines();
+    // Start it now rather than on curl's zero timer: the request goes out
+    // from this turn of the loop.
+    int running = 0;
+    curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    Collect();
+  }
+
+  // Ends the transfers curl says are done.
+  void Collect() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      absl::Status status = ResultStatus(*t, msg->data.result);
+      Finish(t->id, std::move(status));
+    }
   }
 
   void Finish(CallId id, absl::Status status) {
     auto it = transfers_.find(id);
     if (it == transfers_.end()) return;  // already finished
-    std::unique_ptr<Transfer> t = std::move(it->second);
+    std::shared_ptr<Transfer> t = std::move(it->second);
     transfers_.erase(it);
     curl_multi_remove_handle(multi_, t->easy);
     if (status.ok()) t->SendHead();
@@ -263,7 +434,7 @@ class CurlHttpClient : public HttpClient {
   void Recycle(Transfer& t) {
     // A handle curl still holds paused is not reused: its kept bytes must
     // never reach the next transfer.
-    if (t.easy == nullptr || t.paused ||
+    if (t.easy == nullptr || t.paused || stopped_ ||
         idle_easy_.size() >= kMaxIdleEasyHandles) {
       return;
     }
@@ -289,8 +460,8 @@ class CurlHttpClient : public HttpClient {
         absl::StrCat("upstream connection: ", detail));
   }
 
-  // On the event thread. Unpausing may hand the kept bytes to OnBody at
-  // once, which may ask to pause again.
+  // Reads on after on_body returned false. Unpausing may hand the kept
+  // bytes to OnBody at once, which may ask to pause again.
   void ResumeTransfer(CallId id) {
     auto it = transfers_.find(id);
     if (it == transfers_.end()) return;
@@ -301,14 +472,13 @@ class CurlHttpClient : public HttpClient {
     if (t.paused) {
       t.paused = false;
       curl_easy_pause(t.easy, CURLPAUSE_CONT);
+      Collect();
     }
   }
 
-  // Ends transfers past their first-byte or stall limit; returns how long
-  // until the nearest such deadline (at most kMaxPollWait).
-  absl::Duration CheckDeadlines() {
+  // Ends transfers past their first-byte or stall limit.
+  void CheckDeadlines() {
     absl::Time now = absl::Now();
-    absl::Duration next = kMaxPollWait;
     std::vector<std::pair<CallId, std::string>> expired;
     for (auto& [id, t] : transfers_) {
       const HttpRequest& r = t->request;
@@ -317,67 +487,34 @@ class CurlHttpClient : public HttpClient {
       if (limit <= absl::ZeroDuration() || t->pause_asked) continue;
       absl::Duration left =
           (t->got_byte ? t->last_byte : t->started) + limit - now;
-      if (left > absl::ZeroDuration()) {
-        next = std::min(next, left);
-        continue;
-      }
+      if (left > absl::ZeroDuration()) continue;
       expired.emplace_back(id, t->got_byte
                                    ? absl::StrCat("stall: no bytes for ",
                                                   absl::FormatDuration(limit))
                                    : absl::StrCat("first byte: nothing for ",
                                                   absl::FormatDuration(limit)));
     }
-    for (auto& [id, why] : expired)
+    for (auto& [id, why] : expired) {
       Finish(id, absl::DeadlineExceededError(why));
-    return next;
-  }
-
-  void Loop() {
-    while (!stop_.load()) {
-      std::vector<std::unique_ptr<Transfer>> incoming;
-      std::vector<CallId> cancels, resumes;
-      {
-        absl::MutexLock lock(&mu_);
-        incoming.swap(incoming_);
-        cancels.swap(cancels_);
-        resumes.swap(resumes_);
-      }
-      for (auto& t : incoming) Add(std::move(t));
-      for (CallId id : cancels) Finish(id, absl::CancelledError("cancelled"));
-      for (CallId id : resumes) ResumeTransfer(id);
-      int running = 0;
-      curl_multi_perform(multi_, &running);
-      int left = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        Transfer* t = nullptr;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
-        absl::Status status = ResultStatus(*t, msg->data.result);
-        Finish(t->id, std::move(status));
-      }
-      absl::Duration wait = CheckDeadlines();
-      long curl_wait = -1;
-      curl_multi_timeout(multi_, &curl_wait);
-      // Round up so a deadline is past when we wake for it.
-      long wait_ms = static_cast<long>(std::max<int64_t>(
-          1,
-          absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1)))));
-      if (curl_wait >= 0) wait_ms = std::min(wait_ms, curl_wait);
-      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms), nullptr);
     }
   }
 
   const HttpClientOptions options_;
-  CURLM* const multi_;
+  CURLM* multi_;
+  std::unique_ptr<asio::io_context> owned_io_;  // without options.io
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+      work_;
   std::thread thread_;
-  std::atomic<bool> stop_{false};
   std::atomic<CallId> next_id_{1};
-  absl::Mutex mu_;
-  std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
-  std::vector<CallId> cancels_ ABSL_GUARDED_BY(mu_);
-  std::vector<CallId> resumes_ ABSL_GUARDED_BY(mu_);
-  // Owned by the event thread (by the destructor once it has joined).
-  std::unordered_map<CallId, std::unique_ptr<Transfer>> transfers_;
+  // Touched on the strand only.
+  asio::steady_timer curl_timer_;
+  asio::steady_timer deadline_timer_;
+  bool deadlines_armed_ = false;
+  bool stopped_ = false;
+  std::unordered_map<CallId, std::shared_ptr<Transfer>> transfers_;
+  std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::vector<CURL*> idle_easy_;
 };
 

@@ -17,6 +17,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace sluice::upstream {
 
 struct HttpRequest {
@@ -39,8 +43,8 @@ struct HttpResponseHead {
   absl::string_view Header(absl::string_view lower_name) const;
 };
 
-// Called on the client's event thread; each must return quickly and must not
-// block (it may call Start() or Cancel()).
+// Called on the client's I/O threads (one at a time per client); each must
+// return quickly and must not block (it may call Start() or Cancel()).
 struct HttpCallbacks {
   // Once, with the final (non-1xx) head, before the first body byte or at
   // the end of a successful exchange with no body.
@@ -62,6 +66,11 @@ using CallId = uint64_t;
 using CallHandle = CallId;
 
 struct HttpClientOptions {
+  // The I/O threads to run on (shared with the HTTP server, say: a request
+  // then goes upstream and back on the thread that read it). Null: the
+  // client runs a thread of its own. Must outlive the client, and the
+  // client must not be destroyed on one of its threads.
+  boost::asio::io_context* io = nullptr;
   long max_total_connections = 256;
   long max_host_connections = 64;
   bool http2 = true;

@@ -46,10 +46,13 @@ class TrackedStream final : public ChunkSink {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdaptersImpl>> AdaptersImpl::Create(
-    const sluice::v1::Config& config, worker::Worker* worker) {
+    const sluice::v1::Config& config, worker::Worker* worker,
+    boost::asio::io_context* io) {
   std::unique_ptr<AdaptersImpl> adapters(new AdaptersImpl());
+  upstream::HttpClientOptions options;
+  options.io = io;
   absl::StatusOr<upstream::HttpClientPtr> client =
-      upstream::HttpClient::Create();
+      upstream::HttpClient::Create(options);
   if (!client.ok()) return client.status();
   adapters->client_ = *std::move(client);
   for (const auto& provider : config.providers()) {

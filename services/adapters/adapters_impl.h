@@ -19,10 +19,11 @@ namespace sluice::adapters {
 
 class AdaptersImpl final : public Adapters {
  public:
-  // Worker providers call `worker` (null: they answer UNAVAILABLE); it
-  // must outlive this.
+  // Worker providers call `worker` (null: they answer UNAVAILABLE); upstream
+  // HTTP runs on `io` (null: a thread of its own). Both must outlive this.
   static absl::StatusOr<std::unique_ptr<AdaptersImpl>> Create(
-      const sluice::v1::Config& config, worker::Worker* worker = nullptr);
+      const sluice::v1::Config& config, worker::Worker* worker = nullptr,
+      boost::asio::io_context* io = nullptr);
   ~AdaptersImpl() override;
 
   // Adapters

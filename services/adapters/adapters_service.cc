@@ -32,7 +32,8 @@ host::ServiceDefinition AdaptersServiceDefinition() {
             absl::StatusOr<std::unique_ptr<AdaptersImpl>> adapters =
                 AdaptersImpl::Create(env.config,
                                      env.components.Find<worker::Worker>(
-                                         worker::kServiceName));
+                                         worker::kServiceName),
+                                     env.io);
             if (!adapters.ok()) return adapters.status();
             env.components.Provide<Adapters>(kServiceName, adapters->get());
             return std::make_unique<HostedAdapters>(*std::move(adapters),

@@ -33,9 +33,10 @@ absl::Status ParseListen(const std::string& listen, http::ServerOptions& out) {
 
 absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     const sluice::v1::Config& config, const std::string& brokers,
-    const host::Components& components) {
+    const host::Components& components, boost::asio::io_context* io) {
   std::unique_ptr<IngressServer> ingress(new IngressServer());
   http::ServerOptions& options = ingress->options_;
+  options.io = io;
   if (absl::Status s = ParseListen(config.server().http_listen().empty()
                                        ? "127.0.0.1:8080"
                                        : config.server().http_listen(),

@@ -30,9 +30,10 @@ class IngressServer {
   // and the cache through `components` (each may be absent: its routes
   // then answer 503). Register grpc_service() on the public listener, then
   // StartHttp().
+  // `io` (null: HTTP threads of its own) must outlive the server.
   static absl::StatusOr<std::unique_ptr<IngressServer>> Create(
       const sluice::v1::Config& config, const std::string& brokers,
-      const host::Components& components);
+      const host::Components& components, boost::asio::io_context* io);
   ~IngressServer();
 
   grpc::Service* grpc_service() { return gateway_.get(); }

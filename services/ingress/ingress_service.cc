@@ -48,7 +48,7 @@ host::ServiceDefinition IngressServiceDefinition() {
               -> absl::StatusOr<std::unique_ptr<host::HostedService>> {
             absl::StatusOr<std::unique_ptr<IngressServer>> server =
                 IngressServer::Create(env.config, env.kafka_brokers,
-                                      env.components);
+                                      env.components, env.io);
             if (!server.ok()) return server.status();
             std::string listen = env.config.server().http_listen().empty()
                                      ? "127.0.0.1:8080"
