@@ -49,7 +49,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
                             {"client.id", options.client_id},
                             {"enable.idempotence", "true"},
                             {"acks", "all"},
-                            {"linger.ms", "5"}};
+                            {"linger.ms", "20"}};
   settings.insert(settings.end(), options.extra.begin(), options.extra.end());
   absl::StatusOr<rd_kafka_conf_t*> conf = MakeConfig(settings);
   if (!conf.ok()) return conf.status();
