@@ -10,6 +10,7 @@
 #include "services/metering/metering_service.h"
 #include "services/router/router_client.h"
 #include "services/router/router_service.h"
+#include "services/scheduler/scheduler_service.h"
 #include "services/worker/worker_client.h"
 #include "services/worker/worker_service.h"
 
@@ -20,6 +21,7 @@ host::HostDefinition AllServices() {
            cache::CacheServiceDefinition(),
            worker::WorkerServiceDefinition(),
            adapters::AdaptersServiceDefinition(),
+           scheduler::SchedulerServiceDefinition(),
            router::RouterServiceDefinition(),
            ingress::IngressServiceDefinition()},
           {metering::MeteringClientDefinition(),

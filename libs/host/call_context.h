@@ -32,6 +32,9 @@ using CallContextPtr = std::shared_ptr<CallContext>;
 struct Caller {
   std::string tenant;
   std::string key_id;
+  // The caller's work can wait (batch lines, async jobs): it queues behind
+  // interactive work wherever calls queue.
+  bool batch = false;
 };
 
 class CallContext : public std::enable_shared_from_this<CallContext> {

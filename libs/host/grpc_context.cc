@@ -35,6 +35,7 @@ std::unique_ptr<grpc::ClientContext> ToClientContext(
   add(kTraceparentKey, context.traceparent());
   add(kTenantKey, context.caller().tenant);
   add(kKeyIdKey, context.caller().key_id);
+  if (context.caller().batch) add(kBatchKey, "1");
   if (auth != nullptr) auth->Sign(*client);
   return client;
 }
@@ -46,6 +47,7 @@ CallContextPtr FromServerContext(const grpc::CallbackServerContext& context) {
   options.traceparent = std::string(ClientMetadata(context, kTraceparentKey));
   options.caller.tenant = std::string(ClientMetadata(context, kTenantKey));
   options.caller.key_id = std::string(ClientMetadata(context, kKeyIdKey));
+  options.caller.batch = ClientMetadata(context, kBatchKey) == "1";
   return CallContext::Create(std::move(options));
 }
 

@@ -19,6 +19,7 @@ inline constexpr absl::string_view kTraceparentKey = "traceparent";
 inline constexpr absl::string_view kRequestIdKey = "x-request-id";
 inline constexpr absl::string_view kTenantKey = "x-sluice-tenant";
 inline constexpr absl::string_view kKeyIdKey = "x-sluice-key-id";
+inline constexpr absl::string_view kBatchKey = "x-sluice-batch";
 
 // Outbound calls without a deadline of their own get this one: every RPC
 // has a deadline.

@@ -4,6 +4,7 @@
 
 #include "services/router/router_grpc.h"
 #include "services/router/router_impl.h"
+#include "services/scheduler/scheduler.h"
 
 namespace sluice::router {
 namespace {
@@ -22,6 +23,16 @@ class HostedRouter final : public host::HostedService {
   RouterGrpc grpc_;
 };
 
+// Upstream calls go through the scheduler when this process hosts one,
+// else straight to the adapters.
+adapters::Adapters* UpstreamOf(host::Components& components) {
+  if (auto* scheduler =
+          components.Find<adapters::Adapters>(scheduler::kServiceName)) {
+    return scheduler;
+  }
+  return components.Find<adapters::Adapters>(adapters::kServiceName);
+}
+
 }  // namespace
 
 host::ServiceDefinition RouterServiceDefinition() {
@@ -29,10 +40,7 @@ host::ServiceDefinition RouterServiceDefinition() {
           [](host::HostEnvironment& env)
               -> absl::StatusOr<std::unique_ptr<host::HostedService>> {
             absl::StatusOr<std::unique_ptr<RouterImpl>> router =
-                RouterImpl::Create(
-                    env.config,
-                    env.components.Find<adapters::Adapters>(
-                        adapters::kServiceName),
+                RouterImpl::Create(env.config, UpstreamOf(env.components),
                     env.components.Find<cache::Cache>(cache::kServiceName));
             if (!router.ok()) return router.status();
             env.components.Provide<Router>(kServiceName, router->get());

@@ -1,0 +1,351 @@
+#include "services/scheduler/scheduler_impl.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "libs/status/errors.h"
+
+namespace sluice::scheduler {
+namespace {
+
+namespace asio = boost::asio;
+using sluice::v1::AdapterRequest;
+using sluice::v1::ChatChunk;
+using sluice::v1::ChatRequest;
+using sluice::v1::ChatResponse;
+
+// Until the provider says, a prompt is about 4 bytes a token, plus the
+// template's few tokens per message.
+int64_t EstimatePromptTokens(const ChatRequest& request) {
+  int64_t bytes = 0;
+  for (const auto& message : request.messages()) {
+    bytes += static_cast<int64_t>(message.text().size()) + 16;
+    for (const auto& part : message.parts().parts()) {
+      bytes += static_cast<int64_t>(part.text().size());
+    }
+  }
+  return bytes / 4 + 1;
+}
+
+int64_t MaxCompletionTokens(const ChatRequest& request) {
+  if (request.has_max_completion_tokens()) return request.max_completion_tokens();
+  if (request.has_max_tokens()) return request.max_tokens();
+  return 0;
+}
+
+// Passes a stream on and reports its usage to the scheduler when it ends.
+class FinishingSink final : public host::Sink<ChatChunk> {
+ public:
+  FinishingSink(SchedulerImpl* scheduler, SchedulerImpl::Started started,
+                host::Sink<ChatChunk>* sink)
+      : scheduler_(scheduler), started_(std::move(started)), sink_(sink) {}
+
+  void Start(host::FlowPtr flow) override { sink_->Start(std::move(flow)); }
+  bool Next(ChatChunk chunk) override {
+    if (chunk.has_usage()) {
+      prompt_ = chunk.usage().prompt_tokens();
+      completion_ = chunk.usage().completion_tokens();
+      has_usage_ = true;
+    }
+    for (const auto& choice : chunk.choices()) {
+      streamed_bytes_ += static_cast<int64_t>(choice.delta().text().size());
+    }
+    return sink_->Next(std::move(chunk));
+  }
+  void Done(absl::Status status) override {
+    if (!has_usage_) {
+      prompt_ = started_.estimated_prompt_tokens;
+      completion_ = streamed_bytes_ / 4;
+    }
+    scheduler_->Finished(started_, prompt_, completion_, status);
+    host::Sink<ChatChunk>* sink = sink_;
+    delete this;
+    sink->Done(std::move(status));
+  }
+
+ private:
+  SchedulerImpl* const scheduler_;
+  const SchedulerImpl::Started started_;
+  host::Sink<ChatChunk>* const sink_;
+  bool has_usage_ = false;
+  int64_t prompt_ = 0;
+  int64_t completion_ = 0;
+  int64_t streamed_bytes_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SchedulerImpl>> SchedulerImpl::Create(
+    const sluice::v1::Config& config, adapters::Adapters* next,
+    asio::io_context* io, SchedulerOptions options) {
+  if (next == nullptr) {
+    return absl::FailedPreconditionError(
+        "the scheduler needs the adapters (hosted or remote)");
+  }
+  if (io == nullptr) return absl::InvalidArgumentError("scheduler: no io_context");
+  return std::unique_ptr<SchedulerImpl>(
+      new SchedulerImpl(config, next, io, std::move(options)));
+}
+
+SchedulerImpl::SchedulerImpl(const sluice::v1::Config& config,
+                             adapters::Adapters* next, asio::io_context* io,
+                             SchedulerOptions options)
+    : next_(next),
+      options_(std::move(options)),
+      bounds_{config.scheduler().max_queue() > 0
+                  ? static_cast<size_t>(config.scheduler().max_queue())
+                  : 1024,
+              config.scheduler().max_batch_queue() > 0
+                  ? static_cast<size_t>(config.scheduler().max_batch_queue())
+                  : 100000},
+      timer_(*io) {
+  for (const auto& provider : config.providers()) {
+    limits_[provider.name()] = {provider.limits().max_concurrency(),
+                                provider.limits().rpm(), provider.limits().tpm()};
+  }
+  for (const auto& tenant : config.tenants()) {
+    weights_[tenant.name()] = tenant.weight() > 0 ? tenant.weight() : 1.0;
+  }
+  absl::MutexLock lock(&timer_guard_->mu);
+  timer_guard_->scheduler = this;
+}
+
+SchedulerImpl::~SchedulerImpl() {
+  {
+    absl::MutexLock lock(&timer_guard_->mu);  // waits for a handler in progress
+    timer_guard_->scheduler = nullptr;
+  }
+  Drain();
+  absl::MutexLock lock(&mu_);
+  timer_.cancel();
+}
+
+TargetQueue& SchedulerImpl::TargetFor(const std::string& provider) {
+  auto it = targets_.find(provider);
+  if (it == targets_.end()) {
+    auto limits = limits_.find(provider);
+    it = targets_
+             .emplace(provider, std::make_unique<TargetQueue>(
+                                    limits == limits_.end() ? TargetLimitsConfig{}
+                                                            : limits->second,
+                                    bounds_, options_.clock()))
+             .first;
+  }
+  return *it->second;
+}
+
+QueuedCall SchedulerImpl::Describe(const host::CallContext& context,
+                                  const AdapterRequest& request,
+                                  Started* started) const {
+  started->provider = request.provider();
+  started->tenant = context.caller().tenant;
+  started->batch = context.caller().batch;
+  started->estimated_prompt_tokens = EstimatePromptTokens(request.request());
+
+  QueuedCall call;
+  call.tenant = started->tenant;
+  auto weight = weights_.find(call.tenant);
+  call.weight = weight == weights_.end() ? 1.0 : weight->second;
+  call.batch = started->batch;
+  call.prompt_tokens = started->estimated_prompt_tokens;
+  call.max_completion_tokens = MaxCompletionTokens(request.request());
+  call.deadline = context.deadline();
+  started->charged_tokens = call.charged_tokens();
+  return call;
+}
+
+void SchedulerImpl::Submit(const host::CallContextPtr& context,
+                           const std::string& provider, QueuedCall call) {
+  absl::Status refused;
+  uint64_t id = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) {
+      refused = absl::UnavailableError("the scheduler is shutting down");
+    } else {
+      id = next_id_++;
+      call.id = id;
+      refused = TargetFor(provider).Enqueue(std::move(call));  // moved only if queued
+      if (refused.ok()) waiting_[id] = Waiting{context, 0};
+    }
+  }
+  if (!refused.ok()) {
+    std::move(call.start)(refused);
+    return;
+  }
+  // A caller that goes away leaves the queue at once.
+  host::CallContext::HookId hook = context->OnCancel([guard = timer_guard_, id] {
+    absl::ReaderMutexLock guard_lock(&guard->mu);
+    SchedulerImpl* self = guard->scheduler;
+    if (self == nullptr) return;
+    {
+      absl::MutexLock lock(&self->mu_);
+      if (!self->waiting_.contains(id)) return;
+      self->cancelled_.insert(id);
+    }
+    self->Pump();
+  });
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = waiting_.find(id);
+    if (it != waiting_.end()) it->second.cancel_hook = hook;
+  }
+  Pump();
+}
+
+void SchedulerImpl::Pump() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (pumping_) {
+      pump_again_ = true;
+      return;
+    }
+    pumping_ = true;
+  }
+  while (true) {
+    std::vector<std::pair<QueuedCall, absl::Status>> runs;
+    std::vector<std::pair<host::CallContextPtr, host::CallContext::HookId>> hooks;
+    {
+      absl::MutexLock lock(&mu_);
+      pump_again_ = false;
+      absl::Time now = options_.clock();
+      absl::Time wake = absl::InfiniteFuture();
+      for (auto& [provider, target] : targets_) {
+        for (QueuedCall& call : target->TakeDropped(now, [this](const QueuedCall& c) {
+               return cancelled_.contains(c.id) || draining_;
+             })) {
+          absl::Status why =
+              draining_ ? absl::UnavailableError("the scheduler is shutting down")
+              : cancelled_.contains(call.id)
+                  ? absl::CancelledError("the caller went away while queued")
+                  : absl::DeadlineExceededError(absl::StrCat(
+                        "the request's deadline passed while it waited for ",
+                        provider, " (", target->in_flight(), " calls in flight)"));
+          runs.emplace_back(std::move(call), why);
+        }
+        for (QueuedCall& call : target->TakeStartable(now)) {
+          runs.emplace_back(std::move(call), absl::OkStatus());
+        }
+        wake = std::min(wake, target->NextWake(now));
+      }
+      for (auto& [call, status] : runs) {
+        cancelled_.erase(call.id);
+        auto it = waiting_.find(call.id);
+        if (it != waiting_.end()) {
+          hooks.emplace_back(std::move(it->second.context), it->second.cancel_hook);
+          waiting_.erase(it);
+        }
+      }
+      ArmTimer(wake);
+      if (runs.empty()) {
+        if (!pump_again_) {
+          pumping_ = false;
+          return;
+        }
+        continue;
+      }
+    }
+    for (auto& [context, hook] : hooks) {
+      if (hook != 0) context->Forget(hook);
+    }
+    for (auto& [call, status] : runs) std::move(call.start)(std::move(status));
+  }
+}
+
+void SchedulerImpl::ArmTimer(absl::Time wake) {
+  if (wake == absl::InfiniteFuture() || wake >= timer_at_) return;
+  timer_at_ = wake;
+  absl::Duration in = std::max(absl::ZeroDuration(), wake - options_.clock());
+  timer_.expires_after(absl::ToChronoNanoseconds(in));
+  timer_.async_wait([guard = timer_guard_](boost::system::error_code ec) {
+    if (ec) return;  // re-armed or cancelled
+    absl::ReaderMutexLock lock(&guard->mu);
+    if (guard->scheduler == nullptr) return;
+    {
+      absl::MutexLock inner(&guard->scheduler->mu_);
+      guard->scheduler->timer_at_ = absl::InfiniteFuture();
+    }
+    guard->scheduler->Pump();
+  });
+}
+
+void SchedulerImpl::Finished(const Started& call, int64_t prompt,
+                             int64_t completion, const absl::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Time now = options_.clock();
+    TargetQueue& target = TargetFor(call.provider);
+    target.Finish(call.tenant, call.batch, call.charged_tokens, prompt,
+                  completion, call.estimated_prompt_tokens, now);
+    // The provider's own 429 (not our queue's: that one never started).
+    if (absl::IsResourceExhausted(status)) {
+      std::optional<absl::Duration> retry_after = status::RetryAfterOf(status);
+      target.PauseUntil(now + retry_after.value_or(absl::Seconds(1)), now);
+    }
+  }
+  Pump();
+}
+
+void SchedulerImpl::Complete(host::CallContextPtr context, AdapterRequest request,
+                             host::Callback<ChatResponse> done) {
+  Started started;
+  QueuedCall call = Describe(*context, request, &started);
+  std::string provider = request.provider();
+  call.start = [this, context, request = std::move(request), started,
+                done = std::move(done)](absl::Status status) mutable {
+    if (!status.ok()) {
+      std::move(done)(std::move(status));
+      return;
+    }
+    next_->Complete(
+        std::move(context), std::move(request),
+        [this, started = std::move(started), done = std::move(done)](
+            absl::StatusOr<ChatResponse> answer) mutable {
+          int64_t prompt = started.estimated_prompt_tokens, completion = 0;
+          if (answer.ok()) {
+            prompt = answer->usage().prompt_tokens();
+            completion = answer->usage().completion_tokens();
+          }
+          Finished(started, prompt, completion, answer.status());
+          std::move(done)(std::move(answer));
+        });
+  };
+  Submit(context, provider, std::move(call));
+}
+
+void SchedulerImpl::StreamComplete(host::CallContextPtr context,
+                                   AdapterRequest request,
+                                   host::Sink<ChatChunk>* sink) {
+  Started started;
+  QueuedCall call = Describe(*context, request, &started);
+  std::string provider = request.provider();
+  call.start = [this, context, request = std::move(request), started,
+                sink](absl::Status status) mutable {
+    if (!status.ok()) {
+      sink->Done(std::move(status));
+      return;
+    }
+    next_->StreamComplete(std::move(context), std::move(request),
+                          new FinishingSink(this, std::move(started), sink));
+  };
+  Submit(context, provider, std::move(call));
+}
+
+void SchedulerImpl::Drain() {
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+  }
+  Pump();
+}
+
+SchedulerImpl::TargetState SchedulerImpl::StateOf(const std::string& provider) {
+  absl::MutexLock lock(&mu_);
+  auto it = targets_.find(provider);
+  if (it == targets_.end()) return {};
+  return {it->second->queued(), it->second->in_flight()};
+}
+
+}  // namespace sluice::scheduler

@@ -1,0 +1,89 @@
+#include "services/scheduler/target_queue.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libs/status/errors.h"
+
+namespace sluice::scheduler {
+
+TargetQueue::TargetQueue(const TargetLimitsConfig& limits,
+                         const QueueBounds& bounds, absl::Time now)
+    : bounds_(bounds), limits_(limits, now) {}
+
+absl::Status TargetQueue::Enqueue(QueuedCall&& call) {
+  FairQueue<QueuedCall>& queue = call.batch ? batch_ : interactive_;
+  size_t bound = call.batch ? bounds_.max_batch : bounds_.max_interactive;
+  if (queue.size() >= bound) {
+    return status::RateLimited(
+        absl::StrCat("the provider's queue is full (", bound, " ",
+                     call.batch ? "batch" : "interactive",
+                     " requests waiting); retry later"),
+        absl::Seconds(1));
+  }
+  if (call.deadline != absl::InfiniteFuture()) deadlines_.insert(call.deadline);
+  std::string tenant = call.tenant;
+  double weight = call.weight;
+  queue.Push(tenant, weight, std::move(call));
+  return absl::OkStatus();
+}
+
+int TargetQueue::BatchSlots() const {
+  int cap = limits_.max_concurrency();
+  if (cap <= 0) return 0;  // no cap
+  return cap > 1 ? cap - 1 : cap;
+}
+
+std::vector<QueuedCall> TargetQueue::TakeStartable(absl::Time now) {
+  std::vector<QueuedCall> startable;
+  while (true) {
+    bool batch = false;
+    const QueuedCall* next = interactive_.Peek();
+    if (next != nullptr) {
+      if (limits_.ReadyAt(next->charged_tokens(), limits_.max_concurrency(), now) > now) {
+        break;
+      }
+    } else {
+      next = batch_.Peek();
+      if (next == nullptr) break;
+      if (BatchSlots() > 0 && batch_in_flight_ >= BatchSlots()) break;
+      if (limits_.ReadyAt(next->charged_tokens(), limits_.max_concurrency(), now) > now) {
+        break;
+      }
+      batch = true;
+    }
+    FairQueue<QueuedCall>& queue = batch ? batch_ : interactive_;
+    QueuedCall call = *queue.Pop();
+    ForgetDeadline(call.deadline);
+    limits_.Start(call.charged_tokens(), now);
+    queue.Charge(call.tenant, call.prompt_tokens, 0);
+    if (batch) ++batch_in_flight_;
+    startable.push_back(std::move(call));
+  }
+  return startable;
+}
+
+void TargetQueue::Finish(const std::string& tenant, bool batch,
+                         int64_t charged_tokens, int64_t prompt_tokens,
+                         int64_t completion_tokens,
+                         int64_t estimated_prompt_tokens, absl::Time now) {
+  limits_.Finish(charged_tokens, prompt_tokens + completion_tokens, now);
+  if (batch && batch_in_flight_ > 0) --batch_in_flight_;
+  // The prompt was charged as estimated when the call started.
+  (batch ? batch_ : interactive_)
+      .Charge(tenant, prompt_tokens - estimated_prompt_tokens, completion_tokens);
+}
+
+absl::Time TargetQueue::NextWake(absl::Time now) {
+  absl::Time wake = absl::InfiniteFuture();
+  for (const FairQueue<QueuedCall>* queue : {&interactive_, &batch_}) {
+    if (const QueuedCall* next = queue->Peek()) {
+      wake = std::min(wake, limits_.ReadyAt(next->charged_tokens(),
+                                            limits_.max_concurrency(), now));
+    }
+  }
+  if (!deadlines_.empty()) wake = std::min(wake, *deadlines_.begin());
+  return wake;
+}
+
+}  // namespace sluice::scheduler

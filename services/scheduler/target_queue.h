@@ -1,0 +1,112 @@
+// One target's queue: interactive calls before batch ones, each class fair
+// across tenants by tokens (FairQueue), started as the target's limits
+// allow (TargetLimits). Batch calls never take the target's last slot when
+// it has more than one, so an interactive call waits for at most one
+// in-flight call to finish, never behind a queue of batch work.
+//
+// Not thread-safe: the scheduler serializes access. The clock is the
+// caller's (`now` everywhere).
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "services/scheduler/fair_queue.h"
+#include "services/scheduler/target_limits.h"
+
+namespace sluice::scheduler {
+
+// A call waiting for its turn.
+struct QueuedCall {
+  uint64_t id = 0;
+  std::string tenant;
+  double weight = 1.0;
+  bool batch = false;
+  // Prompt tokens (estimated) and the most the call may add: what the
+  // token bucket is charged when it starts.
+  int64_t prompt_tokens = 0;
+  int64_t max_completion_tokens = 0;
+  absl::Time deadline = absl::InfiniteFuture();
+  // OK: go (the call holds its slot until Finish). Else why it never ran.
+  absl::AnyInvocable<void(absl::Status) &&> start;
+
+  int64_t charged_tokens() const { return prompt_tokens + max_completion_tokens; }
+};
+
+struct QueueBounds {
+  size_t max_interactive = 1024;
+  size_t max_batch = 100000;
+};
+
+class TargetQueue {
+ public:
+  TargetQueue(const TargetLimitsConfig& limits, const QueueBounds& bounds,
+              absl::Time now);
+
+  // Queues `call` (moved from only then), or refuses it when its class is
+  // full (RESOURCE_EXHAUSTED with a Retry-After), leaving it to the caller.
+  absl::Status Enqueue(QueuedCall&& call);
+  // The calls that start now, in order; run each one's `start` (outside
+  // any lock) with OK.
+  std::vector<QueuedCall> TakeStartable(absl::Time now);
+  // The queued calls whose deadline has passed, or that `gone` selects
+  // (cancelled); run each one's `start` with why.
+  template <typename Gone>
+  std::vector<QueuedCall> TakeDropped(absl::Time now, Gone gone) {
+    std::vector<QueuedCall> dropped;
+    auto select = [&](const QueuedCall& call) {
+      return call.deadline <= now || gone(call);
+    };
+    auto keep = [&](QueuedCall call) {
+      ForgetDeadline(call.deadline);
+      dropped.push_back(std::move(call));
+    };
+    interactive_.RemoveIf(select, keep);
+    batch_.RemoveIf(select, keep);
+    return dropped;
+  }
+  // A started call ended: frees its slot and charges its tenant for what
+  // it really used.
+  void Finish(const std::string& tenant, bool batch, int64_t charged_tokens,
+              int64_t prompt_tokens, int64_t completion_tokens,
+              int64_t estimated_prompt_tokens, absl::Time now);
+  // The provider answered 429 with this Retry-After.
+  void PauseUntil(absl::Time until, absl::Time now) {
+    limits_.PauseUntil(until, now);
+  }
+
+  // When to look again without an event: a bucket refill, a pause's end or
+  // a queued deadline; InfiniteFuture when only an event can help.
+  absl::Time NextWake(absl::Time now);
+
+  size_t queued() const { return interactive_.size() + batch_.size(); }
+  size_t queued_batch() const { return batch_.size(); }
+  int in_flight() const { return limits_.in_flight(); }
+  double CounterOf(const std::string& tenant, bool batch) const {
+    return batch ? batch_.CounterOf(tenant) : interactive_.CounterOf(tenant);
+  }
+
+ private:
+  int BatchSlots() const;
+  void ForgetDeadline(absl::Time deadline) {
+    if (deadline == absl::InfiniteFuture()) return;
+    auto it = deadlines_.find(deadline);
+    if (it != deadlines_.end()) deadlines_.erase(it);
+  }
+
+  QueueBounds bounds_;
+  TargetLimits limits_;
+  FairQueue<QueuedCall> interactive_;
+  FairQueue<QueuedCall> batch_;
+  int batch_in_flight_ = 0;
+  // The finite deadlines of the queued calls (most have none), for
+  // NextWake without a walk over the queues.
+  std::multiset<absl::Time> deadlines_;
+};
+
+}  // namespace sluice::scheduler
