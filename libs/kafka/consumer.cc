@@ -28,6 +28,20 @@ Message ToMessage(const rd_kafka_message_t& raw) {
   if (raw.payload != nullptr) {
     message.value.assign(static_cast<const char*>(raw.payload), raw.len);
   }
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&raw, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      message.headers.emplace_back(
+          name, value == nullptr ? std::string()
+                                 : std::string(static_cast<const char*>(value), size));
+    }
+  }
   return message;
 }
 

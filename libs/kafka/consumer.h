@@ -12,9 +12,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "libs/kafka/client_config.h"
 
@@ -26,6 +28,16 @@ struct Message {
   int64_t offset = 0;
   std::string key;
   std::string value;
+  // The message's headers, in order (a name may repeat).
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first header named `name` (exactly), or empty.
+  absl::string_view Header(absl::string_view name) const {
+    for (const auto& [n, v] : headers) {
+      if (n == name) return v;
+    }
+    return {};
+  }
 };
 
 struct ConsumerOptions {

@@ -22,7 +22,8 @@ absl::Status NoRouter() {
 host::CallContextPtr RoutedContext(const host::CallContextPtr& edge,
                                    const sluice::v1::ChatRequest& request) {
   return edge->ChildFor(request.context().traceparent(),
-                        {request.context().tenant(), request.context().key_id()});
+                        {request.context().tenant(), request.context().key_id(),
+                         request.context().batch()});
 }
 
 // The router's stream into the face and the record; deletes itself after

@@ -131,6 +131,15 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   parts.calls = &ingress->calls_;
   ingress->api_ = std::make_unique<HttpApi>(
       config, parts, models, [self] { return self->Ready(); });
+  if (!config.jobs().disabled() && !brokers.empty()) {
+    std::string path = config.jobs().sqlite_path().empty()
+                           ? BesideMetering(config, "sluice-jobs.db")
+                           : config.jobs().sqlite_path();
+    absl::StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(path);
+    if (!store.ok()) return store.status();
+    ingress->job_store_ = *std::move(store);
+    ingress->job_options_ = JobRunnerOptions::FromConfig(config.jobs(), brokers);
+  }
   return ingress;
 }
 
@@ -142,6 +151,12 @@ absl::Status IngressServer::StartHttp() {
       });
   if (!server.ok()) return server.status();
   server_ = *std::move(server);
+  if (job_options_.has_value()) {
+    absl::StatusOr<std::unique_ptr<JobRunner>> jobs = JobRunner::Start(
+        *job_options_, edge_.get(), usage_.get(), producer_.get(), job_store_.get());
+    if (!jobs.ok()) return jobs.status();
+    jobs_ = *std::move(jobs);
+  }
   return absl::OkStatus();
 }
 
@@ -163,7 +178,10 @@ void IngressServer::Drain(absl::Time deadline) {
   if (drained_) return;
   drained_ = true;
   if (server_ != nullptr) server_->StopAccepting();
+  if (jobs_ != nullptr) jobs_->Stopping();
   host::CallTracker::Drained drained = calls_.Drain(deadline);
+  // The jobs' handler has its answers now: the consumer can stop.
+  if (jobs_ != nullptr) jobs_->Stop();
   if (drained.cancelled > 0) {
     spdlog::warn("ingress: {} requests still running at shutdown were "
                  "cancelled", drained.cancelled);

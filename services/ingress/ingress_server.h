@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "libs/host/call_tracker.h"
@@ -19,6 +20,8 @@
 #include "services/ingress/http_api.h"
 #include "services/ingress/rate_gate.h"
 #include "services/ingress/stream_slots.h"
+#include "services/ingress/job_runner.h"
+#include "services/ingress/job_store.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/config.pb.h"
 
@@ -66,6 +69,10 @@ class IngressServer {
   std::unique_ptr<ChatEdge> edge_;
   std::unique_ptr<GatewayService> gateway_;
   std::unique_ptr<HttpApi> api_;
+  // Async jobs from Kafka (absent when disabled); started with HTTP.
+  std::optional<JobRunnerOptions> job_options_;
+  std::unique_ptr<JobStore> job_store_;
+  std::unique_ptr<JobRunner> jobs_;
   http::ServerOptions options_;
   http::ServerPtr server_;
   bool drained_ = false;

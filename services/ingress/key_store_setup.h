@@ -11,6 +11,11 @@
 
 namespace sluice::ingress {
 
+// `file` in the metering database's folder (":memory:" when that is in
+// memory): where the embedded stores go by default.
+std::string BesideMetering(const sluice::v1::Config& config,
+                           const std::string& file);
+
 // Where keys live, for messages: "postgres" or the SQLite path.
 std::string KeyStoreLocation(const sluice::v1::Config& config);
 

@@ -111,6 +111,7 @@ absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
                                                 : std::string(headers.cache));
   context->set_cache_ttl_seconds(cache_ttl);
   context->set_priority(caller->policy.priority);
+  context->set_batch(headers.batch);
   return caller;
 }
 

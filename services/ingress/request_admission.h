@@ -29,6 +29,8 @@ struct RequestHeaders {
   // x-sluice-cache: bypass | refresh | force; x-sluice-cache-ttl: seconds.
   absl::string_view cache;
   absl::string_view cache_ttl;
+  // An async job or batch line, not a client waiting (set by sluice).
+  bool batch = false;
 };
 
 // Authenticates, validates `request` (the key's model list included) and

@@ -1,0 +1,93 @@
+// Async jobs from Kafka: each message on the jobs topic is one line of
+// OpenAI's Batch API input ({"custom_id","method","url","body"}) with the
+// caller's key in an `authorization` header and an optional `deadline`
+// header (RFC 3339, or Unix seconds). Each job runs through the same edge
+// as an HTTP request (key, model list, limits, budgets, cache, routing,
+// exactly one usage event per try), marked as batch work so the scheduler
+// queues it behind interactive requests. Its answer (any HTTP status) is
+// stored by job id (tenant and custom_id) and produced to the results
+// topic keyed by custom_id, in the Batch API's output format; a job that
+// cannot run (a malformed line) or whose tries all failed retryably (429,
+// 5xx) goes to the dead-letter topic with its reason.
+//
+// Delivery is at-least-once: a poll's messages are committed only after
+// every result and dead letter of theirs was acknowledged by Kafka; a job
+// redelivered after a crash finds its stored result and is answered from
+// it, without calling upstream again.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/kafka/consumer.h"
+#include "libs/kafka/producer.h"
+#include "services/ingress/chat_edge.h"
+#include "services/ingress/job_store.h"
+#include "services/ingress/usage_reporter.h"
+#include "sluice/v1/config.pb.h"
+
+namespace sluice::ingress {
+
+struct JobRunnerOptions {
+  std::string brokers;
+  std::string topic = "sluice.jobs";
+  std::string results_topic = "sluice.job-results";
+  std::string dead_letter_topic = "sluice.jobs.dlq";
+  std::string consumer_group = "sluice-jobs";
+  int max_attempts = 3;
+  // Before a retryable job's next try (doubled each time).
+  absl::Duration retry_backoff = absl::Milliseconds(500);
+  // A job's deadline when its message names none.
+  absl::Duration default_timeout = absl::Minutes(10);
+  size_t concurrency = 64;
+  // Consumer settings over the defaults (tests shorten timeouts).
+  kafka::KafkaSettings consumer_extra;
+
+  // From the config's `jobs` (defaults where it is silent).
+  static JobRunnerOptions FromConfig(const sluice::v1::JobsConfig& config,
+                                     const std::string& brokers);
+};
+
+class JobRunner {
+ public:
+  // Everything passed in outlives the runner. Starts consuming.
+  static absl::StatusOr<std::unique_ptr<JobRunner>> Start(
+      const JobRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
+      kafka::Producer* producer, JobStore* store);
+  ~JobRunner();
+
+  // The jobs being handled give up their retries and are not committed
+  // (they come back after a restart); call before the edge drains.
+  void Stopping() { stopping_.store(true); }
+  // Leaves the consumer group and joins its thread (after the edge
+  // drained: the calls a handler waits for have ended).
+  void Stop();
+
+  // One job of a poll (job_runner.cc).
+  struct Job;
+
+ private:
+  JobRunner(const JobRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
+            kafka::Producer* producer, JobStore* store)
+      : options_(options), edge_(edge), usage_(usage), producer_(producer),
+        store_(store) {}
+
+  // One consumer poll's messages; OK when every outcome is acknowledged.
+  absl::Status HandleBatch(const std::vector<kafka::Message>& batch);
+  // One try of each of `jobs`, all at once; returns when all answered.
+  void TryAll(const std::vector<Job*>& jobs);
+
+  const JobRunnerOptions options_;
+  ChatEdge* const edge_;
+  UsageReporter* const usage_;
+  kafka::Producer* const producer_;
+  JobStore* const store_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+}  // namespace sluice::ingress

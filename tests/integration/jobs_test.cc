@@ -1,0 +1,167 @@
+// Async jobs through Kafka, end to end: kcat produces OpenAI batch lines to
+// the gateway's dev broker, sluice runs them through the edge (keys,
+// routing, the simulator, metering) and kcat reads the results and the
+// dead letters back.
+#include <rapidjson/document.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "tests/integration/gateway_fixture.h"
+#include "tests/support/http_test_client.h"
+#include "tests/support/subprocess.h"
+
+namespace sluice::testing {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(60);
+
+std::string Job(const std::string& custom_id, const std::string& model = "deepseek-chat") {
+  return absl::StrCat(
+      R"({"custom_id":")", custom_id,
+      R"(","method":"POST","url":"/v1/chat/completions","body":{"model":")", model,
+      R"(","temperature":0,"messages":[{"role":"user","content":"job )", custom_id,
+      R"("}]}})");
+}
+
+class JobsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto gateway = Gateway::Start(Gateway::Layout::kOneProcess);
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    gateway_ = *std::move(gateway);
+    dir_ = ::testing::TempDir();
+  }
+
+  // Runs a shell command line to its end; its stdout.
+  std::string Shell(const std::string& command) {
+    auto process = Subprocess::Start({"/bin/sh", "-c", command});
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return "";
+    absl::StatusOr<int> code = (*process)->Wait(kWait);
+    EXPECT_TRUE(code.ok() && *code == 0) << command << ": " << (*process)->Output();
+    return (*process)->Output();
+  }
+
+  // kcat -P: one message per line, with the key in `authorization`.
+  void Produce(const std::vector<std::string>& lines, const std::string& key) {
+    std::string file = absl::StrCat(dir_, "/jobs-", ++files_, ".jsonl");
+    std::ofstream out(file);
+    for (const std::string& line : lines) out << line << "\n";
+    out.close();
+    Shell(absl::StrCat("kcat -P -b ", gateway_->brokers(), " -t sluice.jobs -k jobs",
+                       " -H 'authorization=Bearer ", key, "' -l ", file));
+  }
+
+  // kcat -C until `topic` holds `count` messages (key TAB value each).
+  std::vector<std::pair<std::string, std::string>> Consume(const std::string& topic,
+                                                           size_t count) {
+    absl::Time deadline = absl::Now() + kWait;
+    std::vector<std::pair<std::string, std::string>> messages;
+    while (absl::Now() < deadline) {
+      std::string out = Shell(absl::StrCat("kcat -C -b ", gateway_->brokers(), " -t ",
+                                           topic, " -o beginning -e -q -f '%k\\t%s\\n'",
+                                           " 2>/dev/null || true"));
+      messages.clear();
+      for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+        std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+        messages.push_back(kv);
+      }
+      if (messages.size() >= count) return messages;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    ADD_FAILURE() << topic << " never held " << count << " messages (it has "
+                  << messages.size() << ")";
+    return messages;
+  }
+
+  std::unique_ptr<Gateway> gateway_;
+  std::string dir_;
+  int files_ = 0;
+};
+
+TEST_F(JobsTest, KcatJobsGetOpenAIBatchResultsAndBadOnesDeadLetters) {
+  Produce({Job("a"), Job("b"), Job("c"), Job("unknown-model", "no-such-model"),
+           "this is not json",
+           R"({"custom_id":"wrong-url","method":"POST","url":"/v1/embeddings","body":{}})"},
+          kDemoKey);
+  Produce({Job("bad-key")}, "sk-not-a-key");
+
+  auto results = Consume("sluice.job-results", 5);
+  std::map<std::string, rapidjson::Document> by_id;
+  for (const auto& [key, value] : results) {
+    rapidjson::Document doc;
+    doc.Parse(value.c_str());
+    ASSERT_TRUE(doc.IsObject()) << value;
+    EXPECT_EQ(key, doc["custom_id"].GetString());  // keyed by custom_id
+    EXPECT_TRUE(doc["error"].IsNull());
+    EXPECT_EQ(absl::string_view(doc["id"].GetString()).substr(0, 10), "batch_req_");
+    by_id[doc["custom_id"].GetString()] = std::move(doc);
+  }
+  ASSERT_EQ(by_id.size(), 5u);
+  for (const char* id : {"a", "b", "c"}) {
+    const auto& response = by_id[id]["response"];
+    EXPECT_EQ(response["status_code"].GetInt(), 200) << id;
+    EXPECT_EQ(std::string(response["body"]["object"].GetString()), "chat.completion");
+    EXPECT_GT(response["body"]["usage"]["completion_tokens"].GetInt(), 0);
+    EXPECT_FALSE(std::string(response["request_id"].GetString()).empty());
+  }
+  EXPECT_EQ(by_id["unknown-model"]["response"]["status_code"].GetInt(), 404);
+  EXPECT_EQ(std::string(by_id["unknown-model"]["response"]["body"]["error"]["code"].GetString()),
+            "model_not_found");
+  EXPECT_EQ(by_id["bad-key"]["response"]["status_code"].GetInt(), 401);
+
+  auto dead = Consume("sluice.jobs.dlq", 2);
+  ASSERT_EQ(dead.size(), 2u);
+  std::vector<std::string> reasons;
+  for (const auto& [key, value] : dead) {
+    rapidjson::Document doc;
+    doc.Parse(value.c_str());
+    ASSERT_TRUE(doc.IsObject()) << value;
+    reasons.push_back(doc["reason"].GetString());
+    EXPECT_FALSE(std::string(doc["job"].GetString()).empty());
+  }
+  std::sort(reasons.begin(), reasons.end());
+  EXPECT_EQ(reasons[0], "a job must be one JSON object");
+  EXPECT_EQ(reasons[1], "a job's \"url\" must be \"/v1/chat/completions\"");
+
+  // Three jobs reached the upstream; each job that ran is one metered
+  // request of its tenant (the demo tenant's four: three answers, one 404).
+  EXPECT_EQ(gateway_->UpstreamRequests(), 3);
+  absl::Time deadline = absl::Now() + kWait;
+  int64_t metered = 0;
+  while (absl::Now() < deadline && metered < 4) {
+    HttpAnswer usage = HttpCall("GET", gateway_->http_base() + "/v1/usage",
+                                {absl::StrCat("Authorization: Bearer ", kDemoKey)});
+    rapidjson::Document doc;
+    doc.Parse(usage.body.c_str());
+    metered = 0;
+    if (doc.IsObject() && doc.HasMember("data")) {
+      for (const auto& row : doc["data"].GetArray()) metered += row["requests"].GetInt64();
+    }
+    if (metered < 4) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(metered, 4);
+}
+
+TEST_F(JobsTest, AJobSentAgainIsAnsweredFromItsStoredResult) {
+  Produce({Job("once")}, kDemoKey);
+  auto first = Consume("sluice.job-results", 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(gateway_->UpstreamRequests(), 1);
+
+  Produce({Job("once")}, kDemoKey);  // what a redelivery looks like
+  auto both = Consume("sluice.job-results", 2);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1].second, both[0].second);  // the same result, byte for byte
+  EXPECT_EQ(gateway_->UpstreamRequests(), 1);  // and no second upstream call
+}
+
+}  // namespace
+}  // namespace sluice::testing
