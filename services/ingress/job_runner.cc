@@ -1,5 +1,7 @@
 #include "services/ingress/job_runner.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -22,11 +24,19 @@ struct JobRunner::Job {
   std::string tenant;  // empty when the key is not valid
   absl::Time deadline;
   int attempts = 0;
+  // Tries that failed retryably and count against max_attempts (waiting
+  // for a limit does not).
+  int failures = 0;
   // The last try.
   int status_code = 0;
   std::string request_id;
   std::string answer_json;
   bool retryable = false;
+  // Set when the last try was refused by a rate limit (the key's, the
+  // tenant's, or the provider's queue): wait this long, then try again
+  // without counting it a failure. Batch work waits for capacity; it is
+  // not dropped for lack of it.
+  std::optional<absl::Duration> wait_for;
   // The outcome: an output line, or why the job goes to the dead letters.
   std::string result_line;
   std::string dead_reason;
@@ -35,6 +45,9 @@ struct JobRunner::Job {
 };
 
 namespace {
+
+// The longest a job waits for a limit before looking again.
+constexpr absl::Duration kLongestLimitWait = absl::Seconds(30);
 
 // The `deadline` header: RFC 3339 or Unix seconds.
 absl::StatusOr<absl::Time> ParseDeadline(absl::string_view value) {
@@ -76,6 +89,7 @@ class JobFace final : public UnaryFace {
     job_->request_id = record.request_id();
     job_->answer_json = codec::WriteChatResponse(response);
     job_->retryable = false;
+    job_->wait_for.reset();
     answered_->DecrementCount();
   }
   void Fail(const absl::Status& status, RequestRecord& record) override {
@@ -84,6 +98,10 @@ class JobFace final : public UnaryFace {
     job_->request_id = record.request_id();
     job_->answer_json = status::OpenAIErrorJson(error);
     job_->retryable = Retryable(error) && absl::Now() < job_->deadline;
+    job_->wait_for.reset();
+    if (job_->retryable && error.http_status() == 429) {
+      job_->wait_for = status::RetryAfterOf(status).value_or(absl::Seconds(1));
+    }
     answered_->DecrementCount();
   }
 
@@ -118,7 +136,11 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(
   consumer.brokers = options.brokers;
   consumer.group_id = options.consumer_group;
   consumer.topics = {options.topic};
-  consumer.extra = options.consumer_extra;
+  // A restarted runner gets its partitions back within seconds, not after
+  // Kafka's default 45 s session of the member that died.
+  consumer.extra = {{"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"}};
+  consumer.extra.insert(consumer.extra.end(), options.consumer_extra.begin(),
+                        options.consumer_extra.end());
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> created =
       kafka::Consumer::Create(consumer);
   if (!created.ok()) return created.status();
@@ -201,18 +223,23 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
   }
 
   absl::Duration backoff = options_.retry_backoff;
-  for (int attempt = 1; !to_run.empty(); ++attempt) {
+  while (!to_run.empty()) {
     if (stopping_.load()) return absl::UnavailableError("jobs: stopping");
     TryAll(to_run);
     if (stopping_.load()) return absl::UnavailableError("jobs: stopping");
     std::vector<Job*> again;
+    absl::Duration pause = absl::ZeroDuration();
     for (Job* job : to_run) {
-      if (job->retryable && attempt < options_.max_attempts) {
+      if (job->retryable && job->wait_for.has_value()) {
+        again.push_back(job);  // a limit: wait for it, not a failure
+        pause = std::max(pause, std::min(*job->wait_for, kLongestLimitWait));
+      } else if (job->retryable && ++job->failures < options_.max_attempts) {
         again.push_back(job);
+        pause = std::max(pause, backoff);
       } else if (job->retryable) {
-        job->dead_reason = absl::StrCat("no answer after ", job->attempts,
-                                        " tries; the last: HTTP ", job->status_code,
-                                        " ", job->answer_json);
+        job->dead_reason = absl::StrCat("no answer after ", job->failures,
+                                        " failed tries; the last: HTTP ",
+                                        job->status_code, " ", job->answer_json);
       } else {
         job->result_line = JobResultLine(job->request_id, job->custom_id,
                                          job->status_code, job->answer_json);
@@ -228,7 +255,7 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
     }
     to_run = std::move(again);
     if (!to_run.empty()) {
-      absl::SleepFor(backoff);
+      absl::SleepFor(pause);
       backoff *= 2;
     }
   }

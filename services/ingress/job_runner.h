@@ -7,8 +7,11 @@
 // queues it behind interactive requests. Its answer (any HTTP status) is
 // stored by job id (tenant and custom_id) and produced to the results
 // topic keyed by custom_id, in the Batch API's output format; a job that
-// cannot run (a malformed line) or whose tries all failed retryably (429,
-// 5xx) goes to the dead-letter topic with its reason.
+// cannot run (a malformed line) or whose tries all failed (5xx) goes to the
+// dead-letter topic with its reason. A try refused by a rate limit (429
+// with Retry-After: the key's or tenant's limits, the provider's queue) is
+// not a failure: the job waits and tries again, and the consumer polls no
+// more meanwhile, so batch work backs up in Kafka instead of being dropped.
 //
 // Delivery is at-least-once: a poll's messages are committed only after
 // every result and dead letter of theirs was acknowledged by Kafka; a job
@@ -38,6 +41,7 @@ struct JobRunnerOptions {
   std::string results_topic = "sluice.job-results";
   std::string dead_letter_topic = "sluice.jobs.dlq";
   std::string consumer_group = "sluice-jobs";
+  // Failed tries (5xx, timeouts) before a job goes to the dead letters.
   int max_attempts = 3;
   // Before a retryable job's next try (doubled each time).
   absl::Duration retry_backoff = absl::Milliseconds(500);

@@ -1,5 +1,7 @@
 #include "tests/integration/gateway_fixture.h"
 
+#include <signal.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -129,7 +131,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {
-    auto one = gateway->Serve({"--sqlite-path", sqlite});
+    gateway->one_process_flags_ = {"--sqlite-path", sqlite};
+    auto one = gateway->Serve(gateway->one_process_flags_);
     if (!one.ok()) return one.status();
     gateway->ingress_index_ = gateway->processes_.size() - 1;
     gateway->ingress_grpc_ = one->public_grpc;
@@ -161,6 +164,22 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     gateway->ingress_grpc_ = ingress->public_grpc;
   }
   return gateway;
+}
+
+absl::Status Gateway::KillAndRestart() {
+  if (one_process_flags_.empty()) {
+    return absl::FailedPreconditionError("KillAndRestart: not a one-process gateway");
+  }
+  Subprocess& old = *processes_[ingress_index_];
+  ::kill(old.pid(), SIGKILL);
+  absl::StatusOr<int> code = old.Wait(absl::Seconds(30));
+  if (!code.ok()) return code.status();
+  auto one = Serve(one_process_flags_);
+  if (!one.ok()) return one.status();
+  ingress_index_ = processes_.size() - 1;
+  ingress_grpc_ = one->public_grpc;
+  internal_grpc_ = one->internal_grpc;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Gateway::StartHelper(std::vector<std::string> argv,

@@ -77,6 +77,10 @@ class Gateway {
   Subprocess& ingress_process() { return *processes_[ingress_index_]; }
   // Chat requests the simulator has answered or refused.
   int64_t UpstreamRequests() const;
+  // One-process layout: SIGKILLs the sluice process (nothing drained,
+  // nothing flushed) and starts it again on the same config, broker and
+  // databases; http_base() then names the new process.
+  absl::Status KillAndRestart();
   // Split layout: one more ingress process in front of the same router,
   // metering and cache (a replica); returns its HTTP base URL.
   absl::StatusOr<std::string> AddIngressReplica();
@@ -109,6 +113,8 @@ class Gateway {
   std::string ingress_grpc_;
   std::string internal_grpc_;
   std::string sim_base_;
+  // One-process layout: the flags it was started with.
+  std::vector<std::string> one_process_flags_;
   // Split layout: what an ingress replica's --remote flags name.
   std::vector<std::string> ingress_remotes_;
 };

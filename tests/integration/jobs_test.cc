@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,11 +33,12 @@ std::string Job(const std::string& custom_id, const std::string& model = "deepse
 
 class JobsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto gateway = Gateway::Start(Gateway::Layout::kOneProcess);
+  void SetUp() override { dir_ = ::testing::TempDir(); }
+
+  void StartGateway(const GatewayOptions& options = {}) {
+    auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *std::move(gateway);
-    dir_ = ::testing::TempDir();
   }
 
   // Runs a shell command line to its end; its stdout.
@@ -87,6 +89,7 @@ class JobsTest : public ::testing::Test {
 };
 
 TEST_F(JobsTest, KcatJobsGetOpenAIBatchResultsAndBadOnesDeadLetters) {
+  StartGateway();
   Produce({Job("a"), Job("b"), Job("c"), Job("unknown-model", "no-such-model"),
            "this is not json",
            R"({"custom_id":"wrong-url","method":"POST","url":"/v1/embeddings","body":{}})"},
@@ -151,6 +154,7 @@ TEST_F(JobsTest, KcatJobsGetOpenAIBatchResultsAndBadOnesDeadLetters) {
 }
 
 TEST_F(JobsTest, AJobSentAgainIsAnsweredFromItsStoredResult) {
+  StartGateway();
   Produce({Job("once")}, kDemoKey);
   auto first = Consume("sluice.job-results", 1);
   ASSERT_EQ(first.size(), 1u);
@@ -161,6 +165,51 @@ TEST_F(JobsTest, AJobSentAgainIsAnsweredFromItsStoredResult) {
   ASSERT_EQ(both.size(), 2u);
   EXPECT_EQ(both[1].second, both[0].second);  // the same result, byte for byte
   EXPECT_EQ(gateway_->UpstreamRequests(), 1);  // and no second upstream call
+}
+
+TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
+  GatewayOptions options;
+  options.sim_ttft = absl::Milliseconds(50);  // jobs in flight when it dies
+  StartGateway(options);
+  constexpr int kJobs = 1000;
+  std::vector<std::string> lines;
+  for (int i = 0; i < kJobs; ++i) lines.push_back(Job(absl::StrCat("job-", i)));
+  Produce(lines, kDemoKey);
+
+  // Some have results, most do not: kill it without a chance to drain.
+  Consume("sluice.job-results", 100);
+  ASSERT_TRUE(gateway_->KillAndRestart().ok());
+
+  // Every job ends with a result (or a dead letter, none expected here).
+  absl::Time deadline = absl::Now() + absl::Minutes(3);
+  std::map<std::string, std::vector<std::string>> results;
+  std::vector<std::pair<std::string, std::string>> messages;
+  while (absl::Now() < deadline) {
+    messages = Consume("sluice.job-results", 1);
+    results.clear();
+    for (const auto& [custom_id, line] : messages) results[custom_id].push_back(line);
+    if (results.size() >= static_cast<size_t>(kJobs)) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  ASSERT_EQ(results.size(), static_cast<size_t>(kJobs));
+  int redelivered = 0, rerun = 0;
+  for (const auto& [custom_id, lines_of_job] : results) {
+    for (size_t i = 1; i < lines_of_job.size(); ++i) {
+      // Produced again from the stored result (the same bytes), or run
+      // again because it was in flight at the kill (a new request id).
+      (lines_of_job[i] == lines_of_job[0] ? redelivered : rerun) += 1;
+    }
+  }
+  EXPECT_EQ(Consume("sluice.jobs.dlq", 0).size(), 0u);
+  // Jobs the simulator completed twice: only those in flight at the kill,
+  // at most one poll's worth (jobs.concurrency, 64).
+  int64_t twice = gateway_->UpstreamRequests() - kJobs;
+  std::cout << "after SIGKILL: " << results.size() << " jobs, " << messages.size()
+            << " result messages (" << redelivered << " re-sent from the store, "
+            << rerun << " re-run), " << twice << " completed twice upstream\n";
+  EXPECT_GE(twice, 0);
+  EXPECT_LE(twice, 64);
+  EXPECT_LE(rerun, 64);
 }
 
 }  // namespace
