@@ -32,6 +32,7 @@ providers:
     kind: openai
     base_url: http://127.0.0.1:SIM_PORT/v1
     timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
+    limits: SIM_LIMITS
   - name: sim-anthropic
     kind: anthropic
     base_url: http://127.0.0.1:SIM_PORT/v1
@@ -69,6 +70,9 @@ logging:
                               {"ACME_LIMITS", options.acme_limits.empty()
                                                   ? "{}"
                                                   : options.acme_limits},
+                              {"SIM_LIMITS", options.sim_limits.empty()
+                                                 ? "{}"
+                                                 : options.sim_limits},
                               {"PRICES", options.deepseek_prices.empty()
                                              ? ""
                                              : ", " + options.deepseek_prices},

@@ -41,6 +41,9 @@ struct GatewayOptions {
   // Flow-style YAML for `keys` (the key store); empty: a SQLite file in the
   // gateway's directory, shared by all its processes.
   std::string keys;
+  // Flow-style YAML for the simulator provider's `limits`, e.g.
+  // "{max_concurrency: 4}".
+  std::string sim_limits;
   // Flow-style fields added to deepseek-chat's catalog entry, e.g.
   // "output_usd_per_mtok: 1.1".
   std::string deepseek_prices;
