@@ -94,6 +94,8 @@ SchedulerImpl::SchedulerImpl(const sluice::v1::Config& config,
                              SchedulerOptions options)
     : next_(next),
       options_(std::move(options)),
+      metrics_(options_.metrics != nullptr ? *options_.metrics
+                                           : obs::MetricsRegistry::Default()),
       bounds_{config.scheduler().max_queue() > 0
                   ? static_cast<size_t>(config.scheduler().max_queue())
                   : 1024,
@@ -126,14 +128,43 @@ TargetQueue& SchedulerImpl::TargetFor(const std::string& provider) {
   auto it = targets_.find(provider);
   if (it == targets_.end()) {
     auto limits = limits_.find(provider);
-    it = targets_
-             .emplace(provider, std::make_unique<TargetQueue>(
-                                    limits == limits_.end() ? TargetLimitsConfig{}
-                                                            : limits->second,
-                                    bounds_, options_.clock()))
-             .first;
+    Target target;
+    target.queue = std::make_unique<TargetQueue>(
+        limits == limits_.end() ? TargetLimitsConfig{} : limits->second, bounds_,
+        options_.clock());
+    auto labels = [&](const char* priority) -> obs::Labels {
+      return {{"provider", provider}, {"priority", priority}};
+    };
+    constexpr char kQueuedHelp[] = "Calls waiting in the scheduler's queue.";
+    constexpr char kWaitHelp[] = "Time calls waited in the scheduler's queue.";
+    target.queued_interactive = &metrics_.gauge(
+        "sluice_scheduler_queued_requests", kQueuedHelp, labels("interactive"));
+    target.queued_batch = &metrics_.gauge("sluice_scheduler_queued_requests",
+                                          kQueuedHelp, labels("batch"));
+    target.in_flight = &metrics_.gauge("sluice_scheduler_running_requests",
+                                       "Calls the scheduler let through, running.",
+                                       {{"provider", provider}});
+    target.wait_interactive = &metrics_.histogram(
+        "sluice_scheduler_queue_time_seconds", kWaitHelp,
+        obs::DefaultLatencyBucketsSeconds(), labels("interactive"));
+    target.wait_batch = &metrics_.histogram("sluice_scheduler_queue_time_seconds",
+                                            kWaitHelp, obs::DefaultLatencyBucketsSeconds(),
+                                            labels("batch"));
+    it = targets_.emplace(provider, std::move(target)).first;
   }
-  return *it->second;
+  return *it->second.queue;
+}
+
+void SchedulerImpl::CountRefused(const std::string& provider, bool batch,
+                                 absl::string_view reason) {
+  metrics_
+      .counter("sluice_scheduler_refused_total",
+               "Calls that left the scheduler's queue without running, by reason "
+               "(queue_full, deadline, cancelled, shutdown).",
+               {{"provider", provider},
+                {"priority", batch ? "batch" : "interactive"},
+                {"reason", std::string(reason)}})
+      .Increment();
 }
 
 QueuedCall SchedulerImpl::Describe(const host::CallContext& context,
@@ -152,6 +183,7 @@ QueuedCall SchedulerImpl::Describe(const host::CallContext& context,
   call.prompt_tokens = started->estimated_prompt_tokens;
   call.max_completion_tokens = MaxCompletionTokens(request.request());
   call.deadline = context.deadline();
+  call.enqueued = options_.clock();
   started->charged_tokens = call.charged_tokens();
   return call;
 }
@@ -172,6 +204,8 @@ void SchedulerImpl::Submit(const host::CallContextPtr& context,
     }
   }
   if (!refused.ok()) {
+    CountRefused(provider, call.batch,
+                 absl::IsResourceExhausted(refused) ? "queue_full" : "shutdown");
     std::move(call.start)(refused);
     return;
   }
@@ -213,22 +247,32 @@ void SchedulerImpl::Pump() {
       absl::Time now = options_.clock();
       absl::Time wake = absl::InfiniteFuture();
       for (auto& [provider, target] : targets_) {
-        for (QueuedCall& call : target->TakeDropped(now, [this](const QueuedCall& c) {
+        TargetQueue& queue = *target.queue;
+        for (QueuedCall& call : queue.TakeDropped(now, [this](const QueuedCall& c) {
                return cancelled_.contains(c.id) || draining_;
              })) {
+          absl::string_view reason = draining_                     ? "shutdown"
+                                     : cancelled_.contains(call.id) ? "cancelled"
+                                                                    : "deadline";
           absl::Status why =
-              draining_ ? absl::UnavailableError("the scheduler is shutting down")
-              : cancelled_.contains(call.id)
-                  ? absl::CancelledError("the caller went away while queued")
-                  : absl::DeadlineExceededError(absl::StrCat(
-                        "the request's deadline passed while it waited for ",
-                        provider, " (", target->in_flight(), " calls in flight)"));
+              reason == "shutdown"    ? absl::UnavailableError("the scheduler is shutting down")
+              : reason == "cancelled" ? absl::CancelledError("the caller went away while queued")
+                                      : absl::DeadlineExceededError(absl::StrCat(
+                                            "the request's deadline passed while it waited for ",
+                                            provider, " (", queue.in_flight(),
+                                            " calls in flight)"));
+          CountRefused(provider, call.batch, reason);
           runs.emplace_back(std::move(call), why);
         }
-        for (QueuedCall& call : target->TakeStartable(now)) {
+        for (QueuedCall& call : queue.TakeStartable(now)) {
+          (call.batch ? target.wait_batch : target.wait_interactive)
+              ->Observe(absl::ToDoubleSeconds(now - call.enqueued));
           runs.emplace_back(std::move(call), absl::OkStatus());
         }
-        wake = std::min(wake, target->NextWake(now));
+        target.queued_interactive->Set(static_cast<double>(queue.queued_interactive()));
+        target.queued_batch->Set(static_cast<double>(queue.queued_batch()));
+        target.in_flight->Set(queue.in_flight());
+        wake = std::min(wake, queue.NextWake(now));
       }
       for (auto& [call, status] : runs) {
         cancelled_.erase(call.id);
@@ -345,7 +389,7 @@ SchedulerImpl::TargetState SchedulerImpl::StateOf(const std::string& provider) {
   absl::MutexLock lock(&mu_);
   auto it = targets_.find(provider);
   if (it == targets_.end()) return {};
-  return {it->second->queued(), it->second->in_flight()};
+  return {it->second.queue->queued(), it->second.queue->in_flight()};
 }
 
 }  // namespace sluice::scheduler

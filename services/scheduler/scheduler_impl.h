@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/obs/metrics.h"
 #include "services/adapters/adapters.h"
 #include "services/scheduler/target_queue.h"
 #include "sluice/v1/config.pb.h"
@@ -32,6 +33,8 @@ namespace sluice::scheduler {
 struct SchedulerOptions {
   // The scheduler's clock (tests move it).
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Where its series go (null: the process's registry).
+  obs::MetricsRegistry* metrics = nullptr;
 };
 
 class SchedulerImpl final : public adapters::Adapters {
@@ -90,6 +93,9 @@ class SchedulerImpl final : public adapters::Adapters {
               QueuedCall call);
   TargetQueue& TargetFor(const std::string& provider)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts a call that left a queue without running.
+  void CountRefused(const std::string& provider, bool batch,
+                    absl::string_view reason);
   // Starts what may start, answers what expired, arms the timer. One thread
   // pumps at a time; a Pump() meanwhile makes it go round once more.
   void Pump();
@@ -97,13 +103,22 @@ class SchedulerImpl final : public adapters::Adapters {
 
   adapters::Adapters* const next_;
   const SchedulerOptions options_;
+  obs::MetricsRegistry& metrics_;
   const QueueBounds bounds_;
   absl::flat_hash_map<std::string, TargetLimitsConfig> limits_;
   absl::flat_hash_map<std::string, double> weights_;
 
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<TargetQueue>> targets_
-      ABSL_GUARDED_BY(mu_);
+  // A target's queue and its series in /metrics.
+  struct Target {
+    std::unique_ptr<TargetQueue> queue;
+    obs::Gauge* queued_interactive;
+    obs::Gauge* queued_batch;
+    obs::Gauge* in_flight;
+    obs::Histogram* wait_interactive;
+    obs::Histogram* wait_batch;
+  };
+  absl::flat_hash_map<std::string, Target> targets_ ABSL_GUARDED_BY(mu_);
   // The queued calls' details, by id.
   struct Waiting {
     host::CallContextPtr context;

@@ -32,6 +32,7 @@ struct QueuedCall {
   int64_t prompt_tokens = 0;
   int64_t max_completion_tokens = 0;
   absl::Time deadline = absl::InfiniteFuture();
+  absl::Time enqueued;  // for the wait-time metric
   // OK: go (the call holds its slot until Finish). Else why it never ran.
   absl::AnyInvocable<void(absl::Status) &&> start;
 
@@ -86,6 +87,7 @@ class TargetQueue {
 
   size_t queued() const { return interactive_.size() + batch_.size(); }
   size_t queued_batch() const { return batch_.size(); }
+  size_t queued_interactive() const { return interactive_.size(); }
   int in_flight() const { return limits_.in_flight(); }
   double CounterOf(const std::string& tenant, bool batch) const {
     return batch ? batch_.CounterOf(tenant) : interactive_.CounterOf(tenant);

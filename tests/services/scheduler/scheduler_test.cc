@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "libs/io/io_threads.h"
+#include "libs/obs/metrics.h"
 #include "libs/status/errors.h"
 #include "libs/upstream/http_client.h"
 #include "services/adapters/adapters_impl.h"
@@ -78,7 +79,10 @@ class SchedulerTest : public ::testing::Test {
     auto adapters = adapters::AdaptersImpl::Create(config_, nullptr, &io_->context());
     ASSERT_TRUE(adapters.ok()) << adapters.status();
     adapters_ = *std::move(adapters);
-    auto scheduler = SchedulerImpl::Create(config_, adapters_.get(), &io_->context());
+    SchedulerOptions options;
+    options.metrics = &metrics_;
+    auto scheduler =
+        SchedulerImpl::Create(config_, adapters_.get(), &io_->context(), options);
     ASSERT_TRUE(scheduler.ok()) << scheduler.status();
     scheduler_ = *std::move(scheduler);
   }
@@ -111,6 +115,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   sluice::v1::Config config_;
+  obs::MetricsRegistry metrics_;
   std::unique_ptr<sim::Simulator> sim_;
   std::unique_ptr<io::IoThreads> io_;
   std::unique_ptr<adapters::AdaptersImpl> adapters_;
@@ -246,6 +251,16 @@ TEST_F(SchedulerTest, AFullQueueAnswers429WithRetryAfter) {
   EXPECT_TRUE(status::RetryAfterOf(refused).has_value());
   ASSERT_TRUE(answers.WaitFor(4));
   for (const char* name : {"c0", "c1", "c2"}) EXPECT_TRUE(answers.StatusOf(name).ok()) << name;
+  // Operators see it: one refusal, three calls that waited.
+  std::string metrics = metrics_.RenderPrometheusText();
+  EXPECT_NE(metrics.find("sluice_scheduler_refused_total{priority=\"interactive\","
+                         "provider=\"sim\",reason=\"queue_full\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("sluice_scheduler_queue_time_seconds_count{priority=\"interactive\","
+                         "provider=\"sim\"} 3"),
+            std::string::npos)
+      << metrics;
 }
 
 }  // namespace
