@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# bench/jobs: async jobs end to end through Kafka: kcat produces N job lines
+# (OpenAI batch input) to the dev broker, `sluice serve` (one process, the
+# dev broker in process, metering on) runs them at batch priority against
+# the upstream simulator (no added latency), and kcat waits for the N
+# results. Prints jobs/s from the first produce to the last result, and the
+# gateway's CPU per job.
+# (The issue also asks for the micro-batcher's batch sizes toward the
+# worker: there is no worker yet, so none.)
+# Usage: bench/jobs/run.sh [jobs]   (SLUICE_BUILD_DIR, CONCURRENCY)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${SLUICE_BUILD_DIR:-$ROOT/build}
+JOBS=${1:-20000}
+CONCURRENCY=${CONCURRENCY:-256}
+SLUICE=$BUILD/apps/sluice/sluice
+SIM=$BUILD/tools/upstream-sim/upstream-sim
+KEY_HASH=1c590839af894cf25f9a5fe06929af05b377f60efbe55508ef93d251887b9213
+command -v kcat >/dev/null || { echo "kcat is missing (apt-get install kcat)"; exit 1; }
+RUN=$(mktemp -d)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$RUN"' EXIT
+wait_for() {  # file pattern pid
+  local deadline=$((SECONDS + 60))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    kill -0 "$3" 2>/dev/null || { cat "$1"; exit 1; }
+    ((SECONDS < deadline)) || { echo "timed out waiting for '$2'"; cat "$1"; exit 1; }
+    sleep 0.1
+  done
+}
+SIM_PORT=$("$SLUICE" free-port)
+"$SIM" --listen 127.0.0.1:$SIM_PORT --threads 1 >"$RUN/sim.out" 2>&1 &
+PIDS+=($!); wait_for "$RUN/sim.out" listening $!
+PORT=$("$SLUICE" free-port)
+cat >"$RUN/sluice.yaml" <<YAML
+server: {http_listen: 127.0.0.1:$PORT, grpc_listen: 127.0.0.1:0, http_threads: 2}
+metering: {sqlite_path: "$RUN/metering.db"}
+providers:
+  - {name: sim, kind: openai, base_url: "http://127.0.0.1:$SIM_PORT/v1"}
+models:
+  - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072}
+routes:
+  - {model: deepseek-chat, provider: sim}
+tenants:
+  - {name: demo, api_key_sha256s: [$KEY_HASH]}
+jobs: {concurrency: $CONCURRENCY}
+logging: {level: warn}
+YAML
+"$SLUICE" serve --config "$RUN/sluice.yaml" >"$RUN/sluice.out" 2>&1 &
+GATEWAY=$!; PIDS+=($GATEWAY)
+wait_for "$RUN/sluice.out" "sluice: ready" $GATEWAY
+BROKERS=$(sed -n 's/.*in-process Kafka dev broker at \([^ ]*\).*/\1/p' "$RUN/sluice.out" | head -1)
+[[ -n $BROKERS ]] || { echo "no dev broker address in:"; cat "$RUN/sluice.out"; exit 1; }
+
+awk -v n="$JOBS" 'BEGIN { for (i = 0; i < n; i++) printf "{\"custom_id\":\"job-%d\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"deepseek-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"What is job %d?\"}]}}\n", i, i }' >"$RUN/jobs.jsonl"
+ticks() { awk '{print $14+$15}' /proc/$GATEWAY/stat; }
+t0=$(ticks); start=$(date +%s.%N)
+kcat -P -b "$BROKERS" -t sluice.jobs -k jobs -H 'authorization=Bearer sk-sluice-demo' -l "$RUN/jobs.jsonl"
+timeout 600 kcat -C -b "$BROKERS" -t sluice.job-results -o beginning -c "$JOBS" -q -f '%s\n' >"$RUN/results.jsonl"
+end=$(date +%s.%N); t1=$(ticks)
+ok=$(grep -c '"status_code":200' "$RUN/results.jsonl" || true)
+awk -v n="$JOBS" -v ok="$ok" -v s="$start" -v e="$end" -v t="$((t1 - t0))" -v c="$CONCURRENCY" 'BEGIN {
+  d = e - s
+  printf "| jobs | answered 200 | seconds | jobs/s | gateway CPU µs per job | concurrency |\n|---|---|---|---|---|---|\n"
+  printf "| %d | %d | %.2f | %.0f | %.0f | %d |\n", n, ok, d, n / d, t * 10000 / n, c
+}'
