@@ -114,8 +114,10 @@ start_contender() {
           ingress) remotes=(--remote "router=${internal[router]}" --remote "metering=${internal[metering]}"
                             --remote "cache=${internal[cache]}") ;;
         esac
+        hosted=$service
+        [[ $service == router ]] && hosted=router,scheduler  # the scheduler lives with its router
         "$SLUICE" serve --config "$RUN/split.yaml" --kafka-brokers "$brokers" \
-          --services "$service" "${remotes[@]}" >"$RUN/split-$service.out" 2>&1 &
+          --services "$hosted" "${remotes[@]}" >"$RUN/split-$service.out" 2>&1 &
         PIDS+=($!); CPIDS+=($!)
         wait_for "$RUN/split-$service.out" "sluice: ready" $!
         internal[$service]=$(sed -n 's/.*internal gRPC listening on //p' "$RUN/split-$service.out")

@@ -1,10 +1,15 @@
 #include "services/ingress/http_api.h"
 
 #include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 
 #include "libs/obs/metrics.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "libs/status/errors.h"
 #include "services/ingress/http_errors.h"
 
 namespace sluice::ingress {
@@ -65,7 +70,8 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
       token_count_(auth_, parts.router, parts.calls),
       admin_(config, parts.cache, parts.keys),
       metering_(parts.metering),
-      calls_(parts.calls) {
+      calls_(parts.calls),
+      jobs_(parts.jobs) {
   paths_.Add("POST", "/v1/chat/completions",
              [this](http::Request r, http::ResponseWriterPtr w) {
                chat_.Handle(std::move(r), std::move(w));
@@ -83,6 +89,10 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
              [this](http::Request r, http::ResponseWriterPtr w) {
                Usage(r, std::move(w));
              });
+  paths_.AddPrefix("GET", "/v1/jobs/",
+                   [this](http::Request r, http::ResponseWriterPtr w) {
+                     JobResult(r, *w);
+                   });
   auto ok = [](http::Request, http::ResponseWriterPtr w) {
     w->Respond(200, {{"content-type", "application/json"}},
                R"({"status":"ok"})");
@@ -140,6 +150,51 @@ void HttpApi::Models(const http::Request& request,
 }
 
 // Totals for the caller's tenant, from the metering service.
+void HttpApi::JobResult(const http::Request& request,
+                        http::ResponseWriter& writer) const {
+  absl::StatusOr<Caller> caller =
+      auth_->Authenticate(request.Header("authorization"));
+  if (!caller.ok()) {
+    RespondWithError(writer, caller.status(), {});
+    return;
+  }
+  if (jobs_ == nullptr) {
+    RespondWithError(writer, absl::UnavailableError("async jobs are disabled"), {});
+    return;
+  }
+  std::string custom_id = request.path.substr(std::string("/v1/jobs/").size());
+  absl::StatusOr<std::optional<std::string>> line =
+      jobs_->Result(absl::StrCat(caller->tenant, "/", custom_id));
+  if (!line.ok()) {
+    RespondWithError(writer, line.status(), {});
+    return;
+  }
+  if (!line->has_value()) {
+    // Another tenant's job looks exactly like one that does not exist.
+    RespondWithError(writer,
+                     status::NotFound(absl::StrCat("no finished job \"", custom_id,
+                                                   "\" for this key's tenant (it may "
+                                                   "still be queued or running)"),
+                                      "custom_id"),
+                     {});
+    return;
+  }
+  rapidjson::StringBuffer buffer;
+  JsonWriter json(buffer);
+  json.StartObject();
+  json.Key("object");
+  json.String("job");
+  json.Key("custom_id");
+  json.String(custom_id.data(), static_cast<rapidjson::SizeType>(custom_id.size()));
+  json.Key("status");
+  json.String("completed");
+  json.Key("result");
+  json.RawValue((*line)->data(), (*line)->size(), rapidjson::kObjectType);
+  json.EndObject();
+  writer.Respond(200, {{"content-type", "application/json"}},
+                 std::string(buffer.GetString(), buffer.GetSize()));
+}
+
 void HttpApi::Usage(const http::Request& request,
                     http::ResponseWriterPtr writer) {
   absl::StatusOr<Caller> caller =

@@ -13,6 +13,7 @@
 #include "services/ingress/admin_api.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/chat_http_handler.h"
+#include "services/ingress/job_store.h"
 #include "services/ingress/token_count_handler.h"
 #include "services/ingress/usage_reporter.h"
 #include "services/metering/metering.h"
@@ -31,6 +32,7 @@ class HttpApi {
     cache::Cache* cache = nullptr;
     UsageReporter* usage = nullptr;
     host::CallTracker* calls = nullptr;
+    JobStore* jobs = nullptr;  // null: async jobs are off
   };
   HttpApi(const sluice::v1::Config& config, Parts parts,
           std::vector<std::string> models, std::function<absl::Status()> ready);
@@ -42,6 +44,9 @@ class HttpApi {
  private:
   void Models(const http::Request& request, http::ResponseWriter& writer) const;
   void Usage(const http::Request& request, http::ResponseWriterPtr writer);
+  // GET /v1/jobs/{custom_id}: the stored result of the caller's tenant's
+  // Kafka job.
+  void JobResult(const http::Request& request, http::ResponseWriter& writer) const;
 
   const ApiKeyAuth* auth_;
   std::vector<std::string> models_;
@@ -50,6 +55,7 @@ class HttpApi {
   AdminApi admin_;
   metering::Metering* metering_;
   host::CallTracker* calls_;
+  JobStore* jobs_;
   http::PathRouter paths_;
 };
 

@@ -119,6 +119,15 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     }
     record.Finish(rejected.status, "invalid_request_error");
   };
+  if (!config.jobs().disabled() && !brokers.empty()) {
+    std::string path = config.jobs().sqlite_path().empty()
+                           ? BesideMetering(config, "sluice-jobs.db")
+                           : config.jobs().sqlite_path();
+    absl::StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(path);
+    if (!store.ok()) return store.status();
+    ingress->job_store_ = *std::move(store);
+    ingress->job_options_ = JobRunnerOptions::FromConfig(config.jobs(), brokers);
+  }
   IngressServer* self = ingress.get();
   HttpApi::Parts parts;
   parts.edge = ingress->edge_.get();
@@ -129,17 +138,9 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   parts.cache = components.Find<cache::Cache>(cache::kServiceName);
   parts.usage = ingress->usage_.get();
   parts.calls = &ingress->calls_;
+  parts.jobs = ingress->job_store_.get();
   ingress->api_ = std::make_unique<HttpApi>(
       config, parts, models, [self] { return self->Ready(); });
-  if (!config.jobs().disabled() && !brokers.empty()) {
-    std::string path = config.jobs().sqlite_path().empty()
-                           ? BesideMetering(config, "sluice-jobs.db")
-                           : config.jobs().sqlite_path();
-    absl::StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(path);
-    if (!store.ok()) return store.status();
-    ingress->job_store_ = *std::move(store);
-    ingress->job_options_ = JobRunnerOptions::FromConfig(config.jobs(), brokers);
-  }
   return ingress;
 }
 

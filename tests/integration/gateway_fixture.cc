@@ -150,7 +150,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     if (!adapters.ok()) return adapters.status();
     auto cache = gateway->Serve({"--services", "cache"});
     if (!cache.ok()) return cache.status();
-    auto router = gateway->Serve({"--services", "router", "--remote",
+    auto router = gateway->Serve({"--services", "router,scheduler", "--remote",
                                   "adapters=" + adapters->internal_grpc,
                                   "--remote", "cache=" + cache->internal_grpc});
     if (!router.ok()) return router.status();

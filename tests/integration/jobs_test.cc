@@ -166,6 +166,23 @@ TEST_F(JobsTest, AJobSentAgainIsAnsweredFromItsStoredResult) {
   ASSERT_EQ(both.size(), 2u);
   EXPECT_EQ(both[1].second, both[0].second);  // the same result, byte for byte
   EXPECT_EQ(gateway_->UpstreamRequests(), 1);  // and no second upstream call
+
+  // Its tenant can read the result over HTTP; another tenant cannot.
+  auto get = [&](const char* key, const std::string& id) {
+    return HttpCall("GET", gateway_->http_base() + "/v1/jobs/" + id,
+                    {absl::StrCat("Authorization: Bearer ", key)});
+  };
+  HttpAnswer mine = get(kDemoKey, "once");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  rapidjson::Document doc;
+  doc.Parse(mine.body.c_str());
+  ASSERT_TRUE(doc.IsObject()) << mine.body;
+  EXPECT_EQ(std::string(doc["object"].GetString()), "job");
+  EXPECT_EQ(std::string(doc["status"].GetString()), "completed");
+  EXPECT_EQ(doc["result"]["response"]["status_code"].GetInt(), 200);
+  EXPECT_EQ(get(kAcmeKey, "once").status, 404);
+  EXPECT_EQ(get(kDemoKey, "never-sent").status, 404);
+  EXPECT_EQ(get("sk-wrong", "once").status, 401);
 }
 
 TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
