@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "libs/config/duration.h"
 #include "libs/status/errors.h"
+#include "spdlog/spdlog.h"
 
 namespace sluice::scheduler {
 namespace {
@@ -85,8 +88,29 @@ absl::StatusOr<std::unique_ptr<SchedulerImpl>> SchedulerImpl::Create(
         "the scheduler needs the adapters (hosted or remote)");
   }
   if (io == nullptr) return absl::InvalidArgumentError("scheduler: no io_context");
-  return std::unique_ptr<SchedulerImpl>(
+  std::unique_ptr<SchedulerImpl> scheduler(
       new SchedulerImpl(config, next, io, std::move(options)));
+  if (!config.scheduler().redis().empty()) {
+    redis::RedisOptions redis;
+    redis.address = config.scheduler().redis();
+    redis.command_timeout =
+        config::DurationOr(config.scheduler().redis_timeout(), absl::Milliseconds(100));
+    absl::StatusOr<redis::RedisClientPtr> client = redis::RedisClient::Create(redis);
+    if (!client.ok()) return client.status();
+    // The client connects in the background; calls before it has would go
+    // through on this replica's limits alone, so give it a moment first.
+    absl::Time deadline = absl::Now() + absl::Seconds(2);
+    while (!(*client)->connected() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    if (!(*client)->connected()) {
+      spdlog::warn("scheduler: Redis at {} is not reachable yet: providers' limits "
+                   "hold per replica until it is",
+                   redis.address);
+    }
+    scheduler->redis_ = *std::move(client);
+  }
+  return scheduler;
 }
 
 SchedulerImpl::SchedulerImpl(const sluice::v1::Config& config,
@@ -150,6 +174,12 @@ TargetQueue& SchedulerImpl::TargetFor(const std::string& provider) {
     target.wait_batch = &metrics_.histogram("sluice_scheduler_queue_time_seconds",
                                             kWaitHelp, obs::DefaultLatencyBucketsSeconds(),
                                             labels("batch"));
+    const TargetLimitsConfig& config =
+        limits == limits_.end() ? TargetLimitsConfig{} : limits->second;
+    if (redis_ != nullptr &&
+        (config.max_concurrency > 0 || config.rpm > 0 || config.tpm > 0)) {
+      target.gate = std::make_unique<SharedGate>(redis_.get(), provider, config);
+    }
     it = targets_.emplace(provider, std::move(target)).first;
   }
   return *it->second.queue;
@@ -184,6 +214,8 @@ QueuedCall SchedulerImpl::Describe(const host::CallContext& context,
   call.max_completion_tokens = MaxCompletionTokens(request.request());
   call.deadline = context.deadline();
   call.enqueued = options_.clock();
+  call.lease = std::make_shared<std::string>();
+  started->lease = call.lease;
   started->charged_tokens = call.charged_tokens();
   return call;
 }
@@ -241,6 +273,7 @@ void SchedulerImpl::Pump() {
   while (true) {
     std::vector<std::pair<QueuedCall, absl::Status>> runs;
     std::vector<std::pair<host::CallContextPtr, host::CallContext::HookId>> hooks;
+    std::vector<std::tuple<std::string, SharedGate*, int64_t>> asks;
     {
       absl::MutexLock lock(&mu_);
       pump_again_ = false;
@@ -264,10 +297,53 @@ void SchedulerImpl::Pump() {
           CountRefused(provider, call.batch, reason);
           runs.emplace_back(std::move(call), why);
         }
-        for (QueuedCall& call : queue.TakeStartable(now)) {
-          (call.batch ? target.wait_batch : target.wait_interactive)
-              ->Observe(absl::ToDoubleSeconds(now - call.enqueued));
-          runs.emplace_back(std::move(call), absl::OkStatus());
+        if (target.gate == nullptr) {
+          for (QueuedCall& call : queue.TakeStartable(now)) {
+            (call.batch ? target.wait_batch : target.wait_interactive)
+                ->Observe(absl::ToDoubleSeconds(now - call.enqueued));
+            runs.emplace_back(std::move(call), absl::OkStatus());
+          }
+        } else {
+          // One call at a time asks the shared limits; it holds a local
+          // slot meanwhile. One that expires or is given up while held
+          // (not while asking) leaves with its reason.
+          if (target.held.has_value() && !target.asking) {
+            QueuedCall& held = *target.held;
+            absl::string_view gone = draining_                     ? "shutdown"
+                                     : cancelled_.contains(held.id) ? "cancelled"
+                                     : held.deadline <= now        ? "deadline"
+                                                                   : "";
+            if (!gone.empty()) {
+              queue.Finish(held.tenant, held.batch, held.charged_tokens(), 0, 0,
+                           held.prompt_tokens, now);
+              CountRefused(provider, held.batch, gone);
+              runs.emplace_back(std::move(held),
+                                gone == "shutdown"
+                                    ? absl::UnavailableError("the scheduler is shutting down")
+                                : gone == "cancelled"
+                                    ? absl::CancelledError("the caller went away while queued")
+                                    : absl::DeadlineExceededError(absl::StrCat(
+                                          "the request's deadline passed while it waited for ",
+                                          provider, "'s shared limits")));
+              target.held.reset();
+            }
+          }
+          if (!target.held.has_value() && !draining_) {
+            std::vector<QueuedCall> next = queue.TakeStartable(now, 1);
+            if (!next.empty()) {
+              target.held = std::move(next[0]);
+              target.ask_at = now;
+            }
+          }
+          if (target.held.has_value() && !target.asking) {
+            if (target.ask_at <= now) {
+              target.asking = true;
+              asks.emplace_back(provider, target.gate.get(),
+                                target.held->charged_tokens());
+            } else {
+              wake = std::min(wake, target.ask_at);
+            }
+          }
         }
         target.queued_interactive->Set(static_cast<double>(queue.queued_interactive()));
         target.queued_batch->Set(static_cast<double>(queue.queued_batch()));
@@ -283,7 +359,7 @@ void SchedulerImpl::Pump() {
         }
       }
       ArmTimer(wake);
-      if (runs.empty()) {
+      if (runs.empty() && asks.empty()) {
         if (!pump_again_) {
           pumping_ = false;
           return;
@@ -295,7 +371,58 @@ void SchedulerImpl::Pump() {
       if (hook != 0) context->Forget(hook);
     }
     for (auto& [call, status] : runs) std::move(call.start)(std::move(status));
+    for (auto& [provider, gate, tokens] : asks) {
+      gate->Acquire(tokens, [this, provider = provider](
+                                absl::StatusOr<SharedGate::Answer> answer) {
+        OnGateAnswer(provider, std::move(answer));
+      });
+    }
   }
+}
+
+void SchedulerImpl::OnGateAnswer(const std::string& provider,
+                                 absl::StatusOr<SharedGate::Answer> answer) {
+  std::optional<QueuedCall> go;
+  absl::Status why;
+  {
+    absl::MutexLock lock(&mu_);
+    Target& target = targets_.at(provider);
+    target.asking = false;
+    if (!target.held.has_value()) return;
+    absl::Time now = options_.clock();
+    if (answer.ok() && !answer->granted) {
+      target.ask_at = now + answer->retry_after;
+    } else {
+      if (answer.ok()) {
+        *target.held->lease = answer->lease;
+      } else if (absl::IsCancelled(answer.status())) {
+        why = absl::UnavailableError("the scheduler is shutting down");
+        target.queue->Finish(target.held->tenant, target.held->batch,
+                             target.held->charged_tokens(), 0, 0,
+                             target.held->prompt_tokens, now);
+      } else {
+        // Redis could not answer: this replica's own limits decide.
+        metrics_
+            .counter("sluice_scheduler_shared_limit_errors_total",
+                     "Calls let through on this replica's own limits because "
+                     "the shared ones (Redis) could not answer.",
+                     {{"provider", provider}})
+            .Increment();
+      }
+      (target.held->batch ? target.wait_batch : target.wait_interactive)
+          ->Observe(absl::ToDoubleSeconds(now - target.held->enqueued));
+      go = std::move(target.held);
+      target.held.reset();
+      auto it = waiting_.find(go->id);
+      if (it != waiting_.end()) {
+        if (it->second.cancel_hook != 0) it->second.context->Forget(it->second.cancel_hook);
+        waiting_.erase(it);
+      }
+      cancelled_.erase(go->id);
+    }
+  }
+  if (go.has_value()) std::move(go->start)(why);
+  Pump();
 }
 
 void SchedulerImpl::ArmTimer(absl::Time wake) {
@@ -323,6 +450,11 @@ void SchedulerImpl::Finished(const Started& call, int64_t prompt,
     TargetQueue& target = TargetFor(call.provider);
     target.Finish(call.tenant, call.batch, call.charged_tokens, prompt,
                   completion, call.estimated_prompt_tokens, now);
+    Target& shared = targets_.at(call.provider);
+    if (shared.gate != nullptr && call.lease != nullptr && !call.lease->empty()) {
+      shared.gate->Release(*call.lease, call.charged_tokens, prompt + completion);
+      shared.ask_at = now;  // room again: the held call asks at once
+    }
     // The provider's own 429 (not our queue's: that one never started).
     if (absl::IsResourceExhausted(status)) {
       std::optional<absl::Duration> retry_after = status::RetryAfterOf(status);

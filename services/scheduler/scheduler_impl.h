@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -25,6 +26,7 @@
 #include "absl/time/time.h"
 #include "libs/obs/metrics.h"
 #include "services/adapters/adapters.h"
+#include "services/scheduler/shared_gate.h"
 #include "services/scheduler/target_queue.h"
 #include "sluice/v1/config.pb.h"
 
@@ -72,6 +74,8 @@ class SchedulerImpl final : public adapters::Adapters {
     bool batch = false;
     int64_t charged_tokens = 0;
     int64_t estimated_prompt_tokens = 0;
+    // Set when the provider's shared limits granted a lease.
+    std::shared_ptr<std::string> lease;
   };
   // A started call ended: `prompt` and `completion` as the provider counted
   // them (or estimated), `status` its outcome.
@@ -100,6 +104,9 @@ class SchedulerImpl final : public adapters::Adapters {
   // pumps at a time; a Pump() meanwhile makes it go round once more.
   void Pump();
   void ArmTimer(absl::Time wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The shared gate's answer for `provider`'s held call.
+  void OnGateAnswer(const std::string& provider,
+                    absl::StatusOr<SharedGate::Answer> answer);
 
   adapters::Adapters* const next_;
   const SchedulerOptions options_;
@@ -117,6 +124,13 @@ class SchedulerImpl final : public adapters::Adapters {
     obs::Gauge* in_flight;
     obs::Histogram* wait_interactive;
     obs::Histogram* wait_batch;
+    // With shared limits (scheduler.redis): the gate, and the one call
+    // that waits for its answer (taken from the queue, holding a local
+    // slot), asking again at `ask_at`.
+    std::unique_ptr<SharedGate> gate;
+    std::optional<QueuedCall> held;
+    bool asking = false;
+    absl::Time ask_at = absl::InfinitePast();
   };
   absl::flat_hash_map<std::string, Target> targets_ ABSL_GUARDED_BY(mu_);
   // The queued calls' details, by id.
@@ -139,6 +153,8 @@ class SchedulerImpl final : public adapters::Adapters {
     SchedulerImpl* scheduler ABSL_GUARDED_BY(mu) = nullptr;
   };
   std::shared_ptr<TimerGuard> timer_guard_ = std::make_shared<TimerGuard>();
+  // Last: destroyed first, while what its callbacks touch is still here.
+  std::unique_ptr<redis::RedisClient> redis_;
 };
 
 }  // namespace sluice::scheduler

@@ -34,9 +34,10 @@ int TargetQueue::BatchSlots() const {
   return cap > 1 ? cap - 1 : cap;
 }
 
-std::vector<QueuedCall> TargetQueue::TakeStartable(absl::Time now) {
+std::vector<QueuedCall> TargetQueue::TakeStartable(absl::Time now,
+                                                  size_t max_calls) {
   std::vector<QueuedCall> startable;
-  while (true) {
+  while (startable.size() < max_calls) {
     bool batch = false;
     const QueuedCall* next = interactive_.Peek();
     if (next != nullptr) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct QueuedCall {
   int64_t max_completion_tokens = 0;
   absl::Time deadline = absl::InfiniteFuture();
   absl::Time enqueued;  // for the wait-time metric
+  // The lease on the provider's shared limits, once granted (shared with
+  // the call's Started, which releases it).
+  std::shared_ptr<std::string> lease;
   // OK: go (the call holds its slot until Finish). Else why it never ran.
   absl::AnyInvocable<void(absl::Status) &&> start;
 
@@ -52,9 +56,10 @@ class TargetQueue {
   // Queues `call` (moved from only then), or refuses it when its class is
   // full (RESOURCE_EXHAUSTED with a Retry-After), leaving it to the caller.
   absl::Status Enqueue(QueuedCall&& call);
-  // The calls that start now, in order; run each one's `start` (outside
-  // any lock) with OK.
-  std::vector<QueuedCall> TakeStartable(absl::Time now);
+  // The calls that start now (at most `max_calls`), in order; run each
+  // one's `start` (outside any lock) with OK.
+  std::vector<QueuedCall> TakeStartable(absl::Time now,
+                                        size_t max_calls = SIZE_MAX);
   // The queued calls whose deadline has passed, or that `gone` selects
   // (cancelled); run each one's `start` with why.
   template <typename Gone>

@@ -4,6 +4,7 @@
 #include "services/scheduler/scheduler_impl.h"
 
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "libs/status/errors.h"
 #include "libs/upstream/http_client.h"
 #include "services/adapters/adapters_impl.h"
+#include "tests/libs/redis/redis_server.h"
 #include "tools/upstream-sim/simulator.h"
 
 namespace sluice::scheduler {
@@ -261,6 +263,108 @@ TEST_F(SchedulerTest, AFullQueueAnswers429WithRetryAfter) {
                          "provider=\"sim\"} 3"),
             std::string::npos)
       << metrics;
+}
+
+// Two scheduler replicas (each with its own adapters) in front of one
+// provider, sharing its concurrency cap through a real redis-server.
+class SharedLimitsTest : public SchedulerTest {
+ protected:
+  void StartReplicas(bool shared, sluice::v1::ProviderLimits limits = {}) {
+    auto redis = redis::testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    if (limits.ByteSizeLong() == 0) limits.set_max_concurrency(3);
+    if (shared) config_.mutable_scheduler()->set_redis(redis_->address());
+    Start({.ttft = kLatency}, limits);
+    auto adapters = adapters::AdaptersImpl::Create(config_, nullptr, &io_->context());
+    ASSERT_TRUE(adapters.ok()) << adapters.status();
+    second_adapters_ = *std::move(adapters);
+    auto second = SchedulerImpl::Create(config_, second_adapters_.get(), &io_->context());
+    ASSERT_TRUE(second.ok()) << second.status();
+    second_ = *std::move(second);
+  }
+  void TearDown() override {
+    second_.reset();
+    second_adapters_.reset();
+    SchedulerTest::TearDown();
+  }
+
+  // Whether the provider ever had more than `cap` calls at once: a slot's
+  // next arrival comes at least the latency after its last.
+  int Overlaps(size_t cap) {
+    std::vector<int64_t> ms;
+    for (const sim::Arrival& arrival : sim_->stats().arrivals) ms.push_back(arrival.ms);
+    std::sort(ms.begin(), ms.end());
+    std::string all;
+    for (int64_t m : ms) absl::StrAppend(&all, m, " ");
+    std::cout << "arrivals (ms): " << all << "\n";
+    int overlaps = 0;
+    for (size_t i = cap; i < ms.size(); ++i) {
+      overlaps += ms[i] - ms[i - cap] < absl::ToInt64Milliseconds(kLatency) - 1;
+    }
+    return overlaps;
+  }
+
+  static constexpr absl::Duration kLatency = absl::Milliseconds(100);
+  std::unique_ptr<redis::testing::RedisServer> redis_;
+  std::unique_ptr<adapters::AdaptersImpl> second_adapters_;
+  std::unique_ptr<SchedulerImpl> second_;
+};
+
+TEST_F(SharedLimitsTest, TwoReplicasSharingRedisNeverExceedTheCap) {
+  StartReplicas(/*shared=*/true);
+  Answers answers;
+  for (int i = 0; i < 12; ++i) {
+    SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
+    replica.Complete(Context("t"), Request(absl::StrCat("q", i)),
+                     answers.Add(absl::StrCat("c", i)));
+  }
+  ASSERT_TRUE(answers.WaitFor(12));
+  for (const std::string& name : answers.order()) {
+    EXPECT_TRUE(answers.StatusOf(name).ok()) << name << ": " << answers.StatusOf(name);
+  }
+  EXPECT_EQ(sim_->stats().requests, 12);
+  EXPECT_EQ(Overlaps(3), 0) << "more than 3 calls reached the provider at once";
+  EXPECT_EQ(metrics_.RenderPrometheusText().find("sluice_scheduler_shared_limit_errors_total"),
+            std::string::npos);
+}
+
+TEST_F(SharedLimitsTest, TokensPerMinuteAreSharedAndSettledToRealUsage) {
+  // 1,000 tokens a minute; each call is charged its max_tokens (300) and a
+  // few prompt tokens when it starts: three fit, the fourth waits until
+  // the first answers settle to the few tokens really used.
+  sluice::v1::ProviderLimits limits;
+  limits.set_tpm(1000);
+  StartReplicas(/*shared=*/true, limits);
+  Answers answers;
+  for (int i = 0; i < 4; ++i) {
+    AdapterRequest request = Request(absl::StrCat("q", i));
+    request.mutable_request()->set_max_tokens(300);
+    SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
+    replica.Complete(Context("t"), std::move(request), answers.Add(absl::StrCat("c", i)));
+  }
+  ASSERT_TRUE(answers.WaitFor(4));
+  std::vector<sim::Arrival> arrivals = sim_->stats().arrivals;
+  ASSERT_EQ(arrivals.size(), 4u);
+  std::vector<int64_t> ms;
+  for (const auto& arrival : arrivals) ms.push_back(arrival.ms);
+  std::sort(ms.begin(), ms.end());
+  EXPECT_LT(ms[2] - ms[0], 50);  // three at once
+  EXPECT_GE(ms[3] - ms[0], absl::ToInt64Milliseconds(kLatency) - 1);  // after a refund
+  EXPECT_LT(ms[3] - ms[0], 5000);  // not after the bucket's own refill (≈ 13 s)
+}
+
+TEST_F(SharedLimitsTest, WithoutRedisEachReplicaOnlyKnowsItsOwnCalls) {
+  // The control: the same load, limits per replica: up to 6 at once.
+  StartReplicas(/*shared=*/false);
+  Answers answers;
+  for (int i = 0; i < 12; ++i) {
+    SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
+    replica.Complete(Context("t"), Request(absl::StrCat("q", i)),
+                     answers.Add(absl::StrCat("c", i)));
+  }
+  ASSERT_TRUE(answers.WaitFor(12));
+  EXPECT_GT(Overlaps(3), 0);
 }
 
 }  // namespace
