@@ -116,14 +116,20 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
   });
 }
 
-void HttpApi::Models(const http::Request& request,
-                     http::ResponseWriter& writer) const {
-  absl::StatusOr<Caller> caller =
-      auth_->Authenticate(request.Header("authorization"));
+std::optional<Caller> HttpApi::Authenticated(const http::Request& request,
+                                             http::ResponseWriter& writer) const {
+  absl::StatusOr<Caller> caller = auth_->Authenticate(request.Header("authorization"));
   if (!caller.ok()) {
     RespondWithError(writer, caller.status(), {});
-    return;
+    return std::nullopt;
   }
+  return *std::move(caller);
+}
+
+void HttpApi::Models(const http::Request& request,
+                     http::ResponseWriter& writer) const {
+  std::optional<Caller> caller = Authenticated(request, writer);
+  if (!caller.has_value()) return;
   rapidjson::StringBuffer buffer;
   JsonWriter json(buffer);
   json.StartObject();
@@ -152,12 +158,8 @@ void HttpApi::Models(const http::Request& request,
 // Totals for the caller's tenant, from the metering service.
 void HttpApi::JobResult(const http::Request& request,
                         http::ResponseWriter& writer) const {
-  absl::StatusOr<Caller> caller =
-      auth_->Authenticate(request.Header("authorization"));
-  if (!caller.ok()) {
-    RespondWithError(writer, caller.status(), {});
-    return;
-  }
+  std::optional<Caller> caller = Authenticated(request, writer);
+  if (!caller.has_value()) return;
   if (jobs_ == nullptr) {
     RespondWithError(writer, absl::UnavailableError("async jobs are disabled"), {});
     return;
@@ -197,12 +199,8 @@ void HttpApi::JobResult(const http::Request& request,
 
 void HttpApi::Usage(const http::Request& request,
                     http::ResponseWriterPtr writer) {
-  absl::StatusOr<Caller> caller =
-      auth_->Authenticate(request.Header("authorization"));
-  if (!caller.ok()) {
-    RespondWithError(*writer, caller.status(), {});
-    return;
-  }
+  std::optional<Caller> caller = Authenticated(request, *writer);
+  if (!caller.has_value()) return;
   if (metering_ == nullptr) {
     RespondWithError(*writer,
                      absl::UnavailableError("metering is not reachable"), {});

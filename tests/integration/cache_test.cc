@@ -43,7 +43,7 @@ std::string Content(const std::string& body) {
 class CacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (RedisServer::BinaryPath().empty()) GTEST_SKIP() << "no redis-server";
+    if (RedisServer::BinaryPath().empty()) GTEST_FAIL() << "no redis-server";
     auto redis = RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);

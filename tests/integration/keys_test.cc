@@ -93,7 +93,7 @@ class KeyStoreBackendTest
 TEST_P(KeyStoreBackendTest,
        AdminApiCreatesKeysThatWorkAndRevokesThemOnEveryReplica) {
   if (std::string why = GetParam().skip_reason(); !why.empty()) {
-    GTEST_SKIP() << why;
+    GTEST_FAIL() << why;
   }
   absl::StatusOr<std::unique_ptr<keystore::TestDatabase>> database =
       GetParam().make();
@@ -243,7 +243,7 @@ TEST_F(KeysTest, CliCreatesKeysTheGatewayTakesAndRevokes) {
 // price; prompts are free here so the bound is exact), so the burst cannot
 // spend more than the budget, and what it refuses is insufficient_quota.
 TEST_F(KeysTest, KeyBudgetHoldsUnderABurstAcrossReplicas) {
-  if (RedisServer::BinaryPath().empty()) GTEST_SKIP() << "no redis-server";
+  if (RedisServer::BinaryPath().empty()) GTEST_FAIL() << "no redis-server";
   auto redis = RedisServer::Start();
   ASSERT_TRUE(redis.ok()) << redis.status();
   GatewayOptions options;

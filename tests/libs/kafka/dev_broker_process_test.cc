@@ -133,7 +133,7 @@ TEST(DevBrokerProcessTest, RejectsBadFlags) {
 
 TEST(DevBrokerKcatTest, KcatListsTheDevBrokersMetadata) {
   if (system("command -v kcat >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "kcat is not installed";
+    GTEST_FAIL() << "kcat is not installed";
   }
   absl::StatusOr<std::unique_ptr<DevBroker>> broker = DevBroker::Start(3);
   ASSERT_TRUE(broker.ok()) << broker.status();

@@ -66,7 +66,7 @@ class RedisClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (RedisServer::BinaryPath().empty()) {
-      GTEST_SKIP() << "redis-server is not installed";
+      GTEST_FAIL() << "redis-server is not installed";
     }
     auto server = RedisServer::Start();
     ASSERT_TRUE(server.ok()) << server.status();

@@ -289,6 +289,15 @@ class SharedLimitsTest : public SchedulerTest {
     SchedulerTest::TearDown();
   }
 
+  // `count` calls, every other one through the second replica.
+  void SendAcrossReplicas(int count, Answers& answers) {
+    for (int i = 0; i < count; ++i) {
+      SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
+      replica.Complete(Context("t"), Request(absl::StrCat("q", i)),
+                       answers.Add(absl::StrCat("c", i)));
+    }
+  }
+
   // Whether the provider ever had more than `cap` calls at once: a slot's
   // next arrival comes at least the latency after its last.
   int Overlaps(size_t cap) {
@@ -314,11 +323,7 @@ class SharedLimitsTest : public SchedulerTest {
 TEST_F(SharedLimitsTest, TwoReplicasSharingRedisNeverExceedTheCap) {
   StartReplicas(/*shared=*/true);
   Answers answers;
-  for (int i = 0; i < 12; ++i) {
-    SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
-    replica.Complete(Context("t"), Request(absl::StrCat("q", i)),
-                     answers.Add(absl::StrCat("c", i)));
-  }
+  SendAcrossReplicas(12, answers);
   ASSERT_TRUE(answers.WaitFor(12));
   for (const std::string& name : answers.order()) {
     EXPECT_TRUE(answers.StatusOf(name).ok()) << name << ": " << answers.StatusOf(name);
@@ -358,11 +363,7 @@ TEST_F(SharedLimitsTest, WithoutRedisEachReplicaOnlyKnowsItsOwnCalls) {
   // The control: the same load, limits per replica: up to 6 at once.
   StartReplicas(/*shared=*/false);
   Answers answers;
-  for (int i = 0; i < 12; ++i) {
-    SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
-    replica.Complete(Context("t"), Request(absl::StrCat("q", i)),
-                     answers.Add(absl::StrCat("c", i)));
-  }
+  SendAcrossReplicas(12, answers);
   ASSERT_TRUE(answers.WaitFor(12));
   EXPECT_GT(Overlaps(3), 0);
 }
