@@ -230,6 +230,46 @@ TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
   EXPECT_LE(rerun, 64);
 }
 
+TEST_F(JobsTest, JobsPastTheTenantsBudgetGetInsufficientQuotaResults) {
+  // acme may spend 600 micro-USD; a line reserves 200 (20 tokens at
+  // $10/Mtok) until its answer settles: a burst of ten admits three.
+  GatewayOptions options;
+  options.deepseek_prices = "output_usd_per_mtok: 10";
+  options.acme_limits = "{budget_usd: 0.0006}";
+  StartGateway(options);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 10; ++i) {
+    lines.push_back(absl::StrCat(
+        R"({"custom_id":"b)", i,
+        R"(","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","max_tokens":20,"messages":[{"role":"user","content":"line )",
+        i, R"("}]}})"));
+  }
+  Produce(lines, kAcmeKey);
+  auto results = Consume("sluice.job-results", 10);
+  ASSERT_EQ(results.size(), 10u);
+  int answered = 0, refused = 0;
+  for (const auto& [custom_id, line] : results) {
+    rapidjson::Document doc;
+    doc.Parse(line.c_str());
+    ASSERT_TRUE(doc.IsObject()) << line;
+    int status = doc["response"]["status_code"].GetInt();
+    if (status == 200) {
+      ++answered;
+    } else {
+      EXPECT_EQ(status, 429) << line;
+      EXPECT_EQ(std::string(doc["response"]["body"]["error"]["code"].GetString()),
+                "insufficient_quota");
+      ++refused;
+    }
+  }
+  EXPECT_GE(answered, 3);
+  EXPECT_GT(refused, 0);  // the budget stopped the batch, line by line
+  EXPECT_EQ(gateway_->UpstreamRequests(), answered);
+  // A spent budget is an answer, not a failure: nothing dead-lettered, no
+  // retries.
+  EXPECT_EQ(Consume("sluice.jobs.dlq", 0).size(), 0u);
+}
+
 // The p99 of `samples` (the second largest of 30).
 absl::Duration P99(std::vector<absl::Duration> samples) {
   std::sort(samples.begin(), samples.end());
