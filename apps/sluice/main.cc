@@ -24,7 +24,9 @@ constexpr const char* kUsage =
     "        [--sqlite-path FILE]\n"
     "  keys create|list|revoke ...              virtual API keys (see\n"
     "                                           `sluice keys`)\n"
-    "  dev-kafka [--brokers N] [--topics a,b]   the Kafka dev broker\n"
+    "  dev-kafka [--brokers N] [--topics a,b]   the Kafka dev broker (faults:\n"
+    "                                           SIGUSR1 brokers down, SIGUSR2\n"
+    "                                           up, SIGHUP request errors)\n"
     "  free-port                                print a free TCP port\n"
     "  version\n";
 

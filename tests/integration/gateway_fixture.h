@@ -76,6 +76,9 @@ class Gateway {
   const std::string& sim_base() const { return sim_base_; }
   // Kafka bootstrap servers of the gateway's dev broker.
   const std::string& brokers() const { return brokers_; }
+  // The dev broker's process (`sluice dev-kafka`: SIGUSR1 takes its
+  // brokers down, SIGUSR2 up, SIGHUP fails a few requests).
+  Subprocess& broker_process() { return *processes_[0]; }
   // The sluice process that hosts ingress (in one process, all of it).
   Subprocess& ingress_process() { return *processes_[ingress_index_]; }
   // Chat requests the simulator has answered or refused.

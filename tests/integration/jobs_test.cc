@@ -3,11 +3,13 @@
 // routing, the simulator, metering) and kcat reads the results and the
 // dead letters back.
 #include <rapidjson/document.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -267,6 +269,36 @@ TEST_F(JobsTest, JobsPastTheTenantsBudgetGetInsufficientQuotaResults) {
   EXPECT_EQ(gateway_->UpstreamRequests(), answered);
   // A spent budget is an answer, not a failure: nothing dead-lettered, no
   // retries.
+  EXPECT_EQ(Consume("sluice.jobs.dlq", 0).size(), 0u);
+}
+
+TEST_F(JobsTest, BrokerFaultsDelayJobsButLoseNone) {
+  StartGateway();
+  constexpr int kJobs = 300;
+  std::vector<std::string> lines;
+  for (int i = 0; i < kJobs; ++i) lines.push_back(Job(absl::StrCat("f", i)));
+  Produce(lines, kDemoKey);
+  Consume("sluice.job-results", 20);  // running
+  Subprocess& broker = gateway_->broker_process();
+  // Every broker down for two seconds (a fault of that length, not a
+  // wait for something), then failing produce and fetch requests.
+  ::kill(broker.pid(), SIGUSR1);
+  ASSERT_TRUE(broker.WaitForLine("FAULT brokers down", absl::Seconds(10)).ok());
+  absl::SleepFor(absl::Seconds(2));
+  ::kill(broker.pid(), SIGUSR2);
+  ASSERT_TRUE(broker.WaitForLine("FAULT brokers up", absl::Seconds(10)).ok());
+  ::kill(broker.pid(), SIGHUP);
+  ASSERT_TRUE(broker.WaitForLine("FAULT request errors", absl::Seconds(10)).ok());
+
+  // Every job still gets its result; nothing went to the dead letters.
+  absl::Time deadline = absl::Now() + absl::Minutes(2);
+  std::set<std::string> done;
+  while (absl::Now() < deadline && done.size() < static_cast<size_t>(kJobs)) {
+    done.clear();
+    for (const auto& [custom_id, line] : Consume("sluice.job-results", 1)) done.insert(custom_id);
+    if (done.size() < static_cast<size_t>(kJobs)) absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_EQ(done.size(), static_cast<size_t>(kJobs));
   EXPECT_EQ(Consume("sluice.jobs.dlq", 0).size(), 0u);
 }
 
