@@ -262,14 +262,7 @@ class CurlHttpClient : public HttpClient {
     bool want_read = socket->wanted == CURL_POLL_IN || socket->wanted == CURL_POLL_INOUT;
     bool want_write = socket->wanted == CURL_POLL_OUT || socket->wanted == CURL_POLL_INOUT;
     if (want_read && !socket->reading) {
-      socket->reading = true;
-      socket->descriptor.async_wait(
-          asio::posix::stream_descriptor::wait_read,
-          asio::bind_executor(strand_, [this, socket](boost::system::error_code ec) {
-            socket->reading = false;
-            if (ec || socket->gone) return;
-            Act(socket, CURL_CSELECT_IN);
-          }));
+      Wait(socket, /*read=*/true);
       // Asio's epoll is edge-triggered and a wait is never speculative: an
       // answer that arrived before the wait was queued (the upstream can be
       // that quick) raised its edge already. Look once, and act if so.
@@ -280,16 +273,21 @@ class CurlHttpClient : public HttpClient {
         });
       }
     }
-    if (want_write && !socket->writing) {
-      socket->writing = true;
-      socket->descriptor.async_wait(
-          asio::posix::stream_descriptor::wait_write,
-          asio::bind_executor(strand_, [this, socket](boost::system::error_code ec) {
-            socket->writing = false;
-            if (ec || socket->gone) return;
-            Act(socket, CURL_CSELECT_OUT);
-          }));
-    }
+    if (want_write && !socket->writing) Wait(socket, /*read=*/false);
+  }
+
+  // One wait (a wait is one-shot) for the socket to become readable or
+  // writable, then curl acts on it.
+  void Wait(const std::shared_ptr<Socket>& socket, bool read) {
+    (read ? socket->reading : socket->writing) = true;
+    socket->descriptor.async_wait(
+        read ? asio::posix::stream_descriptor::wait_read
+             : asio::posix::stream_descriptor::wait_write,
+        asio::bind_executor(strand_, [this, socket, read](boost::system::error_code ec) {
+          (read ? socket->reading : socket->writing) = false;
+          if (ec || socket->gone) return;
+          Act(socket, read ? CURL_CSELECT_IN : CURL_CSELECT_OUT);
+        }));
   }
 
   void Act(const std::shared_ptr<Socket>& socket, int event) {

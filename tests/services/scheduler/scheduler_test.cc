@@ -96,6 +96,13 @@ class SchedulerTest : public ::testing::Test {
     sim_.reset();
   }
 
+  // A provider that answers in `latency` and takes `cap` calls at once.
+  void StartCapped(int cap, absl::Duration latency) {
+    sluice::v1::ProviderLimits limits;
+    limits.set_max_concurrency(cap);
+    Start({.ttft = latency}, limits);
+  }
+
   static host::CallContextPtr Context(const std::string& tenant, bool batch = false,
                                       absl::Duration deadline = kWait) {
     host::CallContext::Options options;
@@ -126,9 +133,7 @@ class SchedulerTest : public ::testing::Test {
 
 TEST_F(SchedulerTest, TheProviderNeverSeesMoreThanItsConcurrency) {
   constexpr absl::Duration kLatency = absl::Milliseconds(100);
-  sluice::v1::ProviderLimits limits;
-  limits.set_max_concurrency(3);
-  Start({.ttft = kLatency}, limits);
+  StartCapped(3, kLatency);
   Answers answers;
   absl::Time begun = absl::Now();
   for (int i = 0; i < 12; ++i) {
@@ -177,9 +182,7 @@ TEST_F(SchedulerTest, WeightsShareAContendedProviderOneToThree) {
 }
 
 TEST_F(SchedulerTest, ACallWhoseDeadlinePassesInTheQueueNeverReachesTheProvider) {
-  sluice::v1::ProviderLimits limits;
-  limits.set_max_concurrency(1);
-  Start({.ttft = absl::Milliseconds(600)}, limits);
+  StartCapped(1, absl::Milliseconds(600));
   Answers answers;
   scheduler_->Complete(Context("t"), Request("slow"), answers.Add("slow"));
   scheduler_->Complete(Context("t", false, absl::Milliseconds(200)), Request("hurried"),
@@ -194,9 +197,7 @@ TEST_F(SchedulerTest, ACallWhoseDeadlinePassesInTheQueueNeverReachesTheProvider)
 }
 
 TEST_F(SchedulerTest, ACancelledCallLeavesTheQueueAtOnce) {
-  sluice::v1::ProviderLimits limits;
-  limits.set_max_concurrency(1);
-  Start({.ttft = absl::Seconds(2)}, limits);
+  StartCapped(1, absl::Seconds(2));
   Answers answers;
   scheduler_->Complete(Context("t"), Request("slow"), answers.Add("slow"));
   host::CallContextPtr waiting = Context("t");
@@ -237,10 +238,8 @@ TEST_F(SchedulerTest, AProvider429HoldsTheNextCallsUntilRetryAfter) {
 }
 
 TEST_F(SchedulerTest, AFullQueueAnswers429WithRetryAfter) {
-  sluice::v1::ProviderLimits limits;
-  limits.set_max_concurrency(1);
   config_.mutable_scheduler()->set_max_queue(2);
-  Start({.ttft = absl::Milliseconds(300)}, limits);
+  StartCapped(1, absl::Milliseconds(300));
   Answers answers;
   for (int i = 0; i < 4; ++i) {
     scheduler_->Complete(Context("t"), Request("q"), answers.Add(absl::StrCat("c", i)));
