@@ -4,6 +4,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "libs/config/time_of_day.h"
 
 namespace sluice::config {
 namespace {
@@ -151,6 +152,9 @@ std::optional<ConfigIssue> CheckProvidersAndRoutes(
         m.cached_input_usd_per_mtok() < 0) {
       return Issue(path, "prices must not be negative");
     }
+    if (auto issue = FindPriceWindowIssue(m)) {
+      return Issue(absl::StrCat(path, ".", issue->path), issue->problem);
+    }
   }
   return std::nullopt;
 }
@@ -187,6 +191,33 @@ std::optional<ConfigIssue> CheckTenants(const sluice::v1::Config& config) {
 }
 
 }  // namespace
+
+std::optional<ConfigIssue> FindPriceWindowIssue(
+    const sluice::v1::ModelSpec& spec) {
+  for (int w = 0; w < spec.price_windows_size(); ++w) {
+    const sluice::v1::PriceWindow& window = spec.price_windows(w);
+    std::string path = absl::StrCat("price_windows[", w, "]");
+    absl::StatusOr<int> start = ParseTimeOfDay(window.start());
+    if (!start.ok()) return Issue(path + ".start", start.status().message());
+    absl::StatusOr<int> end = ParseTimeOfDay(window.end());
+    if (!end.ok()) return Issue(path + ".end", end.status().message());
+    if (*start == *end) {
+      return Issue(path + ".end", "equals start (\"", window.start(),
+                   "\"): a window must not be empty or the whole day");
+    }
+    // !(x >= 0) also catches NaN.
+    if (!(window.input_usd_per_mtok() >= 0)) {
+      return Issue(path + ".input_usd_per_mtok", "must not be negative");
+    }
+    if (!(window.output_usd_per_mtok() >= 0)) {
+      return Issue(path + ".output_usd_per_mtok", "must not be negative");
+    }
+    if (!(window.cached_input_usd_per_mtok() >= 0)) {
+      return Issue(path + ".cached_input_usd_per_mtok", "must not be negative");
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<ConfigIssue> FindConfigIssue(const sluice::v1::Config& config) {
   if (auto issue = CheckServices(config)) return issue;

@@ -19,6 +19,11 @@ struct ConfigIssue {
 
 std::optional<ConfigIssue> FindConfigIssue(const sluice::v1::Config& config);
 
+// The first problem with `spec`'s price windows, its path relative to the
+// spec ("price_windows[1].start"). Also what the router checks them with.
+std::optional<ConfigIssue> FindPriceWindowIssue(
+    const sluice::v1::ModelSpec& spec);
+
 // INVALID_ARGUMENT "path: problem" for the first issue, OK when none.
 absl::Status ValidateConfig(const sluice::v1::Config& config);
 

@@ -114,6 +114,12 @@ struct ServerOptions {
   int threads = 1;
   uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
   uint32_t max_header_bytes = 64 * 1024;      // larger headers get 431
+  // Requests whose path starts with one of these prefixes may carry bodies
+  // up to its limit instead of max_body_bytes (the longest matching prefix
+  // wins; plain string prefixes, so "/v1/files" also matches "/v1/files/x").
+  // E.g. {"/v1/files", 200 << 20} for file uploads. Chunked bodies are
+  // bounded the same way.
+  std::vector<std::pair<std::string, uint64_t>> body_limits_by_path_prefix;
   // A connection waiting for its next request with no byte of it arriving
   // is closed silently after this. Also bounds each response write.
   absl::Duration idle_timeout = absl::Seconds(60);

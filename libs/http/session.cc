@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -71,6 +72,31 @@ void ReadPartialHead(absl::string_view raw, bool request_line,
   }
 }
 
+// The body limit of a request to `target`: that of the longest prefix of its
+// path in body_limits_by_path_prefix, else max_body_bytes.
+uint64_t BodyLimitFor(const ServerOptions& options, absl::string_view target) {
+  absl::string_view path = target.substr(0, target.find('?'));
+  uint64_t limit = options.max_body_bytes;
+  std::optional<size_t> longest;
+  for (const auto& [prefix, prefix_limit] :
+       options.body_limits_by_path_prefix) {
+    if (absl::StartsWith(path, prefix) &&
+        (!longest.has_value() || prefix.size() > *longest)) {
+      longest = prefix.size();
+      limit = prefix_limit;
+    }
+  }
+  return limit;
+}
+
+uint64_t LargestBodyLimit(const ServerOptions& options) {
+  uint64_t largest = options.max_body_bytes;
+  for (const auto& [prefix, limit] : options.body_limits_by_path_prefix) {
+    largest = std::max(largest, limit);
+  }
+  return largest;
+}
+
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
@@ -78,6 +104,7 @@ Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
     : stream_(std::move(socket)),
       options_(options),
       handler_(handler),
+      largest_body_limit_(LargestBodyLimit(options)),
       read_timer_(stream_.get_executor()),
       alive_(std::move(alive)) {}
 
@@ -112,7 +139,7 @@ bool Session::Current(const WriterImpl* from) const {
 void Session::DoRead() {
   if (closed_) return;
   parser_.emplace();
-  parser_->body_limit(options_.max_body_bytes);
+  parser_->body_limit(largest_body_limit_);
   parser_->header_limit(options_.max_header_bytes);
   stream_.expires_never();  // reads are timed by read_timer_
   read_timed_out_ = false;
@@ -134,7 +161,36 @@ void Session::OnFirstBytes(beast::error_code ec, size_t bytes) {
 }
 
 void Session::ReadRequest() {
+  // One deadline for the head and the body together.
   ArmReadTimer(options_.request_read_timeout, /*idle=*/false);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        self->OnHeader(ec);
+      });
+}
+
+void Session::OnHeader(beast::error_code ec) {
+  if (closed_) return;
+  // The timer may have fired after the head came in: its cancel() then
+  // stopped nothing, and the body read must not go on without a deadline.
+  if (ec || read_timed_out_) {
+    StopReadTimer();
+    return OnReadError(ec ? ec : asio::error::operation_aborted);
+  }
+  beast::string_view target = parser_->get().target();
+  uint64_t limit =
+      BodyLimitFor(options_, absl::string_view(target.data(), target.size()));
+  // Beast compares Content-Length with body_limit only as the head ends
+  // (against the largest limit), so a smaller path limit is checked here.
+  auto length = parser_->content_length();  // boost::optional
+  if (length && *length > limit) {
+    StopReadTimer();
+    return OnReadError(http::error::body_limit);
+  }
+  // No chunk has been parsed yet, so a chunked body is bounded by `limit`
+  // as a whole (Beast subtracts each chunk from it).
+  parser_->body_limit(limit);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) {
                      self->OnRead(ec);
@@ -153,7 +209,7 @@ void Session::ArmReadTimer(absl::Duration limit, bool idle) {
     }
     if (idle) return self->Fail();
     self->read_timed_out_ = true;
-    self->stream_.cancel();  // OnRead answers 408
+    self->stream_.cancel();  // OnHeader or OnRead answers 408
   });
 }
 
@@ -173,23 +229,7 @@ void Session::ArmWriteTimeout() {
 void Session::OnRead(beast::error_code ec) {
   if (closed_) return;
   StopReadTimer();
-  if (ec == http::error::body_limit) {
-    return Reject(413, "request_too_large", "Request body too large");
-  }
-  if (ec == http::error::header_limit) {
-    return Reject(431, "request_header_fields_too_large",
-                  "Request header fields too large");
-  }
-  if (ec && read_timed_out_) {
-    return Reject(408, "request_timeout", "Request not received in time");
-  }
-  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-      ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-      ec == asio::error::connection_reset ||
-      ec == http::error::partial_message) {
-    return Fail();
-  }
-  if (ec) return Reject(400, "invalid_request", "Malformed HTTP request");
+  if (ec) return OnReadError(ec);
   http::request<http::string_body> message = parser_->release();
   keep_alive_ = message.keep_alive();
   Request request;
@@ -210,6 +250,26 @@ void Session::OnRead(beast::error_code ec) {
   } catch (const std::exception&) {
     RespondWithError(500, "internal_error", "Internal server error");
   }
+}
+
+void Session::OnReadError(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    return Reject(413, "request_too_large", "Request body too large");
+  }
+  if (ec == http::error::header_limit) {
+    return Reject(431, "request_header_fields_too_large",
+                  "Request header fields too large");
+  }
+  if (read_timed_out_) {
+    return Reject(408, "request_timeout", "Request not received in time");
+  }
+  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+      ec == asio::error::connection_reset ||
+      ec == http::error::partial_message) {
+    return Fail();
+  }
+  Reject(400, "invalid_request", "Malformed HTTP request");
 }
 
 // While a request is being answered, a readable socket with nothing to read

@@ -57,10 +57,17 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void DoRead();
   void OnFirstBytes(beast::error_code ec, size_t bytes);
+  // Reads the head under the largest body limit of all paths (Beast checks
+  // Content-Length against it as the head ends), then the body under the
+  // limit of the request's path.
   void ReadRequest();
+  void OnHeader(beast::error_code ec);
   void OnRead(beast::error_code ec);
+  // Answers a failed read of the head or body (413, 431, 408, 400) or
+  // closes the connection silently (client gone).
+  void OnReadError(beast::error_code ec);
   // Arms read_timer_; when `limit` passes, an idle connection is closed and
-  // a request being read is cancelled (OnRead answers 408).
+  // a request being read is cancelled (OnHeader or OnRead answers 408).
   void ArmReadTimer(absl::Duration limit, bool idle);
   void StopReadTimer();
   void ArmWriteTimeout();
@@ -85,6 +92,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_address_;
   const ServerOptions& options_;
   const Handler& handler_;
+  // The largest of max_body_bytes and the per-path limits.
+  uint64_t largest_body_limit_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::shared_ptr<WriterImpl> writer_;  // of the request being answered
   asio::steady_timer read_timer_;

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "libs/hash/sha256.h"
 #include "libs/keystore/key_secret.h"
 
 namespace sluice::keystore {
@@ -47,20 +46,21 @@ absl::StatusOr<NewKey> CachedKeyStore::Create(const std::string& tenant,
   return key;
 }
 
-absl::StatusOr<KeyRecord> CachedKeyStore::FindBySecret(
-    absl::string_view secret) {
-  if (!LooksLikeKeySecret(secret)) {
+absl::StatusOr<KeyRecord> CachedKeyStore::FindByHash(
+    absl::string_view sha256_hex) {
+  if (!LooksLikeKeyHash(sha256_hex)) {
     return absl::NotFoundError("unknown or revoked API key");
   }
-  std::string hash = hash::Sha256Hex(secret);
   {
     absl::MutexLock lock(&mu_);
-    if (auto it = by_hash_.find(hash); it != by_hash_.end()) return it->second;
+    if (auto it = by_hash_.find(sha256_hex); it != by_hash_.end()) {
+      return it->second;
+    }
     if (loaded_ && !TakeLookupToken()) {
       return absl::NotFoundError("unknown or revoked API key");
     }
   }
-  absl::StatusOr<KeyRecord> found = store_->FindBySecret(secret);
+  absl::StatusOr<KeyRecord> found = store_->FindByHash(sha256_hex);
   if (found.ok()) {
     // A revocation landing between the lookup and this insert is caught by
     // the next poll: polls re-read `overlap` of the past.

@@ -1,13 +1,13 @@
-// A KeyStore decorator for the request path: FindBySecret answers from
-// memory only. At start it loads every key (by its stored hash); then it
-// polls the store's ChangedSince every `refresh` on a background thread,
-// adding keys created anywhere and dropping revoked ones, so a key created
-// or revoked through any replica (or `sluice keys`) is known everywhere
-// within about refresh + one query. A secret not in memory is looked up in
-// the store at most `unknown_lookups_per_second` times a second, with a
-// second's worth at once (a key made elsewhere a moment ago is found before
-// the next poll brings it), so a flood of made-up keys costs a hash and a
-// map lookup each, not a query.
+// A KeyStore decorator for the request path: FindByHash (so FindBySecret
+// too) answers from memory only. At start it loads every key (by its stored
+// hash); then it polls the store's ChangedSince every `refresh` on a
+// background thread, adding keys created anywhere and dropping revoked ones,
+// so a key created or revoked through any replica (or `sluice keys`) is
+// known everywhere within about refresh + one query. A hash not in memory is
+// looked up in the store at most `unknown_lookups_per_second` times a
+// second, with a second's worth at once (a key made elsewhere a moment ago
+// is found before the next poll brings it), so a flood of made-up keys costs
+// a hash and a map lookup each, not a query.
 // Until the first load succeeds (the database was down at start), every
 // miss asks the store.
 #pragma once
@@ -36,7 +36,7 @@ class CachedKeyStore : public KeyStore {
     // late or stamped by a slightly slow clock are not missed; re-applying a
     // change is harmless.
     absl::Duration overlap = absl::Seconds(5);
-    // Store lookups for secrets not in memory, at most.
+    // Store lookups for hashes not in memory, per second at most.
     int unknown_lookups_per_second = 20;
     std::function<absl::Time()> now = [] { return absl::Now(); };
   };
@@ -51,7 +51,7 @@ class CachedKeyStore : public KeyStore {
   absl::StatusOr<NewKey> Create(const std::string& tenant,
                                 const std::string& name,
                                 const KeyPolicy& policy) override;
-  absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret) override;
+  absl::StatusOr<KeyRecord> FindByHash(absl::string_view sha256_hex) override;
   absl::Status Revoke(const std::string& id) override;
   absl::StatusOr<std::vector<KeyRecord>> List(
       const std::string& tenant) override;

@@ -62,6 +62,14 @@ bool LooksLikeKeySecret(absl::string_view secret) {
   return true;
 }
 
+bool LooksLikeKeyHash(absl::string_view sha256_hex) {
+  if (sha256_hex.size() != 64) return false;
+  for (char c : sha256_hex) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 absl::Status ValidateNewKey(const std::string& tenant,
                             const KeyPolicy& policy) {
   if (tenant.empty()) return absl::InvalidArgumentError("tenant is required");

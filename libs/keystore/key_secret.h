@@ -20,6 +20,9 @@ std::string NewKeyId();
 // Whether `secret` has the shape NewKeySecret makes (cheap pre-check before
 // a database lookup).
 bool LooksLikeKeySecret(absl::string_view secret);
+// Whether `sha256_hex` has the shape of a stored key hash: 64 lower-case hex
+// characters (what hash::Sha256Hex gives).
+bool LooksLikeKeyHash(absl::string_view sha256_hex);
 
 // Checks the arguments of KeyStore::Create.
 absl::Status ValidateNewKey(const std::string& tenant, const KeyPolicy& policy);

@@ -56,8 +56,15 @@ class KeyStore {
   virtual absl::StatusOr<NewKey> Create(const std::string& tenant,
                                         const std::string& name,
                                         const KeyPolicy& policy) = 0;
-  // Hashes `secret` and looks it up; NOT_FOUND for unknown or revoked keys.
-  virtual absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret) = 0;
+  // The active key whose stored hash (lower-case SHA-256 hex of the secret)
+  // is `sha256_hex`; NOT_FOUND for unknown or revoked keys and for anything
+  // not shaped like such a hash. Lets sluice act later under a key whose
+  // secret it never kept (batch lines run long after their request).
+  virtual absl::StatusOr<KeyRecord> FindByHash(
+      absl::string_view sha256_hex) = 0;
+  // FindByHash of the secret's hash; a secret not shaped like one that
+  // NewKeySecret makes is NOT_FOUND without a lookup.
+  absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret);
   // Marks the key revoked (idempotent); NOT_FOUND if the id is unknown.
   virtual absl::Status Revoke(const std::string& id) = 0;
   // The tenant's keys, revoked ones included; an empty tenant lists all.

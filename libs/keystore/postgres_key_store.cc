@@ -117,13 +117,13 @@ class PostgresKeyStore : public KeyStore {
     return key;
   }
 
-  absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret) override {
-    if (!LooksLikeKeySecret(secret)) return UnknownKey();
+  absl::StatusOr<KeyRecord> FindByHash(absl::string_view sha256_hex) override {
+    if (!LooksLikeKeyHash(sha256_hex)) return UnknownKey();
     absl::StatusOr<Result> res =
         Exec(absl::StrCat("SELECT ", kKeyColumnsRead,
                           " FROM sluice_keys WHERE key_hash = $1 AND "
                           "revoked_at_us IS NULL"),
-             {hash::Sha256Hex(secret)}, "find key");
+             {std::string(sha256_hex)}, "find key");
     if (!res.ok()) return res.status();
     if (PQntuples(res->get()) == 0) return UnknownKey();
     return ReadRecord(res->get(), 0);

@@ -114,15 +114,15 @@ class SqliteKeyStore : public KeyStore {
     return key;
   }
 
-  absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret) override {
-    if (!LooksLikeKeySecret(secret)) return UnknownKey();
+  absl::StatusOr<KeyRecord> FindByHash(absl::string_view sha256_hex) override {
+    if (!LooksLikeKeyHash(sha256_hex)) return UnknownKey();
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Stmt> stmt =
         Prepare(absl::StrCat("SELECT ", kKeyColumnsRead,
                              " FROM sluice_keys WHERE key_hash = ?1 AND "
                              "revoked_at_us IS NULL"));
     if (!stmt.ok()) return stmt.status();
-    BindText(stmt->get(), 1, hash::Sha256Hex(secret));
+    BindText(stmt->get(), 1, sha256_hex);
     int rc = sqlite3_step(stmt->get());
     if (rc == SQLITE_DONE) return UnknownKey();
     if (rc != SQLITE_ROW) return Error("find key");

@@ -31,10 +31,11 @@ class AdminApi {
   // Adds the /admin routes to `paths`; this must outlive it.
   void AddRoutes(http::PathRouter& paths);
 
- private:
   // PERMISSION_DENIED / UNAUTHENTICATED unless the request bears an admin
   // key.
   absl::Status Authorize(const http::Request& request) const;
+
+ private:
   // Authorize, and a key store to work on.
   absl::Status AuthorizeKeys(const http::Request& request) const;
   // Authorizes, makes one unary Cache call (`start` issues it on the

@@ -16,18 +16,10 @@ bool Caller::MayUse(absl::string_view model) const {
              policy.models.end();
 }
 
-ApiKeyAuth::ApiKeyAuth(const sluice::v1::Config& config,
-                       keystore::KeyStore* keys)
-    : keys_(keys) {
-  for (const auto& tenant : config.tenants()) {
-    for (const auto& hash : tenant.api_key_sha256s()) {
-      tenant_by_hash_[absl::AsciiStrToLower(hash)] = tenant.name();
-    }
-  }
-}
+namespace {
 
-absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
-    absl::string_view authorization) const {
+// The key in an `Authorization: Bearer KEY` header.
+absl::StatusOr<absl::string_view> BearerKey(absl::string_view authorization) {
   authorization = absl::StripAsciiWhitespace(authorization);
   if (authorization.empty()) {
     return status::Unauthenticated(
@@ -38,13 +30,58 @@ absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
     return status::Unauthenticated(
         "The Authorization header must be 'Bearer YOUR_KEY'.");
   }
-  absl::string_view key = absl::StripAsciiWhitespace(authorization.substr(7));
-  std::string hash = hash::Sha256Hex(key);
-  if (auto it = tenant_by_hash_.find(hash); it != tenant_by_hash_.end()) {
-    return Caller{it->second, hash.substr(0, 12), {}, false};
+  return absl::StripAsciiWhitespace(authorization.substr(7));
+}
+
+}  // namespace
+
+ApiKeyAuth::ApiKeyAuth(const sluice::v1::Config& config,
+                       keystore::KeyStore* keys)
+    : keys_(keys) {
+  for (const auto& tenant : config.tenants()) {
+    for (const auto& hash : tenant.api_key_sha256s()) {
+      tenant_by_hash_[absl::AsciiStrToLower(hash)] = tenant.name();
+    }
   }
-  if (keys_ != nullptr && keystore::LooksLikeKeySecret(key)) {
-    absl::StatusOr<keystore::KeyRecord> record = keys_->FindBySecret(key);
+}
+
+absl::StatusOr<std::string> ApiKeyAuth::KeyHashOf(
+    absl::string_view authorization) {
+  absl::StatusOr<absl::string_view> key = BearerKey(authorization);
+  if (!key.ok()) return key.status();
+  return hash::Sha256Hex(*key);
+}
+
+absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
+    absl::string_view authorization) const {
+  absl::StatusOr<absl::string_view> key = BearerKey(authorization);
+  if (!key.ok()) return key.status();
+  // Only a key shaped like a virtual key's secret is worth a store lookup.
+  return FindCaller(hash::Sha256Hex(*key), keystore::LooksLikeKeySecret(*key),
+                    "Incorrect API key provided.");
+}
+
+absl::StatusOr<Caller> ApiKeyAuth::AuthenticateKeyHash(
+    absl::string_view sha256_hex) const {
+  constexpr absl::string_view kUnknown =
+      "The API key this work was submitted with has been revoked or is "
+      "unknown.";
+  // Config hashes are matched whatever their case, so this one is too.
+  std::string hash = absl::AsciiStrToLower(sha256_hex);
+  if (!keystore::LooksLikeKeyHash(hash)) {
+    return status::Unauthenticated(std::string(kUnknown));
+  }
+  return FindCaller(hash, /*ask_store=*/true, kUnknown);
+}
+
+absl::StatusOr<Caller> ApiKeyAuth::FindCaller(
+    const std::string& sha256_hex, bool ask_store,
+    absl::string_view unknown_message) const {
+  if (auto it = tenant_by_hash_.find(sha256_hex); it != tenant_by_hash_.end()) {
+    return Caller{it->second, sha256_hex.substr(0, 12), {}, false};
+  }
+  if (keys_ != nullptr && ask_store) {
+    absl::StatusOr<keystore::KeyRecord> record = keys_->FindByHash(sha256_hex);
     if (record.ok()) {
       return Caller{record->tenant, record->id, record->policy, true};
     }
@@ -52,7 +89,7 @@ absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
       return absl::UnavailableError("API keys cannot be checked right now");
     }
   }
-  return status::Unauthenticated("Incorrect API key provided.");
+  return status::Unauthenticated(std::string(unknown_message));
 }
 
 }  // namespace sluice::ingress

@@ -1,8 +1,9 @@
-// Maps an API key (from `Authorization: Bearer ...`) to its tenant and
-// policy. Keys come from two places: the config's tenants (hashes only,
-// no policy of their own) and the key store (virtual keys made through
-// /admin/keys or `sluice keys`, each with a policy). Only hashes are ever
-// stored; the key itself is never kept or logged.
+// Maps an API key (from `Authorization: Bearer ...`, or by its hash for
+// work sluice runs later under the key) to its tenant and policy. Keys come
+// from two places: the config's tenants (hashes only, no policy of their own)
+// and the key store (virtual keys made through /admin/keys or `sluice keys`,
+// each with a policy). Only hashes are ever stored; the key itself is never
+// kept or logged.
 #pragma once
 
 #include <string>
@@ -39,7 +40,26 @@ class ApiKeyAuth {
   // store cannot be asked.
   absl::StatusOr<Caller> Authenticate(absl::string_view authorization) const;
 
+  // The key whose SHA-256 (lower-case hex, as KeyHashOf gives) is
+  // `sha256_hex`, as it stands now: for work sluice runs later under a key
+  // whose secret it never kept (batch lines). UNAUTHENTICATED
+  // (invalid_api_key) when no active key has that hash (revoked since, or
+  // never known); UNAVAILABLE when the key store cannot be asked.
+  absl::StatusOr<Caller> AuthenticateKeyHash(
+      absl::string_view sha256_hex) const;
+
+  // The lower-case SHA-256 hex of the key in an `Authorization: Bearer ...`
+  // header, whether or not any key has it; UNAUTHENTICATED
+  // (invalid_api_key) when the header is missing or malformed.
+  static absl::StatusOr<std::string> KeyHashOf(absl::string_view authorization);
+
  private:
+  // The caller for a lower-case key hash: config keys, then (when
+  // `ask_store`) the key store.
+  absl::StatusOr<Caller> FindCaller(const std::string& sha256_hex,
+                                    bool ask_store,
+                                    absl::string_view unknown_message) const;
+
   absl::flat_hash_map<std::string, std::string> tenant_by_hash_;
   keystore::KeyStore* keys_;
 };

@@ -85,11 +85,16 @@ absl::Status ChatEdge::Refusal(const absl::Status& invalid,
                                const RequestHeaders& headers,
                                RequestRecord& record) const {
   absl::StatusOr<Caller> caller =
-      admission_->auth().Authenticate(headers.authorization);
+      AuthenticateHeaders(admission_->auth(), headers);
   if (!caller.ok()) return caller.status();
   record.event().set_tenant(caller->tenant);
   record.event().set_key_id(caller->key_id);
   return invalid;
+}
+
+void ChatEdge::StampAcceptance(sluice::v1::ChatRequest& request) const {
+  // Always overwritten: a gRPC client's own value must not pick its price.
+  request.mutable_context()->set_priced_at_unix_ms(absl::ToUnixMillis(clock_->Now()));
 }
 
 void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers,
@@ -118,6 +123,7 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
   }
   call->request = *std::move(request);
   if (!call->ticket) return call->Fail(Stopping());
+  StampAcceptance(call->request);
   router::Router* router = router_;
   admission_->Admit(
       headers, call->request, call->record, [call, router](absl::Status admitted) {
@@ -154,6 +160,7 @@ void ChatEdge::Stream(host::CallContextPtr context, const RequestHeaders& header
   };
   auto call = std::make_shared<Call>(
       Call{std::move(context), *std::move(request)});
+  StampAcceptance(call->request);
   router::Router* router = router_;
   admission_->Admit(headers, call->request, record,
                     [call, router, stream](absl::Status admitted) {

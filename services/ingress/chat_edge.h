@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "libs/host/call_context.h"
 #include "libs/host/call_tracker.h"
+#include "libs/host/clock.h"
 #include "libs/host/sink.h"
 #include "services/ingress/chat_admission.h"
 #include "services/ingress/request_admission.h"
@@ -55,10 +56,11 @@ class StreamFace {
 
 class ChatEdge {
  public:
-  // All three must outlive the edge; `router` may be null (not reachable).
+  // All must outlive the edge; `router` may be null (not reachable).
+  // `clock` says when a request was accepted: its time-windowed prices.
   ChatEdge(ChatAdmission* admission, router::Router* router,
-           host::CallTracker* calls)
-      : admission_(admission), router_(router), calls_(calls) {}
+           host::CallTracker* calls, const host::Clock* clock = &host::Clock::Real())
+      : admission_(admission), router_(router), calls_(calls), clock_(clock) {}
 
   // `request` as the transport decoded and checked it: a bad one is
   // answered with its error (charged to the key's tenant when the key is
@@ -81,9 +83,13 @@ class ChatEdge {
                        const RequestHeaders& headers,
                        RequestRecord& record) const;
 
+  // Sets the request's priced_at to now.
+  void StampAcceptance(sluice::v1::ChatRequest& request) const;
+
   ChatAdmission* admission_;
   router::Router* router_;
   host::CallTracker* calls_;
+  const host::Clock* clock_;
 };
 
 }  // namespace sluice::ingress

@@ -77,6 +77,11 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
                chat_.Handle(std::move(r), std::move(w));
              });
   admin_.AddRoutes(paths_);
+  if (parts.batch_store != nullptr) {
+    batches_.emplace(config, auth_, &admin_, parts.batch_store, parts.batches,
+                     parts.clock, parts.manual_clock);
+    batches_->AddRoutes(paths_);
+  }
   paths_.Add("POST", "/v1/token-count",
              [this](http::Request r, http::ResponseWriterPtr w) {
                token_count_.Handle(std::move(r), std::move(w));

@@ -13,6 +13,7 @@
 #include "libs/http/server.h"
 #include "services/ingress/admin_api.h"
 #include "services/ingress/api_key_auth.h"
+#include "services/ingress/batch_api.h"
 #include "services/ingress/chat_http_handler.h"
 #include "services/ingress/job_store.h"
 #include "services/ingress/token_count_handler.h"
@@ -34,6 +35,11 @@ class HttpApi {
     UsageReporter* usage = nullptr;
     host::CallTracker* calls = nullptr;
     JobStore* jobs = nullptr;  // null: async jobs are off
+    // OpenAI's Batch API (null: off).
+    BatchStore* batch_store = nullptr;
+    BatchRunner* batches = nullptr;
+    const host::Clock* clock = nullptr;
+    host::ManualClock* manual_clock = nullptr;  // tests only
   };
   HttpApi(const sluice::v1::Config& config, Parts parts,
           std::vector<std::string> models, std::function<absl::Status()> ready);
@@ -57,6 +63,7 @@ class HttpApi {
   ChatHttpHandler chat_;
   TokenCountHandler token_count_;
   AdminApi admin_;
+  std::optional<BatchApi> batches_;
   metering::Metering* metering_;
   host::CallTracker* calls_;
   JobStore* jobs_;

@@ -34,7 +34,11 @@ absl::Status ParseListen(const std::string& listen, http::ServerOptions& out) {
 absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     const sluice::v1::Config& config, const std::string& brokers,
     const host::Components& components, boost::asio::io_context* io) {
-  std::unique_ptr<IngressServer> ingress(new IngressServer());
+  std::unique_ptr<IngressServer> ingress(new IngressServer(config));
+  if (config.jobs().manual_clock()) {
+    ingress->manual_clock_ = std::make_unique<host::ManualClock>(absl::Now());
+    ingress->clock_ = ingress->manual_clock_.get();
+  }
   http::ServerOptions& options = ingress->options_;
   options.io = io;
   if (absl::Status s = ParseListen(config.server().http_listen().empty()
@@ -49,6 +53,12 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   }
   if (config.server().max_body_bytes() > 0) {
     options.max_body_bytes = config.server().max_body_bytes();
+  }
+  // Batch input files are far larger than any chat request.
+  if (!config.jobs().disabled()) {
+    options.body_limits_by_path_prefix.emplace_back(
+        "/v1/files", static_cast<uint64_t>(BatchApiLimits::FromConfig(config.jobs()).max_file_bytes) +
+                         64 * 1024);  // room for the form's own parts
   }
   if (config.server().max_header_bytes() > 0) {
     options.max_header_bytes =
@@ -100,7 +110,7 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   ingress->admission_ = std::make_unique<ChatAdmission>(
       ingress->auth_.get(), ingress->gate_.get(), ingress->slots_.get());
   ingress->edge_ = std::make_unique<ChatEdge>(
-      ingress->admission_.get(), ingress->router_, &ingress->calls_);
+      ingress->admission_.get(), ingress->router_, &ingress->calls_, ingress->clock_);
   ingress->gateway_ = std::make_unique<GatewayService>(
       ingress->edge_.get(), ingress->usage_.get(), models);
   // Requests the HTTP server refuses itself (too large, too slow,
@@ -119,14 +129,23 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     }
     record.Finish(rejected.status, "invalid_request_error");
   };
+  std::string jobs_path = config.jobs().sqlite_path().empty()
+                              ? BesideMetering(config, "sluice-jobs.db")
+                              : config.jobs().sqlite_path();
   if (!config.jobs().disabled() && !brokers.empty()) {
-    std::string path = config.jobs().sqlite_path().empty()
-                           ? BesideMetering(config, "sluice-jobs.db")
-                           : config.jobs().sqlite_path();
-    absl::StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(path);
+    absl::StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(jobs_path);
     if (!store.ok()) return store.status();
     ingress->job_store_ = *std::move(store);
     ingress->job_options_ = JobRunnerOptions::FromConfig(config.jobs(), brokers);
+  }
+  if (!config.jobs().disabled()) {
+    absl::StatusOr<std::unique_ptr<BatchStore>> store = BatchStore::Open(jobs_path);
+    if (!store.ok()) return store.status();
+    ingress->batch_store_ = *std::move(store);
+    ingress->batches_ = std::make_unique<BatchRunner>(
+        BatchRunnerOptions::FromConfig(config.jobs()), ingress->edge_.get(),
+        ingress->usage_.get(), ingress->batch_store_.get(), &ingress->routes_,
+        ingress->clock_);
   }
   IngressServer* self = ingress.get();
   HttpApi::Parts parts;
@@ -139,6 +158,10 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   parts.usage = ingress->usage_.get();
   parts.calls = &ingress->calls_;
   parts.jobs = ingress->job_store_.get();
+  parts.batch_store = ingress->batch_store_.get();
+  parts.batches = ingress->batches_.get();
+  parts.clock = ingress->clock_;
+  parts.manual_clock = ingress->manual_clock_.get();
   ingress->api_ = std::make_unique<HttpApi>(
       config, parts, models, [self] { return self->Ready(); });
   return ingress;
@@ -158,6 +181,7 @@ absl::Status IngressServer::StartHttp() {
     if (!jobs.ok()) return jobs.status();
     jobs_ = *std::move(jobs);
   }
+  if (batches_ != nullptr) batches_->Start();
   return absl::OkStatus();
 }
 
@@ -180,9 +204,11 @@ void IngressServer::Drain(absl::Time deadline) {
   drained_ = true;
   if (server_ != nullptr) server_->StopAccepting();
   if (jobs_ != nullptr) jobs_->Stopping();
+  if (batches_ != nullptr) batches_->Stopping();
   host::CallTracker::Drained drained = calls_.Drain(deadline);
   // The jobs' handler has its answers now: the consumer can stop.
   if (jobs_ != nullptr) jobs_->Stop();
+  if (batches_ != nullptr) batches_->Stop();
   if (drained.cancelled > 0) {
     spdlog::warn("ingress: {} requests still running at shutdown were "
                  "cancelled", drained.cancelled);

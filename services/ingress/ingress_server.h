@@ -8,12 +8,16 @@
 #include <string>
 
 #include "libs/host/call_tracker.h"
+#include "libs/host/clock.h"
 #include "libs/host/components.h"
 #include "libs/http/server.h"
 #include "libs/kafka/producer.h"
 #include "libs/keystore/cached_key_store.h"
 #include "libs/keystore/key_store.h"
+#include "libs/routing/route_table.h"
 #include "services/ingress/api_key_auth.h"
+#include "services/ingress/batch_runner.h"
+#include "services/ingress/batch_store.h"
 #include "services/ingress/chat_admission.h"
 #include "services/ingress/chat_edge.h"
 #include "services/ingress/gateway_service.h"
@@ -52,8 +56,16 @@ class IngressServer {
   void Drain(absl::Time deadline);
 
  private:
-  IngressServer() = default;
+  explicit IngressServer(const sluice::v1::Config& config)
+      : config_(config), routes_(config_) {}
 
+  // Kept for what reads it later (the route table points into it).
+  const sluice::v1::Config config_;
+  const routing::RouteTable routes_;
+  // Time-windowed prices and batches read this clock; a manual one only
+  // when the config asks (tests).
+  std::unique_ptr<host::ManualClock> manual_clock_;
+  const host::Clock* clock_ = &host::Clock::Real();
   router::Router* router_ = nullptr;
   keystore::CachedKeyStore* key_cache_ = nullptr;  // keys_, typed
   keystore::KeyStorePtr keys_;
@@ -73,6 +85,9 @@ class IngressServer {
   std::optional<JobRunnerOptions> job_options_;
   std::unique_ptr<JobStore> job_store_;
   std::unique_ptr<JobRunner> jobs_;
+  // OpenAI's Batch API (absent when jobs are disabled); started with HTTP.
+  std::unique_ptr<BatchStore> batch_store_;
+  std::unique_ptr<BatchRunner> batches_;
   http::ServerOptions options_;
   http::ServerPtr server_;
   bool drained_ = false;

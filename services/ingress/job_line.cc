@@ -82,6 +82,28 @@ std::string JobResultLine(absl::string_view request_id,
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+std::string JobErrorLine(absl::string_view custom_id, absl::string_view code,
+                         absl::string_view message) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("id");
+  WriteString(w, absl::StrCat("batch_req_", custom_id));
+  w.Key("custom_id");
+  WriteString(w, custom_id);
+  w.Key("response");
+  w.Null();
+  w.Key("error");
+  w.StartObject();
+  w.Key("code");
+  WriteString(w, code);
+  w.Key("message");
+  WriteString(w, message);
+  w.EndObject();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 std::string JobDeadLetterLine(absl::string_view input, absl::string_view reason,
                               int attempts) {
   rapidjson::StringBuffer buffer;

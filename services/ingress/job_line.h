@@ -31,6 +31,11 @@ std::string JobResultLine(absl::string_view request_id,
                           absl::string_view custom_id, int status_code,
                           absl::string_view body_json);
 
+// The output line of a job that got no answer (a batch expired or was
+// cancelled before it ran): "response" null, "error" {"code","message"}.
+std::string JobErrorLine(absl::string_view custom_id, absl::string_view code,
+                         absl::string_view message);
+
 // {"job": <the input as received, a string>, "reason", "attempts"}.
 std::string JobDeadLetterLine(absl::string_view input, absl::string_view reason,
                               int attempts);

@@ -1,6 +1,5 @@
 #include "services/ingress/job_runner.h"
 
-#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -8,9 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
-#include "libs/codec/openai_codec.h"
-#include "libs/status/errors.h"
-#include "libs/status/openai_error.h"
 #include "services/ingress/job_line.h"
 #include "spdlog/spdlog.h"
 
@@ -19,24 +15,8 @@ namespace sluice::ingress {
 struct JobRunner::Job {
   const kafka::Message* message = nullptr;
   std::string custom_id;
-  std::string body;
-  std::string authorization;
   std::string tenant;  // empty when the key is not valid
-  absl::Time deadline;
-  int attempts = 0;
-  // Tries that failed retryably and count against max_attempts (waiting
-  // for a limit does not).
-  int failures = 0;
-  // The last try.
-  int status_code = 0;
-  std::string request_id;
-  std::string answer_json;
-  bool retryable = false;
-  // Set when the last try was refused by a rate limit (the key's, the
-  // tenant's, or the provider's queue): wait this long, then try again
-  // without counting it a failure. Batch work waits for capacity; it is
-  // not dropped for lack of it.
-  std::optional<absl::Duration> wait_for;
+  JobTry work;
   // The outcome: an output line, or why the job goes to the dead letters.
   std::string result_line;
   std::string dead_reason;
@@ -45,9 +25,6 @@ struct JobRunner::Job {
 };
 
 namespace {
-
-// The longest a job waits for a limit before looking again.
-constexpr absl::Duration kLongestLimitWait = absl::Seconds(30);
 
 // The `deadline` header: RFC 3339 or Unix seconds.
 absl::StatusOr<absl::Time> ParseDeadline(absl::string_view value) {
@@ -60,55 +37,6 @@ absl::StatusOr<absl::Time> ParseDeadline(absl::string_view value) {
       "the deadline header must be an RFC 3339 time or Unix seconds, got \"",
       value, "\""));
 }
-
-// Whether a later try could succeed: the provider or sluice was busy or
-// failing, and the job's deadline has not passed.
-bool Retryable(const sluice::v1::Error& error) {
-  switch (error.http_status()) {
-    case 429:
-      return error.code() != "insufficient_quota";
-    case 499:  // cancelled: this gateway stopping
-    case 500:
-    case 502:
-    case 503:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Writes a try's answer into its job and counts it down.
-class JobFace final : public UnaryFace {
- public:
-  JobFace(JobRunner::Job* job, absl::BlockingCounter* answered)
-      : job_(job), answered_(answered) {}
-
-  void Answer(sluice::v1::ChatResponse response, RequestRecord& record,
-              const std::string&) override {
-    job_->status_code = 200;
-    job_->request_id = record.request_id();
-    job_->answer_json = codec::WriteChatResponse(response);
-    job_->retryable = false;
-    job_->wait_for.reset();
-    answered_->DecrementCount();
-  }
-  void Fail(const absl::Status& status, RequestRecord& record) override {
-    sluice::v1::Error error = status::ErrorFromStatus(status);
-    job_->status_code = error.http_status();
-    job_->request_id = record.request_id();
-    job_->answer_json = status::OpenAIErrorJson(error);
-    job_->retryable = Retryable(error) && absl::Now() < job_->deadline;
-    job_->wait_for.reset();
-    if (job_->retryable && error.http_status() == 429) {
-      job_->wait_for = status::RetryAfterOf(status).value_or(absl::Seconds(1));
-    }
-    answered_->DecrementCount();
-  }
-
- private:
-  JobRunner::Job* const job_;
-  absl::BlockingCounter* const answered_;
-};
 
 }  // namespace
 
@@ -162,28 +90,6 @@ void JobRunner::Stop() {
   if (consumer_ != nullptr) consumer_->Stop();
 }
 
-void JobRunner::TryAll(const std::vector<Job*>& jobs) {
-  absl::BlockingCounter answered(static_cast<int>(jobs.size()));
-  for (Job* job : jobs) {
-    ++job->attempts;
-    auto record = std::make_shared<RequestRecord>(usage_, RequestIdFor(""),
-                                                  /*stream=*/false);
-    absl::StatusOr<sluice::v1::ChatRequest> request =
-        codec::ParseChatRequest(job->body);
-    if (request.ok() && request->stream()) {
-      request = status::InvalidRequest("jobs cannot be streamed", "stream");
-    }
-    RequestHeaders headers;
-    headers.authorization = job->authorization;
-    headers.batch = true;
-    host::CallContextPtr context = host::CallContext::Create(
-        {job->deadline, record->request_id(), "", {}});
-    edge_->Unary(std::move(context), headers, std::move(request), std::move(record),
-                 std::make_unique<JobFace>(job, &answered));
-  }
-  answered.Wait();
-}
-
 absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
   std::vector<std::unique_ptr<Job>> jobs;
   std::vector<Job*> to_run;
@@ -201,11 +107,11 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
       continue;
     }
     job->custom_id = std::move(line->custom_id);
-    job->body = std::move(line->body);
-    job->deadline = *deadline;
-    job->authorization = std::string(message.Header("authorization"));
+    job->work.body = std::move(line->body);
+    job->work.deadline = *deadline;
+    job->work.authorization = std::string(message.Header("authorization"));
     if (absl::StatusOr<Caller> caller =
-            edge_->admission().auth().Authenticate(job->authorization);
+            edge_->admission().auth().Authenticate(job->work.authorization);
         caller.ok()) {
       job->tenant = caller->tenant;
     }
@@ -222,41 +128,24 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
     jobs.push_back(std::move(job));
   }
 
-  absl::Duration backoff = options_.retry_backoff;
-  while (!to_run.empty()) {
-    if (stopping_.load()) return absl::UnavailableError("jobs: stopping");
-    TryAll(to_run);
-    if (stopping_.load()) return absl::UnavailableError("jobs: stopping");
-    std::vector<Job*> again;
-    absl::Duration pause = absl::ZeroDuration();
-    for (Job* job : to_run) {
-      if (job->retryable && job->wait_for.has_value()) {
-        again.push_back(job);  // a limit: wait for it, not a failure
-        pause = std::max(pause, std::min(*job->wait_for, kLongestLimitWait));
-      } else if (job->retryable && ++job->failures < options_.max_attempts) {
-        again.push_back(job);
-        pause = std::max(pause, backoff);
-      } else if (job->retryable) {
-        job->dead_reason = absl::StrCat("no answer after ", job->failures,
-                                        " failed tries; the last: HTTP ",
-                                        job->status_code, " ", job->answer_json);
-      } else {
-        job->result_line = JobResultLine(job->request_id, job->custom_id,
-                                         job->status_code, job->answer_json);
-        // Only jobs of a known tenant are kept: an unknown key's 401 costs
-        // nothing to answer again.
-        if (!job->tenant.empty()) {
-          if (absl::Status stored = store_->Store(job->id(), job->result_line);
-              !stored.ok()) {
-            return stored;
-          }
-        }
-      }
+  std::vector<JobTry*> tries;
+  for (Job* job : to_run) tries.push_back(&job->work);
+  if (!tries_.Run(tries, stopping_)) return absl::UnavailableError("jobs: stopping");
+  for (Job* job : to_run) {
+    const JobTry& work = job->work;
+    if (!work.exhausted.empty()) {
+      job->dead_reason = work.exhausted;
+      continue;
     }
-    to_run = std::move(again);
-    if (!to_run.empty()) {
-      absl::SleepFor(pause);
-      backoff *= 2;
+    job->result_line = JobResultLine(work.request_id, job->custom_id,
+                                     work.status_code, work.answer_json);
+    // Only jobs of a known tenant are kept: an unknown key's 401 costs
+    // nothing to answer again.
+    if (!job->tenant.empty()) {
+      if (absl::Status stored = store_->Store(job->id(), job->result_line);
+          !stored.ok()) {
+        return stored;
+      }
     }
   }
 
@@ -282,7 +171,7 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
                    options_.dead_letter_topic, job->dead_reason);
       producer_->Produce(options_.dead_letter_topic, job->message->key,
                          JobDeadLetterLine(job->message->value, job->dead_reason,
-                                           job->attempts),
+                                           job->work.attempts),
                          on_delivery);
     }
   }

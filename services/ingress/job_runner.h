@@ -30,6 +30,7 @@
 #include "libs/kafka/producer.h"
 #include "services/ingress/chat_edge.h"
 #include "services/ingress/job_store.h"
+#include "services/ingress/job_tries.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/config.pb.h"
 
@@ -77,17 +78,16 @@ class JobRunner {
  private:
   JobRunner(const JobRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
             kafka::Producer* producer, JobStore* store)
-      : options_(options), edge_(edge), usage_(usage), producer_(producer),
-        store_(store) {}
+      : options_(options), edge_(edge),
+        tries_(edge, usage, options.max_attempts, options.retry_backoff),
+        producer_(producer), store_(store) {}
 
   // One consumer poll's messages; OK when every outcome is acknowledged.
   absl::Status HandleBatch(const std::vector<kafka::Message>& batch);
-  // One try of each of `jobs`, all at once; returns when all answered.
-  void TryAll(const std::vector<Job*>& jobs);
 
   const JobRunnerOptions options_;
   ChatEdge* const edge_;
-  UsageReporter* const usage_;
+  const JobTries tries_;
   kafka::Producer* const producer_;
   JobStore* const store_;
   std::atomic<bool> stopping_{false};

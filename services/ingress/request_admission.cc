@@ -54,11 +54,19 @@ absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<Caller> AuthenticateHeaders(const ApiKeyAuth& auth,
+                                           const RequestHeaders& headers) {
+  if (!headers.key_sha256.empty()) {
+    return auth.AuthenticateKeyHash(headers.key_sha256);
+  }
+  return auth.Authenticate(headers.authorization);
+}
+
 absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
                                         const RequestHeaders& headers,
                                         sluice::v1::ChatRequest& request,
                                         RequestRecord& record) {
-  absl::StatusOr<Caller> caller = auth.Authenticate(headers.authorization);
+  absl::StatusOr<Caller> caller = AuthenticateHeaders(auth, headers);
   if (!caller.ok()) return caller.status();
   sluice::v1::UsageEvent& event = record.event();
   event.set_tenant(caller->tenant);

@@ -22,6 +22,10 @@ absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request);
 // metadata).
 struct RequestHeaders {
   absl::string_view authorization;
+  // Set only by sluice itself, for work it runs under a stored key (batch
+  // lines): the key's lower-case SHA-256 hex. When non-empty, authentication
+  // uses it instead of `authorization`. Never taken from a client.
+  absl::string_view key_sha256;
   // May be empty: a new trace starts.
   absl::string_view traceparent;
   // x-sluice-task: the task class the client names; empty: classify.
@@ -32,6 +36,11 @@ struct RequestHeaders {
   // An async job or batch line, not a client waiting (set by sluice).
   bool batch = false;
 };
+
+// The caller `headers` name: by `key_sha256` when set, else by
+// `authorization`.
+absl::StatusOr<Caller> AuthenticateHeaders(const ApiKeyAuth& auth,
+                                           const RequestHeaders& headers);
 
 // Authenticates, validates `request` (the key's model list included) and
 // fills its context (the key's cache mode and priority included) and the

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "libs/routing/route_table.h"
+#include "services/router/price_windows.h"
 
 namespace sluice::ingress {
 
@@ -14,19 +15,24 @@ void SpendEstimator::Prices::Widen(const Prices& other) {
   max_output_tokens = std::max(max_output_tokens, other.max_output_tokens);
 }
 
+SpendEstimator::Prices SpendEstimator::Prices::Of(
+    const sluice::v1::ModelSpec& spec) {
+  // Whatever the time of day the request is priced at.
+  router::TokenPrices highest = router::HighestPrices(spec);
+  return {highest.input_usd_per_mtok, highest.output_usd_per_mtok,
+          spec.max_output_tokens()};
+}
+
 SpendEstimator::SpendEstimator(const sluice::v1::Config& config) {
   for (const sluice::v1::ModelSpec& spec : config.models()) {
-    highest_.Widen({spec.input_usd_per_mtok(), spec.output_usd_per_mtok(),
-                    spec.max_output_tokens()});
+    highest_.Widen(Prices::Of(spec));
   }
   routing::RouteTable table(config);
   for (const sluice::v1::RouteConfig& route : config.routes()) {
     Prices& prices = by_route_[route.tenant()][route.model()];
     for (const routing::Candidate& candidate : table.AllCandidates(route)) {
       if (candidate.spec == nullptr) continue;
-      prices.Widen({candidate.spec->input_usd_per_mtok(),
-                    candidate.spec->output_usd_per_mtok(),
-                    candidate.spec->max_output_tokens()});
+      prices.Widen(Prices::Of(*candidate.spec));
     }
   }
   // Aliases are priced as their targets, tenant by tenant.

@@ -2,9 +2,9 @@
 // ingress: its estimated prompt tokens and completion allowance at the
 // highest catalog prices among the models its name may be served by for
 // its tenant (any candidate, any task class, aliases followed), as the
-// route table (libs/routing) says. Settling then charges the price the
-// router actually computed, so a generous estimate only holds budget while
-// the request is in flight.
+// route table (libs/routing) says, in or out of their price windows.
+// Settling then charges the price the router actually computed, so a
+// generous estimate only holds budget while the request is in flight.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,8 @@ class SpendEstimator {
     double input = 0;   // USD per million tokens
     double output = 0;
     int64_t max_output_tokens = 0;
+    // The highest prices of `spec` in or out of its price windows.
+    static Prices Of(const sluice::v1::ModelSpec& spec);
     void Widen(const Prices& other);
   };
   const Prices& PricesOf(absl::string_view model,

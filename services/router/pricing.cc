@@ -3,29 +3,36 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/time/clock.h"
+#include "services/router/price_windows.h"
+
 namespace sluice::router {
 
+absl::Time PricedAt(const sluice::v1::RequestContext& context) {
+  return context.priced_at_unix_ms() != 0
+             ? absl::FromUnixMillis(context.priced_at_unix_ms())
+             : absl::Now();
+}
+
 int64_t ListPriceMicroUsd(const sluice::v1::ModelSpec* spec,
-                          const sluice::v1::Usage& usage) {
+                          const sluice::v1::Usage& usage, absl::Time at) {
   if (spec == nullptr) return 0;
+  TokenPrices prices = PricesAt(*spec, at);
   int64_t cached = std::min(usage.cached_tokens(), usage.prompt_tokens());
-  double cached_price = spec->cached_input_usd_per_mtok() > 0
-                            ? spec->cached_input_usd_per_mtok()
-                            : spec->input_usd_per_mtok();
   double micro_usd =
       static_cast<double>(usage.prompt_tokens() - cached) *
-          spec->input_usd_per_mtok() +
-      static_cast<double>(cached) * cached_price +
+          prices.input_usd_per_mtok +
+      static_cast<double>(cached) * prices.cached_input_usd_per_mtok +
       static_cast<double>(usage.completion_tokens()) *
-          spec->output_usd_per_mtok();
+          prices.output_usd_per_mtok;
   return static_cast<int64_t>(std::llround(micro_usd));
 }
 
 void PriceDecision(const sluice::v1::ModelSpec* spec,
-                   const sluice::v1::Usage& usage,
+                   const sluice::v1::Usage& usage, absl::Time at,
                    double cached_price_fraction,
                    sluice::v1::RouteDecision& decision) {
-  int64_t list = ListPriceMicroUsd(spec, usage);
+  int64_t list = ListPriceMicroUsd(spec, usage, at);
   if (decision.cache() == "hit" || decision.cache() == "shared") {
     decision.set_upstream_cost_micro_usd(0);
     decision.set_price_micro_usd(static_cast<int64_t>(

@@ -294,8 +294,8 @@ void RouteCall::AnswerFromCache(sluice::v1::ChatResponse response,
   sluice::v1::RouteDecision* decision = response_.mutable_decision();
   decision->Clear();
   decision->set_cache(cache);
-  core_->Price(response_.route(), response_.usage(),
-               call_.request().context().tenant(), *decision);
+  core_->Price(response_.route(), response_.usage(), call_.request().context(),
+               *decision);
   finished_ = true;
   Deliver(absl::OkStatus());
 }
@@ -309,8 +309,8 @@ void RouteCall::SendFromCache(ChatChunk chunk, const char* cache) {
     chunk.mutable_decision()->set_cache(cache);
   }
   if (chunk.has_usage()) {
-    core_->Price(chunk.route(), chunk.usage(),
-                 call_.request().context().tenant(), *chunk.mutable_decision());
+    core_->Price(chunk.route(), chunk.usage(), call_.request().context(),
+                 *chunk.mutable_decision());
   }
   out_->Next(std::move(chunk));
 }
@@ -531,7 +531,7 @@ void RouteCall::SendUsage() {
     *usage.mutable_usage() = core_->EstimateUsage(route_, call_.request(), text_);
   }
   StampDecision(usage.mutable_decision());
-  core_->Price(head_.route(), usage.usage(), call_.request().context().tenant(),
+  core_->Price(head_.route(), usage.usage(), call_.request().context(),
                *usage.mutable_decision());
   Emit(std::move(usage));
 }
@@ -544,7 +544,7 @@ void RouteCall::Finish(const absl::Status& status) {
     StampDecision(&decision);
     if (status.ok()) {
       core_->Price(response_.route(), response_.usage(),
-                   call_.request().context().tenant(), decision);
+                   call_.request().context(), decision);
       *response_.mutable_decision() = decision;
     }
   }

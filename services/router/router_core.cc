@@ -9,6 +9,7 @@
 #include "libs/obs/logging.h"
 #include "libs/status/errors.h"
 #include "libs/cache_policy/cache_policy.h"
+#include "services/router/price_windows.h"
 #include "services/router/pricing.h"
 
 namespace sluice::router {
@@ -43,6 +44,11 @@ absl::BitGen& ThreadRng() {
 absl::StatusOr<std::unique_ptr<RouterCore>> RouterCore::Create(
     const sluice::v1::Config& config, adapters::Adapters* adapters,
     cache::Cache* cache, RouterCoreOptions options) {
+  for (const sluice::v1::ModelSpec& spec : config.models()) {
+    if (absl::Status valid = ValidatePriceWindows(spec); !valid.ok()) {
+      return valid;
+    }
+  }
   std::unique_ptr<RouterCore> core(
       new RouterCore(config, adapters, cache, std::move(options)));
   absl::StatusOr<std::unique_ptr<TaskClassifier>> classifier =
@@ -93,15 +99,15 @@ cache::Cache* RouterCore::CacheFor(const sluice::v1::ChatRequest& request) {
 }
 
 void RouterCore::Price(absl::string_view route, const sluice::v1::Usage& usage,
-                       const std::string& tenant,
+                       const sluice::v1::RequestContext& context,
                        sluice::v1::RouteDecision& decision) const {
   size_t slash = route.find('/');
   const sluice::v1::ModelSpec* spec =
       slash == absl::string_view::npos
           ? nullptr
           : table_.Spec(route.substr(0, slash), route.substr(slash + 1));
-  auto policy = cache_policies_.find(tenant);
-  PriceDecision(spec, usage,
+  auto policy = cache_policies_.find(context.tenant());
+  PriceDecision(spec, usage, PricedAt(context),
                 policy == cache_policies_.end()
                     ? 0.0
                     : policy->second.cached_price_fraction(),

@@ -50,7 +50,7 @@ struct RouterCoreOptions {
 class RouterCore {
  public:
   // `config`, `adapters` and `cache` (null: no caching) must outlive the
-  // core. Fails on a task rule RE2 rejects.
+  // core. Fails on a task rule RE2 rejects or a malformed price window.
   static absl::StatusOr<std::unique_ptr<RouterCore>> Create(
       const sluice::v1::Config& config, adapters::Adapters* adapters,
       cache::Cache* cache, RouterCoreOptions options = {});
@@ -70,9 +70,10 @@ class RouterCore {
                                   absl::string_view completion_text);
 
   // Prices `usage` of an answer served by `route` ("provider/model") for
-  // `tenant` into `decision` (see pricing.h).
+  // the request of `context` (its tenant's cache fraction, at the prices of
+  // when it was accepted) into `decision` (see pricing.h).
   void Price(absl::string_view route, const sluice::v1::Usage& usage,
-             const std::string& tenant,
+             const sluice::v1::RequestContext& context,
              sluice::v1::RouteDecision& decision) const;
 
   // Null when no adapters are hosted or configured.

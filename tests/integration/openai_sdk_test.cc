@@ -4,14 +4,10 @@
 // same text, usage, and the same refusals (bad key, rate limit, bad input).
 // `./dev test` installs the SDK; without node or the SDK the test skips.
 #include <grpcpp/grpcpp.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +19,7 @@
 #include "rapidjson/document.h"
 #include "sluice/v1/gateway.grpc.pb.h"
 #include "tests/integration/gateway_fixture.h"
+#include "tests/integration/sdk_script.h"
 #include "tests/support/grpc_callback_queue.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/subprocess.h"
@@ -36,55 +33,6 @@ constexpr char kStreamPrompt[] = "Stream me a sluice story";
 constexpr char kBadKey[] = "sk-sluice-not-a-key";
 constexpr int kAcmeRpm = 2;
 constexpr absl::Duration kSlowFirstToken = absl::Seconds(8);
-
-std::string SourceDir() {
-  const char* dir = std::getenv("SLUICE_SOURCE_DIR");
-  return dir != nullptr ? dir : SLUICE_SOURCE_DIR_DEFAULT;
-}
-
-// An executable named `name` on PATH, or empty.
-std::string FindOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  for (absl::string_view dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
-    std::string candidate = absl::StrCat(dir, "/", name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Where `./dev test` installed the SDK (SLUICE_OPENAI_SDK_DIR), or why it
-// cannot be used.
-absl::StatusOr<std::string> SdkDir() {
-  const char* env = std::getenv("SLUICE_OPENAI_SDK_DIR");
-  std::string dir =
-      env != nullptr ? env : SourceDir() + "/.cache/npm/openai_sdk";
-  if (!std::filesystem::exists(dir + "/node_modules/openai/package.json")) {
-    return absl::NotFoundError(
-        absl::StrCat("the openai npm package is not installed in ", dir,
-                     " (./dev test installs it)"));
-  }
-  std::string lock = SourceDir() + "/tests/compat/openai_sdk/package-lock.json";
-  if (ReadFile(dir + "/.installed-lock") != ReadFile(lock)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the openai npm package in ", dir, " is not the one ",
-                     lock, " pins (./dev test reinstalls it)"));
-  }
-  return dir;
-}
-
-rapidjson::Document Json(const std::string& text) {
-  rapidjson::Document doc;
-  doc.Parse(text.c_str());
-  return doc;
-}
 
 std::string String(const rapidjson::Value& value) {
   return value.IsString() ? value.GetString() : "";
@@ -138,64 +86,24 @@ StreamAnswer Stream(sluice::v1::Gateway::Stub& stub,
   return answer;
 }
 
-// Runs sdk_compat.mjs against `gateway`; returns what it printed (stdout and
-// stderr) and its exit code.
-struct SdkRun {
-  int exit_code = -1;
-  std::string output;
-  rapidjson::Document seen;
-};
-
-SdkRun RunSdk(const std::string& node, const std::string& sdk_dir,
-              const Gateway& gateway) {
-  // The script's settings go in its environment (by env(1)); the shell
-  // reports node's exit code on a line of its own: Subprocess waits for
-  // lines, not for exits.
-  std::vector<std::string> argv = {
-      "/usr/bin/env",
-      "SLUICE_OPENAI_SDK_DIR=" + sdk_dir,
-      "SLUICE_BASE_URL=" + gateway.http_base() + "/v1",
-      absl::StrCat("SLUICE_API_KEY=", kDemoKey),
-      absl::StrCat("SLUICE_LIMITED_KEY=", kAcmeKey),
-      absl::StrCat("SLUICE_LIMITED_RPM=", kAcmeRpm),
-      absl::StrCat("SLUICE_BAD_KEY=", kBadKey),
-      absl::StrCat("SLUICE_MODEL=", kModel),
-      absl::StrCat("SLUICE_PROMPT=", kPrompt),
-      absl::StrCat("SLUICE_STREAM_PROMPT=", kStreamPrompt),
-      "/bin/sh",
-      "-c",
-      R"("$0" "$1" 2>&1; echo "sdk_compat exit=$?")",
-      node,
-      SourceDir() + "/tests/compat/openai_sdk/sdk_compat.mjs",
-  };
-  SdkRun run;
-  auto process = Subprocess::Start(argv);
-  if (!process.ok()) {
-    run.output = process.status().ToString();
-    return run;
-  }
-  auto done = (*process)->WaitForLine("sdk_compat exit=", absl::Seconds(90));
-  run.output = (*process)->Output();
-  if (!done.ok()) {
-    run.output += done.status().ToString();
-    return run;
-  }
-  run.exit_code = std::stoi(done->substr(done->find('=') + 1));
-  for (absl::string_view line : absl::StrSplit(run.output, '\n')) {
-    if (absl::StartsWith(line, "{")) run.seen = Json(std::string(line));
-  }
-  return run;
+// Runs sdk_compat.mjs against `gateway`.
+SdkRun RunSdk(const SdkTools& tools, const Gateway& gateway) {
+  return RunSdkScript(tools, "sdk_compat.mjs",
+                      {"SLUICE_BASE_URL=" + gateway.http_base() + "/v1",
+                       absl::StrCat("SLUICE_API_KEY=", kDemoKey),
+                       absl::StrCat("SLUICE_LIMITED_KEY=", kAcmeKey),
+                       absl::StrCat("SLUICE_LIMITED_RPM=", kAcmeRpm),
+                       absl::StrCat("SLUICE_BAD_KEY=", kBadKey),
+                       absl::StrCat("SLUICE_MODEL=", kModel),
+                       absl::StrCat("SLUICE_PROMPT=", kPrompt),
+                       absl::StrCat("SLUICE_STREAM_PROMPT=", kStreamPrompt)});
 }
 
 TEST(OpenAiSdkTest, SdkAndGrpcGetTheSameAnswers) {
-  std::string node = FindOnPath("node");
   // A compatibility test that quietly skips would prove nothing: without
   // node or the SDK (./dev test installs both) it fails.
-  if (node.empty()) {
-    GTEST_FAIL() << "node is not on PATH (./dev test installs it)";
-  }
-  absl::StatusOr<std::string> sdk_dir = SdkDir();
-  if (!sdk_dir.ok()) GTEST_FAIL() << sdk_dir.status().message();
+  absl::StatusOr<SdkTools> tools = FindSdkTools();
+  if (!tools.ok()) GTEST_FAIL() << tools.status().message();
   HoldGrpcCallbackQueue();
   GatewayOptions options;
   options.acme_limits = absl::StrCat("{rpm: ", kAcmeRpm, "}");
@@ -204,7 +112,7 @@ TEST(OpenAiSdkTest, SdkAndGrpcGetTheSameAnswers) {
 
   // The SDK spends acme's limit last; the gRPC calls below come within the
   // same minute and find it spent.
-  SdkRun sdk = RunSdk(node, *sdk_dir, **gateway);
+  SdkRun sdk = RunSdk(*tools, **gateway);
   ASSERT_EQ(sdk.exit_code, 0) << sdk.output;
   ASSERT_TRUE(sdk.seen.IsObject()) << sdk.output;
   const rapidjson::Value& seen = sdk.seen;

@@ -13,21 +13,9 @@
 //                          requests a minute, none spent yet
 //   SLUICE_BAD_KEY         a key the gateway does not know
 //   SLUICE_MODEL, SLUICE_PROMPT, SLUICE_STREAM_PROMPT (optional)
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { harness } from './harness.mjs';
 
-const env = (name, fallback) => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined || value === '') {
-    console.error(`sdk_compat: ${name} is not set`);
-    process.exit(2);
-  }
-  return value;
-};
-
-const require = createRequire(
-  path.join(env('SLUICE_OPENAI_SDK_DIR'), 'package.json'));
-const OpenAI = require('openai');
+const { env, OpenAI, seen, check, part, thrown, finish } = harness('sdk_compat');
 
 const baseURL = env('SLUICE_BASE_URL');
 const model = env('SLUICE_MODEL', 'deepseek-chat');
@@ -40,28 +28,6 @@ const client = (apiKey) => new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout:
 const demo = client(env('SLUICE_API_KEY'));
 const ask = (content) => ({ model, messages: [{ role: 'user', content }] });
 
-const seen = { sdk_version: OpenAI.VERSION };
-const failures = [];
-const check = (ok, what, detail) => {
-  if (!ok) failures.push(detail === undefined ? what : `${what}: ${JSON.stringify(detail)}`);
-};
-// Runs one part; an unexpected exception fails it without stopping the rest.
-const part = async (name, body) => {
-  try {
-    await body();
-  } catch (err) {
-    failures.push(`${name}: unexpected ${err?.constructor?.name}: ${err?.message}`);
-  }
-};
-// The error a call throws, or null.
-const thrown = async (call) => {
-  try {
-    await call();
-    return null;
-  } catch (err) {
-    return err;
-  }
-};
 const isCount = (n) => Number.isInteger(n) && n >= 0;
 
 await part('chat', async () => {
@@ -202,7 +168,4 @@ await part('rate_limit', async () => {
   check(!!headers['x-ratelimit-reset-requests'], 'rate limit: x-ratelimit-reset-requests', ratelimit);
 });
 
-seen.failures = failures;
-console.log(JSON.stringify(seen));
-for (const failure of failures) console.error(`sdk_compat: FAILED ${failure}`);
-process.exit(failures.length === 0 ? 0 : 1);
+finish();

@@ -1,7 +1,8 @@
 // Loopback tests of the HTTP server's limits against abusive clients: slow
 // heads and bodies (408), idle keep-alive connections (silent close), large
-// bodies (413, before the body is sent) and heads (431), malformed requests
-// (400), and the on_rejected hook that makes every rejection countable.
+// bodies (413, before the body is sent; per-path limits) and heads (431),
+// malformed requests (400), and the on_rejected hook that makes every
+// rejection countable.
 #include <atomic>
 #include <optional>
 #include <string>
@@ -65,8 +66,9 @@ class HttpServerLimitsTest : public ::testing::Test {
     options.threads = 2;
     options.on_rejected = log_.Hook();
     absl::StatusOr<ServerPtr> server =
-        StartServer(options, [this](Request, ResponseWriterPtr writer) {
+        StartServer(options, [this](Request request, ResponseWriterPtr writer) {
           ++handler_calls_;
+          last_body_size_ = request.body.size();
           writer->Respond(200, {}, "ok");
         });
     ASSERT_TRUE(server.ok()) << server.status();
@@ -75,6 +77,7 @@ class HttpServerLimitsTest : public ::testing::Test {
 
   RejectionLog log_;
   std::atomic<int> handler_calls_{0};
+  std::atomic<size_t> last_body_size_{0};
   ServerPtr server_;
 };
 
@@ -235,6 +238,117 @@ TEST_F(HttpServerLimitsTest, HugeContentLengthGets413BeforeTheBodyIsSent) {
   EXPECT_EQ(rejected[0].Header("authorization"), "Bearer sk-big");
   EXPECT_EQ(rejected[0].Header("content-type"), "application/json");
   EXPECT_EQ(handler_calls_.load(), 0);
+}
+
+// Uploads get a larger limit than the default 4 MiB by path prefix.
+ServerOptions WithFileUploads() {
+  ServerOptions options;
+  options.body_limits_by_path_prefix = {{"/v1/files", 10 << 20},
+                                        {"/v1/files/tiny", 1024}};
+  return options;
+}
+
+TEST_F(HttpServerLimitsTest, PathPrefixRaisesTheBodyLimit) {
+  Start(WithFileUploads());
+  const std::string body(5 << 20, 'f');  // 5 MiB
+  {
+    TestClient client(server_->port());
+    ASSERT_TRUE(
+        client.Send(MakeRequest("POST", "/v1/files?purpose=batch", body)));
+    std::optional<TestResponse> response =
+        client.ReadResponse(absl::Seconds(20));
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(last_body_size_.load(), body.size());
+  }
+  {
+    // The same body elsewhere: 413 from the head alone.
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send(absl::StrCat(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Length: ",
+        body.size(), "\r\nAuthorization: Bearer sk-elsewhere\r\n\r\n")));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 413);
+    EXPECT_EQ(response->headers["connection"], "close");
+    EXPECT_EQ(response->body,
+              ErrorBody("Request body too large", "request_too_large"));
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  {
+    // The longest prefix wins, even when its limit is the smaller one.
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send(
+        absl::StrCat("POST /v1/files/tiny HTTP/1.1\r\nHost: localhost\r\n"
+                     "Content-Length: 2048\r\n\r\n")));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 413);
+  }
+  std::vector<RejectedRequest> rejected = log_.WaitFor(2);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].status, 413);
+  EXPECT_EQ(rejected[0].code, "request_too_large");
+  EXPECT_EQ(rejected[0].method, "POST");
+  EXPECT_EQ(rejected[0].target, "/v1/chat/completions");
+  EXPECT_EQ(rejected[0].Header("authorization"), "Bearer sk-elsewhere");
+  EXPECT_EQ(rejected[1].target, "/v1/files/tiny");
+  EXPECT_EQ(handler_calls_.load(), 1);
+}
+
+// "<size in hex>\r\n<data>\r\n"
+std::string Chunk(absl::string_view data) {
+  return absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n");
+}
+
+TEST_F(HttpServerLimitsTest, ChunkedBodiesAreBoundedByThePathLimit) {
+  Start(WithFileUploads());
+  const std::string head_tail =
+      " HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
+  {
+    // 5 MiB in 1 MiB chunks to the upload path is served.
+    TestClient client(server_->port());
+    std::string request = "POST /v1/files" + head_tail;
+    for (int i = 0; i < 5; ++i) request += Chunk(std::string(1 << 20, 'c'));
+    request += "0\r\n\r\n";
+    ASSERT_TRUE(client.Send(request));
+    std::optional<TestResponse> response =
+        client.ReadResponse(absl::Seconds(20));
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(last_body_size_.load(), size_t{5} << 20);
+  }
+  {
+    // Elsewhere a 5 MiB chunk is refused from its size line.
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("POST /v1/chat/completions" + head_tail +
+                            absl::StrCat(absl::Hex(5 << 20), "\r\n")));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 413);
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  {
+    // Under a per-path limit smaller than the default, the chunks add up:
+    // two of 600 bytes pass 1024.
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send("POST /v1/files/tiny" + head_tail +
+                            Chunk(std::string(600, 't')) +
+                            Chunk(std::string(600, 't'))));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 413);
+    EXPECT_EQ(response->body,
+              ErrorBody("Request body too large", "request_too_large"));
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  std::vector<RejectedRequest> rejected = log_.WaitFor(2);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].target, "/v1/chat/completions");
+  EXPECT_EQ(rejected[1].target, "/v1/files/tiny");
+  EXPECT_EQ(rejected[1].Header("transfer-encoding"), "chunked");
+  EXPECT_EQ(handler_calls_.load(), 1);
 }
 
 TEST_F(HttpServerLimitsTest, OversizedHeaderGets431) {

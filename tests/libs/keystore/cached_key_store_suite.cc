@@ -6,6 +6,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "libs/hash/sha256.h"
 #include "libs/keystore/cached_key_store.h"
 #include "libs/keystore/key_secret.h"
 #include "tests/libs/keystore/key_store_suite.h"
@@ -25,9 +26,9 @@ class CountingKeyStore : public KeyStore {
                                 const KeyPolicy& policy) override {
     return store_->Create(tenant, name, policy);
   }
-  absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret) override {
+  absl::StatusOr<KeyRecord> FindByHash(absl::string_view sha256_hex) override {
     ++finds_;
-    return store_->FindBySecret(secret);
+    return store_->FindByHash(sha256_hex);
   }
   absl::Status Revoke(const std::string& id) override {
     return store_->Revoke(id);
@@ -110,6 +111,44 @@ TEST_P(CachedKeyStoreTest, HitsAreServedFromMemory) {
     EXPECT_EQ(found->id, key->record.id);
   }
   EXPECT_EQ(counter->finds(), 0);
+}
+
+// Lookups by hash (sluice acting later under a stored key) share the
+// memory index and, for unknown hashes, the bounded store lookups.
+TEST_P(CachedKeyStoreTest, FindByHashIsServedFromMemory) {
+  auto store = db_->Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto counting = std::make_unique<CountingKeyStore>(*std::move(store));
+  CountingKeyStore* counter = counting.get();
+  ManualClock clock;
+  CachedKeyStore::Options options;
+  options.unknown_lookups_per_second = 5;
+  options.now = [&clock] { return clock.Now(); };
+  CachedKeyStore cache(std::move(counting), options);
+
+  auto key = cache.Create("acme", "batch", KeyPolicy());
+  ASSERT_TRUE(key.ok()) << key.status();
+  for (int i = 0; i < 20; ++i) {
+    auto found = cache.FindByHash(hash::Sha256Hex(key->secret));
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_EQ(found->id, key->record.id);
+  }
+  EXPECT_EQ(counter->finds(), 0);
+
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(cache.FindByHash(hash::Sha256Hex(NewKeySecret())).status().code(),
+              absl::StatusCode::kNotFound);
+  }
+  EXPECT_EQ(counter->finds(), 5);
+  // Not shaped like a stored hash: never reaches the store.
+  clock.Advance(absl::Seconds(1));
+  EXPECT_EQ(cache.FindByHash("not-a-hash").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(counter->finds(), 5);
+
+  ASSERT_TRUE(cache.Revoke(key->record.id).ok());
+  EXPECT_EQ(cache.FindByHash(key->record.secret_sha256).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 // A flood of made-up keys costs a hash and a map lookup each: the store is

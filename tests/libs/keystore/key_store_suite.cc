@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -82,6 +83,39 @@ TEST_P(KeyStoreTest, FindBySecretFindsOnlyTheKey) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->FindBySecret(key->secret.substr(0, 41)).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_P(KeyStoreTest, FindByHashFindsTheKeyWithoutItsSecret) {
+  auto key = store_->Create("acme", "batch", SamplePolicy());
+  auto other = store_->Create("globex", "other", KeyPolicy());
+  ASSERT_TRUE(key.ok() && other.ok());
+  auto found = store_->FindByHash(hash::Sha256Hex(key->secret));
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->id, key->record.id);
+  EXPECT_EQ(found->tenant, "acme");
+  EXPECT_EQ(found->secret_sha256, hash::Sha256Hex(key->secret));
+  ExpectSamePolicy(found->policy, SamplePolicy());
+  // The hash a record carries finds that record.
+  auto again = store_->FindByHash(other->record.secret_sha256);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->id, other->record.id);
+
+  EXPECT_EQ(store_->FindByHash(hash::Sha256Hex(NewKeySecret())).status().code(),
+            absl::StatusCode::kNotFound);
+  // Only the stored form: lower-case hex of the right length.
+  for (const std::string& bad :
+       {std::string(), absl::AsciiStrToUpper(key->record.secret_sha256),
+        key->record.secret_sha256.substr(1), key->secret,
+        key->record.secret_sha256 + "0"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(store_->FindByHash(bad).status().code(),
+              absl::StatusCode::kNotFound);
+  }
+
+  ASSERT_TRUE(store_->Revoke(key->record.id).ok());
+  EXPECT_EQ(store_->FindByHash(key->record.secret_sha256).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->FindByHash(other->record.secret_sha256).ok());
 }
 
 TEST_P(KeyStoreTest, PolicyAndRecordRoundTrip) {

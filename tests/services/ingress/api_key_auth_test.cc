@@ -1,14 +1,17 @@
 // ApiKeyAuth: config keys (by SHA-256) and virtual keys from a real SQLite
-// key store; malformed headers and revoked keys are 401 invalid_api_key.
+// key store, by presented key or by stored hash; malformed headers and
+// revoked keys are 401 invalid_api_key.
 #include "services/ingress/api_key_auth.h"
 
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "libs/hash/sha256.h"
 #include "libs/keystore/key_store.h"
 #include "libs/status/errors.h"
+#include "services/ingress/request_admission.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::ingress {
@@ -160,6 +163,121 @@ TEST_F(ApiKeyAuthTest, ConfigKeysStillWorkBesideAStore) {
   ASSERT_TRUE(caller.ok()) << caller.status();
   EXPECT_EQ(caller->tenant, "globex");
   EXPECT_FALSE(caller->virtual_key);
+}
+
+TEST_F(ApiKeyAuthTest, KeyHashOfIsTheLowerCaseHashOfTheBearerKey) {
+  for (const std::string& header :
+       {std::string("Bearer ") + kAcmeKey, std::string("bearer ") + kAcmeKey,
+        std::string("  BEARER   ") + kAcmeKey + "  "}) {
+    absl::StatusOr<std::string> hash = ApiKeyAuth::KeyHashOf(header);
+    ASSERT_TRUE(hash.ok()) << "'" << header << "': " << hash.status();
+    EXPECT_EQ(*hash, hash::Sha256Hex(kAcmeKey));
+  }
+  // Any key has a hash, known or not.
+  absl::StatusOr<std::string> unknown = ApiKeyAuth::KeyHashOf("Bearer sk-x");
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_EQ(*unknown, hash::Sha256Hex("sk-x"));
+  for (const std::string& header :
+       {std::string(""), std::string("Bearer"), std::string(kAcmeKey),
+        std::string("Basic ") + kAcmeKey}) {
+    absl::StatusOr<std::string> hash = ApiKeyAuth::KeyHashOf(header);
+    ASSERT_FALSE(hash.ok()) << "'" << header << "'";
+    EXPECT_EQ(hash.status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_EQ(status::ErrorFromStatus(hash.status()).code(), "invalid_api_key");
+  }
+}
+
+TEST_F(ApiKeyAuthTest, KeyHashFindsConfigKeys) {
+  ApiKeyAuth auth(config_, store_.get());
+  absl::StatusOr<Caller> caller =
+      auth.AuthenticateKeyHash(hash::Sha256Hex(kAcmeKey));
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->tenant, "acme");
+  EXPECT_EQ(caller->key_id, hash::Sha256Hex(kAcmeKey).substr(0, 12));
+  EXPECT_FALSE(caller->virtual_key);
+  // Configured in upper case; found by the lower-case hash.
+  caller = auth.AuthenticateKeyHash(hash::Sha256Hex(kGlobexKey));
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->tenant, "globex");
+}
+
+TEST_F(ApiKeyAuthTest, KeyHashFindsVirtualKeysWithTheirCurrentPolicy) {
+  keystore::KeyPolicy policy;
+  policy.models = {"gpt-x"};
+  policy.rpm = 30;
+  policy.priority = 2;
+  keystore::NewKey key = CreateKey("globex", policy);
+  ApiKeyAuth auth(config_, store_.get());
+
+  absl::StatusOr<std::string> hash =
+      ApiKeyAuth::KeyHashOf("Bearer " + key.secret);
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  EXPECT_EQ(*hash, key.record.secret_sha256);
+  absl::StatusOr<Caller> by_hash = auth.AuthenticateKeyHash(*hash);
+  ASSERT_TRUE(by_hash.ok()) << by_hash.status();
+  absl::StatusOr<Caller> by_secret = auth.Authenticate("Bearer " + key.secret);
+  ASSERT_TRUE(by_secret.ok()) << by_secret.status();
+  EXPECT_EQ(by_hash->tenant, "globex");
+  EXPECT_EQ(by_hash->key_id, key.record.id);
+  EXPECT_EQ(by_hash->key_id, by_secret->key_id);
+  EXPECT_TRUE(by_hash->virtual_key);
+  EXPECT_EQ(by_hash->policy.models, policy.models);
+  EXPECT_EQ(by_hash->policy.rpm, 30);
+  EXPECT_EQ(by_hash->policy.priority, 2);
+}
+
+TEST_F(ApiKeyAuthTest, KeyHashOfARevokedKeyIsUnauthenticated) {
+  keystore::NewKey key = CreateKey("acme", {});
+  keystore::NewKey other = CreateKey("acme", {});
+  ApiKeyAuth auth(config_, store_.get());
+  ASSERT_TRUE(auth.AuthenticateKeyHash(key.record.secret_sha256).ok());
+
+  ASSERT_TRUE(store_->Revoke(key.record.id).ok());
+  absl::StatusOr<Caller> revoked =
+      auth.AuthenticateKeyHash(key.record.secret_sha256);
+  ExpectInvalidApiKey(revoked);
+  EXPECT_FALSE(
+      absl::StrContains(revoked.status().message(), key.record.secret_sha256));
+  EXPECT_TRUE(auth.AuthenticateKeyHash(other.record.secret_sha256).ok());
+}
+
+TEST_F(ApiKeyAuthTest, UnknownKeyHashesAreUnauthenticated) {
+  ApiKeyAuth auth(config_, store_.get());
+  ExpectInvalidApiKey(auth.AuthenticateKeyHash(hash::Sha256Hex("sk-nobody")));
+  ExpectInvalidApiKey(auth.AuthenticateKeyHash(""));
+  ExpectInvalidApiKey(auth.AuthenticateKeyHash("not a hash"));
+  // A secret is not its hash.
+  keystore::NewKey key = CreateKey("acme", {});
+  ExpectInvalidApiKey(auth.AuthenticateKeyHash(key.secret));
+  // Without a store only config keys are known.
+  ApiKeyAuth config_only(config_, nullptr);
+  ExpectInvalidApiKey(
+      config_only.AuthenticateKeyHash(key.record.secret_sha256));
+}
+
+// Work sluice runs under a stored key names it by hash; the hash wins over
+// any authorization header.
+TEST_F(ApiKeyAuthTest, HeadersWithAKeyHashAuthenticateByIt) {
+  keystore::NewKey key = CreateKey("globex", {});
+  ApiKeyAuth auth(config_, store_.get());
+  RequestHeaders headers;
+  headers.key_sha256 = key.record.secret_sha256;
+  absl::StatusOr<Caller> caller = AuthenticateHeaders(auth, headers);
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->key_id, key.record.id);
+
+  const std::string authorization = std::string("Bearer ") + kAcmeKey;
+  headers.authorization = authorization;
+  caller = AuthenticateHeaders(auth, headers);
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->tenant, "globex");
+
+  ASSERT_TRUE(store_->Revoke(key.record.id).ok());
+  ExpectInvalidApiKey(AuthenticateHeaders(auth, headers));
+  headers.key_sha256 = {};
+  caller = AuthenticateHeaders(auth, headers);
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->tenant, "acme");
 }
 
 TEST(CallerTest, EmptyModelListMayUseEveryModel) {

@@ -1,5 +1,6 @@
 // SpendEstimator: the budget reservation of a request, priced at the highest
-// catalog prices among the models its name may be served by.
+// catalog prices (price windows included) among the models its name may be
+// served by.
 #include "services/ingress/spend_estimate.h"
 
 #include <string>
@@ -189,6 +190,33 @@ TEST(SpendEstimatorTest, ATenantsOwnRouteIsPricedByItsCandidates) {
   // The alias follows each tenant's route.
   EXPECT_EQ(spend.MaxMicroUsd("fast", "acme", 1, 1), 10 + 30);
   EXPECT_EQ(spend.MaxMicroUsd("fast", "other", 1, 1), 1 + 2);
+}
+
+// Whatever the time of day a request is priced at: the highest of each
+// price in or out of the model's price windows.
+TEST(SpendEstimatorTest, PriceWindowsNeverMakeAReservationTooSmall) {
+  sluice::v1::Config config;
+  AddModel(config, "sim", "windowed", 1, 2, 0);
+  sluice::v1::PriceWindow* off_peak =
+      config.mutable_models(0)->add_price_windows();
+  off_peak->set_start("16:30");
+  off_peak->set_end("00:30");
+  off_peak->set_input_usd_per_mtok(0.5);
+  off_peak->set_output_usd_per_mtok(1);
+  sluice::v1::PriceWindow* surcharge =
+      config.mutable_models(0)->add_price_windows();
+  surcharge->set_start("08:00");
+  surcharge->set_end("10:00");
+  surcharge->set_input_usd_per_mtok(3);
+  surcharge->set_output_usd_per_mtok(1.5);
+  sluice::v1::RouteConfig* route = config.add_routes();
+  route->set_model("windowed");
+  route->set_provider("sim");
+  SpendEstimator spend(config);
+  // Input at the surcharge's 3, output at the spec's own 2.
+  EXPECT_EQ(spend.MaxMicroUsd("windowed", "", 100, 10), 300 + 20);
+  // The catalog's highest prices count windows too.
+  EXPECT_EQ(spend.MaxMicroUsd("no-such-model", "", 100, 10), 300 + 20);
 }
 
 // Many aliases make the name table grow while the aliases are added; each

@@ -1,0 +1,313 @@
+#include "services/ingress/batch_runner.h"
+
+#include <cmath>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "libs/codec/openai_codec.h"
+#include "services/ingress/batch_json.h"
+#include "services/ingress/job_line.h"
+#include "services/ingress/request_admission.h"
+#include "services/router/price_windows.h"
+#include "services/router/pricing.h"
+#include "spdlog/spdlog.h"
+
+namespace sluice::ingress {
+namespace {
+
+// Errors listed for a failed batch, at most (the first ones, by line).
+constexpr size_t kMaxListedErrors = 1000;
+
+// The lines of a JSONL file: "\n" or "\r\n" ends a line; a blank last line
+// is no line.
+std::vector<absl::string_view> SplitLines(absl::string_view content) {
+  std::vector<absl::string_view> lines = absl::StrSplit(content, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  for (absl::string_view& line : lines) absl::ConsumeSuffix(&line, "\r");
+  return lines;
+}
+
+}  // namespace
+
+BatchRunnerOptions BatchRunnerOptions::FromConfig(const sluice::v1::JobsConfig& config) {
+  BatchRunnerOptions options;
+  if (config.batch_concurrency() > 0) options.concurrency = config.batch_concurrency();
+  if (config.max_attempts() > 0) options.max_attempts = config.max_attempts();
+  if (config.has_batch_finish_reserve()) {
+    options.finish_reserve =
+        absl::Seconds(config.batch_finish_reserve().seconds()) +
+        absl::Nanoseconds(config.batch_finish_reserve().nanos());
+  }
+  return options;
+}
+
+void BatchRunner::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+BatchRunner::~BatchRunner() { Stop(); }
+
+void BatchRunner::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+void BatchRunner::Stop() {
+  stopping_.store(true);
+  Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BatchRunner::Loop() {
+  while (!stopping_.load()) {
+    bool busy = false;
+    absl::StatusOr<std::vector<BatchRecord>> active = store_->ActiveBatches();
+    if (!active.ok()) {
+      spdlog::error("batches: {}", active.status().ToString());
+    } else {
+      for (BatchRecord& batch : *active) {
+        if (stopping_.load()) return;
+        absl::StatusOr<bool> stepped = Step(batch);
+        if (absl::IsAborted(stepped.status())) {
+          busy = true;  // a cancel moved it meanwhile: look again
+        } else if (!stepped.ok()) {
+          spdlog::error("batches: {}: {}", batch.id, stepped.status().ToString());
+        } else {
+          busy |= *stepped;
+        }
+      }
+    }
+    if (busy) continue;
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&woken_), options_.idle_poll);
+    woken_ = false;
+  }
+}
+
+absl::StatusOr<bool> BatchRunner::Step(BatchRecord& batch) {
+  absl::Time now = clock_->Now();
+  if (batch.status == kBatchValidating) {
+    absl::Status validated = Validate(batch);
+    if (!validated.ok()) return validated;
+    return true;
+  }
+  if (batch.status == kBatchCancelling) {
+    absl::Status failed = FailUnfinished(
+        batch, "batch_cancelled", "The batch was cancelled before this request ran.");
+    if (!failed.ok()) return failed;
+    absl::Status finalized = Finalize(batch, kBatchCancelled);
+    if (!finalized.ok()) return finalized;
+    return true;
+  }
+  if (batch.status == kBatchFinalizing) {
+    absl::Status finalized = Finalize(batch, kBatchCompleted);
+    if (!finalized.ok()) return finalized;
+    return true;
+  }
+  // in_progress
+  if (now >= batch.expires_at) {
+    absl::Status failed = FailUnfinished(
+        batch, "batch_expired",
+        "This request could not be executed before the completion window expired.");
+    if (!failed.ok()) return failed;
+    absl::Status finalized = Finalize(batch, kBatchExpired);
+    if (!finalized.ok()) return finalized;
+    return true;
+  }
+  if (now < batch.run_after) return false;  // waiting for cheaper prices
+  absl::StatusOr<bool> ran = RunLines(batch);
+  if (!ran.ok()) return ran.status();
+  if (*ran) return true;
+  absl::Status finalized = Finalize(batch, kBatchCompleted);
+  if (!finalized.ok()) return finalized;
+  return true;
+}
+
+absl::Status BatchRunner::Validate(BatchRecord& batch) {
+  absl::StatusOr<std::string> content = store_->FileContent(batch.tenant, batch.input_file_id);
+  std::vector<BatchLineError> errors;
+  std::vector<BatchLine> lines;
+  std::set<std::string> models;
+  if (!content.ok()) {
+    if (!absl::IsNotFound(content.status())) return content.status();
+    errors.push_back({"invalid_file", "The input file no longer exists.",
+                      "input_file_id", 0});
+  } else {
+    absl::flat_hash_set<std::string> custom_ids;
+    int64_t line_no = 0;
+    for (absl::string_view text : SplitLines(*content)) {
+      ++line_no;
+      auto add_error = [&](std::string code, std::string message, std::string param) {
+        if (errors.size() < kMaxListedErrors) {
+          errors.push_back({std::move(code), std::move(message), std::move(param), line_no});
+        }
+      };
+      absl::StatusOr<JobLine> line = ParseJobLine(text);
+      if (!line.ok()) {
+        add_error("invalid_request", std::string(line.status().message()), "");
+        continue;
+      }
+      if (!custom_ids.insert(line->custom_id).second) {
+        add_error("duplicate_custom_id",
+                  absl::StrCat("The custom_id \"", line->custom_id,
+                               "\" appears more than once in this file."),
+                  "custom_id");
+        continue;
+      }
+      absl::StatusOr<sluice::v1::ChatRequest> request = codec::ParseChatRequest(line->body);
+      absl::Status valid = request.ok() ? ValidateChatRequest(*request) : request.status();
+      if (valid.ok() && request->stream()) {
+        valid = absl::InvalidArgumentError("batch requests cannot be streamed");
+      }
+      if (!valid.ok()) {
+        add_error("invalid_request", std::string(valid.message()), "body");
+        continue;
+      }
+      models.insert(request->model());
+      lines.push_back({line_no, std::move(line->custom_id), std::move(line->body)});
+    }
+    if (line_no == 0) {
+      errors.push_back({"empty_file", "The input file has no requests.", "input_file_id", 0});
+    }
+  }
+  absl::Time now = clock_->Now();
+  if (!errors.empty()) {
+    batch.status = kBatchFailed;
+    batch.failed_at = now;
+    batch.errors_json = BatchErrorsJson(errors);
+    return store_->UpdateBatch(batch, kBatchValidating);
+  }
+  if (absl::Status added = store_->AddLines(batch.id, lines); !added.ok()) return added;
+  batch.run_after = now;
+  if (!batch.run_now && routes_ != nullptr) {
+    std::vector<const sluice::v1::ModelSpec*> specs;
+    for (const std::string& model : models) {
+      absl::StatusOr<routing::RoutePlan> plan = routes_->Resolve(model, batch.tenant, "");
+      if (!plan.ok()) continue;  // each such line fails on its own
+      for (const routing::Candidate& candidate : plan->candidates) {
+        if (candidate.spec != nullptr) specs.push_back(candidate.spec);
+      }
+    }
+    batch.run_after =
+        router::CheapestStart(specs, now, batch.expires_at - options_.finish_reserve);
+  }
+  batch.status = kBatchInProgress;
+  batch.in_progress_at = now;
+  if (batch.run_after > now) {
+    spdlog::info("batches: {} waits for cheaper prices until {}", batch.id,
+                 absl::FormatTime(batch.run_after));
+  }
+  return store_->UpdateBatch(batch, kBatchValidating);
+}
+
+absl::StatusOr<bool> BatchRunner::RunLines(BatchRecord& batch) {
+  absl::StatusOr<std::vector<BatchLine>> lines =
+      store_->PendingLines(batch.id, 0, options_.concurrency);
+  if (!lines.ok()) return lines.status();
+  if (lines->empty()) return false;
+  std::vector<JobTry> work(lines->size());
+  std::vector<JobTry*> tries;
+  absl::Time deadline = absl::Now() + options_.line_timeout;
+  for (size_t i = 0; i < lines->size(); ++i) {
+    work[i].body = (*lines)[i].body;
+    work[i].key_sha256 = batch.key_sha256;
+    work[i].deadline = deadline;
+    tries.push_back(&work[i]);
+  }
+  // The edge prices each line at the clock's time as it admits it.
+  absl::Time priced_at = clock_->Now();
+  if (!tries_.Run(tries, stopping_)) return true;  // stopping: left unfinished
+  for (size_t i = 0; i < lines->size(); ++i) {
+    const BatchLine& line = (*lines)[i];
+    const JobTry& done = work[i];
+    LineOutcome outcome;
+    if (!done.exhausted.empty()) {
+      outcome.result_line = JobErrorLine(line.custom_id, "upstream_failed", done.exhausted);
+    } else {
+      outcome.ok = done.status_code == 200;
+      outcome.result_line = JobResultLine(done.request_id, line.custom_id,
+                                          done.status_code, done.answer_json);
+      outcome.prompt_tokens = done.usage.prompt_tokens();
+      outcome.completion_tokens = done.usage.completion_tokens();
+      outcome.cost_micro_usd = done.price_micro_usd;
+      outcome.cost_at_submission_micro_usd = RepriceAt(
+          done.route, done.usage, done.price_micro_usd, priced_at, batch.created_at);
+    }
+    absl::StatusOr<bool> finished = store_->FinishLine(batch.id, line.line_no, outcome);
+    if (!finished.ok()) return finished.status();
+  }
+  return true;
+}
+
+int64_t BatchRunner::RepriceAt(const std::string& route, const sluice::v1::Usage& usage,
+                               int64_t charged_micro_usd, absl::Time charged_at,
+                               absl::Time at) const {
+  if (routes_ == nullptr || charged_micro_usd == 0) return charged_micro_usd;
+  std::pair<std::string, std::string> parts = absl::StrSplit(route, absl::MaxSplits('/', 1));
+  const sluice::v1::ModelSpec* spec = routes_->Spec(parts.first, parts.second);
+  if (spec == nullptr) return charged_micro_usd;
+  int64_t list_then = router::ListPriceMicroUsd(spec, usage, charged_at);
+  int64_t list_at = router::ListPriceMicroUsd(spec, usage, at);
+  if (list_then == 0) return charged_micro_usd;
+  // The charge scaled by the list prices: a cached answer's discount holds.
+  return static_cast<int64_t>(std::llround(static_cast<double>(charged_micro_usd) *
+                                           static_cast<double>(list_at) /
+                                           static_cast<double>(list_then)));
+}
+
+absl::Status BatchRunner::FailUnfinished(const BatchRecord& batch, absl::string_view code,
+                                         absl::string_view message) {
+  int64_t after = 0;
+  while (true) {
+    absl::StatusOr<std::vector<BatchLine>> lines = store_->PendingLines(batch.id, after, 1000);
+    if (!lines.ok()) return lines.status();
+    if (lines->empty()) return absl::OkStatus();
+    for (const BatchLine& line : *lines) {
+      LineOutcome outcome;
+      outcome.result_line = JobErrorLine(line.custom_id, code, message);
+      absl::StatusOr<bool> finished = store_->FinishLine(batch.id, line.line_no, outcome);
+      if (!finished.ok()) return finished.status();
+      after = line.line_no;
+    }
+  }
+}
+
+absl::Status BatchRunner::Finalize(BatchRecord& batch, const char* final_status) {
+  absl::Time now = clock_->Now();
+  std::string from = batch.status;
+  if (from == kBatchInProgress && std::string(final_status) == kBatchCompleted) {
+    batch.status = kBatchFinalizing;
+    batch.finalizing_at = now;
+    if (absl::Status updated = store_->UpdateBatch(batch, from); !updated.ok()) {
+      return updated;
+    }
+    from = kBatchFinalizing;
+  }
+  for (bool ok : {true, false}) {
+    std::string content;
+    absl::Status read = store_->ForEachResult(batch.id, ok, [&](const std::string& line) {
+      absl::StrAppend(&content, line, "\n");
+    });
+    if (!read.ok()) return read;
+    if (content.empty()) continue;
+    absl::StatusOr<StoredFile> file = store_->CreateFile(
+        batch.tenant, "batch_output",
+        absl::StrCat(batch.id, ok ? "_output.jsonl" : "_error.jsonl"), content);
+    if (!file.ok()) return file.status();
+    (ok ? batch.output_file_id : batch.error_file_id) = file->id;
+  }
+  std::string final(final_status);
+  batch.status = final;
+  if (final == kBatchCompleted) batch.completed_at = now;
+  if (final == kBatchExpired) batch.expired_at = now;
+  if (final == kBatchCancelled) batch.cancelled_at = now;
+  return store_->UpdateBatch(batch, from);
+}
+
+}  // namespace sluice::ingress

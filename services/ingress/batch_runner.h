@@ -1,0 +1,101 @@
+// Runs the batches of OpenAI's Batch API: validates a new batch's input file
+// (every line, with its line number in `errors`), decides when its lines
+// start (at once, or at the cheapest prices inside its completion window
+// when the catalog has time-windowed prices), runs its lines through the
+// edge as batch work under the key that made it, and writes the output and
+// error files. Cancelled or expired batches write every line that did not
+// run to the error file, so each line ends with exactly one result.
+//
+// Everything lives in the BatchStore: a replica that restarts picks its
+// batches up where they were (lines that were running at the crash run
+// again; a line's result is kept once). One runner per store: a SQLite
+// store belongs to one replica.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/host/clock.h"
+#include "libs/routing/route_table.h"
+#include "services/ingress/batch_store.h"
+#include "services/ingress/chat_edge.h"
+#include "services/ingress/job_tries.h"
+#include "services/ingress/usage_reporter.h"
+#include "sluice/v1/config.pb.h"
+
+namespace sluice::ingress {
+
+struct BatchRunnerOptions {
+  // Lines in flight at once (across batches).
+  int concurrency = 64;
+  int max_attempts = 3;
+  absl::Duration retry_backoff = absl::Milliseconds(500);
+  // A line's deadline per try.
+  absl::Duration line_timeout = absl::Minutes(10);
+  // A deferred batch starts no later than this before it expires.
+  absl::Duration finish_reserve = absl::Hours(2);
+  // How often the runner looks for work when nothing woke it.
+  absl::Duration idle_poll = absl::Milliseconds(200);
+
+  static BatchRunnerOptions FromConfig(const sluice::v1::JobsConfig& config);
+};
+
+class BatchRunner {
+ public:
+  // Everything passed in outlives the runner.
+  BatchRunner(const BatchRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
+              BatchStore* store, const routing::RouteTable* routes,
+              const host::Clock* clock)
+      : options_(options),
+        tries_(edge, usage, options.max_attempts, options.retry_backoff),
+        store_(store), routes_(routes), clock_(clock) {}
+  ~BatchRunner();
+
+  // Starts the thread that runs batches (those left running by an earlier
+  // process first).
+  void Start();
+
+  // A batch was created or cancelled, or the clock moved: look now.
+  void Wake();
+  // Lines running give up their retries and stay unfinished (they run
+  // after a restart); call before the edge drains.
+  void Stopping() { stopping_.store(true); }
+  // Joins the thread (after the edge drained).
+  void Stop();
+
+ private:
+  void Loop();
+  // One step of `batch`; true when it did something (more may follow).
+  absl::StatusOr<bool> Step(BatchRecord& batch);
+  // validating → in_progress (lines stored, start planned) or failed.
+  absl::Status Validate(BatchRecord& batch);
+  // Runs the next lines of an in-progress batch; false when none were left.
+  absl::StatusOr<bool> RunLines(BatchRecord& batch);
+  // Every unfinished line gets `code` in the error file.
+  absl::Status FailUnfinished(const BatchRecord& batch, absl::string_view code,
+                              absl::string_view message);
+  // Writes the output and error files and ends in `final_status`.
+  absl::Status Finalize(BatchRecord& batch, const char* final_status);
+  // What a line's usage would have cost at the prices of `at`, given what
+  // it was charged at the prices of `charged_at` on `route`.
+  int64_t RepriceAt(const std::string& route, const sluice::v1::Usage& usage,
+                    int64_t charged_micro_usd, absl::Time charged_at,
+                    absl::Time at) const;
+
+  const BatchRunnerOptions options_;
+  const JobTries tries_;
+  BatchStore* const store_;
+  const routing::RouteTable* const routes_;
+  const host::Clock* const clock_;
+  std::atomic<bool> stopping_{false};
+  absl::Mutex mu_;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace sluice::ingress

@@ -1,0 +1,161 @@
+// OpenAI's Batch API state on an embedded SQLite file (the job store's):
+// uploaded files with their content, batches, and each batch's lines with
+// their results. Everything a restarted replica needs to resume a batch is
+// here; a line's result is written once (the first write wins), so a line
+// run again after a crash cannot be counted twice. Thread-safe.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace sluice::ingress {
+
+// A new object id: `prefix` and 24 random hex digits ("file-", "batch_").
+std::string NewObjectId(absl::string_view prefix);
+
+struct StoredFile {
+  std::string id;
+  std::string tenant;
+  std::string purpose;  // "batch", "batch_output"
+  std::string filename;
+  int64_t bytes = 0;
+  absl::Time created_at;
+};
+
+// A batch's statuses, as OpenAI names them.
+inline constexpr char kBatchValidating[] = "validating";
+inline constexpr char kBatchFailed[] = "failed";
+inline constexpr char kBatchInProgress[] = "in_progress";
+inline constexpr char kBatchFinalizing[] = "finalizing";
+inline constexpr char kBatchCompleted[] = "completed";
+inline constexpr char kBatchExpired[] = "expired";
+inline constexpr char kBatchCancelling[] = "cancelling";
+inline constexpr char kBatchCancelled[] = "cancelled";
+
+struct BatchRecord {
+  std::string id;
+  std::string tenant;
+  // The SHA-256 of the key that made the batch: its lines run under that
+  // key (its models, limits and budget), never under a stored secret.
+  std::string key_sha256;
+  std::string input_file_id;
+  std::string endpoint;
+  std::string completion_window;
+  std::string metadata_json;  // a JSON object, or empty
+  std::string status = kBatchValidating;
+  std::string errors_json;  // OpenAI's {"object":"list","data":[...]}, or empty
+  std::string output_file_id;
+  std::string error_file_id;
+  // absl::InfinitePast() where OpenAI answers null.
+  absl::Time created_at = absl::InfinitePast();
+  absl::Time expires_at = absl::InfinitePast();
+  absl::Time in_progress_at = absl::InfinitePast();
+  absl::Time finalizing_at = absl::InfinitePast();
+  absl::Time completed_at = absl::InfinitePast();
+  absl::Time failed_at = absl::InfinitePast();
+  absl::Time expired_at = absl::InfinitePast();
+  absl::Time cancelling_at = absl::InfinitePast();
+  absl::Time cancelled_at = absl::InfinitePast();
+  // Lines start no earlier (the cheapest prices inside the window).
+  absl::Time run_after = absl::InfinitePast();
+  bool run_now = false;  // the caller opted out of deferral
+  // Counts and sums over the finished lines.
+  int64_t total = 0;
+  int64_t completed = 0;
+  int64_t failed = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cost_micro_usd = 0;  // what the lines were charged
+  // What they would have been charged at the prices of submission time.
+  int64_t cost_at_submission_micro_usd = 0;
+};
+
+struct BatchLine {
+  int64_t line_no = 0;  // 1-based, as in the input file
+  std::string custom_id;
+  std::string body;  // the request, as JSON text
+};
+
+// What one finished line adds to its batch.
+struct LineOutcome {
+  bool ok = false;  // HTTP 200: the output file; else the error file
+  std::string result_line;  // in OpenAI's batch output format
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cost_micro_usd = 0;
+  int64_t cost_at_submission_micro_usd = 0;
+};
+
+class BatchStore {
+ public:
+  // Opens (creating the tables if needed) the database at `path`.
+  static absl::StatusOr<std::unique_ptr<BatchStore>> Open(const std::string& path);
+  ~BatchStore();
+
+  // Files. Lookups take the tenant: another tenant's id is NOT_FOUND.
+  absl::StatusOr<StoredFile> CreateFile(const std::string& tenant,
+                                        const std::string& purpose,
+                                        const std::string& filename,
+                                        const std::string& content);
+  absl::StatusOr<StoredFile> GetFile(const std::string& tenant, const std::string& id);
+  absl::StatusOr<std::string> FileContent(const std::string& tenant,
+                                          const std::string& id);
+  // The caller's files, newest first.
+  absl::StatusOr<std::vector<StoredFile>> ListFiles(const std::string& tenant);
+
+  // Batches.
+  absl::Status CreateBatch(const BatchRecord& batch);
+  absl::StatusOr<BatchRecord> GetBatch(const std::string& tenant, const std::string& id);
+  // Newest first, those older than `after` (a batch id; empty: from the
+  // newest), at most `limit`.
+  absl::StatusOr<std::vector<BatchRecord>> ListBatches(const std::string& tenant,
+                                                       const std::string& after,
+                                                       int limit);
+  // Batches not yet in a final status, oldest first (any tenant).
+  absl::StatusOr<std::vector<BatchRecord>> ActiveBatches();
+  // Writes the status, its times, the error list, the deferral and the file
+  // ids of `batch` (the counts and sums are kept by FinishLine), if its
+  // stored status is still `from`: ABORTED when it moved meanwhile (a
+  // cancel arrived), so that nothing overwrites it.
+  absl::Status UpdateBatch(const BatchRecord& batch, absl::string_view from);
+  // cancelling (from validating or in_progress); the batch as it is now.
+  // FAILED_PRECONDITION for a batch already finishing or finished.
+  absl::StatusOr<BatchRecord> RequestCancel(const std::string& tenant,
+                                            const std::string& id, absl::Time now);
+
+  // Lines.
+  // Stores the validated lines and the total, all or nothing.
+  absl::Status AddLines(const std::string& batch_id, const std::vector<BatchLine>& lines);
+  // Unfinished lines of a batch in file order, at most `limit`, after
+  // `after_line`.
+  absl::StatusOr<std::vector<BatchLine>> PendingLines(const std::string& batch_id,
+                                                      int64_t after_line, int limit);
+  // Records a line's outcome and adds it to the batch's counts, once: false
+  // when the line had finished before.
+  absl::StatusOr<bool> FinishLine(const std::string& batch_id, int64_t line_no,
+                                  const LineOutcome& outcome);
+  // Calls `each` with the result of every finished line in file order whose
+  // outcome was `ok`.
+  absl::Status ForEachResult(const std::string& batch_id, bool ok,
+                             const std::function<void(const std::string&)>& each);
+
+ private:
+  explicit BatchStore(sqlite3* db) : db_(db) {}
+
+  absl::Mutex mu_;
+  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sluice::ingress

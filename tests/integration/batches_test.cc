@@ -1,0 +1,158 @@
+// OpenAI's Batch API on a whole gateway: the official SDK's walk through
+// files and batches (tests/compat/openai_sdk/batch_compat.mjs: completed,
+// failed validation, cancelled, expired and off-peak batches on a manual
+// clock), and a batch that survives a SIGKILL of the process running it.
+#include <iostream>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+#include "tests/integration/gateway_fixture.h"
+#include "tests/integration/sdk_script.h"
+#include "tests/support/http_test_client.h"
+
+namespace sluice::testing {
+namespace {
+
+constexpr char kBoundary[] = "sluice-test-boundary-7d1f";
+
+std::string Auth(const char* key) { return absl::StrCat("authorization: Bearer ", key); }
+
+rapidjson::Document Json(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  return doc;
+}
+
+// POST /v1/files as multipart/form-data, by hand (what curl -F sends).
+HttpAnswer Upload(const Gateway& gateway, const std::string& jsonl) {
+  std::string body = absl::StrCat(
+      "--", kBoundary, "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n",
+      "--", kBoundary,
+      "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"lines.jsonl\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n",
+      jsonl, "\r\n--", kBoundary, "--\r\n");
+  return HttpCall("POST", gateway.http_base() + "/v1/files",
+                  {Auth(kDemoKey),
+                   absl::StrCat("content-type: multipart/form-data; boundary=", kBoundary)},
+                  body);
+}
+
+rapidjson::Document GetBatch(const Gateway& gateway, const std::string& id) {
+  HttpAnswer answer = HttpCall("GET", gateway.http_base() + "/v1/batches/" + id,
+                               {Auth(kDemoKey)});
+  return Json(answer.status == 200 ? answer.body : "{}");
+}
+
+TEST(BatchesTest, OfficialSdkWalksFilesAndBatches) {
+  absl::StatusOr<SdkTools> tools = FindSdkTools();
+  if (!tools.ok()) GTEST_FAIL() << tools.status().message();
+  GatewayOptions options;
+  // $1/$2 per Mtok, half from 16:30 to 00:30 UTC (DeepSeek's off-peak).
+  options.deepseek_prices =
+      "input_usd_per_mtok: 1, output_usd_per_mtok: 2, price_windows: [{start: \"16:30\", "
+      "end: \"00:30\", input_usd_per_mtok: 0.5, output_usd_per_mtok: 1}]";
+  options.extra_yaml = "jobs: {manual_clock: true, batch_finish_reserve: 20h}\n";
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+
+  SdkRun run = RunSdkScript(*tools, "batch_compat.mjs",
+                            {"SLUICE_BASE_URL=" + (*gateway)->http_base() + "/v1",
+                             absl::StrCat("SLUICE_API_KEY=", kDemoKey),
+                             absl::StrCat("SLUICE_OTHER_KEY=", kAcmeKey),
+                             absl::StrCat("SLUICE_ADMIN_KEY=", kAdminKey)});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_TRUE(run.seen.IsObject()) << run.output;
+  // Upstream saw the three good lines of the first batch and the two of
+  // the off-peak one, once each: cancelled and expired lines never ran.
+  EXPECT_EQ((*gateway)->UpstreamRequests(), 5) << run.output;
+  std::cout << "batch_compat: " << run.output << "\n";
+}
+
+TEST(BatchesTest, ABatchSurvivesSigkillOfItsProcess) {
+  constexpr int kLines = 300;
+  GatewayOptions options;
+  options.sim_ttft = absl::Milliseconds(20);
+  options.extra_yaml = "jobs: {batch_concurrency: 16}\n";
+  auto started = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  Gateway& gateway = **started;
+
+  std::string jsonl;
+  for (int i = 0; i < kLines; ++i) {
+    absl::StrAppend(&jsonl, R"({"custom_id":"line-)", i,
+                    R"(","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[{"role":"user","content":"line )",
+                    i, R"("}]}})", "\n");
+  }
+  HttpAnswer file = Upload(gateway, jsonl);
+  ASSERT_EQ(file.status, 200) << file.body;
+  HttpAnswer created = HttpCall(
+      "POST", gateway.http_base() + "/v1/batches",
+      {Auth(kDemoKey), "content-type: application/json"},
+      absl::StrCat(R"({"input_file_id":")", Json(file.body)["id"].GetString(),
+                   R"(","endpoint":"/v1/chat/completions","completion_window":"24h"})"));
+  ASSERT_EQ(created.status, 200) << created.body;
+  std::string id = Json(created.body)["id"].GetString();
+
+  // Kill it once a third of the lines are done.
+  absl::Time deadline = absl::Now() + absl::Minutes(2);
+  int64_t done_before = 0;
+  while (absl::Now() < deadline) {
+    rapidjson::Document batch = GetBatch(gateway, id);
+    if (batch.IsObject() && batch.HasMember("request_counts")) {
+      done_before = batch["request_counts"]["completed"].GetInt64();
+      if (done_before >= kLines / 3) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(done_before, kLines / 3);
+  ASSERT_LT(done_before, kLines) << "finished before the kill: nothing was tested";
+  ASSERT_TRUE(gateway.KillAndRestart().ok());
+
+  rapidjson::Document batch;
+  deadline = absl::Now() + absl::Minutes(3);
+  while (absl::Now() < deadline) {
+    batch = GetBatch(gateway, id);
+    if (batch.IsObject() && batch.HasMember("status") &&
+        std::string(batch["status"].GetString()) == "completed") {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(batch.IsObject() && batch.HasMember("status"));
+  ASSERT_STREQ(batch["status"].GetString(), "completed");
+  EXPECT_EQ(batch["request_counts"]["total"].GetInt64(), kLines);
+  EXPECT_EQ(batch["request_counts"]["completed"].GetInt64(), kLines);
+  EXPECT_EQ(batch["request_counts"]["failed"].GetInt64(), 0);
+
+  HttpAnswer output =
+      HttpCall("GET",
+               absl::StrCat(gateway.http_base(), "/v1/files/",
+                            batch["output_file_id"].GetString(), "/content"),
+               {Auth(kDemoKey)});
+  ASSERT_EQ(output.status, 200);
+  std::multiset<std::string> ids;
+  for (absl::string_view line : absl::StrSplit(output.body, '\n', absl::SkipEmpty())) {
+    rapidjson::Document result = Json(std::string(line));
+    ASSERT_TRUE(result.IsObject()) << line;
+    EXPECT_EQ(result["response"]["status_code"].GetInt(), 200);
+    ids.insert(result["custom_id"].GetString());
+  }
+  // Exactly one result per line.
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kLines));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(),
+            static_cast<size_t>(kLines));
+  // Run twice upstream: only lines in flight at the kill (one round of
+  // batch_concurrency).
+  int64_t twice = gateway.UpstreamRequests() - kLines;
+  std::cout << "batch after SIGKILL: " << done_before << " of " << kLines
+            << " done at the kill, " << twice << " lines completed twice upstream\n";
+  EXPECT_GE(twice, 0);
+  EXPECT_LE(twice, 16);
+}
+
+}  // namespace
+}  // namespace sluice::testing
