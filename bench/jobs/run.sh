@@ -4,7 +4,9 @@
 # dev broker in process, metering on) runs them at batch priority against
 # the upstream simulator (no added latency), and kcat waits for the N
 # results. Prints jobs/s from the first produce to the last result, and the
-# gateway's CPU per job.
+# gateway's CPU per job. Then the same lines as one batch of OpenAI's Batch
+# API (POST /v1/files, POST /v1/batches, polled to completed): lines/s and
+# CPU per line.
 # (The issue also asks for the micro-batcher's batch sizes toward the
 # worker: there is no worker yet, so none.)
 # Usage: bench/jobs/run.sh [jobs]   (SLUICE_BUILD_DIR, CONCURRENCY)
@@ -43,7 +45,7 @@ routes:
   - {model: deepseek-chat, provider: sim}
 tenants:
   - {name: demo, api_key_sha256s: [$KEY_HASH]}
-jobs: {concurrency: $CONCURRENCY}
+jobs: {concurrency: $CONCURRENCY, batch_concurrency: $CONCURRENCY}
 logging: {level: warn}
 YAML
 "$SLUICE" serve --config "$RUN/sluice.yaml" >"$RUN/sluice.out" 2>&1 &
@@ -62,5 +64,28 @@ ok=$(grep -c '"status_code":200' "$RUN/results.jsonl" || true)
 awk -v n="$JOBS" -v ok="$ok" -v s="$start" -v e="$end" -v t="$((t1 - t0))" -v c="$CONCURRENCY" 'BEGIN {
   d = e - s
   printf "| jobs | answered 200 | seconds | jobs/s | gateway CPU µs per job | concurrency |\n|---|---|---|---|---|---|\n"
+  printf "| %d | %d | %.2f | %.0f | %.0f | %d |\n", n, ok, d, n / d, t * 10000 / n, c
+}'
+
+# The same lines through the Batch API.
+AUTH='authorization: Bearer sk-sluice-demo'
+t0=$(ticks); start=$(date +%s.%N)
+FILE_ID=$(curl -sf "http://127.0.0.1:$PORT/v1/files" -H "$AUTH" -F purpose=batch \
+            -F "file=@$RUN/jobs.jsonl" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+BATCH_ID=$(curl -sf "http://127.0.0.1:$PORT/v1/batches" -H "$AUTH" \
+             -d "{\"input_file_id\":\"$FILE_ID\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}" |
+           sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
+[[ -n $BATCH_ID ]] || { echo "no batch created"; cat "$RUN/sluice.out"; exit 1; }
+deadline=$((SECONDS + 600))
+until curl -sf "http://127.0.0.1:$PORT/v1/batches/$BATCH_ID" -H "$AUTH" | grep -q '"status":"completed"'; do
+  ((SECONDS < deadline)) || { echo "batch not completed in 600 s"; exit 1; }
+  sleep 0.05
+done
+end=$(date +%s.%N); t1=$(ticks)
+counts=$(curl -sf "http://127.0.0.1:$PORT/v1/batches/$BATCH_ID" -H "$AUTH" |
+         sed -n 's/.*"request_counts":{"total":\([0-9]*\),"completed":\([0-9]*\).*/\2/p')
+awk -v n="$JOBS" -v ok="$counts" -v s="$start" -v e="$end" -v t="$((t1 - t0))" -v c="$CONCURRENCY" 'BEGIN {
+  d = e - s
+  printf "\n| batch lines | completed | seconds | lines/s | gateway CPU µs per line | batch_concurrency |\n|---|---|---|---|---|---|\n"
   printf "| %d | %d | %.2f | %.0f | %.0f | %d |\n", n, ok, d, n / d, t * 10000 / n, c
 }'

@@ -120,6 +120,13 @@ struct ServerOptions {
   // E.g. {"/v1/files", 200 << 20} for file uploads. Chunked bodies are
   // bounded the same way.
   std::vector<std::pair<std::string, uint64_t>> body_limits_by_path_prefix;
+  // Asked with the headers of a request that would carry a body over
+  // max_body_bytes (a path above): false answers 401 before any of the body
+  // is read, so that only known callers make the server hold large bodies.
+  // Null: anyone may. Runs on an I/O thread: must be quick.
+  std::function<bool(const Headers& headers)> may_send_large_body;
+  // A large body's read time on top of request_read_timeout, per MiB.
+  absl::Duration large_body_time_per_mib = absl::Milliseconds(500);
   // A connection waiting for its next request with no byte of it arriving
   // is closed silently after this. Also bounds each response write.
   absl::Duration idle_timeout = absl::Seconds(60);

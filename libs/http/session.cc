@@ -188,6 +188,21 @@ void Session::OnHeader(beast::error_code ec) {
     StopReadTimer();
     return OnReadError(http::error::body_limit);
   }
+  if (limit > options_.max_body_bytes &&
+      (!length || *length > options_.max_body_bytes)) {
+    if (options_.may_send_large_body &&
+        !options_.may_send_large_body(LowerCasedFields(parser_->get()))) {
+      StopReadTimer();
+      return Reject(401, "invalid_api_key",
+                    "A valid API key is required to send a body this large");
+    }
+    // A large body gets time in proportion (a chunked one, for its limit).
+    uint64_t bytes = length ? *length : limit;
+    ArmReadTimer(options_.request_read_timeout +
+                     options_.large_body_time_per_mib *
+                         static_cast<double>(bytes / (1024 * 1024) + 1),
+                 /*idle=*/false);
+  }
   // No chunk has been parsed yet, so a chunked body is bounded by `limit`
   // as a whole (Beast subtracts each chunk from it).
   parser_->body_limit(limit);

@@ -108,6 +108,9 @@ void RemoteFill::Close(absl::AnyInvocable<void() &&> then) {
   // Abandons a fill that was not ended; the write may still be running
   // when the call ends, and OnDone deletes only once closed_ is set.
   Abandon();
+  // Taken before closed_ is set: from then on OnDone (another thread) may
+  // delete this object (context_ is written once, in Start).
+  std::shared_ptr<grpc::ClientContext> context = context_;
   bool destroy;
   {
     absl::MutexLock lock(&mu_);
@@ -120,10 +123,10 @@ void RemoteFill::Close(absl::AnyInvocable<void() &&> then) {
     if (then) std::move(then)();
     return;
   }
-  // Bound the wait: a cache that does not answer is cancelled. The timer
-  // holds the context, not this object.
+  // `this` may be gone already: only locals from here on. Bound the wait:
+  // a cache that does not answer is cancelled. The timer holds the
+  // context, not this object.
   auto timer = std::make_shared<host::Timer>();
-  std::shared_ptr<grpc::ClientContext> context = context_;
   timer->Set(absl::Now() + kStoreWait, [timer, context](bool fired) mutable {
     if (fired) context->TryCancel();
     timer.reset();

@@ -1,5 +1,6 @@
 #include "services/ingress/batch_api.h"
 
+#include <boost/asio/post.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -113,31 +114,26 @@ BatchApi::BatchApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
       manual_clock_(manual_clock),
       limits_(BatchApiLimits::FromConfig(config.jobs())) {}
 
-void BatchApi::AddRoutes(http::PathRouter& paths) {
-  paths.Add("POST", "/v1/files", [this](http::Request r, http::ResponseWriterPtr w) {
-    UploadFile(r, *w);
-  });
-  paths.Add("GET", "/v1/files", [this](http::Request r, http::ResponseWriterPtr w) {
-    ListFiles(r, *w);
-  });
-  paths.AddPrefix("GET", std::string(kFilesPrefix),
-                  [this](http::Request r, http::ResponseWriterPtr w) { GetFile(r, *w); });
-  paths.Add("POST", "/v1/batches", [this](http::Request r, http::ResponseWriterPtr w) {
-    CreateBatch(r, *w);
-  });
-  paths.Add("GET", "/v1/batches", [this](http::Request r, http::ResponseWriterPtr w) {
-    ListBatches(r, *w);
-  });
-  paths.AddPrefix("GET", std::string(kBatchesPrefix),
-                  [this](http::Request r, http::ResponseWriterPtr w) { GetBatch(r, *w); });
-  paths.AddPrefix("POST", std::string(kBatchesPrefix),
-                  [this](http::Request r, http::ResponseWriterPtr w) {
-                    CancelBatch(r, *w);
-                  });
-  if (manual_clock_ != nullptr) {
-    paths.Add("POST", "/admin/clock", [this](http::Request r, http::ResponseWriterPtr w) {
-      MoveClock(r, *w);
+http::Handler BatchApi::OffIo(Handler handler) {
+  return [this, handler](http::Request request, http::ResponseWriterPtr writer) {
+    boost::asio::post(pool_, [this, handler, request = std::move(request),
+                              writer = std::move(writer)] {
+      (this->*handler)(request, *writer);
     });
+  };
+}
+
+void BatchApi::AddRoutes(http::PathRouter& paths) {
+  paths.Add("POST", "/v1/files", OffIo(&BatchApi::UploadFile));
+  paths.Add("GET", "/v1/files", OffIo(&BatchApi::ListFiles));
+  paths.AddPrefix("GET", std::string(kFilesPrefix), OffIo(&BatchApi::GetFile));
+  paths.AddPrefix("DELETE", std::string(kFilesPrefix), OffIo(&BatchApi::DeleteFile));
+  paths.Add("POST", "/v1/batches", OffIo(&BatchApi::CreateBatch));
+  paths.Add("GET", "/v1/batches", OffIo(&BatchApi::ListBatches));
+  paths.AddPrefix("GET", std::string(kBatchesPrefix), OffIo(&BatchApi::GetBatch));
+  paths.AddPrefix("POST", std::string(kBatchesPrefix), OffIo(&BatchApi::CancelBatch));
+  if (manual_clock_ != nullptr) {
+    paths.Add("POST", "/admin/clock", OffIo(&BatchApi::MoveClock));
   }
 }
 
@@ -165,12 +161,8 @@ void BatchApi::UploadFile(const http::Request& request, http::ResponseWriter& wr
                      {});
     return;
   }
-  const http::FormPart* purpose = nullptr;
-  const http::FormPart* file = nullptr;
-  for (const http::FormPart& part : *parts) {
-    if (part.name == "purpose") purpose = &part;
-    if (part.name == "file") file = &part;
-  }
+  const http::FormPart* purpose = http::FindFormPart(*parts, "purpose");
+  const http::FormPart* file = http::FindFormPart(*parts, "file");
   if (purpose == nullptr || purpose->data != "batch") {
     RespondWithError(writer,
                      status::InvalidRequest(
@@ -209,9 +201,12 @@ void BatchApi::UploadFile(const http::Request& request, http::ResponseWriter& wr
                      {});
     return;
   }
-  std::string filename = file->filename.empty() ? "file.jsonl" : std::string(file->filename);
-  absl::StatusOr<StoredFile> stored =
-      store_->CreateFile(caller->tenant, "batch", filename, std::string(content));
+  StoredFile record;
+  record.tenant = caller->tenant;
+  record.purpose = "batch";
+  record.filename = file->filename.empty() ? "file.jsonl" : file->filename;
+  record.created_at = clock_->Now();
+  absl::StatusOr<StoredFile> stored = store_->CreateFile(std::move(record), content);
   if (!stored.ok()) {
     RespondWithError(writer, Visible(stored.status()), {});
     return;
@@ -255,6 +250,27 @@ void BatchApi::GetFile(const http::Request& request, http::ResponseWriter& write
     return;
   }
   RespondJson(writer, FileJson(*file));
+}
+
+void BatchApi::DeleteFile(const http::Request& request, http::ResponseWriter& writer) {
+  std::optional<Caller> caller = Authenticated(request, writer);
+  if (!caller.has_value()) return;
+  std::string id = request.path.substr(kFilesPrefix.size());
+  if (absl::Status deleted = store_->DeleteFile(caller->tenant, id); !deleted.ok()) {
+    RespondWithError(writer, NotFoundOf(deleted, "file_id"), {});
+    return;
+  }
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> json(buffer);
+  json.StartObject();
+  json.Key("id");
+  json.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
+  json.Key("object");
+  json.String("file");
+  json.Key("deleted");
+  json.Bool(true);
+  json.EndObject();
+  RespondJson(writer, std::string(buffer.GetString(), buffer.GetSize()));
 }
 
 void BatchApi::CreateBatch(const http::Request& request, http::ResponseWriter& writer) {

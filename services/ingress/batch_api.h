@@ -9,6 +9,8 @@
 // tenant's id is 404, exactly like one that does not exist.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
+
 #include <optional>
 #include <string>
 
@@ -37,16 +39,23 @@ class BatchApi {
   BatchApi(const sluice::v1::Config& config, const ApiKeyAuth* auth,
            const AdminApi* admin, BatchStore* store, BatchRunner* runner,
            const host::Clock* clock, host::ManualClock* manual_clock);
+  // Waits for the requests being handled.
+  ~BatchApi() { pool_.join(); }
 
   void AddRoutes(http::PathRouter& paths);
 
  private:
+  using Handler = void (BatchApi::*)(const http::Request&, http::ResponseWriter&);
+  // Runs `handler` on the API's own threads: the store's work (a 200 MB
+  // file, a long listing) never blocks an I/O thread.
+  http::Handler OffIo(Handler handler);
   std::optional<Caller> Authenticated(const http::Request& request,
                                       http::ResponseWriter& writer) const;
   void UploadFile(const http::Request& request, http::ResponseWriter& writer);
   void ListFiles(const http::Request& request, http::ResponseWriter& writer);
   // GET /v1/files/{id} and /v1/files/{id}/content.
   void GetFile(const http::Request& request, http::ResponseWriter& writer);
+  void DeleteFile(const http::Request& request, http::ResponseWriter& writer);
   void CreateBatch(const http::Request& request, http::ResponseWriter& writer);
   void ListBatches(const http::Request& request, http::ResponseWriter& writer);
   void GetBatch(const http::Request& request, http::ResponseWriter& writer);
@@ -60,6 +69,7 @@ class BatchApi {
   const host::Clock* clock_;
   host::ManualClock* manual_clock_;
   BatchApiLimits limits_;
+  boost::asio::thread_pool pool_{2};
 };
 
 }  // namespace sluice::ingress

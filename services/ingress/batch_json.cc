@@ -110,6 +110,16 @@ void WriteBatch(Writer& w, const BatchRecord& b) {
   w.Int64(b.completion_tokens);
   w.Key("total_tokens");
   w.Int64(b.prompt_tokens + b.completion_tokens);
+  w.Key("input_tokens_details");
+  w.StartObject();
+  w.Key("cached_tokens");
+  w.Int64(b.cached_tokens);
+  w.EndObject();
+  w.Key("output_tokens_details");
+  w.StartObject();
+  w.Key("reasoning_tokens");
+  w.Int64(b.reasoning_tokens);
+  w.EndObject();
   w.EndObject();
   // What the lines cost, against what they would have cost at the prices of
   // the moment the batch was submitted (time-windowed prices).

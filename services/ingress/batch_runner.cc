@@ -77,6 +77,7 @@ void BatchRunner::Loop() {
         if (absl::IsAborted(stepped.status())) {
           busy = true;  // a cancel moved it meanwhile: look again
         } else if (!stepped.ok()) {
+          if (stopping_.load()) return;  // the lines not done wait for a restart
           spdlog::error("batches: {}: {}", batch.id, stepped.status().ToString());
         } else {
           busy |= *stepped;
@@ -111,6 +112,13 @@ absl::StatusOr<bool> BatchRunner::Step(BatchRecord& batch) {
     return true;
   }
   // in_progress
+  absl::StatusOr<std::vector<BatchLine>> pending = store_->PendingLines(batch.id, 0, 1);
+  if (!pending.ok()) return pending.status();
+  if (pending->empty()) {
+    absl::Status finalized = Finalize(batch, kBatchCompleted);
+    if (!finalized.ok()) return finalized;
+    return true;
+  }
   if (now >= batch.expires_at) {
     absl::Status failed = FailUnfinished(
         batch, "batch_expired",
@@ -121,11 +129,8 @@ absl::StatusOr<bool> BatchRunner::Step(BatchRecord& batch) {
     return true;
   }
   if (now < batch.run_after) return false;  // waiting for cheaper prices
-  absl::StatusOr<bool> ran = RunLines(batch);
-  if (!ran.ok()) return ran.status();
-  if (*ran) return true;
-  absl::Status finalized = Finalize(batch, kBatchCompleted);
-  if (!finalized.ok()) return finalized;
+  absl::Status ran = RunLines(batch);
+  if (!ran.ok()) return ran;
   return true;
 }
 
@@ -206,43 +211,50 @@ absl::Status BatchRunner::Validate(BatchRecord& batch) {
   return store_->UpdateBatch(batch, kBatchValidating);
 }
 
-absl::StatusOr<bool> BatchRunner::RunLines(BatchRecord& batch) {
+absl::Status BatchRunner::RunLines(BatchRecord& batch) {
   absl::StatusOr<std::vector<BatchLine>> lines =
       store_->PendingLines(batch.id, 0, options_.concurrency);
   if (!lines.ok()) return lines.status();
-  if (lines->empty()) return false;
   std::vector<JobTry> work(lines->size());
   std::vector<JobTry*> tries;
-  absl::Time deadline = absl::Now() + options_.line_timeout;
+  // Retries go on while the batch's window lasts (in real time).
+  absl::Time give_up = absl::Now() + (batch.expires_at - clock_->Now());
   for (size_t i = 0; i < lines->size(); ++i) {
     work[i].body = (*lines)[i].body;
     work[i].key_sha256 = batch.key_sha256;
-    work[i].deadline = deadline;
+    work[i].deadline = give_up;
+    work[i].try_timeout = options_.line_timeout;
     tries.push_back(&work[i]);
   }
-  // The edge prices each line at the clock's time as it admits it.
-  absl::Time priced_at = clock_->Now();
-  if (!tries_.Run(tries, stopping_)) return true;  // stopping: left unfinished
-  for (size_t i = 0; i < lines->size(); ++i) {
-    const BatchLine& line = (*lines)[i];
-    const JobTry& done = work[i];
-    LineOutcome outcome;
-    if (!done.exhausted.empty()) {
-      outcome.result_line = JobErrorLine(line.custom_id, "upstream_failed", done.exhausted);
-    } else {
-      outcome.ok = done.status_code == 200;
-      outcome.result_line = JobResultLine(done.request_id, line.custom_id,
-                                          done.status_code, done.answer_json);
-      outcome.prompt_tokens = done.usage.prompt_tokens();
-      outcome.completion_tokens = done.usage.completion_tokens();
-      outcome.cost_micro_usd = done.price_micro_usd;
-      outcome.cost_at_submission_micro_usd = RepriceAt(
-          done.route, done.usage, done.price_micro_usd, priced_at, batch.created_at);
+  // Each round's finished lines are stored at once: a stop or a crash never
+  // runs (and charges) them again.
+  return tries_.Run(tries, stopping_, [&](const std::vector<JobTry*>& done) {
+    std::vector<LineOutcome> outcomes;
+    for (const JobTry* line_work : done) {
+      const BatchLine& line = (*lines)[static_cast<size_t>(line_work - work.data())];
+      LineOutcome outcome;
+      outcome.line_no = line.line_no;
+      if (!line_work->exhausted.empty()) {
+        outcome.result_line =
+            JobErrorLine(line.custom_id, "upstream_failed", line_work->exhausted);
+      } else {
+        outcome.ok = line_work->status_code == 200;
+        outcome.result_line = JobResultLine(line_work->request_id, line.custom_id,
+                                            line_work->status_code, line_work->answer_json);
+        const sluice::v1::Usage& usage = line_work->usage;
+        outcome.prompt_tokens = usage.prompt_tokens();
+        outcome.completion_tokens = usage.completion_tokens();
+        outcome.cached_tokens = usage.cached_tokens();
+        outcome.reasoning_tokens = usage.reasoning_tokens();
+        outcome.cost_micro_usd = line_work->price_micro_usd;
+        outcome.cost_at_submission_micro_usd =
+            RepriceAt(line_work->route, usage, line_work->price_micro_usd,
+                      line_work->priced_at, batch.created_at);
+      }
+      outcomes.push_back(std::move(outcome));
     }
-    absl::StatusOr<bool> finished = store_->FinishLine(batch.id, line.line_no, outcome);
-    if (!finished.ok()) return finished.status();
-  }
-  return true;
+    return store_->FinishLines(batch.id, outcomes).status();
+  });
 }
 
 int64_t BatchRunner::RepriceAt(const std::string& route, const sluice::v1::Usage& usage,
@@ -263,17 +275,20 @@ int64_t BatchRunner::RepriceAt(const std::string& route, const sluice::v1::Usage
 
 absl::Status BatchRunner::FailUnfinished(const BatchRecord& batch, absl::string_view code,
                                          absl::string_view message) {
-  int64_t after = 0;
   while (true) {
-    absl::StatusOr<std::vector<BatchLine>> lines = store_->PendingLines(batch.id, after, 1000);
+    absl::StatusOr<std::vector<BatchLine>> lines = store_->PendingLines(batch.id, 0, 1000);
     if (!lines.ok()) return lines.status();
     if (lines->empty()) return absl::OkStatus();
+    std::vector<LineOutcome> outcomes;
     for (const BatchLine& line : *lines) {
       LineOutcome outcome;
+      outcome.line_no = line.line_no;
       outcome.result_line = JobErrorLine(line.custom_id, code, message);
-      absl::StatusOr<bool> finished = store_->FinishLine(batch.id, line.line_no, outcome);
-      if (!finished.ok()) return finished.status();
-      after = line.line_no;
+      outcomes.push_back(std::move(outcome));
+    }
+    if (absl::Status finished = store_->FinishLines(batch.id, outcomes).status();
+        !finished.ok()) {
+      return finished;
     }
   }
 }
@@ -296,9 +311,16 @@ absl::Status BatchRunner::Finalize(BatchRecord& batch, const char* final_status)
     });
     if (!read.ok()) return read;
     if (content.empty()) continue;
-    absl::StatusOr<StoredFile> file = store_->CreateFile(
-        batch.tenant, "batch_output",
-        absl::StrCat(batch.id, ok ? "_output.jsonl" : "_error.jsonl"), content);
+    // Ids of the batch's own: finalizing again after a crash rewrites the
+    // same files instead of leaving orphans.
+    StoredFile file_record;
+    file_record.id = absl::StrCat("file-", absl::StripPrefix(batch.id, "batch_"),
+                                  ok ? "-output" : "-errors");
+    file_record.tenant = batch.tenant;
+    file_record.purpose = "batch_output";
+    file_record.filename = absl::StrCat(batch.id, ok ? "_output.jsonl" : "_error.jsonl");
+    file_record.created_at = now;
+    absl::StatusOr<StoredFile> file = store_->CreateFile(std::move(file_record), content);
     if (!file.ok()) return file.status();
     (ok ? batch.output_file_id : batch.error_file_id) = file->id;
   }

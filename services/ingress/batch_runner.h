@@ -31,11 +31,12 @@
 namespace sluice::ingress {
 
 struct BatchRunnerOptions {
-  // Lines in flight at once (across batches).
+  // Lines in flight at once (one batch's at a time).
   int concurrency = 64;
   int max_attempts = 3;
   absl::Duration retry_backoff = absl::Milliseconds(500);
-  // A line's deadline per try.
+  // Each try of a line ends by then (its retries go on until the batch
+  // expires).
   absl::Duration line_timeout = absl::Minutes(10);
   // A deferred batch starts no later than this before it expires.
   absl::Duration finish_reserve = absl::Hours(2);
@@ -52,7 +53,7 @@ class BatchRunner {
               BatchStore* store, const routing::RouteTable* routes,
               const host::Clock* clock)
       : options_(options),
-        tries_(edge, usage, options.max_attempts, options.retry_backoff),
+        tries_(edge, usage, clock, options.max_attempts, options.retry_backoff),
         store_(store), routes_(routes), clock_(clock) {}
   ~BatchRunner();
 
@@ -74,8 +75,8 @@ class BatchRunner {
   absl::StatusOr<bool> Step(BatchRecord& batch);
   // validating → in_progress (lines stored, start planned) or failed.
   absl::Status Validate(BatchRecord& batch);
-  // Runs the next lines of an in-progress batch; false when none were left.
-  absl::StatusOr<bool> RunLines(BatchRecord& batch);
+  // Runs the next lines of an in-progress batch (at most `concurrency`).
+  absl::Status RunLines(BatchRecord& batch);
   // Every unfinished line gets `code` in the error file.
   absl::Status FailUnfinished(const BatchRecord& batch, absl::string_view code,
                               absl::string_view message);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/obs/trace_context.h"
+#include "libs/sqlite/sqlite_statement.h"
 
 namespace sluice::ingress {
 namespace {
@@ -43,6 +44,8 @@ CREATE TABLE IF NOT EXISTS batches (
   failed INTEGER NOT NULL DEFAULT 0,
   prompt_tokens INTEGER NOT NULL DEFAULT 0,
   completion_tokens INTEGER NOT NULL DEFAULT 0,
+  cached_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
   cost_micro_usd INTEGER NOT NULL DEFAULT 0,
   cost_at_submission_micro_usd INTEGER NOT NULL DEFAULT 0
 );
@@ -57,6 +60,7 @@ CREATE TABLE IF NOT EXISTS batch_lines (
   result TEXT,
   PRIMARY KEY (batch_id, line_no)
 );
+CREATE INDEX IF NOT EXISTS batch_lines_pending ON batch_lines (batch_id, finished, line_no);
 )sql";
 
 constexpr char kBatchColumns[] =
@@ -65,31 +69,17 @@ constexpr char kBatchColumns[] =
     "expires_at, in_progress_at, finalizing_at, completed_at, failed_at, "
     "expired_at, cancelling_at, cancelled_at, run_after, run_now, total, "
     "completed, failed, prompt_tokens, completion_tokens, cost_micro_usd, "
-    "cost_at_submission_micro_usd";
+    "cost_at_submission_micro_usd, cached_tokens, reasoning_tokens";
 
 constexpr char kFileColumns[] = "id, tenant, purpose, filename, bytes, created_at";
 
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+using sqlite::BindText;
+using sqlite::ColumnText;
+using sqlite::Prepare;
+using sqlite::Stmt;
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("batch store: ", what, ": ", sqlite3_errmsg(db)));
-}
-
-absl::StatusOr<Stmt> Prepare(sqlite3* db, absl::string_view sql) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt,
-                         nullptr) != SQLITE_OK) {
-    return SqliteError(db, "preparing a statement");
-  }
-  return Stmt(stmt);
-}
-
-void BindText(sqlite3_stmt* s, int i, absl::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return sqlite::Error(db, absl::StrCat("batch store: ", what));
 }
 
 // Times are Unix seconds (what OpenAI's objects show); null for "never".
@@ -99,13 +89,6 @@ void BindTime(sqlite3_stmt* s, int i, absl::Time t) {
   } else {
     sqlite3_bind_int64(s, i, absl::ToUnixSeconds(t));
   }
-}
-
-std::string ColumnText(sqlite3_stmt* s, int i) {
-  const unsigned char* text = sqlite3_column_text(s, i);
-  return text == nullptr ? std::string()
-                         : std::string(reinterpret_cast<const char*>(text),
-                                       static_cast<size_t>(sqlite3_column_bytes(s, i)));
 }
 
 absl::Time ColumnTime(sqlite3_stmt* s, int i) {
@@ -155,6 +138,8 @@ BatchRecord ReadBatch(sqlite3_stmt* s) {
   b.completion_tokens = sqlite3_column_int64(s, 26);
   b.cost_micro_usd = sqlite3_column_int64(s, 27);
   b.cost_at_submission_micro_usd = sqlite3_column_int64(s, 28);
+  b.cached_tokens = sqlite3_column_int64(s, 29);
+  b.reasoning_tokens = sqlite3_column_int64(s, 30);
   return b;
 }
 
@@ -175,17 +160,6 @@ void BindMutable(sqlite3_stmt* s, const BatchRecord& b) {
   BindText(s, 13, b.id);
 }
 
-absl::Status Exec(sqlite3* db, const char* sql, absl::string_view what) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    absl::Status error = absl::InternalError(
-        absl::StrCat("batch store: ", what, ": ", message ? message : ""));
-    sqlite3_free(message);
-    return error;
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string NewObjectId(absl::string_view prefix) {
@@ -202,7 +176,8 @@ absl::StatusOr<std::unique_ptr<BatchStore>> BatchStore::Open(const std::string& 
     return error;
   }
   sqlite3_busy_timeout(db, 5000);
-  if (absl::Status created = Exec(db, kSchema, "creating the schema"); !created.ok()) {
+  if (absl::Status created = sqlite::Exec(db, kSchema, "batch store: creating the schema");
+      !created.ok()) {
     sqlite3_close(db);
     return created;
   }
@@ -214,26 +189,27 @@ BatchStore::~BatchStore() {
   sqlite3_close(db_);
 }
 
-absl::StatusOr<StoredFile> BatchStore::CreateFile(const std::string& tenant,
-                                                  const std::string& purpose,
-                                                  const std::string& filename,
-                                                  const std::string& content) {
-  StoredFile file{NewObjectId("file-"), tenant, purpose, filename,
-                  static_cast<int64_t>(content.size()),
-                  absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))};
+absl::StatusOr<StoredFile> BatchStore::CreateFile(StoredFile file,
+                                                  absl::string_view content) {
+  if (file.id.empty()) file.id = NewObjectId("file-");
+  file.bytes = static_cast<int64_t>(content.size());
+  file.created_at = absl::FromUnixSeconds(absl::ToUnixSeconds(file.created_at));
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
-      db_, "INSERT INTO batch_files (id, tenant, purpose, filename, bytes, "
-           "created_at, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      db_, "INSERT OR REPLACE INTO batch_files (id, tenant, purpose, filename, "
+           "bytes, created_at, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   if (!s.ok()) return s.status();
   BindText(s->get(), 1, file.id);
-  BindText(s->get(), 2, tenant);
-  BindText(s->get(), 3, purpose);
-  BindText(s->get(), 4, filename);
+  BindText(s->get(), 2, file.tenant);
+  BindText(s->get(), 3, file.purpose);
+  BindText(s->get(), 4, file.filename);
   sqlite3_bind_int64(s->get(), 5, file.bytes);
   BindTime(s->get(), 6, file.created_at);
   // SQLITE_STATIC: `content` outlives the step; a 200 MB file is not copied.
-  sqlite3_bind_blob64(s->get(), 7, content.data(), content.size(), SQLITE_STATIC);
+  if (sqlite3_bind_blob64(s->get(), 7, content.data(), content.size(), SQLITE_STATIC) !=
+      SQLITE_OK) {
+    return SqliteError(db_, "storing a file");
+  }
   if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "storing a file");
   return file;
 }
@@ -283,13 +259,27 @@ absl::StatusOr<std::vector<StoredFile>> BatchStore::ListFiles(const std::string&
   return files;
 }
 
+absl::Status BatchStore::DeleteFile(const std::string& tenant, const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Stmt> s =
+      Prepare(db_, "DELETE FROM batch_files WHERE id = ?1 AND tenant = ?2");
+  if (!s.ok()) return s.status();
+  BindText(s->get(), 1, id);
+  BindText(s->get(), 2, tenant);
+  if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "deleting a file");
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError(absl::StrCat("No such File object: ", id));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status BatchStore::CreateBatch(const BatchRecord& b) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
       db_, absl::StrCat("INSERT INTO batches (", kBatchColumns,
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
                         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-                        "0, 0, 0, 0, 0, 0, 0)"));
+                        "0, 0, 0, 0, 0, 0, 0, 0, 0)"));
   if (!s.ok()) return s.status();
   sqlite3_stmt* st = s->get();
   BindText(st, 1, b.id);
@@ -419,35 +409,27 @@ absl::StatusOr<BatchRecord> BatchStore::RequestCancel(const std::string& tenant,
 absl::Status BatchStore::AddLines(const std::string& batch_id,
                                   const std::vector<BatchLine>& lines) {
   absl::MutexLock lock(&mu_);
-  if (absl::Status begun = Exec(db_, "BEGIN IMMEDIATE", "adding lines"); !begun.ok()) {
-    return begun;
-  }
-  auto rollback = [&](absl::Status error) {
-    Exec(db_, "ROLLBACK", "adding lines").IgnoreError();
-    return error;
-  };
+  absl::StatusOr<sqlite::Transaction> transaction =
+      sqlite::Transaction::Begin(db_, "batch store: adding lines");
+  if (!transaction.ok()) return transaction.status();
   absl::StatusOr<Stmt> s = Prepare(
       db_, "INSERT OR IGNORE INTO batch_lines (batch_id, line_no, custom_id, body) "
            "VALUES (?1, ?2, ?3, ?4)");
-  if (!s.ok()) return rollback(s.status());
+  if (!s.ok()) return s.status();
   for (const BatchLine& line : lines) {
     sqlite3_reset(s->get());
     BindText(s->get(), 1, batch_id);
     sqlite3_bind_int64(s->get(), 2, line.line_no);
     BindText(s->get(), 3, line.custom_id);
     BindText(s->get(), 4, line.body);
-    if (sqlite3_step(s->get()) != SQLITE_DONE) {
-      return rollback(SqliteError(db_, "adding a line"));
-    }
+    if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "adding a line");
   }
   absl::StatusOr<Stmt> total = Prepare(db_, "UPDATE batches SET total = ?2 WHERE id = ?1");
-  if (!total.ok()) return rollback(total.status());
+  if (!total.ok()) return total.status();
   BindText(total->get(), 1, batch_id);
   sqlite3_bind_int64(total->get(), 2, static_cast<int64_t>(lines.size()));
-  if (sqlite3_step(total->get()) != SQLITE_DONE) {
-    return rollback(SqliteError(db_, "counting lines"));
-  }
-  return Exec(db_, "COMMIT", "adding lines");
+  if (sqlite3_step(total->get()) != SQLITE_DONE) return SqliteError(db_, "counting lines");
+  return transaction->Commit();
 }
 
 absl::StatusOr<std::vector<BatchLine>> BatchStore::PendingLines(
@@ -470,55 +452,57 @@ absl::StatusOr<std::vector<BatchLine>> BatchStore::PendingLines(
   return lines;
 }
 
-absl::StatusOr<bool> BatchStore::FinishLine(const std::string& batch_id,
-                                            int64_t line_no,
-                                            const LineOutcome& outcome) {
+absl::StatusOr<int> BatchStore::FinishLines(const std::string& batch_id,
+                                            const std::vector<LineOutcome>& outcomes) {
   absl::MutexLock lock(&mu_);
-  if (absl::Status begun = Exec(db_, "BEGIN IMMEDIATE", "finishing a line"); !begun.ok()) {
-    return begun;
-  }
-  auto rollback = [&](absl::Status error) {
-    Exec(db_, "ROLLBACK", "finishing a line").IgnoreError();
-    return error;
-  };
+  absl::StatusOr<sqlite::Transaction> transaction =
+      sqlite::Transaction::Begin(db_, "batch store: finishing lines");
+  if (!transaction.ok()) return transaction.status();
   absl::StatusOr<Stmt> line = Prepare(
       db_, "UPDATE batch_lines SET finished = 1, ok = ?3, result = ?4 "
            "WHERE batch_id = ?1 AND line_no = ?2 AND finished = 0");
-  if (!line.ok()) return rollback(line.status());
-  BindText(line->get(), 1, batch_id);
-  sqlite3_bind_int64(line->get(), 2, line_no);
-  sqlite3_bind_int(line->get(), 3, outcome.ok ? 1 : 0);
-  BindText(line->get(), 4, outcome.result_line);
-  if (sqlite3_step(line->get()) != SQLITE_DONE) {
-    return rollback(SqliteError(db_, "finishing a line"));
-  }
-  if (sqlite3_changes(db_) == 0) {
-    if (absl::Status ended = Exec(db_, "COMMIT", "finishing a line"); !ended.ok()) {
-      return ended;
-    }
-    return false;  // finished before (a line run again after a restart)
+  if (!line.ok()) return line.status();
+  LineOutcome sum;
+  int completed = 0;
+  int finished = 0;
+  for (const LineOutcome& outcome : outcomes) {
+    sqlite3_reset(line->get());
+    BindText(line->get(), 1, batch_id);
+    sqlite3_bind_int64(line->get(), 2, outcome.line_no);
+    sqlite3_bind_int(line->get(), 3, outcome.ok ? 1 : 0);
+    BindText(line->get(), 4, outcome.result_line);
+    if (sqlite3_step(line->get()) != SQLITE_DONE) return SqliteError(db_, "finishing a line");
+    // A line finished before (run again after a restart) is not counted again.
+    if (sqlite3_changes(db_) == 0) continue;
+    ++finished;
+    completed += outcome.ok ? 1 : 0;
+    sum.prompt_tokens += outcome.prompt_tokens;
+    sum.completion_tokens += outcome.completion_tokens;
+    sum.cached_tokens += outcome.cached_tokens;
+    sum.reasoning_tokens += outcome.reasoning_tokens;
+    sum.cost_micro_usd += outcome.cost_micro_usd;
+    sum.cost_at_submission_micro_usd += outcome.cost_at_submission_micro_usd;
   }
   absl::StatusOr<Stmt> sums = Prepare(
       db_, "UPDATE batches SET completed = completed + ?2, failed = failed + ?3, "
            "prompt_tokens = prompt_tokens + ?4, completion_tokens = "
            "completion_tokens + ?5, cost_micro_usd = cost_micro_usd + ?6, "
-           "cost_at_submission_micro_usd = cost_at_submission_micro_usd + ?7 "
-           "WHERE id = ?1");
-  if (!sums.ok()) return rollback(sums.status());
+           "cost_at_submission_micro_usd = cost_at_submission_micro_usd + ?7, "
+           "cached_tokens = cached_tokens + ?8, reasoning_tokens = "
+           "reasoning_tokens + ?9 WHERE id = ?1");
+  if (!sums.ok()) return sums.status();
   BindText(sums->get(), 1, batch_id);
-  sqlite3_bind_int(sums->get(), 2, outcome.ok ? 1 : 0);
-  sqlite3_bind_int(sums->get(), 3, outcome.ok ? 0 : 1);
-  sqlite3_bind_int64(sums->get(), 4, outcome.prompt_tokens);
-  sqlite3_bind_int64(sums->get(), 5, outcome.completion_tokens);
-  sqlite3_bind_int64(sums->get(), 6, outcome.cost_micro_usd);
-  sqlite3_bind_int64(sums->get(), 7, outcome.cost_at_submission_micro_usd);
-  if (sqlite3_step(sums->get()) != SQLITE_DONE) {
-    return rollback(SqliteError(db_, "counting a line"));
-  }
-  if (absl::Status ended = Exec(db_, "COMMIT", "finishing a line"); !ended.ok()) {
-    return ended;
-  }
-  return true;
+  sqlite3_bind_int(sums->get(), 2, completed);
+  sqlite3_bind_int(sums->get(), 3, finished - completed);
+  sqlite3_bind_int64(sums->get(), 4, sum.prompt_tokens);
+  sqlite3_bind_int64(sums->get(), 5, sum.completion_tokens);
+  sqlite3_bind_int64(sums->get(), 6, sum.cost_micro_usd);
+  sqlite3_bind_int64(sums->get(), 7, sum.cost_at_submission_micro_usd);
+  sqlite3_bind_int64(sums->get(), 8, sum.cached_tokens);
+  sqlite3_bind_int64(sums->get(), 9, sum.reasoning_tokens);
+  if (sqlite3_step(sums->get()) != SQLITE_DONE) return SqliteError(db_, "counting lines");
+  if (absl::Status committed = transaction->Commit(); !committed.ok()) return committed;
+  return finished;
 }
 
 absl::Status BatchStore::ForEachResult(

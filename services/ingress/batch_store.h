@@ -77,6 +77,8 @@ struct BatchRecord {
   int64_t failed = 0;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;
+  int64_t reasoning_tokens = 0;
   int64_t cost_micro_usd = 0;  // what the lines were charged
   // What they would have been charged at the prices of submission time.
   int64_t cost_at_submission_micro_usd = 0;
@@ -90,10 +92,13 @@ struct BatchLine {
 
 // What one finished line adds to its batch.
 struct LineOutcome {
+  int64_t line_no = 0;
   bool ok = false;  // HTTP 200: the output file; else the error file
   std::string result_line;  // in OpenAI's batch output format
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;
+  int64_t reasoning_tokens = 0;
   int64_t cost_micro_usd = 0;
   int64_t cost_at_submission_micro_usd = 0;
 };
@@ -105,15 +110,14 @@ class BatchStore {
   ~BatchStore();
 
   // Files. Lookups take the tenant: another tenant's id is NOT_FOUND.
-  absl::StatusOr<StoredFile> CreateFile(const std::string& tenant,
-                                        const std::string& purpose,
-                                        const std::string& filename,
-                                        const std::string& content);
+  // `file.id` empty: a new id; else that file is written (again).
+  absl::StatusOr<StoredFile> CreateFile(StoredFile file, absl::string_view content);
   absl::StatusOr<StoredFile> GetFile(const std::string& tenant, const std::string& id);
   absl::StatusOr<std::string> FileContent(const std::string& tenant,
                                           const std::string& id);
   // The caller's files, newest first.
   absl::StatusOr<std::vector<StoredFile>> ListFiles(const std::string& tenant);
+  absl::Status DeleteFile(const std::string& tenant, const std::string& id);
 
   // Batches.
   absl::Status CreateBatch(const BatchRecord& batch);
@@ -142,10 +146,11 @@ class BatchStore {
   // `after_line`.
   absl::StatusOr<std::vector<BatchLine>> PendingLines(const std::string& batch_id,
                                                       int64_t after_line, int limit);
-  // Records a line's outcome and adds it to the batch's counts, once: false
-  // when the line had finished before.
-  absl::StatusOr<bool> FinishLine(const std::string& batch_id, int64_t line_no,
-                                  const LineOutcome& outcome);
+  // Records the lines' outcomes and adds them to the batch's counts, all in
+  // one transaction; a line that had finished before is left as it was.
+  // How many lines finished now.
+  absl::StatusOr<int> FinishLines(const std::string& batch_id,
+                                  const std::vector<LineOutcome>& outcomes);
   // Calls `each` with the result of every finished line in file order whose
   // outcome was `ok`.
   absl::Status ForEachResult(const std::string& batch_id, bool ok,

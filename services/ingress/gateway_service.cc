@@ -1,10 +1,14 @@
 #include "services/ingress/gateway_service.h"
 
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "libs/codec/openai_codec.h"
 #include "libs/host/grpc_context.h"
 #include "libs/host/grpc_server_call.h"
+#include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
 #include "services/ingress/request_admission.h"
 #include "services/ingress/request_record.h"
@@ -124,6 +128,42 @@ grpc::ServerUnaryReactor* GatewayService::ListModels(
     info->set_id(model);
     info->set_owned_by("sluice");
   }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GatewayService::GetJob(grpc::CallbackServerContext* context,
+                                                 const sluice::v1::JobResultRequest* request,
+                                                 sluice::v1::JobResult* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = edge_->admission().auth().Authenticate(
+      host::ClientMetadata(*context, "authorization"));
+  if (!caller.ok()) {
+    reactor->Finish(status::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  if (jobs_ == nullptr) {
+    reactor->Finish(
+        status::ToGrpcStatus(absl::UnavailableError("async jobs are disabled")));
+    return reactor;
+  }
+  absl::StatusOr<std::optional<std::string>> line =
+      jobs_->Result(JobStore::JobId(caller->tenant, request->custom_id()));
+  if (!line.ok()) {
+    reactor->Finish(status::ToGrpcStatus(line.status()));
+    return reactor;
+  }
+  if (!line->has_value()) {
+    // Another tenant's job looks exactly like one that does not exist.
+    reactor->Finish(status::ToGrpcStatus(status::NotFound(
+        absl::StrCat("no finished job \"", request->custom_id(),
+                     "\" for this key's tenant (it may still be queued or running)"),
+        "custom_id")));
+    return reactor;
+  }
+  response->set_custom_id(request->custom_id());
+  response->set_status("completed");
+  response->set_result_json(**line);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "services/ingress/chat_edge.h"
+#include "services/ingress/job_store.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/gateway.grpc.pb.h"
 
@@ -14,10 +15,11 @@ namespace sluice::ingress {
 
 class GatewayService final : public sluice::v1::Gateway::CallbackService {
  public:
-  // `edge` and `usage` must outlive the service.
+  // `edge`, `usage` and `jobs` (null: async jobs are off) must outlive the
+  // service.
   GatewayService(ChatEdge* edge, UsageReporter* usage,
-                 std::vector<std::string> models)
-      : edge_(edge), usage_(usage), models_(std::move(models)) {}
+                 std::vector<std::string> models, JobStore* jobs = nullptr)
+      : edge_(edge), usage_(usage), models_(std::move(models)), jobs_(jobs) {}
 
   // sluice::v1::Gateway::CallbackService
   grpc::ServerUnaryReactor* Complete(
@@ -31,11 +33,15 @@ class GatewayService final : public sluice::v1::Gateway::CallbackService {
       grpc::CallbackServerContext* context,
       const sluice::v1::ListModelsRequest* request,
       sluice::v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const sluice::v1::JobResultRequest* request,
+                                   sluice::v1::JobResult* response) override;
 
  private:
   ChatEdge* edge_;
   UsageReporter* usage_;
   std::vector<std::string> models_;
+  JobStore* jobs_;
 };
 
 }  // namespace sluice::ingress

@@ -171,7 +171,7 @@ void HttpApi::JobResult(const http::Request& request,
   }
   std::string custom_id = request.path.substr(std::string("/v1/jobs/").size());
   absl::StatusOr<std::optional<std::string>> line =
-      jobs_->Result(absl::StrCat(caller->tenant, "/", custom_id));
+      jobs_->Result(JobStore::JobId(caller->tenant, custom_id));
   if (!line.ok()) {
     RespondWithError(writer, line.status(), {});
     return;

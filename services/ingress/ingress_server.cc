@@ -111,8 +111,13 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
       ingress->auth_.get(), ingress->gate_.get(), ingress->slots_.get());
   ingress->edge_ = std::make_unique<ChatEdge>(
       ingress->admission_.get(), ingress->router_, &ingress->calls_, ingress->clock_);
-  ingress->gateway_ = std::make_unique<GatewayService>(
-      ingress->edge_.get(), ingress->usage_.get(), models);
+  // Only a caller with a key may make this server hold a file upload.
+  options.may_send_large_body = [auth = ingress->auth_.get()](const http::Headers& headers) {
+    for (const auto& [name, value] : headers) {
+      if (name == "authorization") return auth->Authenticate(value).ok();
+    }
+    return false;
+  };
   // Requests the HTTP server refuses itself (too large, too slow,
   // malformed) are metered too, charged to the key's tenant when the head
   // names one: operators see abuse.
@@ -147,6 +152,8 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
         ingress->usage_.get(), ingress->batch_store_.get(), &ingress->routes_,
         ingress->clock_);
   }
+  ingress->gateway_ = std::make_unique<GatewayService>(
+      ingress->edge_.get(), ingress->usage_.get(), models, ingress->job_store_.get());
   IngressServer* self = ingress.get();
   HttpApi::Parts parts;
   parts.edge = ingress->edge_.get();

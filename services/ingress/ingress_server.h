@@ -80,7 +80,6 @@ class IngressServer {
   host::CallTracker calls_;
   std::unique_ptr<ChatEdge> edge_;
   std::unique_ptr<GatewayService> gateway_;
-  std::unique_ptr<HttpApi> api_;
   // Async jobs from Kafka (absent when disabled); started with HTTP.
   std::optional<JobRunnerOptions> job_options_;
   std::unique_ptr<JobStore> job_store_;
@@ -88,6 +87,8 @@ class IngressServer {
   // OpenAI's Batch API (absent when jobs are disabled); started with HTTP.
   std::unique_ptr<BatchStore> batch_store_;
   std::unique_ptr<BatchRunner> batches_;
+  // After what its routes use, so that it goes first.
+  std::unique_ptr<HttpApi> api_;
   http::ServerOptions options_;
   http::ServerPtr server_;
   bool drained_ = false;

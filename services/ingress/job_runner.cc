@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
@@ -21,7 +22,7 @@ struct JobRunner::Job {
   std::string result_line;
   std::string dead_reason;
 
-  std::string id() const { return absl::StrCat(tenant, "/", custom_id); }
+  std::string id() const { return JobStore::JobId(tenant, custom_id); }
 };
 
 namespace {
@@ -129,25 +130,32 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
   }
 
   std::vector<JobTry*> tries;
-  for (Job* job : to_run) tries.push_back(&job->work);
-  if (!tries_.Run(tries, stopping_)) return absl::UnavailableError("jobs: stopping");
+  absl::flat_hash_map<const JobTry*, Job*> job_of;
   for (Job* job : to_run) {
-    const JobTry& work = job->work;
-    if (!work.exhausted.empty()) {
-      job->dead_reason = work.exhausted;
-      continue;
-    }
-    job->result_line = JobResultLine(work.request_id, job->custom_id,
-                                     work.status_code, work.answer_json);
-    // Only jobs of a known tenant are kept: an unknown key's 401 costs
-    // nothing to answer again.
-    if (!job->tenant.empty()) {
-      if (absl::Status stored = store_->Store(job->id(), job->result_line);
-          !stored.ok()) {
+    tries.push_back(&job->work);
+    job_of[&job->work] = job;
+  }
+  // Each answer is stored as soon as it is final: a job redelivered after a
+  // stop or a crash is then answered from it instead of being charged again.
+  absl::Status ran = tries_.Run(tries, stopping_, [&](const std::vector<JobTry*>& done) {
+    for (const JobTry* work : done) {
+      Job* job = job_of[work];
+      if (!work->exhausted.empty()) {
+        job->dead_reason = work->exhausted;
+        continue;
+      }
+      job->result_line = JobResultLine(work->request_id, job->custom_id,
+                                       work->status_code, work->answer_json);
+      // Only jobs of a known tenant are kept: an unknown key's 401 costs
+      // nothing to answer again.
+      if (job->tenant.empty()) continue;
+      if (absl::Status stored = store_->Store(job->id(), job->result_line); !stored.ok()) {
         return stored;
       }
     }
-  }
+    return absl::OkStatus();
+  });
+  if (!ran.ok()) return ran;  // the poll comes back (stopping, or the store failed)
 
   // Every outcome out, then the offsets: a crash before the acks redelivers
   // the batch, and the stored results answer it.

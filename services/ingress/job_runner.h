@@ -79,7 +79,8 @@ class JobRunner {
   JobRunner(const JobRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
             kafka::Producer* producer, JobStore* store)
       : options_(options), edge_(edge),
-        tries_(edge, usage, options.max_attempts, options.retry_backoff),
+        tries_(edge, usage, &host::Clock::Real(), options.max_attempts,
+               options.retry_backoff),
         producer_(producer), store_(store) {}
 
   // One consumer poll's messages; OK when every outcome is acknowledged.

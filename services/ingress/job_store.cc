@@ -1,6 +1,7 @@
 #include "services/ingress/job_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/sqlite/sqlite_statement.h"
 
 namespace sluice::ingress {
 namespace {
@@ -15,14 +16,8 @@ CREATE TABLE IF NOT EXISTS job_results (
 )sql";
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
-  return absl::InternalError(absl::StrCat("job store: ", what, ": ", sqlite3_errmsg(db)));
+  return sqlite::Error(db, absl::StrCat("job store: ", what));
 }
-
-// Finalizes a statement when it goes.
-struct Statement {
-  sqlite3_stmt* stmt = nullptr;
-  ~Statement() { sqlite3_finalize(stmt); }
-};
 
 }  // namespace
 
@@ -34,15 +29,16 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path
     return error;
   }
   sqlite3_busy_timeout(db, 5000);
-  char* message = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &message) != SQLITE_OK) {
-    absl::Status error = absl::InternalError(
-        absl::StrCat("job store: creating the schema: ", message ? message : ""));
-    sqlite3_free(message);
+  if (absl::Status created = sqlite::Exec(db, kSchema, "job store: creating the schema");
+      !created.ok()) {
     sqlite3_close(db);
-    return error;
+    return created;
   }
   return std::unique_ptr<JobStore>(new JobStore(db));
+}
+
+std::string JobStore::JobId(absl::string_view tenant, absl::string_view custom_id) {
+  return absl::StrCat(tenant, "/", custom_id);
 }
 
 JobStore::~JobStore() {
@@ -52,35 +48,25 @@ JobStore::~JobStore() {
 
 absl::StatusOr<std::optional<std::string>> JobStore::Result(const std::string& job_id) {
   absl::MutexLock lock(&mu_);
-  Statement s;
-  if (sqlite3_prepare_v2(db_, "SELECT line FROM job_results WHERE job_id = ?", -1,
-                         &s.stmt, nullptr) != SQLITE_OK) {
-    return SqliteError(db_, "reading a result");
-  }
-  sqlite3_bind_text(s.stmt, 1, job_id.data(), static_cast<int>(job_id.size()),
-                    SQLITE_STATIC);
-  int rc = sqlite3_step(s.stmt);
+  absl::StatusOr<sqlite::Stmt> s =
+      sqlite::Prepare(db_, "SELECT line FROM job_results WHERE job_id = ?");
+  if (!s.ok()) return s.status();
+  sqlite::BindText(s->get(), 1, job_id);
+  int rc = sqlite3_step(s->get());
   if (rc == SQLITE_DONE) return std::optional<std::string>();
   if (rc != SQLITE_ROW) return SqliteError(db_, "reading a result");
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 0));
-  return std::optional<std::string>(
-      std::string(text, static_cast<size_t>(sqlite3_column_bytes(s.stmt, 0))));
+  return std::optional<std::string>(sqlite::ColumnText(s->get(), 0));
 }
 
 absl::Status JobStore::Store(const std::string& job_id, const std::string& line) {
   absl::MutexLock lock(&mu_);
-  Statement s;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO job_results (job_id, line) VALUES (?, ?) "
-                         "ON CONFLICT (job_id) DO NOTHING",
-                         -1, &s.stmt, nullptr) != SQLITE_OK) {
-    return SqliteError(db_, "storing a result");
-  }
-  sqlite3_bind_text(s.stmt, 1, job_id.data(), static_cast<int>(job_id.size()),
-                    SQLITE_STATIC);
-  sqlite3_bind_text(s.stmt, 2, line.data(), static_cast<int>(line.size()),
-                    SQLITE_STATIC);
-  if (sqlite3_step(s.stmt) != SQLITE_DONE) return SqliteError(db_, "storing a result");
+  absl::StatusOr<sqlite::Stmt> s = sqlite::Prepare(
+      db_, "INSERT INTO job_results (job_id, line) VALUES (?, ?) "
+           "ON CONFLICT (job_id) DO NOTHING");
+  if (!s.ok()) return s.status();
+  sqlite::BindText(s->get(), 1, job_id);
+  sqlite::BindText(s->get(), 2, line);
+  if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "storing a result");
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace sluice::ingress {
@@ -20,6 +21,10 @@ class JobStore {
   // Opens (creating if needed) the database at `path` (":memory:" works).
   static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path);
   ~JobStore();
+
+  // A job's id: its tenant and custom_id (another tenant's job of the same
+  // custom_id is another job).
+  static std::string JobId(absl::string_view tenant, absl::string_view custom_id);
 
   // The stored output line of `job_id`, if any.
   absl::StatusOr<std::optional<std::string>> Result(const std::string& job_id);

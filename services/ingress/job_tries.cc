@@ -46,6 +46,7 @@ class TryFace final : public UnaryFace {
     job_->usage = response.usage();
     job_->route = response.route();
     job_->price_micro_usd = response.decision().price_micro_usd();
+    job_->final_answer = true;
     job_->retryable = false;
     job_->wait_for.reset();
     answered_->DecrementCount();
@@ -59,6 +60,7 @@ class TryFace final : public UnaryFace {
     job_->route.clear();
     job_->price_micro_usd = 0;
     job_->retryable = Retryable(error) && absl::Now() < job_->deadline;
+    job_->final_answer = !job_->retryable;
     job_->wait_for.reset();
     if (job_->retryable && error.http_status() == 429) {
       job_->wait_for = status::RetryAfterOf(status).value_or(absl::Seconds(1));
@@ -87,23 +89,26 @@ void JobTries::TryAll(const std::vector<JobTry*>& jobs) const {
     headers.authorization = job->authorization;
     headers.key_sha256 = job->key_sha256;
     headers.batch = true;
+    job->priced_at = clock_->Now();  // as the edge stamps it, on the same clock
+    absl::Time deadline = std::min(job->deadline, absl::Now() + job->try_timeout);
     host::CallContextPtr context =
-        host::CallContext::Create({job->deadline, record->request_id(), "", {}});
+        host::CallContext::Create({deadline, record->request_id(), "", {}});
     edge_->Unary(std::move(context), headers, std::move(request), std::move(record),
                  std::make_unique<TryFace>(job, &answered));
   }
   answered.Wait();
 }
 
-bool JobTries::Run(const std::vector<JobTry*>& jobs,
-                   const std::atomic<bool>& stopping) const {
+absl::Status JobTries::Run(const std::vector<JobTry*>& jobs,
+                           const std::atomic<bool>& stopping,
+                           const OnDone& on_done) const {
   std::vector<JobTry*> to_run = jobs;
   absl::Duration backoff = backoff_;
   while (!to_run.empty()) {
-    if (stopping.load()) return false;
+    if (stopping.load()) return absl::UnavailableError("stopping");
     TryAll(to_run);
-    if (stopping.load()) return false;
     std::vector<JobTry*> again;
+    std::vector<JobTry*> done;
     absl::Duration pause = absl::ZeroDuration();
     for (JobTry* job : to_run) {
       if (job->retryable && job->wait_for.has_value()) {
@@ -112,19 +117,28 @@ bool JobTries::Run(const std::vector<JobTry*>& jobs,
       } else if (job->retryable && ++job->failures < max_attempts_) {
         again.push_back(job);
         pause = std::max(pause, backoff);
-      } else if (job->retryable) {
-        job->exhausted = absl::StrCat("no answer after ", job->failures,
-                                      " failed tries; the last: HTTP ",
-                                      job->status_code, " ", job->answer_json);
+      } else {
+        if (job->retryable) {
+          job->exhausted = absl::StrCat("no answer after ", job->failures,
+                                        " failed tries; the last: HTTP ",
+                                        job->status_code, " ", job->answer_json);
+        }
+        done.push_back(job);
       }
+    }
+    if (!done.empty()) {
+      if (absl::Status recorded = on_done(done); !recorded.ok()) return recorded;
     }
     to_run = std::move(again);
     if (!to_run.empty()) {
-      absl::SleepFor(pause);
+      // In slices: a stopping gateway does not wait out a long Retry-After.
+      for (absl::Time until = absl::Now() + pause; absl::Now() < until && !stopping.load();) {
+        absl::SleepFor(std::min(until - absl::Now(), absl::Milliseconds(100)));
+      }
       backoff *= 2;
     }
   }
-  return true;
+  return absl::OkStatus();
 }
 
 }  // namespace sluice::ingress

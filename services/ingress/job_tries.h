@@ -9,11 +9,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "libs/host/clock.h"
 #include "services/ingress/chat_edge.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/chat.pb.h"
@@ -26,7 +29,10 @@ struct JobTry {
   std::string body;
   std::string authorization;
   std::string key_sha256;
+  // No try starts after this; each try also ends by then.
   absl::Time deadline = absl::InfiniteFuture();
+  // Each try's own limit (a call that hangs is given up and tried again).
+  absl::Duration try_timeout = absl::InfiniteDuration();
 
   // Out, after JobTries::Run: the last try's answer (any HTTP status)...
   int attempts = 0;
@@ -39,6 +45,13 @@ struct JobTry {
   int64_t price_micro_usd = 0;
   // ...or, when every try failed retryably, why (no answer to keep).
   std::string exhausted;
+  // When the last try was accepted (its prices' time), by the tries' clock.
+  absl::Time priced_at;
+  // The last try's answer is the one to keep (not to be tried again).
+  bool final_answer = false;
+
+  // An outcome to record: a final answer, or no answer after every try.
+  bool done() const { return final_answer || !exhausted.empty(); }
 
   // Between tries.
   int failures = 0;  // retryable failures, counted against max_attempts
@@ -48,15 +61,22 @@ struct JobTry {
 
 class JobTries {
  public:
-  // `edge` and `usage` outlive this.
-  JobTries(ChatEdge* edge, UsageReporter* usage, int max_attempts,
-           absl::Duration backoff)
-      : edge_(edge), usage_(usage), max_attempts_(max_attempts), backoff_(backoff) {}
+  // `edge`, `usage` and `clock` (the edge's) outlive this.
+  JobTries(ChatEdge* edge, UsageReporter* usage, const host::Clock* clock,
+           int max_attempts, absl::Duration backoff)
+      : edge_(edge), usage_(usage), clock_(clock), max_attempts_(max_attempts),
+        backoff_(backoff) {}
+
+  // Called after each round of tries with the jobs that became done() in
+  // it, to record them at once (their answers were metered: a crash or a
+  // stop must not run them again). An error stops the run.
+  using OnDone = std::function<absl::Status(const std::vector<JobTry*>& done)>;
 
   // Tries every job until each has an answer or has used its tries (then
-  // `exhausted` says why). False when `stopping` turned true first: the
-  // jobs without an outcome should be left for a later run.
-  bool Run(const std::vector<JobTry*>& jobs, const std::atomic<bool>& stopping) const;
+  // `exhausted` says why). UNAVAILABLE when `stopping` turned true first:
+  // the jobs not done yet are left for a later run.
+  absl::Status Run(const std::vector<JobTry*>& jobs, const std::atomic<bool>& stopping,
+                   const OnDone& on_done) const;
 
  private:
   // One try of each job, returning when all have answered.
@@ -64,6 +84,7 @@ class JobTries {
 
   ChatEdge* const edge_;
   UsageReporter* const usage_;
+  const host::Clock* const clock_;
   const int max_attempts_;
   const absl::Duration backoff_;
 };

@@ -220,9 +220,29 @@ QueuedCall SchedulerImpl::Describe(const host::CallContext& context,
   return call;
 }
 
+namespace {
+
+// The provider failed the call itself (5xx, no answer in time), as opposed
+// to refusing it (429, 4xx) or the caller going away.
+bool UpstreamFailed(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void SchedulerImpl::Submit(const host::CallContextPtr& context,
                            const std::string& provider, QueuedCall call) {
   absl::Status refused;
+  const char* reason = "shutdown";
   uint64_t id = 0;
   {
     absl::MutexLock lock(&mu_);
@@ -233,11 +253,11 @@ void SchedulerImpl::Submit(const host::CallContextPtr& context,
       call.id = id;
       refused = TargetFor(provider).Enqueue(std::move(call));  // moved only if queued
       if (refused.ok()) waiting_[id] = Waiting{context, 0};
+      reason = absl::IsResourceExhausted(refused) ? "queue_full" : "provider_down";
     }
   }
   if (!refused.ok()) {
-    CountRefused(provider, call.batch,
-                 absl::IsResourceExhausted(refused) ? "queue_full" : "shutdown");
+    CountRefused(provider, call.batch, reason);
     std::move(call.start)(refused);
     return;
   }
@@ -450,6 +470,7 @@ void SchedulerImpl::Finished(const Started& call, int64_t prompt,
     TargetQueue& target = TargetFor(call.provider);
     target.Finish(call.tenant, call.batch, call.charged_tokens, prompt,
                   completion, call.estimated_prompt_tokens, now);
+    target.RecordOutcome(UpstreamFailed(status));
     Target& shared = targets_.at(call.provider);
     if (shared.gate != nullptr && call.lease != nullptr && !call.lease->empty()) {
       shared.gate->Release(*call.lease, call.charged_tokens, prompt + completion);

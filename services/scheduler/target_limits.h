@@ -41,6 +41,7 @@ class TargetLimits {
 
   int in_flight() const { return in_flight_; }
   int max_concurrency() const { return config_.max_concurrency; }
+  absl::Time paused_until() const { return paused_until_; }
 
  private:
   struct Bucket {

@@ -15,11 +15,19 @@ absl::Status TargetQueue::Enqueue(QueuedCall&& call) {
   FairQueue<QueuedCall>& queue = call.batch ? batch_ : interactive_;
   size_t bound = call.batch ? bounds_.max_batch : bounds_.max_interactive;
   if (queue.size() >= bound) {
-    return status::RateLimited(
-        absl::StrCat("the provider's queue is full (", bound, " ",
-                     call.batch ? "batch" : "interactive",
-                     " requests waiting); retry later"),
-        absl::Seconds(1));
+    std::string full = absl::StrCat("the provider's queue is full (", bound, " ",
+                                    call.batch ? "batch" : "interactive",
+                                    " requests waiting)");
+    if (down()) {
+      return absl::UnavailableError(absl::StrCat(
+          full, " and its last ", consecutive_failures_, " calls failed: it is down"));
+    }
+    // Paused by the provider's 429: its own Retry-After says when.
+    absl::Duration retry_after = absl::Seconds(1);
+    if (limits_.paused_until() > last_now_) {
+      retry_after = std::max(retry_after, limits_.paused_until() - last_now_);
+    }
+    return status::RateLimited(absl::StrCat(full, "; retry later"), retry_after);
   }
   if (call.deadline != absl::InfiniteFuture()) deadlines_.insert(call.deadline);
   std::string tenant = call.tenant;
@@ -36,6 +44,7 @@ int TargetQueue::BatchSlots() const {
 
 std::vector<QueuedCall> TargetQueue::TakeStartable(absl::Time now,
                                                   size_t max_calls) {
+  last_now_ = now;
   std::vector<QueuedCall> startable;
   while (startable.size() < max_calls) {
     bool batch = false;
@@ -68,6 +77,7 @@ void TargetQueue::Finish(const std::string& tenant, bool batch,
                          int64_t charged_tokens, int64_t prompt_tokens,
                          int64_t completion_tokens,
                          int64_t estimated_prompt_tokens, absl::Time now) {
+  last_now_ = now;
   limits_.Finish(charged_tokens, prompt_tokens + completion_tokens, now);
   if (batch && batch_in_flight_ > 0) --batch_in_flight_;
   // The prompt was charged as estimated when the call started.

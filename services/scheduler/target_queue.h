@@ -54,7 +54,9 @@ class TargetQueue {
               absl::Time now);
 
   // Queues `call` (moved from only then), or refuses it when its class is
-  // full (RESOURCE_EXHAUSTED with a Retry-After), leaving it to the caller.
+  // full, leaving it to the caller: RESOURCE_EXHAUSTED with a Retry-After
+  // (the provider's pause when it paused us), or UNAVAILABLE when the
+  // provider is down (its last kDownAfterFailures calls failed).
   absl::Status Enqueue(QueuedCall&& call);
   // The calls that start now (at most `max_calls`), in order; run each
   // one's `start` (outside any lock) with OK.
@@ -84,7 +86,13 @@ class TargetQueue {
   // The provider answered 429 with this Retry-After.
   void PauseUntil(absl::Time until, absl::Time now) {
     limits_.PauseUntil(until, now);
+    last_now_ = now;
   }
+  // How a started call ended upstream: failed (5xx, no answer) or not.
+  void RecordOutcome(bool failed) { consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0; }
+  bool down() const { return consecutive_failures_ >= kDownAfterFailures; }
+
+  static constexpr int kDownAfterFailures = 5;
 
   // When to look again without an event: a bucket refill, a pause's end or
   // a queued deadline; InfiniteFuture when only an event can help.
@@ -111,6 +119,9 @@ class TargetQueue {
   FairQueue<QueuedCall> interactive_;
   FairQueue<QueuedCall> batch_;
   int batch_in_flight_ = 0;
+  int consecutive_failures_ = 0;
+  // The latest time the scheduler passed in (for a full queue's Retry-After).
+  absl::Time last_now_ = absl::InfinitePast();
   // The finite deadlines of the queued calls (most have none), for
   // NextWake without a walk over the queues.
   std::multiset<absl::Time> deadlines_;

@@ -155,10 +155,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
                                   "--remote", "cache=" + cache->internal_grpc});
     if (!router.ok()) return router.status();
     gateway->internal_grpc_ = router->internal_grpc;
+    // (--sqlite-path puts ingress's job store beside metering's database,
+    // in this gateway's directory, not in the test's working directory.)
     gateway->ingress_remotes_ = {
         "--remote", "router=" + router->internal_grpc,
         "--remote", "metering=" + metering->internal_grpc,
-        "--remote", "cache=" + cache->internal_grpc};
+        "--remote", "cache=" + cache->internal_grpc,
+        "--sqlite-path", sqlite};
     std::vector<std::string> flags = {"--services", "ingress"};
     flags.insert(flags.end(), gateway->ingress_remotes_.begin(),
                  gateway->ingress_remotes_.end());

@@ -121,7 +121,7 @@ class Gateway {
   std::string sim_base_;
   // One-process layout: the flags it was started with.
   std::vector<std::string> one_process_flags_;
-  // Split layout: what an ingress replica's --remote flags name.
+  // Split layout: an ingress replica's flags (--remote, --sqlite-path).
   std::vector<std::string> ingress_remotes_;
 };
 

@@ -3,9 +3,11 @@
 // routing, the simulator, metering) and kcat reads the results and the
 // dead letters back.
 #include <rapidjson/document.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "sluice/v1/gateway.grpc.pb.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/subprocess.h"
@@ -185,6 +188,27 @@ TEST_F(JobsTest, AJobSentAgainIsAnsweredFromItsStoredResult) {
   EXPECT_EQ(get(kAcmeKey, "once").status, 404);
   EXPECT_EQ(get(kDemoKey, "never-sent").status, 404);
   EXPECT_EQ(get("sk-wrong", "once").status, 401);
+
+  // The same over gRPC: the result line as it went to Kafka.
+  auto stub = sluice::v1::Gateway::NewStub(
+      grpc::CreateChannel(gateway_->ingress_grpc(), grpc::InsecureChannelCredentials()));
+  auto get_job = [&](const char* key, const std::string& id, sluice::v1::JobResult* job) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", key));
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    sluice::v1::JobResultRequest request;
+    request.set_custom_id(id);
+    return stub->GetJob(&context, request, job);
+  };
+  sluice::v1::JobResult job;
+  grpc::Status found = get_job(kDemoKey, "once", &job);
+  ASSERT_TRUE(found.ok()) << found.error_message();
+  EXPECT_EQ(job.status(), "completed");
+  EXPECT_EQ(job.result_json(), first[0].second);
+  EXPECT_EQ(get_job(kAcmeKey, "once", &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(get_job(kDemoKey, "never-sent", &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(get_job("sk-wrong", "once", &job).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {

@@ -37,7 +37,12 @@ class BatchStoreTest : public ::testing::Test {
 };
 
 TEST_F(BatchStoreTest, FilesBelongToTheirTenant) {
-  auto file = store_->CreateFile("demo", "batch", "in.jsonl", "line one\nline two\n");
+  StoredFile record;
+  record.tenant = "demo";
+  record.purpose = "batch";
+  record.filename = "in.jsonl";
+  record.created_at = absl::FromUnixSeconds(1000);
+  auto file = store_->CreateFile(record, "line one\nline two\n");
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(file->bytes, 18);
   EXPECT_EQ(file->id.rfind("file-", 0), 0u);
@@ -49,6 +54,9 @@ TEST_F(BatchStoreTest, FilesBelongToTheirTenant) {
   auto listed = store_->ListFiles("acme");
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
+  EXPECT_TRUE(absl::IsNotFound(store_->DeleteFile("acme", file->id)));
+  EXPECT_TRUE(store_->DeleteFile("demo", file->id).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->GetFile("demo", file->id).status()));
 }
 
 TEST_F(BatchStoreTest, ListsNewestFirstAfterACursor) {
@@ -70,13 +78,21 @@ TEST_F(BatchStoreTest, ListsNewestFirstAfterACursor) {
 TEST_F(BatchStoreTest, ALineCountsOnce) {
   BatchRecord batch = NewBatch("demo", "file-x");
   ASSERT_TRUE(store_->AddLines(batch.id, {{1, "a", "{}"}, {2, "b", "{}"}}).ok());
-  LineOutcome ok{true, "result a", 10, 5, 40, 80};
-  auto first = store_->FinishLine(batch.id, 1, ok);
+  LineOutcome ok;
+  ok.line_no = 1;
+  ok.ok = true;
+  ok.result_line = "result a";
+  ok.prompt_tokens = 10;
+  ok.completion_tokens = 5;
+  ok.cached_tokens = 4;
+  ok.cost_micro_usd = 40;
+  ok.cost_at_submission_micro_usd = 80;
+  auto first = store_->FinishLines(batch.id, {ok});
   ASSERT_TRUE(first.ok());
-  EXPECT_TRUE(*first);
-  auto again = store_->FinishLine(batch.id, 1, ok);  // run again after a crash
+  EXPECT_EQ(*first, 1);
+  auto again = store_->FinishLines(batch.id, {ok});  // run again after a crash
   ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(*again);
+  EXPECT_EQ(*again, 0);
   auto pending = store_->PendingLines(batch.id, 0, 10);
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->size(), 1u);
@@ -87,6 +103,7 @@ TEST_F(BatchStoreTest, ALineCountsOnce) {
   EXPECT_EQ(read->completed, 1);
   EXPECT_EQ(read->failed, 0);
   EXPECT_EQ(read->prompt_tokens, 10);
+  EXPECT_EQ(read->cached_tokens, 4);
   EXPECT_EQ(read->cost_micro_usd, 40);
   EXPECT_EQ(read->cost_at_submission_micro_usd, 80);
   std::vector<std::string> results;

@@ -358,6 +358,37 @@ TEST_F(SharedLimitsTest, TokensPerMinuteAreSharedAndSettledToRealUsage) {
   EXPECT_LT(ms[3] - ms[0], 5000);  // not after the bucket's own refill (≈ 13 s)
 }
 
+TEST_F(SharedLimitsTest, TwoReplicasSharingRedisNeverExceedTheRpm) {
+  // 6 requests a minute between both replicas: of 10 calls that may wait
+  // 2 s, the provider sees 6 (the bucket refills one every 10 s); the rest
+  // reach their deadline in the queue.
+  sluice::v1::ProviderLimits limits;
+  limits.set_rpm(6);
+  StartReplicas(/*shared=*/true, limits);
+  Answers answers;
+  for (int i = 0; i < 10; ++i) {
+    SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
+    replica.Complete(Context("t", false, absl::Seconds(2)), Request(absl::StrCat("q", i)),
+                     answers.Add(absl::StrCat("c", i)));
+  }
+  ASSERT_TRUE(answers.WaitFor(10));
+  int served = 0;
+  for (const std::string& name : answers.order()) served += answers.StatusOf(name).ok();
+  EXPECT_EQ(served, 6);
+  EXPECT_EQ(sim_->stats().requests, 6);
+}
+
+TEST_F(SharedLimitsTest, WithoutRedisEachReplicaOnlyKnowsItsOwnRpm) {
+  // The control: each replica allows 6 of its own 5 calls: all 10 go.
+  sluice::v1::ProviderLimits limits;
+  limits.set_rpm(6);
+  StartReplicas(/*shared=*/false, limits);
+  Answers answers;
+  SendAcrossReplicas(10, answers);
+  ASSERT_TRUE(answers.WaitFor(10));
+  EXPECT_EQ(sim_->stats().requests, 10);
+}
+
 TEST_F(SharedLimitsTest, WithoutRedisEachReplicaOnlyKnowsItsOwnCalls) {
   // The control: the same load, limits per replica: up to 6 at once.
   StartReplicas(/*shared=*/false);

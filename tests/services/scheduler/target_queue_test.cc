@@ -89,6 +89,32 @@ TEST(TargetQueueTest, AFullQueueRefusesWithRetryAfterAndKeepsTheCall) {
   EXPECT_FALSE(queue.Enqueue(Call("j2", "t", &log, true)).ok());
 }
 
+TEST(TargetQueueTest, AFullQueueOfAPausedProviderSaysWhenThePauseEnds) {
+  std::vector<std::string> log;
+  TargetQueue queue({.max_concurrency = 1}, {.max_interactive = 1}, kStart);
+  ASSERT_TRUE(queue.Enqueue(Call("a", "t", &log)).ok());
+  queue.PauseUntil(kStart + absl::Seconds(20), kStart);
+  absl::Status status = queue.Enqueue(Call("b", "t", &log));
+  EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
+  EXPECT_EQ(status::RetryAfterOf(status), absl::Seconds(20));
+}
+
+TEST(TargetQueueTest, AFullQueueOfAFailingProviderIsUnavailable) {
+  std::vector<std::string> log;
+  TargetQueue queue({.max_concurrency = 1}, {.max_interactive = 1}, kStart);
+  for (int i = 0; i < TargetQueue::kDownAfterFailures - 1; ++i) queue.RecordOutcome(true);
+  ASSERT_TRUE(queue.Enqueue(Call("a", "t", &log)).ok());
+  // One failure short of down: still a plain 429.
+  EXPECT_TRUE(absl::IsResourceExhausted(queue.Enqueue(Call("b", "t", &log))));
+  queue.RecordOutcome(true);
+  absl::Status status = queue.Enqueue(Call("c", "t", &log));
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_NE(status.message().find("down"), absl::string_view::npos) << status;
+  // One answer and it is up again.
+  queue.RecordOutcome(false);
+  EXPECT_TRUE(absl::IsResourceExhausted(queue.Enqueue(Call("d", "t", &log))));
+}
+
 TEST(TargetQueueTest, CallsPastTheirDeadlineAreDropped) {
   std::vector<std::string> log;
   TargetQueue queue({.max_concurrency = 1}, {}, kStart);
