@@ -66,28 +66,71 @@ void BatchRunner::Stop() {
 
 void BatchRunner::Loop() {
   while (!stopping_.load()) {
-    bool busy = false;
+    JoinFinishedWorkers();
     absl::StatusOr<std::vector<BatchRecord>> active = store_->ActiveBatches();
     if (!active.ok()) {
       spdlog::error("batches: {}", active.status().ToString());
     } else {
-      for (BatchRecord& batch : *active) {
-        if (stopping_.load()) return;
-        absl::StatusOr<bool> stepped = Step(batch);
-        if (absl::IsAborted(stepped.status())) {
-          busy = true;  // a cancel moved it meanwhile: look again
-        } else if (!stepped.ok()) {
-          if (stopping_.load()) return;  // the lines not done wait for a restart
-          spdlog::error("batches: {}: {}", batch.id, stepped.status().ToString());
-        } else {
-          busy |= *stepped;
+      absl::Time now = clock_->Now();
+      for (const BatchRecord& batch : *active) {
+        if (workers_.size() >= static_cast<size_t>(options_.parallel_batches)) break;
+        if (workers_.contains(batch.id)) continue;
+        // Waiting for cheaper prices, with nothing else to do.
+        if (batch.status == kBatchInProgress && now < batch.run_after &&
+            now < batch.expires_at) {
+          continue;
         }
+        workers_[batch.id] = std::thread(
+            [this, tenant = batch.tenant, id = batch.id] { RunBatch(tenant, id); });
       }
     }
-    if (busy) continue;
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&woken_), options_.idle_poll);
     woken_ = false;
+  }
+  for (auto& [id, worker] : workers_) worker.join();
+  workers_.clear();
+}
+
+void BatchRunner::RunBatch(const std::string& tenant, const std::string& id) {
+  while (!stopping_.load()) {
+    // Read again each time: a cancel may have come meanwhile.
+    absl::StatusOr<BatchRecord> batch = store_->GetBatch(tenant, id);
+    if (!batch.ok()) {
+      spdlog::error("batches: {}: {}", id, batch.status().ToString());
+      break;
+    }
+    if (batch->status == kBatchFailed || batch->status == kBatchCompleted ||
+        batch->status == kBatchExpired || batch->status == kBatchCancelled) {
+      break;
+    }
+    absl::StatusOr<bool> stepped = Step(*batch);
+    if (absl::IsAborted(stepped.status())) continue;  // a cancel moved it
+    if (!stepped.ok()) {
+      // Stopping: the lines not done wait for a restart.
+      if (!stopping_.load()) {
+        spdlog::error("batches: {}: {}", id, stepped.status().ToString());
+      }
+      break;
+    }
+    if (!*stepped) break;  // waits for its start
+  }
+  absl::MutexLock lock(&mu_);
+  finished_workers_.push_back(id);
+  woken_ = true;  // the loop joins it and may start another
+}
+
+void BatchRunner::JoinFinishedWorkers() {
+  std::vector<std::string> finished;
+  {
+    absl::MutexLock lock(&mu_);
+    finished.swap(finished_workers_);
+  }
+  for (const std::string& id : finished) {
+    auto it = workers_.find(id);
+    if (it == workers_.end()) continue;
+    it->second.join();
+    workers_.erase(it);
   }
 }
 

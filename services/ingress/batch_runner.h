@@ -14,9 +14,12 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -31,8 +34,11 @@
 namespace sluice::ingress {
 
 struct BatchRunnerOptions {
-  // Lines in flight at once (one batch's at a time).
+  // Lines of one batch in flight at once.
   int concurrency = 64;
+  // Batches run at once, each on its own thread: one tenant's batch that
+  // waits for its rate limits does not hold up another's.
+  int parallel_batches = 8;
   int max_attempts = 3;
   absl::Duration retry_backoff = absl::Milliseconds(500);
   // Each try of a line ends by then (its retries go on until the batch
@@ -70,7 +76,12 @@ class BatchRunner {
   void Stop();
 
  private:
+  // Starts a worker for each batch that has something to do (up to
+  // parallel_batches), and joins the workers that are done.
   void Loop();
+  // A worker: steps one batch until it is finished or waits for its start.
+  void RunBatch(const std::string& tenant, const std::string& id);
+  void JoinFinishedWorkers();
   // One step of `batch`; true when it did something (more may follow).
   absl::StatusOr<bool> Step(BatchRecord& batch);
   // validating → in_progress (lines stored, start planned) or failed.
@@ -96,6 +107,10 @@ class BatchRunner {
   std::atomic<bool> stopping_{false};
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  // Batch id → its worker (touched by the loop's thread only), and the ids
+  // whose workers have returned.
+  absl::flat_hash_map<std::string, std::thread> workers_;
+  std::vector<std::string> finished_workers_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -138,6 +138,7 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
   // Each answer is stored as soon as it is final: a job redelivered after a
   // stop or a crash is then answered from it instead of being charged again.
   absl::Status ran = tries_.Run(tries, stopping_, [&](const std::vector<JobTry*>& done) {
+    std::vector<std::pair<std::string, std::string>> to_store;
     for (const JobTry* work : done) {
       Job* job = job_of[work];
       if (!work->exhausted.empty()) {
@@ -148,12 +149,9 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
                                        work->status_code, work->answer_json);
       // Only jobs of a known tenant are kept: an unknown key's 401 costs
       // nothing to answer again.
-      if (job->tenant.empty()) continue;
-      if (absl::Status stored = store_->Store(job->id(), job->result_line); !stored.ok()) {
-        return stored;
-      }
+      if (!job->tenant.empty()) to_store.emplace_back(job->id(), job->result_line);
     }
-    return absl::OkStatus();
+    return to_store.empty() ? absl::OkStatus() : store_->Store(to_store);
   });
   if (!ran.ok()) return ran;  // the poll comes back (stopping, or the store failed)
 

@@ -8,6 +8,7 @@ namespace {
 
 constexpr char kSchema[] = R"sql(
 PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS job_results (
   job_id TEXT PRIMARY KEY,
   line TEXT NOT NULL,
@@ -58,16 +59,23 @@ absl::StatusOr<std::optional<std::string>> JobStore::Result(const std::string& j
   return std::optional<std::string>(sqlite::ColumnText(s->get(), 0));
 }
 
-absl::Status JobStore::Store(const std::string& job_id, const std::string& line) {
+absl::Status JobStore::Store(
+    const std::vector<std::pair<std::string, std::string>>& lines) {
   absl::MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Transaction> transaction =
+      sqlite::Transaction::Begin(db_, "job store: storing results");
+  if (!transaction.ok()) return transaction.status();
   absl::StatusOr<sqlite::Stmt> s = sqlite::Prepare(
       db_, "INSERT INTO job_results (job_id, line) VALUES (?, ?) "
            "ON CONFLICT (job_id) DO NOTHING");
   if (!s.ok()) return s.status();
-  sqlite::BindText(s->get(), 1, job_id);
-  sqlite::BindText(s->get(), 2, line);
-  if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "storing a result");
-  return absl::OkStatus();
+  for (const auto& [job_id, line] : lines) {
+    sqlite3_reset(s->get());
+    sqlite::BindText(s->get(), 1, job_id);
+    sqlite::BindText(s->get(), 2, line);
+    if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "storing a result");
+  }
+  return transaction->Commit();
 }
 
 }  // namespace sluice::ingress

@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -28,9 +30,11 @@ class JobStore {
 
   // The stored output line of `job_id`, if any.
   absl::StatusOr<std::optional<std::string>> Result(const std::string& job_id);
-  // Stores the output line of `job_id` (durably: SQLite's commit); the
-  // first one stored wins.
-  absl::Status Store(const std::string& job_id, const std::string& line);
+  // Stores the output lines of jobs by id, in one commit (it survives the
+  // process; WAL with synchronous=NORMAL: a power cut may lose the last
+  // commits, and Kafka then delivers those jobs again); the first line
+  // stored for an id wins.
+  absl::Status Store(const std::vector<std::pair<std::string, std::string>>& lines);
 
  private:
   explicit JobStore(sqlite3* db) : db_(db) {}

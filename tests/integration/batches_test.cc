@@ -28,7 +28,8 @@ rapidjson::Document Json(const std::string& text) {
 }
 
 // POST /v1/files as multipart/form-data, by hand (what curl -F sends).
-HttpAnswer Upload(const Gateway& gateway, const std::string& jsonl) {
+HttpAnswer Upload(const Gateway& gateway, const std::string& jsonl,
+                  const char* key = kDemoKey) {
   std::string body = absl::StrCat(
       "--", kBoundary, "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n",
       "--", kBoundary,
@@ -36,15 +37,57 @@ HttpAnswer Upload(const Gateway& gateway, const std::string& jsonl) {
       "Content-Type: application/octet-stream\r\n\r\n",
       jsonl, "\r\n--", kBoundary, "--\r\n");
   return HttpCall("POST", gateway.http_base() + "/v1/files",
-                  {Auth(kDemoKey),
+                  {Auth(key),
                    absl::StrCat("content-type: multipart/form-data; boundary=", kBoundary)},
                   body);
 }
 
-rapidjson::Document GetBatch(const Gateway& gateway, const std::string& id) {
+rapidjson::Document GetBatch(const Gateway& gateway, const std::string& id,
+                             const char* key = kDemoKey) {
   HttpAnswer answer = HttpCall("GET", gateway.http_base() + "/v1/batches/" + id,
-                               {Auth(kDemoKey)});
+                               {Auth(key)});
   return Json(answer.status == 200 ? answer.body : "{}");
+}
+
+// `lines` chat lines ("<prefix>-<i>") as a JSONL file.
+std::string Lines(const std::string& prefix, int lines) {
+  std::string jsonl;
+  for (int i = 0; i < lines; ++i) {
+    absl::StrAppend(&jsonl, R"({"custom_id":")", prefix, "-", i,
+                    R"(","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[{"role":"user","content":")",
+                    prefix, " ", i, R"("}]}})", "\n");
+  }
+  return jsonl;
+}
+
+// Uploads `jsonl` and creates a batch of it; its id, or empty.
+std::string CreateBatch(const Gateway& gateway, const std::string& jsonl,
+                        const char* key = kDemoKey) {
+  HttpAnswer file = Upload(gateway, jsonl, key);
+  if (file.status != 200) return "";
+  HttpAnswer created = HttpCall(
+      "POST", gateway.http_base() + "/v1/batches",
+      {Auth(key), "content-type: application/json"},
+      absl::StrCat(R"({"input_file_id":")", Json(file.body)["id"].GetString(),
+                   R"(","endpoint":"/v1/chat/completions","completion_window":"24h"})"));
+  if (created.status != 200) return "";
+  return Json(created.body)["id"].GetString();
+}
+
+// Polls until the batch's status is `status` (60 s at most); the batch.
+rapidjson::Document AwaitStatus(const Gateway& gateway, const std::string& id,
+                                const std::string& status, const char* key = kDemoKey) {
+  rapidjson::Document batch;
+  absl::Time deadline = absl::Now() + absl::Minutes(1);
+  while (absl::Now() < deadline) {
+    batch = GetBatch(gateway, id, key);
+    if (batch.IsObject() && batch.HasMember("status") &&
+        status == batch["status"].GetString()) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return batch;
 }
 
 TEST(BatchesTest, OfficialSdkWalksFilesAndBatches) {
@@ -81,21 +124,8 @@ TEST(BatchesTest, ABatchSurvivesSigkillOfItsProcess) {
   ASSERT_TRUE(started.ok()) << started.status();
   Gateway& gateway = **started;
 
-  std::string jsonl;
-  for (int i = 0; i < kLines; ++i) {
-    absl::StrAppend(&jsonl, R"({"custom_id":"line-)", i,
-                    R"(","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[{"role":"user","content":"line )",
-                    i, R"("}]}})", "\n");
-  }
-  HttpAnswer file = Upload(gateway, jsonl);
-  ASSERT_EQ(file.status, 200) << file.body;
-  HttpAnswer created = HttpCall(
-      "POST", gateway.http_base() + "/v1/batches",
-      {Auth(kDemoKey), "content-type: application/json"},
-      absl::StrCat(R"({"input_file_id":")", Json(file.body)["id"].GetString(),
-                   R"(","endpoint":"/v1/chat/completions","completion_window":"24h"})"));
-  ASSERT_EQ(created.status, 200) << created.body;
-  std::string id = Json(created.body)["id"].GetString();
+  std::string id = CreateBatch(gateway, Lines("line", kLines));
+  ASSERT_FALSE(id.empty());
 
   // Kill it once a third of the lines are done.
   absl::Time deadline = absl::Now() + absl::Minutes(2);
@@ -112,16 +142,7 @@ TEST(BatchesTest, ABatchSurvivesSigkillOfItsProcess) {
   ASSERT_LT(done_before, kLines) << "finished before the kill: nothing was tested";
   ASSERT_TRUE(gateway.KillAndRestart().ok());
 
-  rapidjson::Document batch;
-  deadline = absl::Now() + absl::Minutes(3);
-  while (absl::Now() < deadline) {
-    batch = GetBatch(gateway, id);
-    if (batch.IsObject() && batch.HasMember("status") &&
-        std::string(batch["status"].GetString()) == "completed") {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  rapidjson::Document batch = AwaitStatus(gateway, id, "completed");
   ASSERT_TRUE(batch.IsObject() && batch.HasMember("status"));
   ASSERT_STREQ(batch["status"].GetString(), "completed");
   EXPECT_EQ(batch["request_counts"]["total"].GetInt64(), kLines);
@@ -152,6 +173,30 @@ TEST(BatchesTest, ABatchSurvivesSigkillOfItsProcess) {
             << " done at the kill, " << twice << " lines completed twice upstream\n";
   EXPECT_GE(twice, 0);
   EXPECT_LE(twice, 16);
+}
+
+TEST(BatchesTest, ABatchWaitingForItsRateLimitDoesNotHoldUpAnother) {
+  // acme may send 2 requests a minute: its batch of 6 lines stalls after
+  // two; demo's batch meanwhile runs to the end.
+  GatewayOptions options;
+  options.acme_limits = "{rpm: 2}";
+  auto started = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  Gateway& gateway = **started;
+  std::string stalled = CreateBatch(gateway, Lines("acme", 6), kAcmeKey);
+  ASSERT_FALSE(stalled.empty());
+  rapidjson::Document running = AwaitStatus(gateway, stalled, "in_progress", kAcmeKey);
+  ASSERT_TRUE(running.IsObject() && running.HasMember("status"));
+  std::string id = CreateBatch(gateway, Lines("demo", 3));
+  ASSERT_FALSE(id.empty());
+  rapidjson::Document done = AwaitStatus(gateway, id, "completed");
+  ASSERT_TRUE(done.IsObject() && done.HasMember("status"));
+  EXPECT_STREQ(done["status"].GetString(), "completed");
+  EXPECT_EQ(done["request_counts"]["completed"].GetInt64(), 3);
+  rapidjson::Document other = GetBatch(gateway, stalled, kAcmeKey);
+  ASSERT_TRUE(other.IsObject() && other.HasMember("status"));
+  EXPECT_STREQ(other["status"].GetString(), "in_progress");
+  EXPECT_LT(other["request_counts"]["completed"].GetInt64(), 6);
 }
 
 }  // namespace

@@ -297,6 +297,48 @@ TEST_F(HttpServerLimitsTest, PathPrefixRaisesTheBodyLimit) {
   EXPECT_EQ(handler_calls_.load(), 1);
 }
 
+TEST_F(HttpServerLimitsTest, OnlyAllowedCallersMaySendALargeBody) {
+  ServerOptions options = WithFileUploads();
+  options.may_send_large_body = [](const Headers& headers) {
+    for (const auto& [name, value] : headers) {
+      if (name == "authorization") return value == "Bearer good";
+    }
+    return false;
+  };
+  Start(options);
+  const std::string body(5 << 20, 'f');  // over the 4 MiB default
+  {
+    // No key: 401 from the head, before the body.
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send(absl::StrCat(
+        "POST /v1/files HTTP/1.1\r\nHost: localhost\r\nContent-Length: ",
+        body.size(), "\r\nAuthorization: Bearer bad\r\n\r\n")));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 401);
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  {
+    // A small body needs no key here (the handler checks it).
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send(MakeRequest("POST", "/v1/files", "small")));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+  }
+  {
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send(absl::StrCat(
+        "POST /v1/files HTTP/1.1\r\nHost: localhost\r\nContent-Length: ",
+        body.size(), "\r\nAuthorization: Bearer good\r\n\r\n", body)));
+    std::optional<TestResponse> response = client.ReadResponse(absl::Seconds(20));
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(last_body_size_.load(), body.size());
+  }
+  EXPECT_EQ(handler_calls_.load(), 2);
+}
+
 // "<size in hex>\r\n<data>\r\n"
 std::string Chunk(absl::string_view data) {
   return absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n");
