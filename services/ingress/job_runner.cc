@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(
       [self](const std::vector<kafka::Message>& batch) {
         return self->HandleBatch(batch);
       },
-      options.concurrency);
+      options.concurrency, /*in_flight=*/2);
   if (!started.ok()) return started;
   return runner;
 }
