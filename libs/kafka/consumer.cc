@@ -2,11 +2,9 @@
 // message (enable.auto.offset.store=false) and committed per batch.
 #include "libs/kafka/consumer.h"
 
-#include <algorithm>
-#include <deque>
-#include <future>
-
 #include "libs/process/thread_name.h"
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -116,14 +114,12 @@ absl::Status Consumer::Start(Handler handler) {
       1);
 }
 
-absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch,
-                                    size_t in_flight) {
+absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch) {
   if (thread_.joinable() || closed_) {
     return absl::FailedPreconditionError("kafka consumer: already started");
   }
   handler_ = std::move(handler);
   max_batch_ = std::max<size_t>(max_batch, 1);
-  in_flight_ = std::max<size_t>(in_flight, 1);
   rd_kafka_topic_partition_list_t* topics =
       rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()));
   for (const auto& topic : topics_) {
@@ -144,26 +140,34 @@ absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch,
 }
 
 void Consumer::PollLoop() {
-  // A polled batch being handled (on a thread of its own when several run).
-  struct Polled {
-    std::vector<rd_kafka_message_t*> raws;
-    std::vector<Message> batch;
-    std::future<bool> handled;
-  };
   int uncommitted = 0;
-  std::deque<std::unique_ptr<Polled>> running;
-  // Once a batch is not accepted (only when stopping), no later one may
-  // store its offsets: that would skip it.
-  bool refused = false;
-  // Waits for the oldest batch and stores its offsets.
-  auto settle_oldest = [&] {
-    std::unique_ptr<Polled> oldest = std::move(running.front());
-    running.pop_front();
-    refused |= !oldest->handled.get();
-    if (!refused) {
+  std::vector<rd_kafka_message_t*> raws;
+  std::vector<Message> batch;
+  while (!stop_.load()) {
+    // Wait for one message, then take what is already fetched.
+    for (int timeout = kPollTimeoutMs; raws.size() < max_batch_; timeout = 0) {
+      rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_, timeout);
+      if (raw == nullptr) break;
+      if (raw->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        spdlog::debug("kafka consumer: {}", rd_kafka_message_errstr(raw));
+        rd_kafka_message_destroy(raw);
+        continue;
+      }
+      raws.push_back(raw);
+    }
+    if (raws.empty()) {
+      if (uncommitted > 0) {
+        rd_kafka_commit(handle_, nullptr, /*async=*/1);
+        uncommitted = 0;
+      }
+      continue;
+    }
+    batch.clear();
+    for (rd_kafka_message_t* raw : raws) batch.push_back(ToMessage(*raw));
+    if (Handle(batch)) {
       rd_kafka_topic_partition_list_t* offsets =
-          rd_kafka_topic_partition_list_new(static_cast<int>(oldest->raws.size()));
-      for (rd_kafka_message_t* raw : oldest->raws) {
+          rd_kafka_topic_partition_list_new(static_cast<int>(raws.size()));
+      for (rd_kafka_message_t* raw : raws) {
         rd_kafka_topic_partition_list_add(
             offsets, rd_kafka_topic_name(raw->rkt), raw->partition)
             ->offset = raw->offset + 1;
@@ -172,52 +176,15 @@ void Consumer::PollLoop() {
       // then re-reads the messages (at least once).
       rd_kafka_offsets_store(handle_, offsets);
       rd_kafka_topic_partition_list_destroy(offsets);
-      uncommitted += static_cast<int>(oldest->raws.size());
+      uncommitted += static_cast<int>(raws.size());
       if (uncommitted >= kCommitEvery) {
         rd_kafka_commit(handle_, nullptr, /*async=*/1);
         uncommitted = 0;
       }
     }
-    for (rd_kafka_message_t* raw : oldest->raws) rd_kafka_message_destroy(raw);
-  };
-  while (!stop_.load()) {
-    auto polled = std::make_unique<Polled>();
-    // Wait for one message (unless batches are running: settle those
-    // instead), then take what is already fetched.
-    for (int timeout = running.empty() ? kPollTimeoutMs : 0;
-         polled->raws.size() < max_batch_; timeout = 0) {
-      rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_, timeout);
-      if (raw == nullptr) break;
-      if (raw->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        spdlog::debug("kafka consumer: {}", rd_kafka_message_errstr(raw));
-        rd_kafka_message_destroy(raw);
-        continue;
-      }
-      polled->raws.push_back(raw);
-    }
-    if (polled->raws.empty()) {
-      if (!running.empty()) {
-        settle_oldest();
-      } else if (uncommitted > 0) {
-        rd_kafka_commit(handle_, nullptr, /*async=*/1);
-        uncommitted = 0;
-      }
-      continue;
-    }
-    for (rd_kafka_message_t* raw : polled->raws) polled->batch.push_back(ToMessage(*raw));
-    Polled* batch = polled.get();
-    if (in_flight_ == 1) {
-      std::promise<bool> handled;
-      handled.set_value(Handle(batch->batch));
-      batch->handled = handled.get_future();
-    } else {
-      batch->handled = std::async(std::launch::async,
-                                  [this, batch] { return Handle(batch->batch); });
-    }
-    running.push_back(std::move(polled));
-    while (running.size() >= in_flight_) settle_oldest();
+    for (rd_kafka_message_t* raw : raws) rd_kafka_message_destroy(raw);
+    raws.clear();
   }
-  while (!running.empty()) settle_oldest();
 }
 
 bool Consumer::Handle(const std::vector<Message>& batch) {

@@ -66,13 +66,8 @@ class Consumer {
   // Subscribes and starts the polling thread. Call once (either).
   absl::Status Start(Handler handler);
   // The same with batches: what is already fetched is handled together
-  // (one database transaction for many events, say). With `in_flight` > 1
-  // the next batches are handled while earlier ones still run (the handler
-  // is then called from that many threads at once and must allow it);
-  // offsets are still stored in order, each after its batch and all
-  // earlier ones were accepted.
-  absl::Status StartBatches(BatchHandler handler, size_t max_batch,
-                            size_t in_flight = 1);
+  // (one database transaction for many events, say).
+  absl::Status StartBatches(BatchHandler handler, size_t max_batch);
   // Commits what was handled, leaves the group (so it rebalances) and joins
   // the thread; returns within about a poll interval plus the close. Safe to
   // call twice; never from the handler.
@@ -90,7 +85,6 @@ class Consumer {
   std::vector<std::string> topics_;
   BatchHandler handler_;
   size_t max_batch_ = 1;
-  size_t in_flight_ = 1;
   std::atomic<bool> stop_{false};
   absl::Notification stopping_;
   std::thread thread_;

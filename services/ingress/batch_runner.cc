@@ -72,32 +72,40 @@ void BatchRunner::Loop() {
       spdlog::error("batches: {}", active.status().ToString());
     } else {
       absl::Time now = clock_->Now();
+      absl::flat_hash_map<std::string, int> per_tenant;
+      for (const auto& [id, worker] : workers_) ++per_tenant[worker.tenant];
       for (const BatchRecord& batch : *active) {
         if (workers_.size() >= static_cast<size_t>(options_.parallel_batches)) break;
         if (workers_.contains(batch.id)) continue;
+        // One tenant's batches never take every worker.
+        if (per_tenant[batch.tenant] >= options_.parallel_batches_per_tenant) continue;
         // Waiting for cheaper prices, with nothing else to do.
         if (batch.status == kBatchInProgress && now < batch.run_after &&
             now < batch.expires_at) {
           continue;
         }
-        workers_[batch.id] = std::thread(
-            [this, tenant = batch.tenant, id = batch.id] { RunBatch(tenant, id); });
+        ++per_tenant[batch.tenant];
+        workers_[batch.id] = Worker{
+            batch.tenant,
+            std::thread([this, tenant = batch.tenant, id = batch.id] { RunBatch(tenant, id); })};
       }
     }
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&woken_), options_.idle_poll);
     woken_ = false;
   }
-  for (auto& [id, worker] : workers_) worker.join();
+  for (auto& [id, worker] : workers_) worker.thread.join();
   workers_.clear();
 }
 
 void BatchRunner::RunBatch(const std::string& tenant, const std::string& id) {
+  bool failed = false;
   while (!stopping_.load()) {
     // Read again each time: a cancel may have come meanwhile.
     absl::StatusOr<BatchRecord> batch = store_->GetBatch(tenant, id);
     if (!batch.ok()) {
       spdlog::error("batches: {}: {}", id, batch.status().ToString());
+      failed = true;
       break;
     }
     if (batch->status == kBatchFailed || batch->status == kBatchCompleted ||
@@ -111,13 +119,16 @@ void BatchRunner::RunBatch(const std::string& tenant, const std::string& id) {
       if (!stopping_.load()) {
         spdlog::error("batches: {}: {}", id, stepped.status().ToString());
       }
+      failed = true;
       break;
     }
     if (!*stepped) break;  // waits for its start
   }
   absl::MutexLock lock(&mu_);
   finished_workers_.push_back(id);
-  woken_ = true;  // the loop joins it and may start another
+  // The loop joins it and may start another at once; after a failure it
+  // waits its idle_poll first (no tight loop on a lasting error).
+  if (!failed) woken_ = true;
 }
 
 void BatchRunner::JoinFinishedWorkers() {
@@ -129,7 +140,7 @@ void BatchRunner::JoinFinishedWorkers() {
   for (const std::string& id : finished) {
     auto it = workers_.find(id);
     if (it == workers_.end()) continue;
-    it->second.join();
+    it->second.thread.join();
     workers_.erase(it);
   }
 }
@@ -271,7 +282,14 @@ absl::Status BatchRunner::RunLines(BatchRecord& batch) {
   }
   // Each round's finished lines are stored at once: a stop or a crash never
   // runs (and charges) them again.
-  return tries_.Run(tries, stopping_, [&](const std::vector<JobTry*>& done) {
+  // Stops for the gateway stopping, and for a cancel: it is asked between
+  // rounds and while lines wait for their limits.
+  auto stop = [this, &batch] {
+    if (stopping_.load()) return true;
+    absl::StatusOr<BatchRecord> now = store_->GetBatch(batch.tenant, batch.id);
+    return now.ok() && now->status == kBatchCancelling;
+  };
+  absl::Status ran = tries_.Run(tries, stop, [&](const std::vector<JobTry*>& done) {
     std::vector<LineOutcome> outcomes;
     for (const JobTry* line_work : done) {
       const BatchLine& line = (*lines)[static_cast<size_t>(line_work - work.data())];
@@ -298,6 +316,9 @@ absl::Status BatchRunner::RunLines(BatchRecord& batch) {
     }
     return store_->FinishLines(batch.id, outcomes).status();
   });
+  // Cancelled: the next step writes the lines that did not run.
+  if (absl::IsUnavailable(ran) && !stopping_.load()) return absl::OkStatus();
+  return ran;
 }
 
 int64_t BatchRunner::RepriceAt(const std::string& route, const sluice::v1::Usage& usage,

@@ -39,6 +39,7 @@ struct BatchRunnerOptions {
   // Batches run at once, each on its own thread: one tenant's batch that
   // waits for its rate limits does not hold up another's.
   int parallel_batches = 8;
+  int parallel_batches_per_tenant = 2;
   int max_attempts = 3;
   absl::Duration retry_backoff = absl::Milliseconds(500);
   // Each try of a line ends by then (its retries go on until the batch
@@ -109,7 +110,11 @@ class BatchRunner {
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   // Batch id → its worker (touched by the loop's thread only), and the ids
   // whose workers have returned.
-  absl::flat_hash_map<std::string, std::thread> workers_;
+  struct Worker {
+    std::string tenant;
+    std::thread thread;
+  };
+  absl::flat_hash_map<std::string, Worker> workers_;
   std::vector<std::string> finished_workers_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(
       [self](const std::vector<kafka::Message>& batch) {
         return self->HandleBatch(batch);
       },
-      options.concurrency, /*in_flight=*/2);
+      options.concurrency);
   if (!started.ok()) return started;
   return runner;
 }
@@ -137,7 +137,8 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
   }
   // Each answer is stored as soon as it is final: a job redelivered after a
   // stop or a crash is then answered from it instead of being charged again.
-  absl::Status ran = tries_.Run(tries, stopping_, [&](const std::vector<JobTry*>& done) {
+  auto stopping = [this] { return stopping_.load(); };
+  absl::Status ran = tries_.Run(tries, stopping, [&](const std::vector<JobTry*>& done) {
     std::vector<std::pair<std::string, std::string>> to_store;
     for (const JobTry* work : done) {
       Job* job = job_of[work];

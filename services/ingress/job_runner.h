@@ -48,9 +48,6 @@ struct JobRunnerOptions {
   absl::Duration retry_backoff = absl::Milliseconds(500);
   // A job's deadline when its message names none.
   absl::Duration default_timeout = absl::Minutes(10);
-  // Jobs of one consumer poll run at once; two polls' worth may run
-  // together (the next poll's jobs start while the last ones' results are
-  // being acknowledged).
   size_t concurrency = 64;
   // Consumer settings over the defaults (tests shorten timeouts).
   kafka::KafkaSettings consumer_extra;

@@ -26,6 +26,7 @@ bool Retryable(const sluice::v1::Error& error) {
     case 500:
     case 502:
     case 503:
+    case 504:  // the try's own timeout, or the provider's
       return true;
     default:
       return false;
@@ -100,13 +101,25 @@ void JobTries::TryAll(const std::vector<JobTry*>& jobs) const {
 }
 
 absl::Status JobTries::Run(const std::vector<JobTry*>& jobs,
-                           const std::atomic<bool>& stopping,
+                           const std::function<bool()>& stop,
                            const OnDone& on_done) const {
   std::vector<JobTry*> to_run = jobs;
   absl::Duration backoff = backoff_;
   while (!to_run.empty()) {
-    if (stopping.load()) return absl::UnavailableError("stopping");
+    if (stop()) return absl::UnavailableError("stopped");
     TryAll(to_run);
+    if (stop()) {
+      // Tries cut short by the stop are not failures of their jobs: keep
+      // only the answers that are final (they were metered).
+      std::vector<JobTry*> answered;
+      for (JobTry* job : to_run) {
+        if (job->final_answer) answered.push_back(job);
+      }
+      if (!answered.empty()) {
+        if (absl::Status recorded = on_done(answered); !recorded.ok()) return recorded;
+      }
+      return absl::UnavailableError("stopped");
+    }
     std::vector<JobTry*> again;
     std::vector<JobTry*> done;
     absl::Duration pause = absl::ZeroDuration();
@@ -132,7 +145,7 @@ absl::Status JobTries::Run(const std::vector<JobTry*>& jobs,
     to_run = std::move(again);
     if (!to_run.empty()) {
       // In slices: a stopping gateway does not wait out a long Retry-After.
-      for (absl::Time until = absl::Now() + pause; absl::Now() < until && !stopping.load();) {
+      for (absl::Time until = absl::Now() + pause; absl::Now() < until && !stop();) {
         absl::SleepFor(std::min(until - absl::Now(), absl::Milliseconds(100)));
       }
       backoff *= 2;

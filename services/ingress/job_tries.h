@@ -8,7 +8,6 @@
 // request.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -73,9 +72,11 @@ class JobTries {
   using OnDone = std::function<absl::Status(const std::vector<JobTry*>& done)>;
 
   // Tries every job until each has an answer or has used its tries (then
-  // `exhausted` says why). UNAVAILABLE when `stopping` turned true first:
-  // the jobs not done yet are left for a later run.
-  absl::Status Run(const std::vector<JobTry*>& jobs, const std::atomic<bool>& stopping,
+  // `exhausted` says why). UNAVAILABLE when `stop` said so first (the
+  // gateway stopping, a batch cancelled; asked between tries and while
+  // waiting): the jobs not done yet are left for a later run, and a try
+  // that failed because of the stop is not counted against its job.
+  absl::Status Run(const std::vector<JobTry*>& jobs, const std::function<bool()>& stop,
                    const OnDone& on_done) const;
 
  private:

@@ -204,6 +204,7 @@ QueuedCall SchedulerImpl::Describe(const host::CallContext& context,
   started->tenant = context.caller().tenant;
   started->batch = context.caller().batch;
   started->estimated_prompt_tokens = EstimatePromptTokens(request.request());
+  started->deadline = context.deadline();
 
   QueuedCall call;
   call.tenant = started->tenant;
@@ -222,13 +223,16 @@ QueuedCall SchedulerImpl::Describe(const host::CallContext& context,
 
 namespace {
 
-// The provider failed the call itself (5xx, no answer in time), as opposed
-// to refusing it (429, 4xx) or the caller going away.
-bool UpstreamFailed(const absl::Status& status) {
+// The provider failed the call itself (5xx, no answer within its own
+// timeouts), as opposed to refusing it (429, 4xx) or the caller going away
+// or running out of time.
+bool UpstreamFailed(const absl::Status& status, absl::Time caller_deadline,
+                    absl::Time now) {
   switch (status.code()) {
+    case absl::StatusCode::kDeadlineExceeded:
+      return now < caller_deadline;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kInternal:
-    case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kDataLoss:
       return true;
@@ -251,7 +255,9 @@ void SchedulerImpl::Submit(const host::CallContextPtr& context,
     } else {
       id = next_id_++;
       call.id = id;
-      refused = TargetFor(provider).Enqueue(std::move(call));  // moved only if queued
+      TargetQueue& target = TargetFor(provider);
+      target.Observe(options_.clock());
+      refused = target.Enqueue(std::move(call));  // moved only if queued
       if (refused.ok()) waiting_[id] = Waiting{context, 0};
       reason = absl::IsResourceExhausted(refused) ? "queue_full" : "provider_down";
     }
@@ -470,7 +476,13 @@ void SchedulerImpl::Finished(const Started& call, int64_t prompt,
     TargetQueue& target = TargetFor(call.provider);
     target.Finish(call.tenant, call.batch, call.charged_tokens, prompt,
                   completion, call.estimated_prompt_tokens, now);
-    target.RecordOutcome(UpstreamFailed(status));
+    // Only an answer says the provider is up; refusals and callers giving
+    // up say nothing either way.
+    if (status.ok()) {
+      target.RecordOutcome(false);
+    } else if (UpstreamFailed(status, call.deadline, absl::Now())) {
+      target.RecordOutcome(true);
+    }
     Target& shared = targets_.at(call.provider);
     if (shared.gate != nullptr && call.lease != nullptr && !call.lease->empty()) {
       shared.gate->Release(*call.lease, call.charged_tokens, prompt + completion);

@@ -74,6 +74,9 @@ class SchedulerImpl final : public adapters::Adapters {
     bool batch = false;
     int64_t charged_tokens = 0;
     int64_t estimated_prompt_tokens = 0;
+    // The caller's: a call that ends past it timed out on the caller's
+    // account, not the provider's.
+    absl::Time deadline = absl::InfiniteFuture();
     // Set when the provider's shared limits granted a lease.
     std::shared_ptr<std::string> lease;
   };

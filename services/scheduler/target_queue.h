@@ -88,7 +88,9 @@ class TargetQueue {
     limits_.PauseUntil(until, now);
     last_now_ = now;
   }
-  // How a started call ended upstream: failed (5xx, no answer) or not.
+  // The time now, for a full queue's Retry-After (the scheduler's clock).
+  void Observe(absl::Time now) { last_now_ = now; }
+  // A started call was answered (false) or failed upstream (true).
   void RecordOutcome(bool failed) { consecutive_failures_ = failed ? consecutive_failures_ + 1 : 0; }
   bool down() const { return consecutive_failures_ >= kDownAfterFailures; }
 

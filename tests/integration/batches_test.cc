@@ -197,6 +197,20 @@ TEST(BatchesTest, ABatchWaitingForItsRateLimitDoesNotHoldUpAnother) {
   ASSERT_TRUE(other.IsObject() && other.HasMember("status"));
   EXPECT_STREQ(other["status"].GetString(), "in_progress");
   EXPECT_LT(other["request_counts"]["completed"].GetInt64(), 6);
+
+  // Cancelled while its lines wait for the limit: it ends now, not when
+  // the limit would have let them through.
+  absl::Time asked = absl::Now();
+  HttpAnswer cancel = HttpCall(
+      "POST", gateway.http_base() + "/v1/batches/" + stalled + "/cancel", {Auth(kAcmeKey)});
+  ASSERT_EQ(cancel.status, 200) << cancel.body;
+  rapidjson::Document cancelled = AwaitStatus(gateway, stalled, "cancelled", kAcmeKey);
+  ASSERT_TRUE(cancelled.IsObject() && cancelled.HasMember("status"));
+  EXPECT_STREQ(cancelled["status"].GetString(), "cancelled");
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(10));
+  EXPECT_EQ(cancelled["request_counts"]["completed"].GetInt64() +
+                cancelled["request_counts"]["failed"].GetInt64(),
+            6);
 }
 
 }  // namespace

@@ -226,58 +226,5 @@ TEST_F(ConsumerTest, BatchesHoldWhatWasFetchedInOrderAndRetryWhole) {
   EXPECT_LE(largest, 64u);  // ...up to the limit
 }
 
-TEST_F(ConsumerTest, BatchesInFlightTogetherCommitInOrder) {
-  ASSERT_TRUE(broker_->CreateTopic("piped", 1).ok());
-  ProduceBatch("piped", 0, 200);
-  absl::Mutex mu;
-  std::vector<std::string> handled;
-  int running = 0;
-  int most_running = 0;
-  auto handler = [&](const std::vector<Message>& batch) {
-    {
-      absl::MutexLock lock(&mu);
-      most_running = std::max(most_running, ++running);
-    }
-    // Long enough that the next batch starts meanwhile.
-    absl::SleepFor(absl::Milliseconds(50));
-    absl::MutexLock lock(&mu);
-    --running;
-    for (const Message& m : batch) handled.push_back(m.key);
-    return absl::OkStatus();
-  };
-  {
-    auto consumer =
-        Consumer::Create(testing::FastConsumer(brokers(), "group-p", {"piped"}));
-    ASSERT_TRUE(consumer.ok()) << consumer.status();
-    ASSERT_TRUE((*consumer)->StartBatches(handler, /*max_batch=*/20, /*in_flight=*/2).ok());
-    absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < deadline) {
-      {
-        absl::MutexLock lock(&mu);
-        if (handled.size() >= 200) break;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    (*consumer)->Stop();
-  }
-  {
-    absl::MutexLock lock(&mu);
-    ASSERT_EQ(handled.size(), 200u);
-    EXPECT_EQ(std::set<std::string>(handled.begin(), handled.end()).size(), 200u);
-    EXPECT_EQ(most_running, 2);  // two at once, never more
-  }
-  // Everything was committed: a new member of the group reads only what
-  // comes after.
-  Collector after;
-  auto consumer = StartConsumer("group-p", "piped", after.Handler());
-  ASSERT_NE(consumer, nullptr);
-  ProduceBatch("piped", 500, 3);
-  ASSERT_EQ(after.WaitFor(3, absl::Seconds(20)), 3u);
-  std::vector<Message> messages = after.messages();
-  ASSERT_EQ(messages.size(), 3u);
-  EXPECT_EQ(messages[0].key, "key-500");
-  EXPECT_EQ(messages[0].offset, 200);
-}
-
 }  // namespace
 }  // namespace sluice::kafka
