@@ -137,18 +137,8 @@ void BatchApi::AddRoutes(http::PathRouter& paths) {
   }
 }
 
-std::optional<Caller> BatchApi::Authenticated(const http::Request& request,
-                                              http::ResponseWriter& writer) const {
-  absl::StatusOr<Caller> caller = auth_->Authenticate(request.Header("authorization"));
-  if (!caller.ok()) {
-    RespondWithError(writer, caller.status(), {});
-    return std::nullopt;
-  }
-  return *std::move(caller);
-}
-
 void BatchApi::UploadFile(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   absl::StatusOr<std::vector<http::FormPart>> parts =
       http::ParseMultipartForm(request.Header("content-type"), request.body);
@@ -215,7 +205,7 @@ void BatchApi::UploadFile(const http::Request& request, http::ResponseWriter& wr
 }
 
 void BatchApi::ListFiles(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   absl::StatusOr<std::vector<StoredFile>> files = store_->ListFiles(caller->tenant);
   if (!files.ok()) {
@@ -226,7 +216,7 @@ void BatchApi::ListFiles(const http::Request& request, http::ResponseWriter& wri
 }
 
 void BatchApi::GetFile(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   absl::string_view rest = absl::string_view(request.path).substr(kFilesPrefix.size());
   bool content = absl::ConsumeSuffix(&rest, "/content");
@@ -253,7 +243,7 @@ void BatchApi::GetFile(const http::Request& request, http::ResponseWriter& write
 }
 
 void BatchApi::DeleteFile(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   std::string id = request.path.substr(kFilesPrefix.size());
   if (absl::Status deleted = store_->DeleteFile(caller->tenant, id); !deleted.ok()) {
@@ -274,7 +264,7 @@ void BatchApi::DeleteFile(const http::Request& request, http::ResponseWriter& wr
 }
 
 void BatchApi::CreateBatch(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   absl::StatusOr<std::string> key_sha256 = ApiKeyAuth::KeyHashOf(request.Header("authorization"));
   if (!key_sha256.ok()) {
@@ -356,7 +346,7 @@ void BatchApi::CreateBatch(const http::Request& request, http::ResponseWriter& w
 }
 
 void BatchApi::ListBatches(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   int limit = 20;
   if (std::string text = QueryParam(request.query, "limit"); !text.empty()) {
@@ -381,7 +371,7 @@ void BatchApi::ListBatches(const http::Request& request, http::ResponseWriter& w
 }
 
 void BatchApi::GetBatch(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   std::string id = request.path.substr(kBatchesPrefix.size());
   absl::StatusOr<BatchRecord> batch = store_->GetBatch(caller->tenant, id);
@@ -393,7 +383,7 @@ void BatchApi::GetBatch(const http::Request& request, http::ResponseWriter& writ
 }
 
 void BatchApi::CancelBatch(const http::Request& request, http::ResponseWriter& writer) {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   absl::string_view rest = absl::string_view(request.path).substr(kBatchesPrefix.size());
   if (!absl::ConsumeSuffix(&rest, "/cancel") || rest.empty() ||

@@ -49,8 +49,6 @@ class BatchApi {
   // Runs `handler` on the API's own threads: the store's work (a 200 MB
   // file, a long listing) never blocks an I/O thread.
   http::Handler OffIo(Handler handler);
-  std::optional<Caller> Authenticated(const http::Request& request,
-                                      http::ResponseWriter& writer) const;
   void UploadFile(const http::Request& request, http::ResponseWriter& writer);
   void ListFiles(const http::Request& request, http::ResponseWriter& writer);
   // GET /v1/files/{id} and /v1/files/{id}/content.

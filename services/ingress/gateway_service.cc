@@ -147,23 +147,14 @@ grpc::ServerUnaryReactor* GatewayService::GetJob(grpc::CallbackServerContext* co
         status::ToGrpcStatus(absl::UnavailableError("async jobs are disabled")));
     return reactor;
   }
-  absl::StatusOr<std::optional<std::string>> line =
-      jobs_->Result(JobStore::JobId(caller->tenant, request->custom_id()));
+  absl::StatusOr<std::string> line = jobs_->FinishedResult(caller->tenant, request->custom_id());
   if (!line.ok()) {
     reactor->Finish(status::ToGrpcStatus(line.status()));
     return reactor;
   }
-  if (!line->has_value()) {
-    // Another tenant's job looks exactly like one that does not exist.
-    reactor->Finish(status::ToGrpcStatus(status::NotFound(
-        absl::StrCat("no finished job \"", request->custom_id(),
-                     "\" for this key's tenant (it may still be queued or running)"),
-        "custom_id")));
-    return reactor;
-  }
   response->set_custom_id(request->custom_id());
   response->set_status("completed");
-  response->set_result_json(**line);
+  response->set_result_json(*std::move(line));
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

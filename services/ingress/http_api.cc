@@ -121,19 +121,9 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
   });
 }
 
-std::optional<Caller> HttpApi::Authenticated(const http::Request& request,
-                                             http::ResponseWriter& writer) const {
-  absl::StatusOr<Caller> caller = auth_->Authenticate(request.Header("authorization"));
-  if (!caller.ok()) {
-    RespondWithError(writer, caller.status(), {});
-    return std::nullopt;
-  }
-  return *std::move(caller);
-}
-
 void HttpApi::Models(const http::Request& request,
                      http::ResponseWriter& writer) const {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   rapidjson::StringBuffer buffer;
   JsonWriter json(buffer);
@@ -163,27 +153,16 @@ void HttpApi::Models(const http::Request& request,
 // Totals for the caller's tenant, from the metering service.
 void HttpApi::JobResult(const http::Request& request,
                         http::ResponseWriter& writer) const {
-  std::optional<Caller> caller = Authenticated(request, writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, writer);
   if (!caller.has_value()) return;
   if (jobs_ == nullptr) {
     RespondWithError(writer, absl::UnavailableError("async jobs are disabled"), {});
     return;
   }
   std::string custom_id = request.path.substr(std::string("/v1/jobs/").size());
-  absl::StatusOr<std::optional<std::string>> line =
-      jobs_->Result(JobStore::JobId(caller->tenant, custom_id));
+  absl::StatusOr<std::string> line = jobs_->FinishedResult(caller->tenant, custom_id);
   if (!line.ok()) {
     RespondWithError(writer, line.status(), {});
-    return;
-  }
-  if (!line->has_value()) {
-    // Another tenant's job looks exactly like one that does not exist.
-    RespondWithError(writer,
-                     status::NotFound(absl::StrCat("no finished job \"", custom_id,
-                                                   "\" for this key's tenant (it may "
-                                                   "still be queued or running)"),
-                                      "custom_id"),
-                     {});
     return;
   }
   rapidjson::StringBuffer buffer;
@@ -196,7 +175,7 @@ void HttpApi::JobResult(const http::Request& request,
   json.Key("status");
   json.String("completed");
   json.Key("result");
-  json.RawValue((*line)->data(), (*line)->size(), rapidjson::kObjectType);
+  json.RawValue(line->data(), line->size(), rapidjson::kObjectType);
   json.EndObject();
   writer.Respond(200, {{"content-type", "application/json"}},
                  std::string(buffer.GetString(), buffer.GetSize()));
@@ -204,7 +183,7 @@ void HttpApi::JobResult(const http::Request& request,
 
 void HttpApi::Usage(const http::Request& request,
                     http::ResponseWriterPtr writer) {
-  std::optional<Caller> caller = Authenticated(request, *writer);
+  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, *writer);
   if (!caller.has_value()) return;
   if (metering_ == nullptr) {
     RespondWithError(*writer,

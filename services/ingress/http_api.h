@@ -49,9 +49,6 @@ class HttpApi {
   }
 
  private:
-  // The caller of `request`, or nullopt after answering the key's error.
-  std::optional<Caller> Authenticated(const http::Request& request,
-                                      http::ResponseWriter& writer) const;
   void Models(const http::Request& request, http::ResponseWriter& writer) const;
   void Usage(const http::Request& request, http::ResponseWriterPtr writer);
   // GET /v1/jobs/{custom_id}: the stored result of the caller's tenant's

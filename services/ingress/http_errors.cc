@@ -21,4 +21,15 @@ sluice::v1::Error RespondWithError(http::ResponseWriter& writer,
   return error;
 }
 
+std::optional<Caller> AuthenticateOrRespond(const ApiKeyAuth& auth,
+                                            const http::Request& request,
+                                            http::ResponseWriter& writer) {
+  absl::StatusOr<Caller> caller = auth.Authenticate(request.Header("authorization"));
+  if (!caller.ok()) {
+    RespondWithError(writer, caller.status(), {});
+    return std::nullopt;
+  }
+  return *std::move(caller);
+}
+
 }  // namespace sluice::ingress

@@ -1,8 +1,11 @@
 // Answers an HTTP request with an error in OpenAI's JSON shape.
 #pragma once
 
+#include <optional>
+
 #include "absl/status/status.h"
 #include "libs/http/server.h"
+#include "services/ingress/api_key_auth.h"
 #include "sluice/v1/chat.pb.h"
 
 namespace sluice::ingress {
@@ -12,5 +15,11 @@ namespace sluice::ingress {
 sluice::v1::Error RespondWithError(http::ResponseWriter& writer,
                                    const absl::Status& status,
                                    http::Headers headers);
+
+// The caller of `request` (its Authorization header), or nullopt after
+// answering the key's error.
+std::optional<Caller> AuthenticateOrRespond(const ApiKeyAuth& auth,
+                                            const http::Request& request,
+                                            http::ResponseWriter& writer);
 
 }  // namespace sluice::ingress

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/sqlite/sqlite_statement.h"
+#include "libs/status/errors.h"
 
 namespace sluice::ingress {
 namespace {
@@ -40,6 +41,19 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path
 
 std::string JobStore::JobId(absl::string_view tenant, absl::string_view custom_id) {
   return absl::StrCat(tenant, "/", custom_id);
+}
+
+absl::StatusOr<std::string> JobStore::FinishedResult(absl::string_view tenant,
+                                                     absl::string_view custom_id) {
+  absl::StatusOr<std::optional<std::string>> line = Result(JobId(tenant, custom_id));
+  if (!line.ok()) return line.status();
+  if (!line->has_value()) {
+    return status::NotFound(absl::StrCat("no finished job \"", custom_id,
+                                         "\" for this key's tenant (it may still be "
+                                         "queued or running)"),
+                            "custom_id");
+  }
+  return **std::move(line);
 }
 
 JobStore::~JobStore() {

@@ -28,6 +28,12 @@ class JobStore {
   // custom_id is another job).
   static std::string JobId(absl::string_view tenant, absl::string_view custom_id);
 
+  // The output line of the finished job `custom_id` of `tenant`: NOT_FOUND
+  // (param custom_id) while it runs, for one never sent, and for another
+  // tenant's (they look alike).
+  absl::StatusOr<std::string> FinishedResult(absl::string_view tenant,
+                                             absl::string_view custom_id);
+
   // The stored output line of `job_id`, if any.
   absl::StatusOr<std::optional<std::string>> Result(const std::string& job_id);
   // Stores the output lines of jobs by id, in one commit (it survives the

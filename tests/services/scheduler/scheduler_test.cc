@@ -360,7 +360,7 @@ TEST_F(SharedLimitsTest, TokensPerMinuteAreSharedAndSettledToRealUsage) {
 
 TEST_F(SharedLimitsTest, TwoReplicasSharingRedisNeverExceedTheRpm) {
   // 6 requests a minute between both replicas: of 10 calls that may wait
-  // 2 s, the provider sees 6 (the bucket refills one every 10 s); the rest
+  // 4 s, the provider sees 6 (the bucket refills one every 10 s); the rest
   // reach their deadline in the queue.
   sluice::v1::ProviderLimits limits;
   limits.set_rpm(6);
@@ -368,7 +368,7 @@ TEST_F(SharedLimitsTest, TwoReplicasSharingRedisNeverExceedTheRpm) {
   Answers answers;
   for (int i = 0; i < 10; ++i) {
     SchedulerImpl& replica = i % 2 ? *second_ : *scheduler_;
-    replica.Complete(Context("t", false, absl::Seconds(2)), Request(absl::StrCat("q", i)),
+    replica.Complete(Context("t", false, absl::Seconds(4)), Request(absl::StrCat("q", i)),
                      answers.Add(absl::StrCat("c", i)));
   }
   ASSERT_TRUE(answers.WaitFor(10));
