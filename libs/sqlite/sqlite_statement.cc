@@ -8,6 +8,23 @@ absl::Status Error(sqlite3* db, absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", sqlite3_errmsg(db)));
 }
 
+absl::StatusOr<sqlite3*> Open(const std::string& path, const char* schema,
+                              absl::string_view what) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    absl::Status error = Error(db, absl::StrCat(what, ": opening ", path));
+    sqlite3_close(db);
+    return error;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  if (absl::Status created = Exec(db, schema, absl::StrCat(what, ": creating the schema"));
+      !created.ok()) {
+    sqlite3_close(db);
+    return created;
+  }
+  return db;
+}
+
 absl::StatusOr<Stmt> Prepare(sqlite3* db, absl::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt,

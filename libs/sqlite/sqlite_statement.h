@@ -20,6 +20,11 @@ struct StmtDeleter {
 };
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
 
+// Opens (creating if needed) the database at `path` (":memory:" works)
+// with a 5 s busy timeout and runs `schema` on it; the caller closes it.
+absl::StatusOr<sqlite3*> Open(const std::string& path, const char* schema,
+                              absl::string_view what);
+
 // INTERNAL: "`what`: <SQLite's message>".
 absl::Status Error(sqlite3* db, absl::string_view what);
 

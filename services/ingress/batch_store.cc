@@ -170,19 +170,9 @@ std::string NewObjectId(absl::string_view prefix) {
 }
 
 absl::StatusOr<std::unique_ptr<BatchStore>> BatchStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    absl::Status error = SqliteError(db, absl::StrCat("opening ", path));
-    sqlite3_close(db);
-    return error;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  if (absl::Status created = sqlite::Exec(db, kSchema, "batch store: creating the schema");
-      !created.ok()) {
-    sqlite3_close(db);
-    return created;
-  }
-  return std::unique_ptr<BatchStore>(new BatchStore(db));
+  absl::StatusOr<sqlite3*> db = sqlite::Open(path, kSchema, "batch store");
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<BatchStore>(new BatchStore(*db));
 }
 
 BatchStore::~BatchStore() {
@@ -312,6 +302,11 @@ absl::Status BatchStore::CreateBatch(const BatchRecord& b) {
 absl::StatusOr<BatchRecord> BatchStore::GetBatch(const std::string& tenant,
                                                  const std::string& id) {
   absl::MutexLock lock(&mu_);
+  return ReadBatchLocked(tenant, id);
+}
+
+absl::StatusOr<BatchRecord> BatchStore::ReadBatchLocked(const std::string& tenant,
+                                                        const std::string& id) {
   absl::StatusOr<Stmt> s = Prepare(
       db_, absl::StrCat("SELECT ", kBatchColumns,
                         " FROM batches WHERE id = ?1 AND tenant = ?2"));
@@ -390,19 +385,11 @@ absl::StatusOr<BatchRecord> BatchStore::RequestCancel(const std::string& tenant,
   BindTime(s->get(), 3, now);
   if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "cancelling a batch");
   bool changed = sqlite3_changes(db_) > 0;
-  absl::StatusOr<Stmt> read = Prepare(
-      db_, absl::StrCat("SELECT ", kBatchColumns,
-                        " FROM batches WHERE id = ?1 AND tenant = ?2"));
-  if (!read.ok()) return read.status();
-  BindText(read->get(), 1, id);
-  BindText(read->get(), 2, tenant);
-  int rc = sqlite3_step(read->get());
-  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("No such Batch object: ", id));
-  if (rc != SQLITE_ROW) return SqliteError(db_, "reading a batch");
-  BatchRecord batch = ReadBatch(read->get());
-  if (!changed && batch.status != kBatchCancelling) {
+  absl::StatusOr<BatchRecord> batch = ReadBatchLocked(tenant, id);
+  if (!batch.ok()) return batch.status();
+  if (!changed && batch->status != kBatchCancelling) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "Cannot cancel a batch with status '", batch.status, "'."));
+        "Cannot cancel a batch with status '", batch->status, "'."));
   }
   return batch;
 }

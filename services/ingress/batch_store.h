@@ -158,6 +158,9 @@ class BatchStore {
 
  private:
   explicit BatchStore(sqlite3* db) : db_(db) {}
+  absl::StatusOr<BatchRecord> ReadBatchLocked(const std::string& tenant,
+                                              const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);

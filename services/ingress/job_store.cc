@@ -24,19 +24,9 @@ absl::Status SqliteError(sqlite3* db, absl::string_view what) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    absl::Status error = SqliteError(db, absl::StrCat("opening ", path));
-    sqlite3_close(db);
-    return error;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  if (absl::Status created = sqlite::Exec(db, kSchema, "job store: creating the schema");
-      !created.ok()) {
-    sqlite3_close(db);
-    return created;
-  }
-  return std::unique_ptr<JobStore>(new JobStore(db));
+  absl::StatusOr<sqlite3*> db = sqlite::Open(path, kSchema, "job store");
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<JobStore>(new JobStore(*db));
 }
 
 std::string JobStore::JobId(absl::string_view tenant, absl::string_view custom_id) {
