@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apps/sluice/keys_command.h"
+#include "apps/sluice/make_test_model_command.h"
 #include "apps/sluice/serve.h"
 #include "libs/host/host_main.h"
 #include "libs/kafka/dev_broker_main.h"
@@ -27,6 +28,9 @@ constexpr const char* kUsage =
     "  dev-kafka [--brokers N] [--topics a,b]   the Kafka dev broker (faults:\n"
     "                                           SIGUSR1 brokers down, SIGUSR2\n"
     "                                           up, SIGHUP request errors)\n"
+    "  make-test-model --out FILE [--params N]  a deterministic random-weight\n"
+    "        [--seed S] [--vocab NAME]          llama GGUF for tests (see\n"
+    "        [--template NAME|none] [--f16]     `sluice make-test-model`)\n"
     "  free-port                                print a free TCP port\n"
     "  version\n";
 
@@ -64,6 +68,7 @@ int main(int argc, char** argv) {
   if (command == "dev-kafka") {
     return sluice::kafka::RunDevKafka(argc - 1, argv + 1);
   }
+  if (command == "make-test-model") return sluice::app::RunMakeTestModel(args);
   if (command == "free-port") return FreePort();
   if (command == "version") {
     std::printf("sluice %s\n", SLUICE_VERSION);

@@ -1,4 +1,4 @@
-// The Worker component: self-hosted inference (llama.cpp; its own issue).
+// The Worker component: self-hosted inference on llama.cpp.
 // Adapters reach it like any provider, co-hosted or remote.
 #pragma once
 
@@ -20,6 +20,9 @@ class Worker {
   virtual void Tokenize(host::CallContextPtr context,
                         sluice::v1::TokenizeRequest request,
                         host::Callback<sluice::v1::TokenizeResponse> done) = 0;
+  // Model, capacity, load and the prompt prefixes its slots hold.
+  virtual void Info(host::CallContextPtr context,
+                    host::Callback<sluice::v1::WorkerInfo> done) = 0;
 };
 
 }  // namespace sluice::worker

@@ -30,6 +30,16 @@ void WorkerClient::Tokenize(host::CallContextPtr context,
       context, auth_, std::move(request), std::move(done));
 }
 
+void WorkerClient::Info(host::CallContextPtr context,
+                        host::Callback<sluice::v1::WorkerInfo> done) {
+  sluice::v1::Worker::Stub* stub = stub_.get();
+  host::CallUnary<sluice::v1::WorkerInfo>(
+      [stub](auto* c, auto* q, auto* r, auto f) {
+        stub->async()->Info(c, q, r, std::move(f));
+      },
+      context, auth_, sluice::v1::WorkerInfoRequest(), std::move(done));
+}
+
 host::ClientDefinition WorkerClientDefinition() {
   return {kServiceName,
           [](host::Components& components,

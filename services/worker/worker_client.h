@@ -21,6 +21,8 @@ class WorkerClient final : public Worker {
   void Tokenize(host::CallContextPtr context,
                 sluice::v1::TokenizeRequest request,
                 host::Callback<sluice::v1::TokenizeResponse> done) override;
+  void Info(host::CallContextPtr context,
+            host::Callback<sluice::v1::WorkerInfo> done) override;
 
  private:
   std::unique_ptr<sluice::v1::Worker::Stub> stub_;

@@ -24,4 +24,13 @@ grpc::ServerUnaryReactor* WorkerGrpc::Tokenize(
                           });
 }
 
+grpc::ServerUnaryReactor* WorkerGrpc::Info(
+    grpc::CallbackServerContext* context, const sluice::v1::WorkerInfoRequest*,
+    sluice::v1::WorkerInfo* response) {
+  return host::ServeUnary(context, auth_, response,
+                          [&](host::CallContextPtr ctx, auto done) {
+                            worker_->Info(std::move(ctx), std::move(done));
+                          });
+}
+
 }  // namespace sluice::worker

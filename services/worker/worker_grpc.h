@@ -20,6 +20,9 @@ class WorkerGrpc final : public sluice::v1::Worker::CallbackService {
       grpc::CallbackServerContext* context,
       const sluice::v1::TokenizeRequest* request,
       sluice::v1::TokenizeResponse* response) override;
+  grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* context,
+                                 const sluice::v1::WorkerInfoRequest* request,
+                                 sluice::v1::WorkerInfo* response) override;
 
  private:
   Worker* worker_;

@@ -1,6 +1,7 @@
-// The worker as `sluice serve` hosts it today: a component that answers
-// UNIMPLEMENTED until the llama.cpp engine lands (its own issue), so that
-// routes to it fall back like routes to any provider that cannot serve.
+// The worker as `sluice serve` hosts it: the llama.cpp engine on the model
+// of `worker.model_path`, or, with no model configured, a worker that
+// answers UNIMPLEMENTED so that routes to it fall back like routes to any
+// provider that cannot serve.
 #pragma once
 
 #include "libs/host/host.h"

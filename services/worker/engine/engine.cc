@@ -1,0 +1,442 @@
+#include "services/worker/engine/engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace sluice::worker {
+
+struct Engine::Job {
+  GenerationRequest request;
+  HandlePtr handle;
+  SamplerPtr sampler;
+  // The prompt, then every token sampled so far. The KV of a slot running
+  // this job holds tokens[0, n_past); the rest are decoded next.
+  std::vector<llama_token> tokens;
+  int n_prompt = 0;
+  int n_generated = 0;
+  int64_t cached_tokens = 0;
+  int preemptions = 0;
+  bool started = false;  // placed at least once
+};
+
+struct Engine::Slot {
+  std::unique_ptr<Job> job;
+  // What this slot's KV holds: tokens[0, n_past) of its job while it runs,
+  // and of its last job after (for the prefix cache).
+  std::vector<llama_token> cached;
+  int n_past = 0;
+  // Where this step's logits of this slot lie in the batch; -1: none.
+  int logits_at = -1;
+  absl::Time last_used = absl::InfinitePast();
+};
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
+    const EngineOptions& options) {
+  if (options.slots < 1 || options.slots > 256) {
+    return absl::InvalidArgumentError("worker slots must lie in [1, 256]");
+  }
+  if (options.slot_context < 16 || options.step_tokens < 1) {
+    return absl::InvalidArgumentError(
+        "worker slot_context must be at least 16 and step_tokens at least 1");
+  }
+  InitLlamaOnce();
+  llama_model_params model_params = llama_model_default_params();
+  model_params.n_gpu_layers = options.gpu_layers;
+  ModelPtr model(
+      llama_model_load_from_file(options.model_path.c_str(), model_params));
+  if (model == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot load the model ", options.model_path));
+  }
+  llama_context_params params = llama_context_default_params();
+  params.n_seq_max = static_cast<uint32_t>(options.slots);
+  params.n_ctx = static_cast<uint32_t>(options.slots * options.slot_context);
+  params.n_batch = static_cast<uint32_t>(std::max(options.step_tokens, options.slots));
+  params.n_ubatch = params.n_batch;
+  params.n_threads = options.threads;
+  params.n_threads_batch = options.threads;
+  // One KV stream per slot: a sequence's attention sees only its own cells,
+  // so what it computes does not depend on who else is in the batch.
+  params.kv_unified = false;
+  params.no_perf = true;
+  ContextPtr context(llama_init_from_model(model.get(), params));
+  if (context == nullptr) {
+    return absl::ResourceExhaustedError(
+        "cannot create the llama.cpp context (not enough memory for the KV "
+        "cache of slots x slot_context?)");
+  }
+  return std::unique_ptr<Engine>(
+      new Engine(options, std::move(model), std::move(context)));
+}
+
+Engine::Engine(EngineOptions options, ModelPtr model, ContextPtr context)
+    : options_(std::move(options)),
+      model_(std::move(model)),
+      context_(std::move(context)),
+      vocab_(llama_model_get_vocab(model_.get())),
+      batch_(llama_batch_init(std::max(options_.step_tokens, options_.slots), 0,
+                              1)),
+      slot_kv_(options_.slots, 0),
+      slot_cached_(options_.slots, 0),
+      slots_(options_.slots) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Engine::~Engine() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    wake_.Signal();
+  }
+  thread_.join();
+  llama_batch_free(batch_);
+}
+
+Engine::HandlePtr Engine::Submit(GenerationRequest request) {
+  auto handle = std::make_shared<Handle>();
+  const int n_prompt = static_cast<int>(request.prompt.size());
+  if (n_prompt == 0 || n_prompt >= options_.slot_context) {
+    GenerationResult result;
+    result.status = absl::InvalidArgumentError(absl::StrCat(
+        "the prompt has ", n_prompt, " tokens; this worker's context holds ",
+        options_.slot_context, " per sequence"));
+    request.on_done(std::move(result));
+    return handle;
+  }
+  auto job = std::make_unique<Job>();
+  job->tokens = request.prompt;
+  job->n_prompt = n_prompt;
+  job->sampler = MakeSampler(request.sampling, llama_vocab_n_tokens(vocab_));
+  job->request = std::move(request);
+  job->handle = handle;
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    GenerationResult result;
+    result.status = absl::UnavailableError("the worker is stopping");
+    job->request.on_done(std::move(result));
+    return handle;
+  }
+  (job->request.interactive ? interactive_queue_ : batch_queue_)
+      .push_back(std::move(job));
+  wake_.Signal();
+  return handle;
+}
+
+EngineStats Engine::Stats() const {
+  absl::MutexLock lock(&mu_);
+  EngineStats stats;
+  stats.slots = options_.slots;
+  stats.slot_context = options_.slot_context;
+  stats.running = running_;
+  stats.waiting = static_cast<int>(interactive_queue_.size() + batch_queue_.size());
+  for (int kv : slot_kv_) stats.kv_used += kv;
+  stats.kv_total = static_cast<int64_t>(options_.slots) * options_.slot_context;
+  stats.slot_cached_tokens = slot_cached_;
+  return stats;
+}
+
+void Engine::Loop() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        if (stopping_ || !interactive_queue_.empty() || !batch_queue_.empty()) {
+          return true;
+        }
+        for (const Slot& slot : slots_) {
+          if (slot.job != nullptr) return true;
+        }
+        return false;
+      };
+      while (!has_work()) wake_.Wait(&mu_);
+      if (stopping_) break;
+    }
+    Admit();
+    Step();
+  }
+  FailAll(absl::UnavailableError("the worker is stopping"));
+}
+
+namespace {
+
+size_t CommonPrefix(const std::vector<llama_token>& a,
+                    const std::vector<llama_token>& b) {
+  size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+void Engine::Admit() {
+  // Cancelled and late jobs leave their slots first.
+  const absl::Time now = absl::Now();
+  for (int i = 0; i < options_.slots; ++i) {
+    if (slots_[i].job == nullptr) continue;
+    if (slots_[i].job->handle->cancelled()) {
+      Finish(i, absl::CancelledError("the request was cancelled"), "");
+    } else if (slots_[i].job->request.deadline < now) {
+      Finish(i, absl::DeadlineExceededError("the request ran past its deadline"),
+             "");
+    }
+  }
+  for (;;) {
+    std::vector<std::unique_ptr<Job>> cancelled;
+    std::unique_ptr<Job> job;
+    int victim = -1;
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto* queue : {&interactive_queue_, &batch_queue_}) {
+        for (auto it = queue->begin(); it != queue->end();) {
+          if ((*it)->handle->cancelled() || (*it)->request.deadline < now) {
+            cancelled.push_back(std::move(*it));
+            it = queue->erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      bool has_free = std::any_of(slots_.begin(), slots_.end(),
+                                  [](const Slot& s) { return s.job == nullptr; });
+      if (!interactive_queue_.empty()) {
+        if (!has_free) {
+          // An interactive request waits: take the slot of the batch job
+          // with the least KV to rebuild.
+          for (int i = 0; i < options_.slots; ++i) {
+            const Job* running = slots_[i].job.get();
+            if (running != nullptr && !running->request.interactive &&
+                (victim < 0 || slots_[i].n_past < slots_[victim].n_past)) {
+              victim = i;
+            }
+          }
+        }
+        if (has_free || victim >= 0) {
+          job = std::move(interactive_queue_.front());
+          interactive_queue_.pop_front();
+        }
+      } else if (!batch_queue_.empty() && has_free) {
+        job = std::move(batch_queue_.front());
+        batch_queue_.pop_front();
+      }
+    }
+    for (auto& gone : cancelled) {
+      GenerationResult result;
+      result.status =
+          gone->handle->cancelled()
+              ? absl::CancelledError("the request was cancelled")
+              : absl::DeadlineExceededError("the request ran past its deadline");
+      result.usage.prompt_tokens = gone->n_prompt;
+      gone->request.on_done(std::move(result));
+    }
+    if (job == nullptr) return;
+    if (victim >= 0) Preempt(victim);
+    // The free slot with the longest cached prefix; among equals, the one
+    // unused longest (its cache is the least likely to be wanted).
+    int best = -1;
+    size_t best_prefix = 0;
+    for (int i = 0; i < options_.slots; ++i) {
+      if (slots_[i].job != nullptr) continue;
+      size_t prefix = CommonPrefix(slots_[i].cached, job->tokens);
+      if (best < 0 || prefix > best_prefix ||
+          (prefix == best_prefix && slots_[i].last_used < slots_[best].last_used)) {
+        best = i;
+        best_prefix = prefix;
+      }
+    }
+    Place(std::move(job), best);
+  }
+}
+
+void Engine::Place(std::unique_ptr<Job> job, int index) {
+  Slot& slot = slots_[index];
+  llama_memory_t memory = llama_get_memory(context_.get());
+  size_t prefix = CommonPrefix(slot.cached, job->tokens);
+  // At least the last token is decoded again: its logits give the next one.
+  prefix = std::min(prefix, job->tokens.size() - 1);
+  if (!llama_memory_seq_rm(memory, index, static_cast<llama_pos>(prefix), -1)) {
+    llama_memory_seq_rm(memory, index, -1, -1);
+    prefix = 0;
+  }
+  slot.cached.resize(prefix);
+  slot.n_past = static_cast<int>(prefix);
+  if (!job->started) {
+    job->started = true;
+    job->cached_tokens = static_cast<int64_t>(prefix);
+    counters_.prefix_queries += job->n_prompt;
+    counters_.prefix_hits += static_cast<int64_t>(prefix);
+    if (job->request.on_start) job->request.on_start();
+  }
+  slot.job = std::move(job);
+  slot.last_used = absl::Now();
+  absl::MutexLock lock(&mu_);
+  ++running_;
+}
+
+void Engine::Preempt(int index) {
+  Slot& slot = slots_[index];
+  std::unique_ptr<Job> job = std::move(slot.job);
+  // The KV stays as this slot's cache: if the job comes back here before
+  // another takes the slot, it reuses all of it.
+  slot.cached.resize(slot.n_past);
+  ++job->preemptions;
+  ++counters_.preemptions;
+  absl::MutexLock lock(&mu_);
+  --running_;
+  batch_queue_.push_front(std::move(job));
+}
+
+bool Engine::Step() {
+  batch_.n_tokens = 0;
+  const int capacity = std::max(options_.step_tokens, options_.slots);
+  auto add = [this](llama_token token, int pos, int seq, bool logits) {
+    int i = batch_.n_tokens++;
+    batch_.token[i] = token;
+    batch_.pos[i] = pos;
+    batch_.n_seq_id[i] = 1;
+    batch_.seq_id[i][0] = seq;
+    batch_.logits[i] = logits;
+  };
+  // Generating slots first: one token each.
+  std::vector<int> prefilling;
+  for (int i = 0; i < options_.slots; ++i) {
+    Slot& slot = slots_[i];
+    slot.logits_at = -1;
+    if (slot.job == nullptr) continue;
+    int pending = static_cast<int>(slot.job->tokens.size()) - slot.n_past;
+    if (pending == 1) {
+      slot.logits_at = batch_.n_tokens;
+      add(slot.job->tokens[slot.n_past], slot.n_past, i, true);
+    } else {
+      prefilling.push_back(i);
+    }
+  }
+  // Then prompt chunks, interactive slots first, the budget shared evenly so
+  // one long prompt cannot starve another.
+  std::stable_sort(prefilling.begin(), prefilling.end(), [this](int a, int b) {
+    return slots_[a].job->request.interactive && !slots_[b].job->request.interactive;
+  });
+  if (!prefilling.empty()) {
+    std::rotate(prefilling.begin(),
+                prefilling.begin() + next_prefill_ % prefilling.size(),
+                prefilling.end());
+    ++next_prefill_;
+  }
+  std::vector<int> chunk(options_.slots, 0);
+  for (size_t k = 0; k < prefilling.size(); ++k) {
+    int i = prefilling[k];
+    Slot& slot = slots_[i];
+    int left = capacity - batch_.n_tokens;
+    if (left <= 0) break;
+    int share = std::max(1, left / static_cast<int>(prefilling.size() - k));
+    int pending = static_cast<int>(slot.job->tokens.size()) - slot.n_past;
+    int n = std::min(pending, share);
+    for (int t = 0; t < n; ++t) {
+      int pos = slot.n_past + t;
+      bool last = pos + 1 == static_cast<int>(slot.job->tokens.size());
+      if (last) slot.logits_at = batch_.n_tokens;
+      add(slot.job->tokens[pos], pos, i, last);
+    }
+    chunk[i] = n;
+  }
+  if (batch_.n_tokens == 0) return false;
+
+  int32_t rc = llama_decode(context_.get(), batch_);
+  if (rc != 0) {
+    // 1: no KV room for this batch. Each slot has its own stream here, so
+    // this means a slot outgrew its context: end the longest jobs.
+    absl::Status error =
+        rc == 1 ? absl::ResourceExhaustedError("the KV cache is full")
+                : absl::InternalError(absl::StrCat("llama_decode failed: ", rc));
+    llama_memory_t memory = llama_get_memory(context_.get());
+    for (int i = 0; i < options_.slots; ++i) {
+      if (slots_[i].job == nullptr) continue;
+      // What this step added to the KV is undone before the job ends.
+      llama_memory_seq_rm(memory, i, slots_[i].n_past, -1);
+      Finish(i, error, "");
+    }
+    return true;
+  }
+  ++counters_.steps;
+  for (int i = 0; i < options_.slots; ++i) {
+    Slot& slot = slots_[i];
+    if (slot.job == nullptr) continue;
+    int decoded = slot.logits_at >= 0 && chunk[i] == 0 ? 1 : chunk[i];
+    if (decoded == 0) continue;
+    Job& job = *slot.job;
+    int from = slot.n_past;
+    for (int t = 0; t < decoded; ++t) slot.cached.push_back(job.tokens[from + t]);
+    slot.n_past += decoded;
+    slot.last_used = absl::Now();
+    counters_.prompt_tokens += std::max(0, std::min(slot.n_past, job.n_prompt) -
+                                               std::min(from, job.n_prompt));
+    if (slot.logits_at < 0) continue;  // still reading its prompt
+    llama_token token =
+        llama_sampler_sample(job.sampler.get(), context_.get(), slot.logits_at);
+    if (llama_vocab_is_eog(vocab_, token)) {
+      Finish(i, absl::OkStatus(), "stop");
+      continue;
+    }
+    job.tokens.push_back(token);
+    ++job.n_generated;
+    ++counters_.generation_tokens;
+    if (!job.request.on_token(token)) {
+      Finish(i, absl::OkStatus(), "stop");
+    } else if (job.n_generated >= job.request.sampling.max_tokens ||
+               static_cast<int>(job.tokens.size()) >= options_.slot_context) {
+      Finish(i, absl::OkStatus(), "length");
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < options_.slots; ++i) {
+      slot_kv_[i] = slots_[i].n_past;
+      slot_cached_[i] = static_cast<int>(slots_[i].cached.size());
+    }
+  }
+  return true;
+}
+
+void Engine::Finish(int index, absl::Status status, std::string finish_reason) {
+  Slot& slot = slots_[index];
+  std::unique_ptr<Job> job = std::move(slot.job);
+  // The KV keeps what was decoded, for the next request's prefix.
+  slot.cached.resize(slot.n_past);
+  {
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+  ++counters_.requests_finished;
+  GenerationResult result;
+  result.status = std::move(status);
+  result.finish_reason = std::move(finish_reason);
+  result.usage.prompt_tokens = job->n_prompt;
+  result.usage.cached_tokens = job->cached_tokens;
+  result.usage.completion_tokens = job->n_generated;
+  result.preemptions = job->preemptions;
+  job->request.on_done(std::move(result));
+}
+
+void Engine::FailAll(const absl::Status& status) {
+  for (int i = 0; i < options_.slots; ++i) {
+    if (slots_[i].job != nullptr) Finish(i, status, "");
+  }
+  std::deque<std::unique_ptr<Job>> queued;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto* queue : {&interactive_queue_, &batch_queue_}) {
+      for (auto& job : *queue) queued.push_back(std::move(job));
+      queue->clear();
+    }
+  }
+  for (auto& job : queued) {
+    GenerationResult result;
+    result.status = status;
+    result.usage.prompt_tokens = job->n_prompt;
+    job->request.on_done(std::move(result));
+  }
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,323 @@
+// The engine on a real llama.cpp model (a small random-weight one written
+// for the test): batching must not change what any sequence computes.
+#include "services/worker/engine/engine.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "services/worker/test_model.h"
+
+namespace sluice::worker {
+namespace {
+
+// A model shared by the tests of this file (writing it takes a moment).
+const std::string& ModelPath() {
+  static const std::string* path = [] {
+    auto dir = std::filesystem::temp_directory_path() /
+               ("sluice-engine-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    TestModelOptions options;
+    options.out_path = (dir / "tiny.gguf").string();
+    options.params = 3'000'000;
+    options.seed = 42;
+    absl::Status written = WriteTestModel(options);
+    if (!written.ok()) {
+      ADD_FAILURE() << written;
+      std::abort();
+    }
+    return new std::string(options.out_path);
+  }();
+  return *path;
+}
+
+std::unique_ptr<Engine> MakeEngine(int slots, int step_tokens = 64,
+                                   int slot_context = 1024) {
+  EngineOptions options;
+  options.model_path = ModelPath();
+  options.slots = slots;
+  options.step_tokens = step_tokens;
+  options.slot_context = slot_context;
+  options.threads = 2;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+std::vector<llama_token> Tokens(Engine& engine, const std::string& text) {
+  std::vector<llama_token> tokens(text.size() + 8);
+  int n = llama_tokenize(engine.vocab(), text.data(),
+                         static_cast<int32_t>(text.size()), tokens.data(),
+                         static_cast<int32_t>(tokens.size()), true, true);
+  EXPECT_GT(n, 0);
+  tokens.resize(n > 0 ? n : 0);
+  return tokens;
+}
+
+// What one request produced, filled on the engine's thread.
+struct GenRun {
+  absl::Mutex mu;
+  std::vector<llama_token> tokens;
+  absl::Notification done;
+  GenerationResult result;
+  // Stop after this many tokens (as a stop string would); 0: never.
+  int stop_after = 0;
+
+  int count() {
+    absl::MutexLock lock(&mu);
+    return static_cast<int>(tokens.size());
+  }
+  std::vector<llama_token> Wait() {
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+    absl::MutexLock lock(&mu);
+    return tokens;
+  }
+  // Waits until at least `n` tokens came (or the run ended).
+  bool WaitFor(int n) {
+    absl::MutexLock lock(&mu);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return static_cast<int>(tokens.size()) >= n || done.HasBeenNotified();
+    };
+    return mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(60)) &&
+           static_cast<int>(tokens.size()) >= n;
+  }
+};
+
+GenerationRequest Request(std::vector<llama_token> prompt, GenRun* run,
+                          int max_tokens, bool interactive = true,
+                          float temperature = 0, uint32_t seed = 0) {
+  GenerationRequest request;
+  request.prompt = std::move(prompt);
+  request.sampling.temperature = temperature;
+  request.sampling.seed = seed;
+  request.sampling.max_tokens = max_tokens;
+  request.interactive = interactive;
+  request.on_token = [run](llama_token token) {
+    absl::MutexLock lock(&run->mu);
+    run->tokens.push_back(token);
+    return run->stop_after == 0 ||
+           static_cast<int>(run->tokens.size()) < run->stop_after;
+  };
+  request.on_done = [run](GenerationResult result) {
+    {
+      absl::MutexLock lock(&run->mu);
+      run->result = std::move(result);
+    }
+    run->done.Notify();
+  };
+  return request;
+}
+
+std::vector<llama_token> Solo(const std::string& text, int max_tokens,
+                              float temperature = 0, uint32_t seed = 0) {
+  std::unique_ptr<Engine> engine = MakeEngine(1);
+  GenRun run;
+  engine->Submit(Request(Tokens(*engine, text), &run, max_tokens, true,
+                         temperature, seed));
+  return run.Wait();
+}
+
+const std::vector<std::string> kPrompts = {
+    "The quick brown fox jumps over the lazy dog.",
+    "def fibonacci(n):\n    return n if n < 2 else fibonacci(n - 1)",
+    "東京は日本の首都です。",
+    "Once upon a time, in a land far away, there lived a gateway.",
+};
+
+TEST(EngineTest, GreedyOutputIsDeterministicAndUsageExact) {
+  std::unique_ptr<Engine> engine = MakeEngine(2);
+  std::vector<llama_token> prompt = Tokens(*engine, kPrompts[0]);
+  GenRun first, second;
+  engine->Submit(Request(prompt, &first, 24));
+  std::vector<llama_token> a = first.Wait();
+  engine->Submit(Request(prompt, &second, 24));
+  std::vector<llama_token> b = second.Wait();
+  EXPECT_EQ(a, b);
+  ASSERT_TRUE(first.result.status.ok()) << first.result.status;
+  // Random weights rarely end on their own: 24 tokens, cut by max_tokens.
+  EXPECT_EQ(first.result.finish_reason, "length");
+  EXPECT_EQ(first.result.usage.prompt_tokens, static_cast<int64_t>(prompt.size()));
+  EXPECT_EQ(first.result.usage.completion_tokens, static_cast<int64_t>(a.size()));
+  EXPECT_EQ(a.size(), 24u);
+  EXPECT_EQ(first.result.usage.cached_tokens, 0);
+  // The comparisons below mean something only if outputs vary with the
+  // prompt and within an answer.
+  EXPECT_GT(std::set<llama_token>(a.begin(), a.end()).size(), 4u);
+  EXPECT_NE(Solo(kPrompts[1], 24), a);
+}
+
+TEST(EngineTest, SequencesDecodedTogetherMatchEachAlone) {
+  std::vector<std::vector<llama_token>> alone;
+  for (const std::string& text : kPrompts) alone.push_back(Solo(text, 20));
+  std::unique_ptr<Engine> engine = MakeEngine(4, /*step_tokens=*/16);
+  std::vector<std::unique_ptr<GenRun>> runs;
+  for (const std::string& text : kPrompts) {
+    runs.push_back(std::make_unique<GenRun>());
+    engine->Submit(Request(Tokens(*engine, text), runs.back().get(), 20));
+  }
+  for (size_t i = 0; i < kPrompts.size(); ++i) {
+    EXPECT_EQ(runs[i]->Wait(), alone[i]) << "prompt " << i;
+  }
+  EXPECT_GE(engine->counters().steps.load(), 20);
+}
+
+TEST(EngineTest, ARequestJoiningMidFlightLeavesTheOthersUnchanged) {
+  std::vector<llama_token> alone_a = Solo(kPrompts[0], 40);
+  std::vector<llama_token> alone_b = Solo(kPrompts[3], 10);
+  std::unique_ptr<Engine> engine = MakeEngine(2);
+  GenRun a, b;
+  engine->Submit(Request(Tokens(*engine, kPrompts[0]), &a, 40));
+  ASSERT_TRUE(a.WaitFor(10));
+  engine->Submit(Request(Tokens(*engine, kPrompts[3]), &b, 10));
+  EXPECT_EQ(b.Wait(), alone_b);
+  EXPECT_EQ(a.Wait(), alone_a);
+  EXPECT_LT(a.count(), 40 + 1);
+}
+
+TEST(EngineTest, APreemptedBatchRequestResumesWithUnchangedOutput) {
+  // Sampled with a seed, so the sampler's state must survive too.
+  std::vector<llama_token> alone =
+      Solo(kPrompts[1], 48, /*temperature=*/0.9f, /*seed=*/7);
+  std::unique_ptr<Engine> engine = MakeEngine(1);
+  GenRun batch, interactive;
+  engine->Submit(Request(Tokens(*engine, kPrompts[1]), &batch, 48,
+                         /*interactive=*/false, 0.9f, 7));
+  ASSERT_TRUE(batch.WaitFor(8));
+  engine->Submit(Request(Tokens(*engine, kPrompts[2]), &interactive, 8));
+  interactive.Wait();
+  EXPECT_TRUE(interactive.result.status.ok());
+  // The interactive request finished while the batch one had not.
+  EXPECT_FALSE(batch.done.HasBeenNotified());
+  EXPECT_EQ(batch.Wait(), alone);
+  EXPECT_EQ(batch.result.preemptions, 1);
+  EXPECT_EQ(batch.result.usage.completion_tokens, 48);
+  EXPECT_EQ(engine->counters().preemptions.load(), 1);
+}
+
+TEST(EngineTest, InteractiveRequestsAreAdmittedBeforeBatchOnes) {
+  std::unique_ptr<Engine> engine = MakeEngine(1);
+  GenRun first, batch, interactive;
+  absl::Mutex mu;
+  std::vector<std::string> started;
+  auto starts = [&](GenerationRequest request, std::string name) {
+    request.on_start = [&mu, &started, name] {
+      absl::MutexLock lock(&mu);
+      started.push_back(name);
+    };
+    return request;
+  };
+  engine->Submit(starts(Request(Tokens(*engine, kPrompts[0]), &first, 16), "first"));
+  ASSERT_TRUE(first.WaitFor(2));
+  // Both queue behind `first`; the later interactive one goes first.
+  engine->Submit(starts(Request(Tokens(*engine, kPrompts[1]), &batch, 4, false),
+                        "batch"));
+  engine->Submit(starts(Request(Tokens(*engine, kPrompts[2]), &interactive, 4),
+                        "interactive"));
+  interactive.Wait();
+  batch.Wait();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(started, (std::vector<std::string>{"first", "interactive", "batch"}));
+  EXPECT_EQ(batch.result.preemptions, 0);
+}
+
+TEST(EngineTest, CancellationFreesTheSlotWithinAStep) {
+  std::unique_ptr<Engine> engine = MakeEngine(1);
+  GenRun endless, next;
+  Engine::HandlePtr handle =
+      engine->Submit(Request(Tokens(*engine, kPrompts[0]), &endless, 900));
+  ASSERT_TRUE(endless.WaitFor(3));
+  handle->Cancel();
+  endless.Wait();
+  EXPECT_EQ(endless.result.status.code(), absl::StatusCode::kCancelled);
+  EXPECT_LT(endless.count(), 900);
+  // The one slot serves the next request.
+  engine->Submit(Request(Tokens(*engine, kPrompts[1]), &next, 4));
+  EXPECT_EQ(next.Wait().size(), 4u);
+  EXPECT_EQ(engine->Stats().running, 0);
+}
+
+TEST(EngineTest, PrefixReuseGivesTheSameTokensAsAColdStart) {
+  const std::string system =
+      "You are a careful assistant. Answer in one short sentence and cite "
+      "nothing. Here are the rules of the house, which are long enough to "
+      "fill several chunks of a step: be kind, be brief, be right.";
+  std::vector<llama_token> cold = Solo(system + " Question: what is 2+2?", 16);
+  std::unique_ptr<Engine> engine = MakeEngine(2, /*step_tokens=*/16);
+  GenRun warmup, warm;
+  engine->Submit(Request(Tokens(*engine, system + " Question: who are you?"),
+                         &warmup, 4));
+  warmup.Wait();
+  std::vector<llama_token> prompt = Tokens(*engine, system + " Question: what is 2+2?");
+  engine->Submit(Request(prompt, &warm, 16));
+  EXPECT_EQ(warm.Wait(), cold);
+  // The shared system prompt came from the cache, the rest was decoded.
+  EXPECT_GT(warm.result.usage.cached_tokens, 30);
+  EXPECT_LT(warm.result.usage.cached_tokens,
+            static_cast<int64_t>(prompt.size()));
+  EXPECT_EQ(engine->counters().prefix_hits.load(), warm.result.usage.cached_tokens);
+}
+
+TEST(EngineTest, ALongPromptDoesNotFreezeTheOtherStreams) {
+  std::unique_ptr<Engine> engine = MakeEngine(2, /*step_tokens=*/32, 2048);
+  GenRun streaming, long_prompt;
+  engine->Submit(Request(Tokens(*engine, kPrompts[0]), &streaming, 200));
+  ASSERT_TRUE(streaming.WaitFor(2));
+  std::string text;
+  while (text.size() < 4000) text += "A long document about rivers and sluices. ";
+  std::vector<llama_token> prompt = Tokens(*engine, text);
+  ASSERT_GT(prompt.size(), 600u);
+  int before = streaming.count();
+  int at_first_token = -1;
+  GenerationRequest request = Request(prompt, &long_prompt, 1);
+  auto inner = request.on_token;
+  request.on_token = [&, inner](llama_token token) {
+    at_first_token = streaming.count();  // the engine's thread: no race
+    return inner(token);
+  };
+  engine->Submit(std::move(request));
+  long_prompt.Wait();
+  // The prompt took prompt/32 steps; the stream got a token in each.
+  int steps = static_cast<int>(prompt.size()) / 32;
+  EXPECT_GE(at_first_token - before, steps - 2);
+  streaming.Wait();
+}
+
+TEST(EngineTest, AStopEndsTheRequestAndAPromptTooLongIsRefused) {
+  std::unique_ptr<Engine> engine = MakeEngine(1, 64, /*slot_context=*/64);
+  GenRun stopped;
+  stopped.stop_after = 5;
+  engine->Submit(Request(Tokens(*engine, kPrompts[0]), &stopped, 30));
+  EXPECT_EQ(stopped.Wait().size(), 5u);
+  EXPECT_EQ(stopped.result.finish_reason, "stop");
+  EXPECT_EQ(stopped.result.usage.completion_tokens, 5);
+
+  GenRun too_long;
+  std::string text;
+  while (text.size() < 1000) text += "words and more words ";
+  engine->Submit(Request(Tokens(*engine, text), &too_long, 4));
+  too_long.Wait();
+  EXPECT_EQ(too_long.result.status.code(), absl::StatusCode::kInvalidArgument);
+
+  // A sequence that reaches its slot's context ends with "length".
+  GenRun to_the_end;
+  engine->Submit(Request(Tokens(*engine, kPrompts[0]), &to_the_end, 500));
+  to_the_end.Wait();
+  EXPECT_EQ(to_the_end.result.finish_reason, "length");
+  EXPECT_EQ(to_the_end.result.usage.prompt_tokens +
+                to_the_end.result.usage.completion_tokens,
+            64);
+}
+
+TEST(EngineTest, SeededSamplingIsReproducible) {
+  EXPECT_EQ(Solo(kPrompts[3], 16, 0.8f, 11), Solo(kPrompts[3], 16, 0.8f, 11));
+  EXPECT_NE(Solo(kPrompts[3], 16, 0.8f, 11), Solo(kPrompts[3], 16, 0.8f, 12));
+}
+
+}  // namespace
+}  // namespace sluice::worker
