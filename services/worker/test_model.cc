@@ -1,9 +1,12 @@
 #include "services/worker/test_model.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -17,6 +20,9 @@
 namespace sluice::worker {
 namespace {
 
+// Bumped whenever the same options would give other bytes (cached files
+// carry it in their names).
+constexpr int kTestModelVersion = 2;
 constexpr int64_t kMaxEmbd = 8192;
 constexpr int64_t kMaxLayers = 512;  // LLAMA_MAX_LAYERS
 constexpr int64_t kMaxParams = 20'000'000'000;
@@ -332,7 +338,9 @@ absl::Status WriteTestModel(const TestModelOptions& options) {
     gguf_add_tensor(out.get(), t);
   }
 
-  const std::string temp_path = options.out_path + ".tmp";
+  // Per process: tests running side by side may write the same model.
+  const std::string temp_path =
+      absl::StrCat(options.out_path, ".tmp.", static_cast<long>(::getpid()));
   if (!gguf_write_to_file(out.get(), temp_path.c_str(), /*only_meta=*/true)) {
     return absl::UnavailableError(absl::StrCat("cannot write ", temp_path));
   }
@@ -352,6 +360,31 @@ absl::Status WriteTestModel(const TestModelOptions& options) {
         absl::StrCat("cannot write ", options.out_path));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CachedTestModel(TestModelOptions options) {
+  const char* cache = std::getenv("SLUICE_CACHE");
+  const char* home = std::getenv("HOME");
+  std::string dir = cache != nullptr ? std::string(cache)
+                    : home != nullptr ? absl::StrCat(home, "/.cache/sluice")
+                                      : std::string("/tmp/sluice-cache");
+  dir += "/test-models";
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", dir, ": ", error.message()));
+  }
+  std::string vocab = options.vocab.substr(options.vocab.rfind('/') + 1);
+  std::string tmpl = options.chat_template.substr(options.chat_template.rfind('/') + 1);
+  options.out_path = absl::StrCat(dir, "/", vocab, "-", tmpl.empty() ? "none" : tmpl,
+                                  "-", options.params, "-s", options.seed,
+                                  options.f16 ? "-f16" : "", "-v", kTestModelVersion,
+                                  ".gguf");
+  if (std::filesystem::exists(options.out_path)) return options.out_path;
+  absl::Status written = WriteTestModel(options);
+  if (!written.ok()) return written;
+  return options.out_path;
 }
 
 }  // namespace sluice::worker

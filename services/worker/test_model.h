@@ -59,4 +59,9 @@ absl::StatusOr<TestModelDims> PlanTestModel(const TestModelOptions& options);
 // renamed into place).
 absl::Status WriteTestModel(const TestModelOptions& options);
 
+// The model of `options` (out_path ignored) in the cache beside llama.cpp's
+// build ($SLUICE_CACHE or ~/.cache/sluice, test-models/), written once: tests
+// and benches share it. Returns its path.
+absl::StatusOr<std::string> CachedTestModel(TestModelOptions options);
+
 }  // namespace sluice::worker

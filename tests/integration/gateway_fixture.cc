@@ -37,9 +37,14 @@ providers:
     kind: anthropic
     base_url: http://127.0.0.1:SIM_PORT/v1
     timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
+  - name: local
+    kind: worker
+    timeouts: {total: 60s}
 models:
   - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072PRICES}
+  - {provider: local, model: local, tokenizer: llama-bpe, chat_template: llama3, context_window: 1024}
 routes:
+  - {model: local, provider: local}
   - {model: deepseek-chat, provider: sim}
   - {model: deepseek-reasoner, provider: sim}
   - {model: claude-sonnet-4-5, provider: sim-anthropic}
@@ -80,6 +85,10 @@ logging:
                                            ? "{sqlite_path: " + dir +
                                                  "/keys.db}"
                                            : options.keys}}) +
+         (options.worker_model.empty()
+              ? ""
+              : absl::StrCat("worker: {model_path: ", options.worker_model,
+                             ", slots: 2, slot_context: 1024, threads: 2}\n")) +
          options.extra_yaml;
 }
 
@@ -146,7 +155,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     setenv("SLUICE_INTERNAL_SECRET", kInternalSecret, 1);
     auto metering = gateway->Serve({"--services", "metering", "--sqlite-path", sqlite});
     if (!metering.ok()) return metering.status();
-    auto adapters = gateway->Serve({"--services", "adapters"});
+    std::vector<std::string> adapters_flags = {"--services", "adapters"};
+    if (!options.worker_model.empty()) {
+      auto worker = gateway->Serve({"--services", "worker"});
+      if (!worker.ok()) return worker.status();
+      adapters_flags.insert(adapters_flags.end(),
+                            {"--remote", "worker=" + worker->internal_grpc});
+    }
+    auto adapters = gateway->Serve(adapters_flags);
     if (!adapters.ok()) return adapters.status();
     auto cache = gateway->Serve({"--services", "cache"});
     if (!cache.ok()) return cache.status();

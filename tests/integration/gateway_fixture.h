@@ -47,6 +47,9 @@ struct GatewayOptions {
   // Flow-style fields added to deepseek-chat's catalog entry, e.g.
   // "output_usd_per_mtok: 1.1".
   std::string deepseek_prices;
+  // A GGUF the worker serves as model "local" (provider "local"); empty:
+  // the worker has no model and routes to it fail over.
+  std::string worker_model;
 };
 
 // The config's `admission:` for limits shared in the Redis at `address`:

@@ -3,7 +3,6 @@
 #include "services/worker/engine/engine.h"
 
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,21 +17,18 @@ namespace sluice::worker {
 namespace {
 
 // A model shared by the tests of this file (writing it takes a moment).
+// A small random-weight model, written once into the test-model cache.
 const std::string& ModelPath() {
   static const std::string* path = [] {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("sluice-engine-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
     TestModelOptions options;
-    options.out_path = (dir / "tiny.gguf").string();
     options.params = 3'000'000;
     options.seed = 42;
-    absl::Status written = WriteTestModel(options);
-    if (!written.ok()) {
-      ADD_FAILURE() << written;
+    absl::StatusOr<std::string> cached = CachedTestModel(options);
+    if (!cached.ok()) {
+      ADD_FAILURE() << cached.status();
       std::abort();
     }
-    return new std::string(options.out_path);
+    return new std::string(*cached);
   }();
   return *path;
 }

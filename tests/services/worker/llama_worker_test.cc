@@ -2,7 +2,6 @@
 // the gRPC face see it.
 #include "services/worker/llama_worker.h"
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,21 +20,18 @@ namespace {
 using sluice::v1::ChatChunk;
 using sluice::v1::ChatRequest;
 
+// A small random-weight model, written once into the test-model cache.
 const std::string& ModelPath() {
   static const std::string* path = [] {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("sluice-worker-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
     TestModelOptions options;
-    options.out_path = (dir / "tiny.gguf").string();
     options.params = 3'000'000;
     options.seed = 42;
-    absl::Status written = WriteTestModel(options);
-    if (!written.ok()) {
-      ADD_FAILURE() << written;
+    absl::StatusOr<std::string> cached = CachedTestModel(options);
+    if (!cached.ok()) {
+      ADD_FAILURE() << cached.status();
       std::abort();
     }
-    return new std::string(options.out_path);
+    return new std::string(*cached);
   }();
   return *path;
 }
