@@ -22,7 +22,7 @@ constexpr const char* kUsage =
     "  serve [--config FILE] [--services a,b,...] [--http-listen H:P]\n"
     "        [--grpc-listen H:P] [--internal-listen H:P]\n"
     "        [--remote NAME=H:P]... [--kafka-brokers LIST]\n"
-    "        [--sqlite-path FILE]\n"
+    "        [--sqlite-path FILE] [--worker-model GGUF]\n"
     "  keys create|list|revoke ...              virtual API keys (see\n"
     "                                           `sluice keys`)\n"
     "  dev-kafka [--brokers N] [--topics a,b]   the Kafka dev broker (faults:\n"

@@ -30,6 +30,11 @@ providers:
     kind: anthropic
     base_url: http://127.0.0.1:8090/v1
     timeouts: {connect: 5s, first_token: 60s, stall: 30s, total: 600s}
+  # The self-hosted llama.cpp worker (`--worker-model FILE`; `./dev up`
+  # generates a small random-weight model for it).
+  - name: local
+    kind: worker
+    timeouts: {first_token: 60s, total: 600s}
   - name: deepseek
     kind: openai
     base_url: https://api.deepseek.com/v1
@@ -48,6 +53,7 @@ providers:
 # Prices (USD per million tokens; cache-miss input), context windows and the
 # vocabularies that count their tokens. Prices churn: check them.
 models:
+  - {provider: local, model: local, context_window: 2048, tokenizer: llama-bpe, chat_template: llama3}
   - {provider: sim, model: deepseek-chat, input_usd_per_mtok: 0.28, cached_input_usd_per_mtok: 0.028, output_usd_per_mtok: 0.42, context_window: 131072, tokenizer: deepseek-llm, chat_template: deepseek3, supports_tools: true}
   - {provider: sim, model: deepseek-reasoner, input_usd_per_mtok: 0.28, cached_input_usd_per_mtok: 0.028, output_usd_per_mtok: 0.42, context_window: 131072, tokenizer: deepseek-llm, chat_template: deepseek3, supports_tools: true}
   - {provider: sim, model: gpt-4o-mini, input_usd_per_mtok: 0.15, cached_input_usd_per_mtok: 0.075, output_usd_per_mtok: 0.6, context_window: 128000, tokenizer: llama-bpe, supports_tools: true}
@@ -64,6 +70,7 @@ routes:
       - task: complex_reasoning
         candidates: [{provider: sim, model: deepseek-reasoner}]
   - {model: deepseek-reasoner, provider: sim}
+  - {model: local, provider: local}
   - {model: gpt-4o-mini, provider: sim}
   - {model: claude-sonnet-4-5, provider: sim-anthropic}
 router:
@@ -72,6 +79,11 @@ tenants:
   - name: demo
     # SHA-256 of the demo key sk-sluice-demo
     api_key_sha256s: [1c590839af894cf25f9a5fe06929af05b377f60efbe55508ef93d251887b9213]
+worker:
+  model_name: local
+  slots: 4
+  slot_context: 2048
+  step_tokens: 256
 logging:
   level: info
 )yaml";

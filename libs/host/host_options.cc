@@ -67,6 +67,8 @@ absl::StatusOr<sluice::v1::Config> ParseServeOptions(
       remote->set_address(parts.second);
     } else if (name == "--kafka-brokers") {
       config.mutable_kafka()->set_brokers(value);
+    } else if (name == "--worker-model") {
+      config.mutable_worker()->set_model_path(value);
     } else if (name == "--sqlite-path") {
       config.mutable_metering()->set_sqlite_path(value);
     } else {

@@ -10,8 +10,11 @@ namespace {
 
 class HostedIngress final : public host::HostedService {
  public:
-  HostedIngress(std::unique_ptr<IngressServer> server, std::string http_listen)
-      : server_(std::move(server)), http_listen_(std::move(http_listen)) {}
+  HostedIngress(std::unique_ptr<IngressServer> server, std::string http_listen,
+                std::string local_model)
+      : server_(std::move(server)),
+        http_listen_(std::move(http_listen)),
+        local_model_(std::move(local_model)) {}
 
   grpc::Service* public_grpc() override { return server_->grpc_service(); }
 
@@ -29,6 +32,16 @@ class HostedIngress final : public host::HostedService {
         "    -H 'Content-Type: application/json' \\\n"
         "    -d '{\"model\":\"deepseek-chat\",\"messages\":[{\"role\":\"user\","
         "\"content\":\"Hello\"}]}'"));
+    if (!local_model_.empty()) {
+      announce.push_back(absl::StrCat(
+          "the self-hosted worker streams model \"", local_model_, "\":\n"
+          "  curl -sN http://", host, ":", port, "/v1/chat/completions \\\n"
+          "    -H 'Authorization: Bearer sk-sluice-demo' \\\n"
+          "    -H 'Content-Type: application/json' \\\n"
+          "    -d '{\"model\":\"", local_model_, "\",\"stream\":true,"
+          "\"max_tokens\":32,\"messages\":[{\"role\":\"user\","
+          "\"content\":\"Hello\"}]}'"));
+    }
     return absl::OkStatus();
   }
 
@@ -38,6 +51,8 @@ class HostedIngress final : public host::HostedService {
  private:
   std::unique_ptr<IngressServer> server_;
   std::string http_listen_;
+  // The worker's model name when it has one configured; empty: none.
+  std::string local_model_;
 };
 
 }  // namespace
@@ -53,7 +68,13 @@ host::ServiceDefinition IngressServiceDefinition() {
             std::string listen = env.config.server().http_listen().empty()
                                      ? "127.0.0.1:8080"
                                      : env.config.server().http_listen();
-            return std::make_unique<HostedIngress>(*std::move(server), listen);
+            const auto& worker = env.config.worker();
+            std::string local_model =
+                worker.model_path().empty()
+                    ? ""
+                    : (worker.model_name().empty() ? "local" : worker.model_name());
+            return std::make_unique<HostedIngress>(*std::move(server), listen,
+                                                   std::move(local_model));
           }};
 }
 

@@ -349,20 +349,25 @@ TEST(ConfigTest, DefaultConfigIsValid) {
   EXPECT_EQ(c.kafka().usage_topic(), "sluice.usage");
   EXPECT_EQ(c.metering().sqlite_path(), "sluice-metering.db");
   EXPECT_EQ(c.metering().consumer_group(), "sluice-metering");
-  ASSERT_EQ(c.providers_size(), 5);
+  ASSERT_EQ(c.providers_size(), 6);
   EXPECT_EQ(c.providers(0).name(), "sim");
   EXPECT_EQ(c.providers(0).base_url(), "http://127.0.0.1:8090/v1");
   EXPECT_EQ(c.providers(1).kind(), sluice::v1::PROVIDER_KIND_ANTHROPIC);
-  EXPECT_EQ(c.providers(2).api_key_env(), "DEEPSEEK_API_KEY");
-  EXPECT_EQ(c.providers(3).api_key_env(), "OPENAI_API_KEY");
-  EXPECT_EQ(c.providers(4).api_key_env(), "ANTHROPIC_API_KEY");
+  EXPECT_EQ(c.providers(2).kind(), sluice::v1::PROVIDER_KIND_WORKER);
+  EXPECT_EQ(c.providers(3).api_key_env(), "DEEPSEEK_API_KEY");
+  EXPECT_EQ(c.providers(4).api_key_env(), "OPENAI_API_KEY");
+  EXPECT_EQ(c.providers(5).api_key_env(), "ANTHROPIC_API_KEY");
   EXPECT_EQ(c.router().aliases(0).alias(), "chat-default");
   EXPECT_GE(c.models_size(), 4);
-  ASSERT_EQ(c.routes_size(), 4);
+  ASSERT_EQ(c.routes_size(), 5);
   for (const auto& route : c.routes()) {
-    EXPECT_TRUE(route.provider() == "sim" || route.provider() == "sim-anthropic")
+    EXPECT_TRUE(route.provider() == "sim" || route.provider() == "sim-anthropic" ||
+                route.provider() == "local")
         << route.provider();
   }
+  // The worker's model is the one `--worker-model` names (./dev up makes one).
+  EXPECT_EQ(c.worker().model_path(), "");
+  EXPECT_EQ(c.worker().model_name(), "local");
   ASSERT_EQ(c.tenants_size(), 1);
   EXPECT_EQ(c.tenants(0).name(), "demo");
   // printf %s sk-sluice-demo | sha256sum
