@@ -47,7 +47,7 @@ class TrackedStream final : public ChunkSink {
 
 absl::StatusOr<std::unique_ptr<AdaptersImpl>> AdaptersImpl::Create(
     const sluice::v1::Config& config, worker::Worker* worker,
-    boost::asio::io_context* io) {
+    boost::asio::io_context* io, const host::InternalAuth* auth) {
   std::unique_ptr<AdaptersImpl> adapters(new AdaptersImpl());
   upstream::HttpClientOptions options;
   options.io = io;
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<AdaptersImpl>> AdaptersImpl::Create(
                                                    adapters->client_.get());
         break;
       case sluice::v1::PROVIDER_KIND_WORKER:
-        made = std::make_unique<WorkerProvider>(provider, worker);
+        made = std::make_unique<WorkerProvider>(provider, worker, auth);
         break;
       default:
         continue;

@@ -12,6 +12,7 @@
 #include "libs/upstream/http_client.h"
 #include "services/adapters/adapters.h"
 #include "services/adapters/provider.h"
+#include "libs/host/internal_auth.h"
 #include "services/worker/worker.h"
 #include "sluice/v1/config.pb.h"
 
@@ -23,7 +24,8 @@ class AdaptersImpl final : public Adapters {
   // HTTP runs on `io` (null: a thread of its own). Both must outlive this.
   static absl::StatusOr<std::unique_ptr<AdaptersImpl>> Create(
       const sluice::v1::Config& config, worker::Worker* worker = nullptr,
-      boost::asio::io_context* io = nullptr);
+      boost::asio::io_context* io = nullptr,
+      const host::InternalAuth* auth = nullptr);
   ~AdaptersImpl() override;
 
   // Adapters

@@ -33,7 +33,7 @@ host::ServiceDefinition AdaptersServiceDefinition() {
                 AdaptersImpl::Create(env.config,
                                      env.components.Find<worker::Worker>(
                                          worker::kServiceName),
-                                     env.io);
+                                     env.io, env.auth);
             if (!adapters.ok()) return adapters.status();
             env.components.Provide<Adapters>(kServiceName, adapters->get());
             return std::make_unique<HostedAdapters>(*std::move(adapters),

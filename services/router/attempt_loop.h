@@ -65,9 +65,10 @@ class AttemptLoop {
   absl::Duration UpstreamTime(absl::Time now) const;
   // What happened, e.g. "a/m:rate_limited;a/m:resting;b/m:served".
   const std::string& reason() const { return reason_; }
+  // Adds to reason(): "route:what".
+  void Note(const std::string& route, const std::string& what);
 
  private:
-  void Note(const std::string& route, const std::string& what);
   void EndAttempt(absl::Time now);
   // A live candidate other than the current one that is not known to be
   // unavailable right now.

@@ -414,6 +414,10 @@ void RouteCall::OnUnaryAnswer(int attempt,
   absl::Time now = absl::Now();
   absl::Duration latency = now - attempt_start_;
   core_->metrics().Success(loop_->current()->route(), latency);
+  // How the provider chose among its own backends (a worker pool).
+  if (!answer->decision().reason().empty()) {
+    loop_->Note(loop_->current()->route(), answer->decision().reason());
+  }
   loop_->Succeeded(latency, now);
   if (Truncated(*answer)) {
     route_.decision.set_truncated(true);
@@ -437,6 +441,10 @@ void RouteCall::OnChunk(int attempt, ChatChunk chunk) {
     head_.set_created(chunk.created());
     head_.set_model(chunk.model());
     head_.set_route(chunk.route());
+    // How the provider chose among its own backends (a worker pool).
+    if (!chunk.decision().reason().empty()) {
+      loop_->Note(loop_->current()->route(), chunk.decision().reason());
+    }
   }
   if (chunk.has_usage() && chunk.choices().empty()) {
     usage_ = std::move(chunk);  // sent last, with the final decision

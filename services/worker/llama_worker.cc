@@ -19,8 +19,6 @@ namespace {
 
 using sluice::v1::ChatChunk;
 
-constexpr int kRecentPrefixes = 64;
-
 // The text of a message: its string, or its text parts joined.
 std::string MessageText(const sluice::v1::Message& message) {
   if (!message.has_parts()) return message.text();
@@ -261,7 +259,8 @@ LlamaWorker::LlamaWorker(std::unique_ptr<Engine> engine, std::string model_name,
       model_name_(std::move(model_name)),
       chat_template_(std::move(chat_template)),
       default_max_tokens_(default_max_tokens),
-      metrics_(metrics, model_name_) {}
+      metrics_(metrics, model_name_),
+      slot_prefixes_(engine_->options().slots) {}
 
 absl::StatusOr<std::string> LlamaWorker::RenderPrompt(
     const sluice::v1::ChatRequest& request) const {
@@ -314,7 +313,8 @@ void LlamaWorker::Generate(host::CallContextPtr context,
     sink->Done(sampling.status());
     return;
   }
-  RememberPrefixes(request);
+  std::vector<uint64_t> chain;
+  for (const PrefixLink& link : PrefixChain(request)) chain.push_back(link.hash);
   // A reasoning template opens the assistant's turn inside <think>.
   absl::string_view tail = absl::StripTrailingAsciiWhitespace(*prompt);
   bool starts_in_reasoning = absl::EndsWith(tail, "<think>");
@@ -332,7 +332,10 @@ void LlamaWorker::Generate(host::CallContextPtr context,
   job.sampling = *std::move(sampling);
   job.interactive = !request.context().batch() && !context->caller().batch;
   job.deadline = context->deadline();
-  job.on_start = [stream] { stream->Started(); };
+  job.on_start = [this, stream, chain = std::move(chain)](int slot) mutable {
+    stream->Started();
+    HoldPrefixes(slot, std::move(chain));
+  };
   job.on_token = [stream](llama_token token) { return stream->Token(token); };
   job.on_done = [this, stream, context](GenerationResult result) {
     stream->Finish(std::move(result));
@@ -371,23 +374,17 @@ void LlamaWorker::Info(host::CallContextPtr,
   info.set_n_params(static_cast<int64_t>(llama_model_n_params(engine_->model())));
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& chain : recent_prefixes_) {
+    for (const auto& chain : slot_prefixes_) {
       for (uint64_t hash : chain) info.add_prefix_hashes(hash);
+      if (!chain.empty()) info.set_cached_prompts(info.cached_prompts() + 1);
     }
   }
   std::move(done)(std::move(info));
 }
 
-void LlamaWorker::RememberPrefixes(const sluice::v1::ChatRequest& request) {
-  std::vector<uint64_t> chain;
-  for (const PrefixLink& link : PrefixChain(request)) chain.push_back(link.hash);
+void LlamaWorker::HoldPrefixes(int slot, std::vector<uint64_t> chain) {
   absl::MutexLock lock(&mu_);
-  recent_prefixes_.push_front(std::move(chain));
-  // As many prompts as there are slots hold a cache; a few more are kept
-  // for prompts that share a prefix with them.
-  size_t keep = std::min<size_t>(kRecentPrefixes,
-                                 2 * static_cast<size_t>(engine_->options().slots));
-  while (recent_prefixes_.size() > keep) recent_prefixes_.pop_back();
+  slot_prefixes_[slot] = std::move(chain);
 }
 
 void LlamaWorker::PublishLoad() {

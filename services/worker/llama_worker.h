@@ -46,7 +46,8 @@ class LlamaWorker final : public Worker {
   LlamaWorker(std::unique_ptr<Engine> engine, std::string model_name,
               std::string chat_template, int default_max_tokens,
               obs::MetricsRegistry& metrics);
-  void RememberPrefixes(const sluice::v1::ChatRequest& request);
+  // The prompt a slot now holds.
+  void HoldPrefixes(int slot, std::vector<uint64_t> chain);
   void PublishLoad();
 
   std::unique_ptr<Engine> engine_;
@@ -56,9 +57,8 @@ class LlamaWorker final : public Worker {
   WorkerMetrics metrics_;
 
   absl::Mutex mu_;
-  // The prefix chains of the prompts served last, newest first: the slots'
-  // caches hold (part of) these.
-  std::deque<std::vector<uint64_t>> recent_prefixes_ ABSL_GUARDED_BY(mu_);
+  // Per slot, the prefix chain of the prompt its cache holds (empty: none).
+  std::vector<std::vector<uint64_t>> slot_prefixes_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::worker

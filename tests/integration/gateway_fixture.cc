@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "libs/hash/sha256.h"
 #include "tests/support/http_test_client.h"
@@ -16,7 +17,15 @@ namespace sluice::testing {
 namespace {
 
 std::string ConfigYaml(int sim_port, const GatewayOptions& options,
-                       const std::string& dir) {
+                       const std::string& dir,
+                       const std::vector<std::string>& workers) {
+  std::string pool;
+  if (!workers.empty()) {
+    pool = absl::StrCat("\n    workers: [", absl::StrJoin(workers, ", "),
+                        "]\n    worker_routing: ",
+                        options.worker_routing.empty() ? "prefix"
+                                                       : options.worker_routing);
+  }
   return absl::StrReplaceAll(R"yaml(
 server:
   http_listen: 127.0.0.1:0
@@ -39,7 +48,7 @@ providers:
     timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
   - name: local
     kind: worker
-    timeouts: {total: 60s}
+    timeouts: {total: 60s}WORKER_POOL
 models:
   - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072PRICES}
   - {provider: local, model: local, tokenizer: llama-bpe, chat_template: llama3, context_window: 1024}
@@ -67,6 +76,7 @@ logging:
   level: warn
 )yaml",
                              {{"SIM_PORT", std::to_string(sim_port)},
+                              {"WORKER_POOL", pool},
                               {"DRAIN", std::to_string(absl::ToInt64Milliseconds(
                                             options.drain_timeout))},
                               {"DEMO_HASH", hash::Sha256Hex(kDemoKey)},
@@ -85,7 +95,7 @@ logging:
                                            ? "{sqlite_path: " + dir +
                                                  "/keys.db}"
                                            : options.keys}}) +
-         (options.worker_model.empty()
+         (options.worker_model.empty() || !workers.empty()
               ? ""
               : absl::StrCat("worker: {model_path: ", options.worker_model,
                              ", slots: 2, slot_context: 1024, threads: 2}\n")) +
@@ -139,8 +149,32 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   }
 
   gateway->sim_base_ = absl::StrCat("http://127.0.0.1:", sim_port);
+  // Worker processes of their own, with a config of their own: the
+  // gateway's config names their addresses.
+  std::vector<std::string> workers;
+  if (options.worker_processes > 0) {
+    setenv("SLUICE_INTERNAL_SECRET", kInternalSecret, 1);
+    std::string worker_config = gateway->dir_ + "/worker.yaml";
+    std::ofstream(worker_config) << absl::StrCat(
+        "server: {internal_listen: 127.0.0.1:0}\n"
+        "services: [worker]\n"
+        "worker: {model_path: ", options.worker_model,
+        ", slots: 2, slot_context: 1024, threads: 1}\n"
+        "logging: {level: warn}\n");
+    for (int i = 0; i < options.worker_processes; ++i) {
+      auto process = Subprocess::Start(
+          {gateway->sluice_binary_, "serve", "--config", worker_config});
+      if (!process.ok()) return process.status();
+      gateway->processes_.push_back(*std::move(process));
+      auto line = gateway->processes_.back()->WaitForLine(
+          "internal gRPC listening on ", absl::Seconds(30));
+      if (!line.ok()) return line.status();
+      workers.push_back(line->substr(line->rfind(' ') + 1));
+    }
+  }
   gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
-  std::ofstream(gateway->config_path_) << ConfigYaml(sim_port, options, gateway->dir_);
+  std::ofstream(gateway->config_path_)
+      << ConfigYaml(sim_port, options, gateway->dir_, workers);
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {

@@ -50,6 +50,11 @@ struct GatewayOptions {
   // A GGUF the worker serves as model "local" (provider "local"); empty:
   // the worker has no model and routes to it fail over.
   std::string worker_model;
+  // With worker_model: this many worker processes of their own (2 slots
+  // each) serve it, and the local provider picks among them by
+  // `worker_routing` ("prefix" or "round_robin").
+  int worker_processes = 0;
+  std::string worker_routing;
 };
 
 // The config's `admission:` for limits shared in the Redis at `address`:

@@ -155,6 +155,76 @@ TEST_P(WorkerEndToEndTest, BadSamplingParametersAreA400) {
       << answer.body;
 }
 
+// Two worker processes, requests sharing four long system prompts in a
+// mixed order: prefix-aware routing keeps each prompt on the worker whose
+// slots hold it; round robin scatters them and the slots' caches thrash.
+struct RoutingOutcome {
+  double hit_rate = 0;  // cached prompt tokens / prompt tokens
+  std::vector<std::string> reasons;
+};
+
+RoutingOutcome RunSharedPrompts(const std::string& routing) {
+  RoutingOutcome outcome;
+  GatewayOptions options;
+  options.worker_model = ModelPath();
+  options.worker_processes = 2;
+  options.worker_routing = routing;
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  EXPECT_TRUE(gateway.ok()) << gateway.status();
+  if (!gateway.ok()) return outcome;
+  std::vector<std::string> systems;
+  for (const char* topic : {"rivers", "locks", "weirs", "canals"}) {
+    std::string text = absl::StrCat("You answer questions about ", topic, ". ");
+    while (text.size() < 1200) {
+      absl::StrAppend(&text, "Rule ", text.size(), ": be precise about ", topic,
+                      " and cite the page. ");
+    }
+    systems.push_back(text);
+  }
+  // A fixed order in which round robin does not line up with the prompts.
+  const int order[] = {0, 1, 2, 3, 1, 0, 3, 2, 2, 3, 0, 1, 3, 1, 2, 0,
+                       0, 2, 1, 3, 1, 3, 0, 2};
+  int64_t prompt = 0, cached = 0;
+  for (size_t i = 0; i < std::size(order); ++i) {
+    std::string body = absl::StrCat(
+        R"({"model":"local","max_tokens":2,"temperature":0,"messages":[)",
+        R"({"role":"system","content":")", systems[order[i]], R"("},)",
+        R"({"role":"user","content":"Question number )", i, R"("}]})");
+    HttpAnswer answer =
+        HttpCall("POST", (*gateway)->http_base() + "/v1/chat/completions",
+                 {absl::StrCat("Authorization: Bearer ", kDemoKey),
+                  "Content-Type: application/json"},
+                 body);
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    if (answer.status != 200) continue;
+    outcome.reasons.push_back(answer.Header("x-sluice-route-reason"));
+    if (i < 4) continue;  // each prompt's first visit is cold anywhere
+    rapidjson::Document doc = Json(answer.body);
+    prompt += doc["usage"]["prompt_tokens"].GetInt64();
+    if (doc["usage"].HasMember("prompt_tokens_details")) {
+      cached += doc["usage"]["prompt_tokens_details"]["cached_tokens"].GetInt64();
+    }
+  }
+  outcome.hit_rate = prompt > 0 ? static_cast<double>(cached) / prompt : 0;
+  return outcome;
+}
+
+TEST(WorkerPoolTest, PrefixAwareRoutingFindsTheSharedPromptsInCache) {
+  RoutingOutcome prefix = RunSharedPrompts("prefix");
+  RoutingOutcome round_robin = RunSharedPrompts("round_robin");
+  // Every request after the first visits finds its system prompt cached.
+  EXPECT_GT(prefix.hit_rate, 0.85) << "round robin: " << round_robin.hit_rate;
+  EXPECT_GT(prefix.hit_rate, round_robin.hit_rate + 0.2)
+      << "round robin: " << round_robin.hit_rate;
+  ASSERT_FALSE(prefix.reasons.empty());
+  EXPECT_NE(prefix.reasons.back().find("worker=127.0.0.1:"), std::string::npos)
+      << prefix.reasons.back();
+  EXPECT_NE(prefix.reasons.back().find(" prefix="), std::string::npos)
+      << prefix.reasons.back();
+  EXPECT_NE(round_robin.reasons.back().find("round_robin"), std::string::npos)
+      << round_robin.reasons.back();
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, WorkerEndToEndTest,
                          ::testing::Values(Gateway::Layout::kOneProcess,
                                            Gateway::Layout::kSplit),

@@ -233,17 +233,30 @@ void Engine::Admit() {
     }
     if (job == nullptr) return;
     if (victim >= 0) Preempt(victim);
-    // The free slot with the longest cached prefix; among equals, the one
-    // unused longest (its cache is the least likely to be wanted).
+    // The free slot whose cache this prompt mostly continues (at least half
+    // of the prompt or of the cache); else an empty slot, else the one used
+    // least recently. A short common header (a template's first tokens)
+    // must not evict another prompt's cache.
     int best = -1;
     size_t best_prefix = 0;
     for (int i = 0; i < options_.slots; ++i) {
       if (slots_[i].job != nullptr) continue;
       size_t prefix = CommonPrefix(slots_[i].cached, job->tokens);
-      if (best < 0 || prefix > best_prefix ||
-          (prefix == best_prefix && slots_[i].last_used < slots_[best].last_used)) {
+      bool continues = prefix > 0 && (2 * prefix >= job->tokens.size() ||
+                                      2 * prefix >= slots_[i].cached.size());
+      if (continues && prefix > best_prefix) {
         best = i;
         best_prefix = prefix;
+      }
+    }
+    for (int i = 0; best < 0 && i < options_.slots; ++i) {
+      if (slots_[i].job == nullptr && slots_[i].cached.empty()) best = i;
+    }
+    for (int i = 0; i < options_.slots && best_prefix == 0; ++i) {
+      if (slots_[i].job != nullptr || slots_[i].cached.empty()) continue;
+      if (best < 0 || (!slots_[best].cached.empty() &&
+                       slots_[i].last_used < slots_[best].last_used)) {
+        best = i;
       }
     }
     Place(std::move(job), best);
@@ -267,7 +280,7 @@ void Engine::Place(std::unique_ptr<Job> job, int index) {
     job->cached_tokens = static_cast<int64_t>(prefix);
     counters_.prefix_queries += job->n_prompt;
     counters_.prefix_hits += static_cast<int64_t>(prefix);
-    if (job->request.on_start) job->request.on_start();
+    if (job->request.on_start) job->request.on_start(index);
   }
   slot.job = std::move(job);
   slot.last_used = absl::Now();

@@ -68,8 +68,9 @@ struct GenerationRequest {
   // Each sampled token, in order (never an end-of-generation token). False:
   // stop here (a stop string matched): finish_reason "stop".
   std::function<bool(llama_token)> on_token;
-  // When the request first gets a slot (its queue time ends); optional.
-  std::function<void()> on_start;
+  // When the request first gets a slot (its queue time ends), with the
+  // slot's index; optional.
+  std::function<void(int slot)> on_start;
   // Exactly once, last.
   std::function<void(GenerationResult)> on_done;
 };

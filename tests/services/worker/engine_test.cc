@@ -202,7 +202,7 @@ TEST(EngineTest, InteractiveRequestsAreAdmittedBeforeBatchOnes) {
   absl::Mutex mu;
   std::vector<std::string> started;
   auto starts = [&](GenerationRequest request, std::string name) {
-    request.on_start = [&mu, &started, name] {
+    request.on_start = [&mu, &started, name](int) {
       absl::MutexLock lock(&mu);
       started.push_back(name);
     };
@@ -257,6 +257,24 @@ TEST(EngineTest, PrefixReuseGivesTheSameTokensAsAColdStart) {
   EXPECT_LT(warm.result.usage.cached_tokens,
             static_cast<int64_t>(prompt.size()));
   EXPECT_EQ(engine->counters().prefix_hits.load(), warm.result.usage.cached_tokens);
+}
+
+TEST(EngineTest, AShortSharedHeaderDoesNotEvictAnotherPromptsCache) {
+  std::unique_ptr<Engine> engine = MakeEngine(2, /*step_tokens=*/64);
+  std::string a = "Header. " + std::string(40, 'a') + " all about apples and their orchards";
+  std::string b = "Header. " + std::string(40, 'b') + " all about bees and their hives";
+  std::vector<llama_token> prompt_a = Tokens(*engine, a);
+  GenRun first_a, only_b, again_a;
+  engine->Submit(Request(prompt_a, &first_a, 2));
+  first_a.Wait();
+  // B shares a few tokens with A: it takes the empty slot, not A's.
+  engine->Submit(Request(Tokens(*engine, b), &only_b, 2));
+  only_b.Wait();
+  EXPECT_LT(only_b.result.usage.cached_tokens, 5);
+  engine->Submit(Request(prompt_a, &again_a, 2));
+  again_a.Wait();
+  EXPECT_EQ(again_a.result.usage.cached_tokens,
+            static_cast<int64_t>(prompt_a.size()) - 1);
 }
 
 TEST(EngineTest, ALongPromptDoesNotFreezeTheOtherStreams) {

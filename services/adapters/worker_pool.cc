@@ -1,0 +1,161 @@
+#include "services/adapters/worker_pool.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "libs/host/call_context.h"
+#include "services/worker/prefix_chain.h"
+
+namespace sluice::adapters {
+namespace {
+
+// How much a whole prompt found in a worker's cache is worth against load
+// (busy requests per slot): a full prefix hit outweighs a worker fuller by
+// two slots' worth of requests.
+constexpr double kPrefixWeight = 2.0;
+// A prompt found nowhere goes where it evicts the fewest cached prompts
+// (a small term: load comes first).
+constexpr double kOccupancyWeight = 0.25;
+
+}  // namespace
+
+WorkerPool::WorkerPool(std::vector<Member> members, bool prefix_aware,
+                       absl::Duration refresh)
+    : members_(std::move(members)),
+      prefix_aware_(prefix_aware),
+      refresh_(refresh),
+      states_(members_.size()) {
+  refresher_ = std::thread([this] { RefreshLoop(); });
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  refresher_.join();
+}
+
+WorkerPool::Choice WorkerPool::Pick(const sluice::v1::ChatRequest& request) {
+  std::vector<worker::PrefixLink> chain;
+  if (prefix_aware_) chain = worker::PrefixChain(request);
+  const int64_t total_bytes = chain.empty() ? 0 : chain.back().bytes;
+  absl::MutexLock lock(&mu_);
+  const size_t n = members_.size();
+  int best = -1;
+  double best_score = 0;
+  int64_t best_matched = 0;
+  double best_load = 0;
+  for (size_t k = 0; k < n; ++k) {
+    // Ties go round: start at a rotating index.
+    size_t i = (next_ + k) % n;
+    const State& state = states_[i];
+    if (!state.reachable && best >= 0) continue;
+    int64_t matched = 0;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      if (state.prefixes.contains(it->hash)) {
+        matched = it->bytes;
+        break;
+      }
+    }
+    double load = static_cast<double>(std::max(state.busy, state.in_flight)) /
+                  std::max(1, state.slots);
+    double fraction = total_bytes > 0 ? static_cast<double>(matched) /
+                                            static_cast<double>(total_bytes)
+                                      : 0.0;
+    double occupancy = static_cast<double>(state.cached_prompts) /
+                       std::max(1, state.slots);
+    double score = prefix_aware_ ? kPrefixWeight * fraction - load -
+                                       kOccupancyWeight * occupancy
+                                 : 0.0;
+    if (best < 0 || (!states_[best].reachable && state.reachable) ||
+        score > best_score) {
+      best = static_cast<int>(i);
+      best_score = score;
+      best_matched = matched;
+      best_load = load;
+    }
+  }
+  next_ = (next_ + 1) % n;
+  State& chosen = states_[best];
+  ++chosen.in_flight;
+  if (best_matched == 0) {
+    chosen.cached_prompts = std::min(chosen.slots, chosen.cached_prompts + 1);
+  }
+  // The worker will hold this prompt's prefixes from now on.
+  const absl::Time now = absl::Now();
+  for (const worker::PrefixLink& link : chain) {
+    chosen.prefixes.insert(link.hash);
+    chosen.sent.emplace_back(now, link.hash);
+  }
+  Choice choice;
+  choice.index = best;
+  choice.worker = members_[best].worker.get();
+  choice.reason =
+      prefix_aware_
+          ? absl::StrFormat("worker=%s prefix=%d/%dB load=%.2f",
+                            members_[best].name, best_matched, total_bytes,
+                            best_load)
+          : absl::StrFormat("worker=%s round_robin", members_[best].name);
+  return choice;
+}
+
+void WorkerPool::Release(int index) {
+  absl::MutexLock lock(&mu_);
+  if (index >= 0 && states_[index].in_flight > 0) --states_[index].in_flight;
+}
+
+void WorkerPool::RefreshLoop() {
+  for (;;) {
+    RefreshOnce();
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_;
+    };
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping), refresh_)) return;
+  }
+}
+
+void WorkerPool::RefreshOnce() {
+  struct Answer {
+    absl::Notification done;
+    absl::StatusOr<sluice::v1::WorkerInfo> info;
+  };
+  std::vector<std::shared_ptr<Answer>> answers;
+  const absl::Time asked = absl::Now();
+  for (const Member& member : members_) {
+    auto answer = std::make_shared<Answer>();
+    answers.push_back(answer);
+    member.worker->Info(
+        host::CallContext::Create({absl::Now() + absl::Seconds(1)}),
+        [answer](absl::StatusOr<sluice::v1::WorkerInfo> info) {
+          answer->info = std::move(info);
+          answer->done.Notify();
+        });
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    bool answered = answers[i]->done.WaitForNotificationWithTimeout(absl::Seconds(2));
+    absl::MutexLock lock(&mu_);
+    State& state = states_[i];
+    if (!answered || !answers[i]->info.ok()) {
+      state.reachable = false;
+      continue;
+    }
+    const sluice::v1::WorkerInfo& info = *answers[i]->info;
+    state.reachable = true;
+    state.slots = std::max(1, info.slots());
+    state.busy = info.running() + info.waiting();
+    state.cached_prompts = info.cached_prompts();
+    // The worker's own list, and what we sent it since we asked.
+    state.prefixes.clear();
+    state.prefixes.insert(info.prefix_hashes().begin(), info.prefix_hashes().end());
+    std::erase_if(state.sent, [&](const auto& s) {
+      return s.first < asked - absl::Milliseconds(100);
+    });
+    for (const auto& [when, hash] : state.sent) state.prefixes.insert(hash);
+  }
+}
+
+}  // namespace sluice::adapters
