@@ -60,7 +60,7 @@ WorkerPool::Choice WorkerPool::Pick(const sluice::v1::ChatRequest& request) {
         break;
       }
     }
-    double load = static_cast<double>(std::max(state.busy, state.in_flight)) /
+    double load = static_cast<double>(state.in_flight + state.busy_elsewhere) /
                   std::max(1, state.slots);
     double fraction = total_bytes > 0 ? static_cast<double>(matched) /
                                             static_cast<double>(total_bytes)
@@ -81,15 +81,17 @@ WorkerPool::Choice WorkerPool::Pick(const sluice::v1::ChatRequest& request) {
   next_ = (next_ + 1) % n;
   State& chosen = states_[best];
   ++chosen.in_flight;
+  ++chosen.picks;
   if (best_matched == 0) {
     chosen.cached_prompts = std::min(chosen.slots, chosen.cached_prompts + 1);
   }
   // The worker will hold this prompt's prefixes from now on.
-  const absl::Time now = absl::Now();
+  State::Sent sent{absl::Now(), {}, best_matched == 0};
   for (const worker::PrefixLink& link : chain) {
     chosen.prefixes.insert(link.hash);
-    chosen.sent.emplace_back(now, link.hash);
+    sent.chain.push_back(link.hash);
   }
+  chosen.sent.push_back(std::move(sent));
   Choice choice;
   choice.index = best;
   choice.worker = members_[best].worker.get();
@@ -124,7 +126,13 @@ void WorkerPool::RefreshOnce() {
     absl::StatusOr<sluice::v1::WorkerInfo> info;
   };
   std::vector<std::shared_ptr<Answer>> answers;
-  const absl::Time asked = absl::Now();
+  // Ours in flight when asked, and picks since: all of them may be in
+  // the worker's count; only the rest came from other routers.
+  std::vector<int64_t> ours;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const State& state : states_) ours.push_back(state.in_flight - state.picks);
+  }
   for (const Member& member : members_) {
     auto answer = std::make_shared<Answer>();
     answers.push_back(answer);
@@ -146,15 +154,25 @@ void WorkerPool::RefreshOnce() {
     const sluice::v1::WorkerInfo& info = *answers[i]->info;
     state.reachable = true;
     state.slots = std::max(1, info.slots());
-    state.busy = info.running() + info.waiting();
-    state.cached_prompts = info.cached_prompts();
-    // The worker's own list, and what we sent it since we asked.
+    state.busy_elsewhere = static_cast<int>(std::max<int64_t>(
+        0, info.running() + info.waiting() - (ours[i] + state.picks)));
+    // The worker's own account, and what we sent it that it does not show
+    // yet.
     state.prefixes.clear();
     state.prefixes.insert(info.prefix_hashes().begin(), info.prefix_hashes().end());
-    std::erase_if(state.sent, [&](const auto& s) {
-      return s.first < asked - absl::Milliseconds(100);
+    state.cached_prompts = info.cached_prompts();
+    // A prompt we sent counts as ours until the worker's account shows it
+    // (it has started there), or for a while if it never does (it failed).
+    const absl::Time forget = absl::Now() - absl::Seconds(10);
+    std::erase_if(state.sent, [&](const State::Sent& s) {
+      return s.when < forget ||
+             (!s.chain.empty() && state.prefixes.contains(s.chain.back()));
     });
-    for (const auto& [when, hash] : state.sent) state.prefixes.insert(hash);
+    for (const State::Sent& s : state.sent) {
+      state.prefixes.insert(s.chain.begin(), s.chain.end());
+      if (s.cold) ++state.cached_prompts;
+    }
+    state.cached_prompts = std::min(state.cached_prompts, state.slots);
   }
 }
 

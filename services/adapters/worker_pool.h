@@ -45,12 +45,19 @@ class WorkerPool {
  private:
   struct State {
     absl::flat_hash_set<uint64_t> prefixes;  // from Info, plus ours since
-    // What we sent lately: an Info asked before it arrived misses it.
-    std::vector<std::pair<absl::Time, uint64_t>> sent;
+    // What we sent that the worker's Info does not show yet: when, the
+    // prompt's chain, and whether it found no prefix there.
+    struct Sent {
+      absl::Time when;
+      std::vector<uint64_t> chain;
+      bool cold = false;
+    };
+    std::vector<Sent> sent;
     int slots = 1;
     int cached_prompts = 0;  // slots holding a prompt, as Info said (+ ours)
-    int busy = 0;  // running + waiting, as Info said
-    int in_flight = 0;  // ours, now
+    int busy_elsewhere = 0;  // running + waiting that other routers sent
+    int in_flight = 0;       // ours, now
+    int64_t picks = 0;       // ours, ever
     bool reachable = true;
   };
   void RefreshLoop();

@@ -161,6 +161,7 @@ TEST_P(WorkerEndToEndTest, BadSamplingParametersAreA400) {
 struct RoutingOutcome {
   double hit_rate = 0;  // cached prompt tokens / prompt tokens
   std::vector<std::string> reasons;
+  std::string log;  // per request: where it went, what it found
 };
 
 RoutingOutcome RunSharedPrompts(const std::string& routing) {
@@ -198,8 +199,13 @@ RoutingOutcome RunSharedPrompts(const std::string& routing) {
     EXPECT_EQ(answer.status, 200) << answer.body;
     if (answer.status != 200) continue;
     outcome.reasons.push_back(answer.Header("x-sluice-route-reason"));
-    if (i < 4) continue;  // each prompt's first visit is cold anywhere
     rapidjson::Document doc = Json(answer.body);
+    int64_t hit = doc["usage"].HasMember("prompt_tokens_details")
+                      ? doc["usage"]["prompt_tokens_details"]["cached_tokens"].GetInt64()
+                      : 0;
+    absl::StrAppend(&outcome.log, "\n", i, " prompt ", order[i], " ",
+                    outcome.reasons.back(), " cached=", hit);
+    if (i < 4) continue;  // each prompt's first visit is cold anywhere
     prompt += doc["usage"]["prompt_tokens"].GetInt64();
     if (doc["usage"].HasMember("prompt_tokens_details")) {
       cached += doc["usage"]["prompt_tokens_details"]["cached_tokens"].GetInt64();
@@ -213,7 +219,7 @@ TEST(WorkerPoolTest, PrefixAwareRoutingFindsTheSharedPromptsInCache) {
   RoutingOutcome prefix = RunSharedPrompts("prefix");
   RoutingOutcome round_robin = RunSharedPrompts("round_robin");
   // Every request after the first visits finds its system prompt cached.
-  EXPECT_GT(prefix.hit_rate, 0.85) << "round robin: " << round_robin.hit_rate;
+  EXPECT_GT(prefix.hit_rate, 0.85) << prefix.log;
   EXPECT_GT(prefix.hit_rate, round_robin.hit_rate + 0.2)
       << "round robin: " << round_robin.hit_rate;
   ASSERT_FALSE(prefix.reasons.empty());
