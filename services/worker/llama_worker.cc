@@ -145,6 +145,12 @@ class TokenStream final : public std::enable_shared_from_this<TokenStream> {
     metrics_->generation_tokens.Increment(
         static_cast<double>(result.usage.completion_tokens));
     metrics_->preemptions.Increment(result.preemptions);
+    if (result.placed) {
+      metrics_->prefix_cache_queries.Increment(
+          static_cast<double>(result.usage.prompt_tokens));
+      metrics_->prefix_cache_hits.Increment(
+          static_cast<double>(result.usage.cached_tokens));
+    }
     auto self = shared_from_this();
     serializer_.Run([self, status = std::move(result.status)]() mutable {
       self->done_ = std::move(status);
@@ -337,9 +343,9 @@ void LlamaWorker::Generate(host::CallContextPtr context,
     HoldPrefixes(slot, std::move(chain));
   };
   job.on_token = [stream](llama_token token) { return stream->Token(token); };
-  job.on_done = [this, stream, context](GenerationResult result) {
+  job.on_done = [this, stream](GenerationResult result) {
+    PublishLoad();  // before the caller hears the end
     stream->Finish(std::move(result));
-    PublishLoad();
   };
   Engine::HandlePtr handle = engine_->Submit(std::move(job));
   context->OnCancel([handle] { handle->Cancel(); });

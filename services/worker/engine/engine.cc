@@ -429,6 +429,7 @@ void Engine::Finish(int index, absl::Status status, std::string finish_reason) {
   result.usage.cached_tokens = job->cached_tokens;
   result.usage.completion_tokens = job->n_generated;
   result.preemptions = job->preemptions;
+  result.placed = true;
   job->request.on_done(std::move(result));
 }
 

@@ -56,6 +56,8 @@ struct GenerationResult {
   std::string finish_reason;
   GenerationUsage usage;
   int preemptions = 0;
+  // It had a slot (its prompt was looked up in the prefix cache).
+  bool placed = false;
 };
 
 struct GenerationRequest {

@@ -78,7 +78,8 @@ class LlamaWorkerTest : public ::testing::Test {
     config.set_slots(2);
     config.set_slot_context(512);
     config.set_threads(2);
-    auto made = LlamaWorker::Create(config, *new obs::MetricsRegistry());
+    metrics_ = new obs::MetricsRegistry();
+    auto made = LlamaWorker::Create(config, *metrics_);
     ASSERT_TRUE(made.ok()) << made.status();
     worker_ = made->release();
   }
@@ -104,8 +105,17 @@ class LlamaWorkerTest : public ::testing::Test {
   }
 
   static LlamaWorker* worker_;
+  static obs::MetricsRegistry* metrics_;
 };
 LlamaWorker* LlamaWorkerTest::worker_ = nullptr;
+obs::MetricsRegistry* LlamaWorkerTest::metrics_ = nullptr;
+
+// The value of one series in Prometheus text, or -1.
+double Series(const std::string& text, const std::string& series) {
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
 
 TEST_F(LlamaWorkerTest, StreamsTextWithExactUsage) {
   Collector out;
@@ -213,6 +223,31 @@ TEST_F(LlamaWorkerTest, InfoReportsCapacityAndHeldPrefixes) {
                         link.hash),
               info->prefix_hashes().end());
   }
+}
+
+TEST_F(LlamaWorkerTest, MetricsUseVllmNamesAndCountWhatHappened) {
+  std::string before = metrics_->RenderPrometheusText();
+  const std::string label = "{model_name=\"local\"}";
+  double generated = std::max(0.0, Series(before, "sluice_worker_generation_tokens_total" + label));
+  double queries = std::max(0.0, Series(before, "sluice_worker_prefix_cache_queries_total" + label));
+  double hits = std::max(0.0, Series(before, "sluice_worker_prefix_cache_hits_total" + label));
+  double ttft = std::max(0.0, Series(before, "sluice_worker_time_to_first_token_seconds_count" + label));
+  Collector first, second;
+  Generate(Chat("Count me.", 3), &first);
+  Generate(Chat("Count me.", 3), &second);  // the same prompt: a prefix hit
+  ASSERT_TRUE(second.status_.ok());
+  std::string after = metrics_->RenderPrometheusText();
+  EXPECT_EQ(Series(after, "sluice_worker_generation_tokens_total" + label), generated + 6);
+  EXPECT_EQ(Series(after, "sluice_worker_prefix_cache_queries_total" + label),
+            queries + static_cast<double>(first.usage_.prompt_tokens() +
+                                          second.usage_.prompt_tokens()));
+  EXPECT_EQ(Series(after, "sluice_worker_prefix_cache_hits_total" + label),
+            hits + static_cast<double>(first.usage_.cached_tokens() +
+                                       second.usage_.cached_tokens()));
+  EXPECT_GT(second.usage_.cached_tokens(), 0);
+  EXPECT_EQ(Series(after, "sluice_worker_time_to_first_token_seconds_count" + label), ttft + 2);
+  EXPECT_EQ(Series(after, "sluice_worker_num_requests_running" + label), 0);
+  EXPECT_GE(Series(after, "sluice_worker_request_success_total{finished_reason=\"length\",model_name=\"local\"}"), 2);
 }
 
 }  // namespace
