@@ -7,15 +7,17 @@
 # gateway's CPU per job. Then the same lines as one batch of OpenAI's Batch
 # API (POST /v1/files, POST /v1/batches, polled to completed): lines/s and
 # CPU per line.
-# (The issue also asks for the micro-batcher's batch sizes toward the
-# worker: there is no worker yet, so none.)
-# Usage: bench/jobs/run.sh [jobs]   (SLUICE_BUILD_DIR, CONCURRENCY)
+# Last, WORKER_JOBS jobs for the self-hosted worker (model "local", a small
+# generated model): the scheduler's micro-batcher sends batch calls to it in
+# groups; prints the groups' size histogram.
+# Usage: bench/jobs/run.sh [jobs]   (SLUICE_BUILD_DIR, CONCURRENCY, WORKER_JOBS)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${SLUICE_BUILD_DIR:-$ROOT/build}
 JOBS=${1:-20000}
 CONCURRENCY=${CONCURRENCY:-256}
 SLUICE=$BUILD/apps/sluice/sluice
+WORKER_JOBS=${WORKER_JOBS:-512}
 SIM=$BUILD/tools/upstream-sim/upstream-sim
 KEY_HASH=1c590839af894cf25f9a5fe06929af05b377f60efbe55508ef93d251887b9213
 command -v kcat >/dev/null || { echo "kcat is missing (apt-get install kcat)"; exit 1; }
@@ -34,15 +36,20 @@ SIM_PORT=$("$SLUICE" free-port)
 "$SIM" --listen 127.0.0.1:$SIM_PORT --threads 1 >"$RUN/sim.out" 2>&1 &
 PIDS+=($!); wait_for "$RUN/sim.out" listening $!
 PORT=$("$SLUICE" free-port)
+"$SLUICE" make-test-model --out "$RUN/local.gguf" --params 3000000 --seed 1 >/dev/null
 cat >"$RUN/sluice.yaml" <<YAML
 server: {http_listen: 127.0.0.1:$PORT, grpc_listen: 127.0.0.1:0, http_threads: 2}
 metering: {sqlite_path: "$RUN/metering.db"}
 providers:
   - {name: sim, kind: openai, base_url: "http://127.0.0.1:$SIM_PORT/v1"}
+  - {name: local, kind: worker}
 models:
   - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072}
+  - {provider: local, model: local, tokenizer: llama-bpe, chat_template: llama3, context_window: 2048}
 routes:
   - {model: deepseek-chat, provider: sim}
+  - {model: local, provider: local}
+worker: {model_path: "$RUN/local.gguf", slots: 32, slot_context: 256, step_tokens: 512}
 tenants:
   - {name: demo, api_key_sha256s: [$KEY_HASH]}
 jobs: {concurrency: $CONCURRENCY, batch_concurrency: $CONCURRENCY}
@@ -90,3 +97,22 @@ awk -v n="$JOBS" -v ok="$counts" -v s="$start" -v e="$end" -v t="$((t1 - t0))" -
   printf "\n| batch lines | completed | seconds | lines/s | gateway CPU µs per line | batch_concurrency |\n|---|---|---|---|---|---|\n"
   printf "| %d | %d | %.2f | %.0f | %.0f | %d |\n", n, ok, d, n / d, t * 10000 / n, c
 }'
+
+# Jobs for the worker: the micro-batcher's groups.
+awk -v n="$WORKER_JOBS" 'BEGIN { for (i = 0; i < n; i++) printf "{\"custom_id\":\"local-%d\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"local\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"What is job %d?\"}]}}\n", i, i }' >"$RUN/local.jsonl"
+start=$(date +%s.%N)
+kcat -P -b "$BROKERS" -t sluice.jobs -k local -H 'authorization=Bearer sk-sluice-demo' -l "$RUN/local.jsonl"
+timeout 600 kcat -C -b "$BROKERS" -t sluice.job-results -o beginning -c "$((JOBS + WORKER_JOBS))" -q -f '%s\n' >"$RUN/all-results.jsonl"
+end=$(date +%s.%N)
+ok=$(grep '"custom_id":"local-' "$RUN/all-results.jsonl" | grep -c '"status_code":200' || true)
+awk -v n="$WORKER_JOBS" -v ok="$ok" -v s="$start" -v e="$end" 'BEGIN {
+  printf "\n| worker jobs | answered 200 | seconds | jobs/s |\n|---|---|---|---|\n"
+  printf "| %d | %d | %.2f | %.0f |\n", n, ok, e - s, n / (e - s)
+}'
+echo
+echo "micro-batch sizes toward the worker (groups of batch calls that left together):"
+echo
+echo "| size ≤ | groups |"
+echo "|---|---|"
+curl -sf "http://127.0.0.1:$PORT/metrics" |
+  sed -n 's/^sluice_scheduler_micro_batch_size_bucket{le="\([^"]*\)",provider="local"} \(.*\)/| \1 | \2 |/p'

@@ -130,6 +130,16 @@ SchedulerImpl::SchedulerImpl(const sluice::v1::Config& config,
   for (const auto& provider : config.providers()) {
     limits_[provider.name()] = {provider.limits().max_concurrency(),
                                 provider.limits().rpm(), provider.limits().tpm()};
+    if (provider.kind() == sluice::v1::PROVIDER_KIND_WORKER) {
+      const auto& scheduler = config.scheduler();
+      MicroBatch group;
+      group.max_batch = scheduler.worker_max_batch() > 0
+                            ? static_cast<size_t>(scheduler.worker_max_batch())
+                            : 32;
+      group.max_wait = config::DurationOr(scheduler.worker_max_wait(),
+                                          absl::Milliseconds(50));
+      micro_batches_[provider.name()] = group;
+    }
   }
   for (const auto& tenant : config.tenants()) {
     weights_[tenant.name()] = tenant.weight() > 0 ? tenant.weight() : 1.0;
@@ -153,9 +163,16 @@ TargetQueue& SchedulerImpl::TargetFor(const std::string& provider) {
   if (it == targets_.end()) {
     auto limits = limits_.find(provider);
     Target target;
+    auto group = micro_batches_.find(provider);
     target.queue = std::make_unique<TargetQueue>(
         limits == limits_.end() ? TargetLimitsConfig{} : limits->second, bounds_,
-        options_.clock());
+        options_.clock(), group == micro_batches_.end() ? MicroBatch{} : group->second);
+    if (group != micro_batches_.end()) {
+      target.micro_batch_size = &metrics_.histogram(
+          "sluice_scheduler_micro_batch_size",
+          "Batch calls that left together toward a worker.",
+          {1, 2, 4, 8, 16, 32, 64, 128}, {{"provider", provider}});
+    }
     auto labels = [&](const char* priority) -> obs::Labels {
       return {{"provider", provider}, {"priority", priority}};
     };
@@ -324,10 +341,15 @@ void SchedulerImpl::Pump() {
           runs.emplace_back(std::move(call), why);
         }
         if (target.gate == nullptr) {
+          int batch_calls = 0;
           for (QueuedCall& call : queue.TakeStartable(now)) {
             (call.batch ? target.wait_batch : target.wait_interactive)
                 ->Observe(absl::ToDoubleSeconds(now - call.enqueued));
+            batch_calls += call.batch ? 1 : 0;
             runs.emplace_back(std::move(call), absl::OkStatus());
+          }
+          if (target.micro_batch_size != nullptr && batch_calls > 0) {
+            target.micro_batch_size->Observe(batch_calls);
           }
         } else {
           // One call at a time asks the shared limits; it holds a local

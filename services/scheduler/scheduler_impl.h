@@ -116,6 +116,8 @@ class SchedulerImpl final : public adapters::Adapters {
   obs::MetricsRegistry& metrics_;
   const QueueBounds bounds_;
   absl::flat_hash_map<std::string, TargetLimitsConfig> limits_;
+  // Worker providers' batch grouping (see MicroBatch).
+  absl::flat_hash_map<std::string, MicroBatch> micro_batches_;
   absl::flat_hash_map<std::string, double> weights_;
 
   absl::Mutex mu_;
@@ -127,6 +129,8 @@ class SchedulerImpl final : public adapters::Adapters {
     obs::Gauge* in_flight;
     obs::Histogram* wait_interactive;
     obs::Histogram* wait_batch;
+    // Worker targets: the sizes of the batch groups that left together.
+    obs::Histogram* micro_batch_size = nullptr;
     // With shared limits (scheduler.redis): the gate, and the one call
     // that waits for its answer (taken from the queue, holding a local
     // slot), asking again at `ask_at`.

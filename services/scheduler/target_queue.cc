@@ -8,8 +8,23 @@
 namespace sluice::scheduler {
 
 TargetQueue::TargetQueue(const TargetLimitsConfig& limits,
-                         const QueueBounds& bounds, absl::Time now)
-    : bounds_(bounds), limits_(limits, now) {}
+                         const QueueBounds& bounds, absl::Time now,
+                         const MicroBatch& micro_batch)
+    : bounds_(bounds), micro_batch_(micro_batch), limits_(limits, now) {}
+
+bool TargetQueue::BatchOpen(absl::Time now) {
+  if (micro_batch_.max_batch == 0) return true;
+  if (batch_.size() == 0) {
+    batch_open_ = false;
+    gathering_since_ = absl::InfiniteFuture();
+    return false;
+  }
+  if (!batch_open_ && (batch_.size() >= micro_batch_.max_batch ||
+                       now >= gathering_since_ + micro_batch_.max_wait)) {
+    batch_open_ = true;
+  }
+  return batch_open_;
+}
 
 absl::Status TargetQueue::Enqueue(QueuedCall&& call) {
   FairQueue<QueuedCall>& queue = call.batch ? batch_ : interactive_;
@@ -30,6 +45,9 @@ absl::Status TargetQueue::Enqueue(QueuedCall&& call) {
     return status::RateLimited(absl::StrCat(full, "; retry later"), retry_after);
   }
   if (call.deadline != absl::InfiniteFuture()) deadlines_.insert(call.deadline);
+  if (call.batch && batch_.size() == 0 && !batch_open_) {
+    gathering_since_ = call.enqueued;
+  }
   std::string tenant = call.tenant;
   double weight = call.weight;
   queue.Push(tenant, weight, std::move(call));
@@ -55,7 +73,7 @@ std::vector<QueuedCall> TargetQueue::TakeStartable(absl::Time now,
       }
     } else {
       next = batch_.Peek();
-      if (next == nullptr) break;
+      if (next == nullptr || !BatchOpen(now)) break;
       if (BatchSlots() > 0 && batch_in_flight_ >= BatchSlots()) break;
       if (limits_.ReadyAt(next->charged_tokens(), limits_.max_concurrency(), now) > now) {
         break;
@@ -70,6 +88,7 @@ std::vector<QueuedCall> TargetQueue::TakeStartable(absl::Time now,
     if (batch) ++batch_in_flight_;
     startable.push_back(std::move(call));
   }
+  BatchOpen(now);  // a group that has all left closes
   return startable;
 }
 
@@ -87,13 +106,18 @@ void TargetQueue::Finish(const std::string& tenant, bool batch,
 
 absl::Time TargetQueue::NextWake(absl::Time now) {
   absl::Time wake = absl::InfiniteFuture();
+  const bool gathering = micro_batch_.max_batch > 0 && !batch_open_;
   for (const FairQueue<QueuedCall>* queue : {&interactive_, &batch_}) {
+    if (queue == &batch_ && gathering) continue;  // its group's time below
     if (const QueuedCall* next = queue->Peek()) {
       wake = std::min(wake, limits_.ReadyAt(next->charged_tokens(),
                                             limits_.max_concurrency(), now));
     }
   }
   if (!deadlines_.empty()) wake = std::min(wake, *deadlines_.begin());
+  if (gathering && batch_.size() > 0) {
+    wake = std::min(wake, gathering_since_ + micro_batch_.max_wait);
+  }
   return wake;
 }
 

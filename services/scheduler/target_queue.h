@@ -48,10 +48,19 @@ struct QueueBounds {
   size_t max_batch = 100000;
 };
 
+// Toward a worker, batch calls leave in groups: once `max_batch` wait, or
+// `max_wait` after the first of a group arrived, so that the worker's
+// continuous batching starts full. Interactive calls never wait for it.
+// max_batch 0: off.
+struct MicroBatch {
+  size_t max_batch = 0;
+  absl::Duration max_wait = absl::Milliseconds(50);
+};
+
 class TargetQueue {
  public:
   TargetQueue(const TargetLimitsConfig& limits, const QueueBounds& bounds,
-              absl::Time now);
+              absl::Time now, const MicroBatch& micro_batch = {});
 
   // Queues `call` (moved from only then), or refuses it when its class is
   // full, leaving it to the caller: RESOURCE_EXHAUSTED with a Retry-After
@@ -116,7 +125,16 @@ class TargetQueue {
     if (it != deadlines_.end()) deadlines_.erase(it);
   }
 
+  // Whether queued batch calls may start: a group has gathered (or waited
+  // long enough); it stays open until the batch queue is empty.
+  bool BatchOpen(absl::Time now);
+
   QueueBounds bounds_;
+  MicroBatch micro_batch_;
+  // The arrival of the first batch call of the group gathering now;
+  // InfiniteFuture: none gathering.
+  absl::Time gathering_since_ = absl::InfiniteFuture();
+  bool batch_open_ = false;
   TargetLimits limits_;
   FairQueue<QueuedCall> interactive_;
   FairQueue<QueuedCall> batch_;

@@ -50,6 +50,44 @@ TEST(TargetQueueTest, TheConcurrencyCapHoldsAndAFinishFreesASlot) {
   EXPECT_EQ(queue.in_flight(), 2);
 }
 
+TEST(TargetQueueTest, BatchCallsTowardAWorkerLeaveInGroups) {
+  std::vector<std::string> log;
+  MicroBatch group{.max_batch = 4, .max_wait = absl::Milliseconds(50)};
+  TargetQueue queue({}, {}, kStart, group);
+  auto enqueue = [&](const std::string& name, bool batch, absl::Time at) {
+    QueuedCall call = Call(name, "jobs", &log, batch);
+    call.enqueued = at;
+    ASSERT_TRUE(queue.Enqueue(std::move(call)).ok());
+  };
+  // Three batch calls wait for a fourth or for 50ms after the first.
+  for (int i = 0; i < 3; ++i) {
+    enqueue(absl::StrCat("b", i), true, kStart + absl::Milliseconds(i));
+  }
+  EXPECT_TRUE(queue.TakeStartable(kStart + absl::Milliseconds(10)).empty());
+  EXPECT_EQ(queue.NextWake(kStart + absl::Milliseconds(10)),
+            kStart + absl::Milliseconds(50));
+  // An interactive call does not wait for any group.
+  enqueue("i", false, kStart + absl::Milliseconds(20));
+  StartAll(queue.TakeStartable(kStart + absl::Milliseconds(20)));
+  EXPECT_EQ(log, (std::vector<std::string>{"i:ok"}));
+  StartAll(queue.TakeStartable(kStart + absl::Milliseconds(50)));
+  EXPECT_EQ(log, (std::vector<std::string>{"i:ok", "b0:ok", "b1:ok", "b2:ok"}));
+
+  // A full group leaves at once.
+  log.clear();
+  const absl::Time later = kStart + absl::Seconds(1);
+  for (int i = 0; i < 3; ++i) enqueue(absl::StrCat("c", i), true, later);
+  EXPECT_TRUE(queue.TakeStartable(later).empty());
+  enqueue("c3", true, later);
+  StartAll(queue.TakeStartable(later));
+  EXPECT_EQ(log.size(), 4u);
+  // The next group gathers anew.
+  enqueue("d0", true, later);
+  EXPECT_TRUE(queue.TakeStartable(later + absl::Milliseconds(49)).empty());
+  StartAll(queue.TakeStartable(later + absl::Milliseconds(50)));
+  EXPECT_EQ(log.back(), "d0:ok");
+}
+
 TEST(TargetQueueTest, InteractiveGoesFirstAndBatchLeavesItASlot) {
   std::vector<std::string> log;
   TargetQueue queue({.max_concurrency = 3}, {}, kStart);
