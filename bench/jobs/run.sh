@@ -115,4 +115,4 @@ echo
 echo "| size ≤ | groups |"
 echo "|---|---|"
 curl -sf "http://127.0.0.1:$PORT/metrics" |
-  sed -n 's/^sluice_scheduler_micro_batch_size_bucket{le="\([^"]*\)",provider="local"} \(.*\)/| \1 | \2 |/p'
+  sed -n 's/^sluice_scheduler_micro_batch_size_bucket{provider="local",le="\([^"]*\)"} \(.*\)/| \1 | \2 |/p'

@@ -11,7 +11,8 @@
 # beside the `llama` build (scripts/llama.sh --server, ~8 minutes on 2 cores).
 #
 # Env: THREADS (default: the machine's cores), PARAMS (model size, default
-# 100M), MAX_TOKENS (64), BUILD (the build dir, default build/).
+# 100M), MAX_TOKENS (64), BUILD (the build dir, default build/), PARTS
+# ("12": both; "1" or "2": one of them).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -119,7 +120,9 @@ header() {
   echo '|------------------------------------|----------|-----------|-----------|----------|----------|---------|'
 }
 
+PARTS=${PARTS:-12}
 # --- 1. one server, 16 slots -------------------------------------------------
+if [[ $PARTS == *1* ]]; then
 gateway_config "$RUN/one.yaml" \
   "worker: {model_path: $MODEL, slots: 16, slot_context: 2048, step_tokens: 512, threads: $THREADS}" ""
 OURS=$(start_sluice one "$RUN/one.yaml")
@@ -134,6 +137,8 @@ for c in 1 4 16; do
   row "llama-server, $c streams" "$(stream_bench --url "$THEIRS/v1/chat/completions" --concurrency "$c" --requests "$n")"
 done
 cleanup; PIDS=(); RUN=$(mktemp -d /tmp/sluice-worker-bench.XXXXXX)
+fi
+[[ $PARTS == *2* ]] || exit 0
 
 # --- 2. two servers, shared system prompts ---------------------------------
 half=$(( THREADS / 2 > 0 ? THREADS / 2 : 1 ))

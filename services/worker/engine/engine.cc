@@ -161,6 +161,10 @@ void Engine::Loop() {
 
 namespace {
 
+// A prefix shorter than this is decoded again rather than copied from
+// another slot (a copy moves the slot's whole KV buffer).
+constexpr size_t kMinCopiedPrefix = 64;
+
 size_t CommonPrefix(const std::vector<llama_token>& a,
                     const std::vector<llama_token>& b) {
   size_t n = std::min(a.size(), b.size());
@@ -258,6 +262,24 @@ void Engine::Admit() {
                        slots_[i].last_used < slots_[best].last_used)) {
         best = i;
       }
+    }
+    // Another slot (a running one, say) may hold much more of this prompt:
+    // copy its KV over rather than decode that prefix again (llama.cpp
+    // copies the whole stream before the next decode; the tail goes).
+    int donor = -1;
+    size_t donor_prefix = best_prefix;
+    for (int i = 0; i < options_.slots; ++i) {
+      if (i == best) continue;
+      size_t prefix = CommonPrefix(slots_[i].cached, job->tokens);
+      if (prefix >= donor_prefix + kMinCopiedPrefix && prefix > donor_prefix) {
+        donor = i;
+        donor_prefix = prefix;
+      }
+    }
+    if (donor >= 0) {
+      llama_memory_seq_cp(llama_get_memory(context_.get()), donor, best, -1, -1);
+      slots_[best].cached = slots_[donor].cached;
+      ++counters_.prefix_copies;
     }
     Place(std::move(job), best);
   }

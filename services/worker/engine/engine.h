@@ -97,6 +97,8 @@ struct EngineCounters {
   std::atomic<int64_t> prefix_queries{0};  // prompt tokens looked up
   std::atomic<int64_t> prefix_hits{0};     // of those, reused
   std::atomic<int64_t> preemptions{0};
+  // Prefixes copied from another slot's KV (see Admit).
+  std::atomic<int64_t> prefix_copies{0};
   std::atomic<int64_t> steps{0};
   std::atomic<int64_t> requests_finished{0};
 };

@@ -282,6 +282,25 @@ TEST(EngineTest, AShortSharedHeaderDoesNotEvictAnotherPromptsCache) {
             static_cast<int64_t>(prompt_a.size()) - 1);
 }
 
+TEST(EngineTest, APromptHeldByARunningSlotIsCopiedNotDecodedAgain) {
+  std::string text = "A shared system prompt. ";
+  while (text.size() < 1200) text += "Rules of the house, stated at length. ";
+  std::vector<llama_token> cold = Solo(text + "Second question?", 12);
+  std::unique_ptr<Engine> engine = MakeEngine(2, /*step_tokens=*/64);
+  GenRun first, second;
+  engine->Submit(Request(Tokens(*engine, text + "First question?"), &first, 60));
+  ASSERT_TRUE(first.WaitFor(2));
+  // The first request still runs in its slot; the second shares its
+  // system prompt and gets it copied into the other slot.
+  std::vector<llama_token> prompt = Tokens(*engine, text + "Second question?");
+  engine->Submit(Request(prompt, &second, 12));
+  EXPECT_EQ(second.Wait(), cold);
+  EXPECT_GT(second.result.usage.cached_tokens, 200);
+  EXPECT_EQ(engine->counters().prefix_copies.load(), 1);
+  first.Wait();
+  EXPECT_TRUE(first.result.status.ok());
+}
+
 TEST(EngineTest, ALongPromptDoesNotFreezeTheOtherStreams) {
   std::unique_ptr<Engine> engine = MakeEngine(2, /*step_tokens=*/32, 2048);
   GenRun streaming, long_prompt;
