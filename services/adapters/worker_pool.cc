@@ -147,8 +147,10 @@ void WorkerPool::RefreshOnce() {
     bool answered = answers[i]->done.WaitForNotificationWithTimeout(absl::Seconds(2));
     absl::MutexLock lock(&mu_);
     State& state = states_[i];
+    const absl::Time forget = absl::Now() - absl::Seconds(10);
     if (!answered || !answers[i]->info.ok()) {
       state.reachable = false;
+      std::erase_if(state.sent, [&](const State::Sent& s) { return s.when < forget; });
       continue;
     }
     const sluice::v1::WorkerInfo& info = *answers[i]->info;
@@ -163,7 +165,6 @@ void WorkerPool::RefreshOnce() {
     state.cached_prompts = info.cached_prompts();
     // A prompt we sent counts as ours until the worker's account shows it
     // (it has started there), or for a while if it never does (it failed).
-    const absl::Time forget = absl::Now() - absl::Seconds(10);
     std::erase_if(state.sent, [&](const State::Sent& s) {
       return s.when < forget ||
              (!s.chain.empty() && state.prefixes.contains(s.chain.back()));

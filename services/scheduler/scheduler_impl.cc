@@ -170,7 +170,7 @@ TargetQueue& SchedulerImpl::TargetFor(const std::string& provider) {
     if (group != micro_batches_.end()) {
       target.micro_batch_size = &metrics_.histogram(
           "sluice_scheduler_micro_batch_size",
-          "Batch calls that left together toward a worker.",
+          "Batch calls released together toward a worker (one observation per release).",
           {1, 2, 4, 8, 16, 32, 64, 128}, {{"provider", provider}});
     }
     auto labels = [&](const char* priority) -> obs::Labels {

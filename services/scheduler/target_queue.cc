@@ -45,7 +45,10 @@ absl::Status TargetQueue::Enqueue(QueuedCall&& call) {
     return status::RateLimited(absl::StrCat(full, "; retry later"), retry_after);
   }
   if (call.deadline != absl::InfiniteFuture()) deadlines_.insert(call.deadline);
-  if (call.batch && batch_.size() == 0 && !batch_open_) {
+  if (call.batch && batch_.size() == 0) {
+    // A new group (the last one may have emptied without a TakeStartable:
+    // dropped, or taken one at a time through shared limits).
+    batch_open_ = false;
     gathering_since_ = call.enqueued;
   }
   std::string tenant = call.tenant;

@@ -87,8 +87,23 @@ class TokenStream final : public std::enable_shared_from_this<TokenStream> {
     Emit(std::move(first));
   }
 
+  // The engine's thread: the request got a slot (again, after a
+  // preemption).
   void Started() {
+    if (started_) return;
+    started_ = true;
     metrics_->queue_time.Observe(absl::ToDoubleSeconds(absl::Now() - arrived_));
+  }
+
+  // The caller went away: a paused sink will never resume, so what waits
+  // for it goes, and Done follows as soon as the engine has ended the job.
+  void Abandon() {
+    auto self = shared_from_this();
+    serializer_.Run([self] {
+      self->outbox_.clear();
+      self->paused_ = false;
+      self->Drain();
+    });
   }
 
   // The engine's thread. False: a stop string ended the answer.
@@ -154,6 +169,9 @@ class TokenStream final : public std::enable_shared_from_this<TokenStream> {
     auto self = shared_from_this();
     serializer_.Run([self, status = std::move(result.status)]() mutable {
       self->done_ = std::move(status);
+      // Alive until the sink has heard Done, however long it stays full
+      // (the engine's job, which held this, is gone).
+      self->keep_alive_ = self;
       self->Drain();
     });
   }
@@ -203,6 +221,7 @@ class TokenStream final : public std::enable_shared_from_this<TokenStream> {
     if (outbox_.empty() && done_.has_value()) {
       finished_ = true;
       sink_->Done(*std::move(done_));
+      keep_alive_.reset();  // the serializer's closure still holds one
     }
   }
 
@@ -225,6 +244,8 @@ class TokenStream final : public std::enable_shared_from_this<TokenStream> {
   bool paused_ = false;
   std::optional<absl::Status> done_;
   bool finished_ = false;
+  std::shared_ptr<TokenStream> keep_alive_;
+  bool started_ = false;  // the engine's thread
 };
 
 }  // namespace
@@ -267,6 +288,11 @@ LlamaWorker::LlamaWorker(std::unique_ptr<Engine> engine, std::string model_name,
       default_max_tokens_(default_max_tokens),
       metrics_(metrics, model_name_),
       slot_prefixes_(engine_->options().slots) {}
+
+LlamaWorker::~LlamaWorker() {
+  // The engine's last callbacks use the members below it.
+  engine_->Stop();
+}
 
 absl::StatusOr<std::string> LlamaWorker::RenderPrompt(
     const sluice::v1::ChatRequest& request) const {
@@ -348,7 +374,10 @@ void LlamaWorker::Generate(host::CallContextPtr context,
     stream->Finish(std::move(result));
   };
   Engine::HandlePtr handle = engine_->Submit(std::move(job));
-  context->OnCancel([handle] { handle->Cancel(); });
+  context->OnCancel([handle, weak = std::weak_ptr<TokenStream>(stream)] {
+    handle->Cancel();
+    if (auto alive = weak.lock()) alive->Abandon();
+  });
   PublishLoad();
 }
 

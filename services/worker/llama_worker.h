@@ -24,6 +24,7 @@ class LlamaWorker final : public Worker {
  public:
   static absl::StatusOr<std::unique_ptr<LlamaWorker>> Create(
       const sluice::v1::WorkerConfig& config, obs::MetricsRegistry& metrics);
+  ~LlamaWorker() override;
 
   // Worker
   void Generate(host::CallContextPtr context, sluice::v1::ChatRequest request,

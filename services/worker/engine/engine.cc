@@ -85,13 +85,17 @@ Engine::Engine(EngineOptions options, ModelPtr model, ContextPtr context)
 }
 
 Engine::~Engine() {
+  Stop();
+  llama_batch_free(batch_);
+}
+
+void Engine::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
     wake_.Signal();
   }
-  thread_.join();
-  llama_batch_free(batch_);
+  if (thread_.joinable()) thread_.join();
 }
 
 Engine::HandlePtr Engine::Submit(GenerationRequest request) {
@@ -111,16 +115,17 @@ Engine::HandlePtr Engine::Submit(GenerationRequest request) {
   job->sampler = MakeSampler(request.sampling, llama_vocab_n_tokens(vocab_));
   job->request = std::move(request);
   job->handle = handle;
-  absl::MutexLock lock(&mu_);
-  if (stopping_) {
-    GenerationResult result;
-    result.status = absl::UnavailableError("the worker is stopping");
-    job->request.on_done(std::move(result));
-    return handle;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      (job->request.interactive ? interactive_queue_ : batch_queue_)
+          .push_back(std::move(job));
+      wake_.Signal();
+      return handle;
+    }
   }
-  (job->request.interactive ? interactive_queue_ : batch_queue_)
-      .push_back(std::move(job));
-  wake_.Signal();
+  // Outside the lock: callbacks may ask for Stats().
+  EndQueued(std::move(job), absl::UnavailableError("the worker is stopping"));
   return handle;
 }
 
@@ -154,7 +159,7 @@ void Engine::Loop() {
       if (stopping_) break;
     }
     Admit();
-    Step();
+    if (!Step()) PublishSlots();  // what Admit ended shows
   }
   FailAll(absl::UnavailableError("the worker is stopping"));
 }
@@ -227,13 +232,11 @@ void Engine::Admit() {
       }
     }
     for (auto& gone : cancelled) {
-      GenerationResult result;
-      result.status =
+      absl::Status why =
           gone->handle->cancelled()
               ? absl::CancelledError("the request was cancelled")
               : absl::DeadlineExceededError("the request ran past its deadline");
-      result.usage.prompt_tokens = gone->n_prompt;
-      gone->request.on_done(std::move(result));
+      EndQueued(std::move(gone), std::move(why));
     }
     if (job == nullptr) return;
     if (victim >= 0) Preempt(victim);
@@ -302,8 +305,8 @@ void Engine::Place(std::unique_ptr<Job> job, int index) {
     job->cached_tokens = static_cast<int64_t>(prefix);
     counters_.prefix_queries += job->n_prompt;
     counters_.prefix_hits += static_cast<int64_t>(prefix);
-    if (job->request.on_start) job->request.on_start(index);
   }
+  if (job->request.on_start) job->request.on_start(index);
   slot.job = std::move(job);
   slot.last_used = absl::Now();
   absl::MutexLock lock(&mu_);
@@ -350,15 +353,16 @@ bool Engine::Step() {
   }
   // Then prompt chunks, interactive slots first, the budget shared evenly so
   // one long prompt cannot starve another.
-  std::stable_sort(prefilling.begin(), prefilling.end(), [this](int a, int b) {
-    return slots_[a].job->request.interactive && !slots_[b].job->request.interactive;
-  });
   if (!prefilling.empty()) {
     std::rotate(prefilling.begin(),
                 prefilling.begin() + next_prefill_ % prefilling.size(),
                 prefilling.end());
     ++next_prefill_;
   }
+  // (Stable: the rotation holds within each class.)
+  std::stable_sort(prefilling.begin(), prefilling.end(), [this](int a, int b) {
+    return slots_[a].job->request.interactive && !slots_[b].job->request.interactive;
+  });
   std::vector<int> chunk(options_.slots, 0);
   for (size_t k = 0; k < prefilling.size(); ++k) {
     int i = prefilling[k];
@@ -424,13 +428,7 @@ bool Engine::Step() {
       Finish(i, absl::OkStatus(), "length");
     }
   }
-  {
-    absl::MutexLock lock(&mu_);
-    for (int i = 0; i < options_.slots; ++i) {
-      slot_kv_[i] = slots_[i].n_past;
-      slot_cached_[i] = static_cast<int>(slots_[i].cached.size());
-    }
-  }
+  PublishSlots();
   return true;
 }
 
@@ -440,8 +438,11 @@ void Engine::Finish(int index, absl::Status status, std::string finish_reason) {
   // The KV keeps what was decoded, for the next request's prefix.
   slot.cached.resize(slot.n_past);
   {
+    // Published before the caller hears the end.
     absl::MutexLock lock(&mu_);
     --running_;
+    slot_kv_[index] = 0;
+    slot_cached_[index] = static_cast<int>(slot.cached.size());
   }
   ++counters_.requests_finished;
   GenerationResult result;
@@ -467,11 +468,26 @@ void Engine::FailAll(const absl::Status& status) {
       queue->clear();
     }
   }
-  for (auto& job : queued) {
-    GenerationResult result;
-    result.status = status;
-    result.usage.prompt_tokens = job->n_prompt;
-    job->request.on_done(std::move(result));
+  for (auto& job : queued) EndQueued(std::move(job), status);
+}
+
+void Engine::EndQueued(std::unique_ptr<Job> job, absl::Status status) {
+  GenerationResult result;
+  result.status = std::move(status);
+  result.usage.prompt_tokens = job->n_prompt;
+  // A preempted job had a slot, and tokens.
+  result.usage.cached_tokens = job->cached_tokens;
+  result.usage.completion_tokens = job->n_generated;
+  result.preemptions = job->preemptions;
+  result.placed = job->started;
+  job->request.on_done(std::move(result));
+}
+
+void Engine::PublishSlots() {
+  absl::MutexLock lock(&mu_);
+  for (int i = 0; i < options_.slots; ++i) {
+    slot_kv_[i] = slots_[i].job != nullptr ? slots_[i].n_past : 0;
+    slot_cached_[i] = static_cast<int>(slots_[i].cached.size());
   }
 }
 

@@ -70,8 +70,9 @@ struct GenerationRequest {
   // Each sampled token, in order (never an end-of-generation token). False:
   // stop here (a stop string matched): finish_reason "stop".
   std::function<bool(llama_token)> on_token;
-  // When the request first gets a slot (its queue time ends), with the
-  // slot's index; optional.
+  // Each time the request gets a slot (the first time ends its queue
+  // time; a preempted request gets one again), with the slot's index;
+  // optional.
   std::function<void(int slot)> on_start;
   // Exactly once, last.
   std::function<void(GenerationResult)> on_done;
@@ -118,7 +119,11 @@ class Engine {
 
   static absl::StatusOr<std::unique_ptr<Engine>> Create(
       const EngineOptions& options);
+  // Stop() if not yet.
   ~Engine();
+  // Ends every request (UNAVAILABLE) and the loop; callbacks have all run
+  // when it returns. Idempotent.
+  void Stop();
 
   // Queues a request. A prompt that does not fit a slot ends at once with
   // INVALID_ARGUMENT (through on_done, on the calling thread).
@@ -144,6 +149,10 @@ class Engine {
   // Builds and decodes one step; false when nothing was runnable.
   bool Step();
   void Finish(int slot, absl::Status status, std::string finish_reason);
+  // Ends a job that holds no slot (queued, maybe after a preemption).
+  void EndQueued(std::unique_ptr<Job> job, absl::Status status);
+  // Publishes the slots' KV use and cached tokens for Stats().
+  void PublishSlots();
   void FailAll(const absl::Status& status);
 
   const EngineOptions options_;

@@ -67,6 +67,11 @@ struct GenRun {
   int stop_after = 0;
   // When it ended, in the order of all runs' ends (on the engine's thread).
   int ended_as = 0;
+  // The engine's thread waits inside the callback of token `hold_at` until
+  // `resume` is notified: what the test does meanwhile happens while this
+  // run is certainly still in its slot.
+  int hold_at = 0;
+  absl::Notification resume;
   static inline std::atomic<int> ends{0};
 
   int count() {
@@ -99,10 +104,16 @@ GenerationRequest Request(std::vector<llama_token> prompt, GenRun* run,
   request.sampling.max_tokens = max_tokens;
   request.interactive = interactive;
   request.on_token = [run](llama_token token) {
-    absl::MutexLock lock(&run->mu);
-    run->tokens.push_back(token);
-    return run->stop_after == 0 ||
-           static_cast<int>(run->tokens.size()) < run->stop_after;
+    int count;
+    bool go_on;
+    {
+      absl::MutexLock lock(&run->mu);
+      run->tokens.push_back(token);
+      count = static_cast<int>(run->tokens.size());
+      go_on = run->stop_after == 0 || count < run->stop_after;
+    }
+    if (count == run->hold_at) run->resume.WaitForNotification();
+    return go_on;
   };
   request.on_done = [run](GenerationResult result) {
     {
@@ -187,10 +198,12 @@ TEST(EngineTest, APreemptedBatchRequestResumesWithUnchangedOutput) {
       Solo(kPrompts[1], 48, /*temperature=*/0.9f, /*seed=*/7);
   std::unique_ptr<Engine> engine = MakeEngine(1);
   GenRun batch, interactive;
+  batch.hold_at = 8;
   engine->Submit(Request(Tokens(*engine, kPrompts[1]), &batch, 48,
                          /*interactive=*/false, 0.9f, 7));
   ASSERT_TRUE(batch.WaitFor(8));
   engine->Submit(Request(Tokens(*engine, kPrompts[2]), &interactive, 8));
+  batch.resume.Notify();
   interactive.Wait();
   EXPECT_TRUE(interactive.result.status.ok());
   EXPECT_EQ(batch.Wait(), alone);
@@ -288,12 +301,14 @@ TEST(EngineTest, APromptHeldByARunningSlotIsCopiedNotDecodedAgain) {
   std::vector<llama_token> cold = Solo(text + "Second question?", 12);
   std::unique_ptr<Engine> engine = MakeEngine(2, /*step_tokens=*/64);
   GenRun first, second;
+  first.hold_at = 2;
   engine->Submit(Request(Tokens(*engine, text + "First question?"), &first, 60));
   ASSERT_TRUE(first.WaitFor(2));
   // The first request still runs in its slot; the second shares its
   // system prompt and gets it copied into the other slot.
   std::vector<llama_token> prompt = Tokens(*engine, text + "Second question?");
   engine->Submit(Request(prompt, &second, 12));
+  first.resume.Notify();
   EXPECT_EQ(second.Wait(), cold);
   EXPECT_GT(second.result.usage.cached_tokens, 200);
   EXPECT_EQ(engine->counters().prefix_copies.load(), 1);
