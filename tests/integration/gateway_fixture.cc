@@ -8,6 +8,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "libs/hash/sha256.h"
@@ -319,6 +321,32 @@ Gateway::~Gateway() {
   while (!processes_.empty()) processes_.pop_back();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
+}
+
+rapidjson::Document WaitForUsage(const Gateway& gateway, int requests) {
+  absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::string last;
+  while (absl::Now() < deadline) {
+    HttpAnswer answer = HttpCall("GET", gateway.http_base() + "/v1/usage",
+                                 {absl::StrCat("Authorization: Bearer ", kDemoKey)});
+    last = answer.body;
+    if (answer.status == 200) {
+      rapidjson::Document doc;
+      doc.Parse(answer.body.c_str());
+      int64_t total = 0;
+      if (!doc.HasParseError() && doc.HasMember("data")) {
+        for (const auto& row : doc["data"].GetArray()) {
+          total += row["requests"].GetInt64();
+        }
+      }
+      if (total >= requests) return doc;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ADD_FAILURE() << "usage never reached " << requests << " requests: " << last;
+  rapidjson::Document empty;
+  empty.Parse("{}");
+  return empty;
 }
 
 }  // namespace sluice::testing

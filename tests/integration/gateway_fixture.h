@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "rapidjson/document.h"
 #include "tests/support/subprocess.h"
 #include "tools/upstream-sim/simulator.h"
 
@@ -132,5 +133,10 @@ class Gateway {
   // Split layout: an ingress replica's flags (--remote, --sqlite-path).
   std::vector<std::string> ingress_remotes_;
 };
+
+// Polls GET /v1/usage (as the demo tenant) until `requests` requests are
+// counted, for up to 30 s; the last answer (a test failure when it never
+// gets there).
+rapidjson::Document WaitForUsage(const Gateway& gateway, int requests);
 
 }  // namespace sluice::testing

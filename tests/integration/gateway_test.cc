@@ -69,26 +69,8 @@ class GatewayTest : public ::testing::TestWithParam<Gateway::Layout> {
                     Auth(), body);
   }
 
-  // Polls GET /v1/usage until `requests` requests are counted.
   rapidjson::Document WaitForUsage(int requests) {
-    absl::Time deadline = absl::Now() + absl::Seconds(30);
-    std::string last;
-    while (absl::Now() < deadline) {
-      HttpAnswer answer =
-          HttpCall("GET", gateway_->http_base() + "/v1/usage", Auth());
-      last = answer.body;
-      if (answer.status == 200) {
-        rapidjson::Document doc = Json(answer.body);
-        int64_t total = 0;
-        for (const auto& row : doc["data"].GetArray()) {
-          total += row["requests"].GetInt64();
-        }
-        if (total >= requests) return doc;
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    ADD_FAILURE() << "usage never reached " << requests << " requests: " << last;
-    return Json("{}");
+    return testing::WaitForUsage(*gateway_, requests);
   }
 
   std::unique_ptr<Gateway> gateway_;

@@ -12,32 +12,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
-#include "services/worker/test_model.h"
+#include "tests/services/worker/tiny_model.h"
 
 namespace sluice::worker {
 namespace {
 
-// A model shared by the tests of this file (writing it takes a moment).
-// A small random-weight model, written once into the test-model cache.
-const std::string& ModelPath() {
-  static const std::string* path = [] {
-    TestModelOptions options;
-    options.params = 3'000'000;
-    options.seed = 42;
-    absl::StatusOr<std::string> cached = CachedTestModel(options);
-    if (!cached.ok()) {
-      ADD_FAILURE() << cached.status();
-      std::abort();
-    }
-    return new std::string(*cached);
-  }();
-  return *path;
-}
-
 std::unique_ptr<Engine> MakeEngine(int slots, int step_tokens = 64,
                                    int slot_context = 1024) {
   EngineOptions options;
-  options.model_path = ModelPath();
+  options.model_path = TinyModelPath();
   options.slots = slots;
   options.step_tokens = step_tokens;
   options.slot_context = slot_context;

@@ -12,7 +12,7 @@
 #include "libs/host/call_context.h"
 #include "libs/obs/metrics.h"
 #include "services/worker/prefix_chain.h"
-#include "services/worker/test_model.h"
+#include "tests/services/worker/tiny_model.h"
 
 namespace sluice::worker {
 namespace {
@@ -20,24 +20,7 @@ namespace {
 using sluice::v1::ChatChunk;
 using sluice::v1::ChatRequest;
 
-// A small random-weight model, written once into the test-model cache.
-const std::string& ModelPath() {
-  static const std::string* path = [] {
-    TestModelOptions options;
-    options.params = 3'000'000;
-    options.seed = 42;
-    absl::StatusOr<std::string> cached = CachedTestModel(options);
-    if (!cached.ok()) {
-      ADD_FAILURE() << cached.status();
-      std::abort();
-    }
-    return new std::string(*cached);
-  }();
-  return *path;
-}
-
-// Collects a stream; says "full" after every `window` chunks until resumed
-// by the test, to exercise the worker's flow control.
+// Collects a stream, never full.
 class Collector final : public host::Sink<ChatChunk> {
  public:
   void Start(host::FlowPtr flow) override { flow_ = std::move(flow); }
@@ -110,7 +93,7 @@ class LlamaWorkerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     sluice::v1::WorkerConfig config;
-    config.set_model_path(ModelPath());
+    config.set_model_path(TinyModelPath());
     config.set_slots(2);
     config.set_slot_context(512);
     config.set_threads(2);
