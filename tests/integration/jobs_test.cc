@@ -348,7 +348,7 @@ TEST_F(JobsTest, InteractiveRequestsStayFastWhileBatchJobsFloodTheProvider) {
            "Content-Type: application/json", "x-sluice-cache: bypass"},
           R"({"model":"deepseek-chat","messages":[{"role":"user","content":"now"}]})");
       took.push_back(absl::Now() - start);
-      EXPECT_EQ(answer.status, 200) << answer.body;
+      EXPECT_EQ(answer.status, 200) << answer.body << answer.error;
     }
     return P99(took);
   };
