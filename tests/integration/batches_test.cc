@@ -64,13 +64,19 @@ std::string Lines(const std::string& prefix, int lines) {
 std::string CreateBatch(const Gateway& gateway, const std::string& jsonl,
                         const char* key = kDemoKey) {
   HttpAnswer file = Upload(gateway, jsonl, key);
-  if (file.status != 200) return "";
+  if (file.status != 200) {
+    ADD_FAILURE() << "upload: " << file.status << " " << file.body << file.error;
+    return "";
+  }
   HttpAnswer created = HttpCall(
       "POST", gateway.http_base() + "/v1/batches",
       {Auth(key), "content-type: application/json"},
       absl::StrCat(R"({"input_file_id":")", Json(file.body)["id"].GetString(),
                    R"(","endpoint":"/v1/chat/completions","completion_window":"24h"})"));
-  if (created.status != 200) return "";
+  if (created.status != 200) {
+    ADD_FAILURE() << "create: " << created.status << " " << created.body << created.error;
+    return "";
+  }
   return Json(created.body)["id"].GetString();
 }
 
