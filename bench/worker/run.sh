@@ -124,7 +124,7 @@ PARTS=${PARTS:-12}
 # --- 1. one server, 16 slots -------------------------------------------------
 if [[ $PARTS == *1* ]]; then
 gateway_config "$RUN/one.yaml" \
-  "worker: {model_path: $MODEL, slots: 16, slot_context: 2048, step_tokens: 512, threads: $THREADS}" ""
+  "worker: {model_path: $MODEL, slots: 16, slot_context: 2048, step_tokens: 512, step_target: 250ms, threads: $THREADS}" ""
 OURS=$(start_sluice one "$RUN/one.yaml")
 THEIRS=$(start_llama_server llama 16 "$THREADS")
 header "Streams on one server ($THREADS threads, 16 slots, $MAX_TOKENS tokens each; ms)"
@@ -143,14 +143,14 @@ fi
 # --- 2. two servers, shared system prompts ---------------------------------
 half=$(( THREADS / 2 > 0 ? THREADS / 2 : 1 ))
 shared() {
-  stream_bench --prompts shared --system-bytes 6000 --concurrency 4 --requests 48 "$@"
+  stream_bench --prompts shared --system-bytes 6000 --concurrency 4 --requests 48 --trace "${TRACE:-0}" "$@"
 }
 header "Two servers, four shared ~1.5k-token system prompts, 4 streams ($half threads and 4 slots each; ms)"
 for routing in prefix round_robin; do
   cat >"$RUN/w.yaml" <<EOF
 server: {internal_listen: 127.0.0.1:0}
 services: [worker]
-worker: {model_path: $MODEL, slots: 4, slot_context: 2048, step_tokens: 512, threads: $half}
+worker: {model_path: $MODEL, slots: 4, cache_slots: 4, slot_context: 2048, step_tokens: 512, step_target: 250ms, threads: $half}
 logging: {level: warn}
 EOF
   export SLUICE_INTERNAL_SECRET=worker-bench-secret

@@ -46,6 +46,7 @@ struct Options {
   int requests = 16;
   int max_tokens = 64;
   int system_bytes = 4000;
+  bool trace = false;  // one TRACE line per request on stderr
 };
 
 struct Stream {
@@ -159,6 +160,7 @@ bool Parse(int argc, char** argv, Options& options) {
     else if (flag == "--requests") { if (!absl::SimpleAtoi(value, &options.requests)) return false; }
     else if (flag == "--max-tokens") { if (!absl::SimpleAtoi(value, &options.max_tokens)) return false; }
     else if (flag == "--system-bytes") { if (!absl::SimpleAtoi(value, &options.system_bytes)) return false; }
+    else if (flag == "--trace") options.trace = value == "1";
     else return false;
   }
   return !options.urls.empty() && options.concurrency > 0 && options.requests > 0;
@@ -173,7 +175,7 @@ int main(int argc, char** argv) {
                  "usage: sluice-stream-bench --url URL [--url URL]... "
                  "[--header 'K: V']... [--model M] [--prompts plain|shared] "
                  "[--concurrency C] [--requests N] [--max-tokens M] "
-                 "[--system-bytes B]\n");
+                 "[--system-bytes B] [--trace 1]\n");
     return 2;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -216,6 +218,13 @@ int main(int argc, char** argv) {
         std::lock_guard<std::mutex> lock(mu);
         ttft.push_back(std::chrono::duration<double, std::milli>(
                            stream.tokens.front() - stream.sent).count());
+        if (options.trace) {
+          std::fprintf(stderr, "TRACE index=%d url=%zu sent=%.1f ttft=%.1f prompt=%lld cached=%lld\n",
+                       index, index % options.urls.size(),
+                       std::chrono::duration<double, std::milli>(stream.sent - start).count(),
+                       ttft.back(), static_cast<long long>(stream.prompt_tokens),
+                       static_cast<long long>(stream.cached_tokens));
+        }
         for (size_t k = 1; k < stream.tokens.size(); ++k) {
           itl.push_back(std::chrono::duration<double, std::milli>(
                             stream.tokens[k] - stream.tokens[k - 1]).count());

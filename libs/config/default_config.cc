@@ -82,8 +82,10 @@ tenants:
 worker:
   model_name: local
   slots: 4
+  cache_slots: 4
   slot_context: 2048
   step_tokens: 256
+  step_target: 250ms
 logging:
   level: info
 )yaml";

@@ -66,7 +66,7 @@ WorkerPool::Choice WorkerPool::Pick(const sluice::v1::ChatRequest& request) {
                                             static_cast<double>(total_bytes)
                                       : 0.0;
     double occupancy = static_cast<double>(state.cached_prompts) /
-                       std::max(1, state.slots);
+                       std::max(1, state.prompt_room);
     double score = prefix_aware_ ? kPrefixWeight * fraction - load -
                                        kOccupancyWeight * occupancy
                                  : 0.0;
@@ -83,7 +83,7 @@ WorkerPool::Choice WorkerPool::Pick(const sluice::v1::ChatRequest& request) {
   ++chosen.in_flight;
   ++chosen.picks;
   if (best_matched == 0) {
-    chosen.cached_prompts = std::min(chosen.slots, chosen.cached_prompts + 1);
+    chosen.cached_prompts = std::min(chosen.prompt_room, chosen.cached_prompts + 1);
   }
   // The worker will hold this prompt's prefixes from now on.
   State::Sent sent{absl::Now(), {}, best_matched == 0};
@@ -156,6 +156,7 @@ void WorkerPool::RefreshOnce() {
     const sluice::v1::WorkerInfo& info = *answers[i]->info;
     state.reachable = true;
     state.slots = std::max(1, info.slots());
+    state.prompt_room = state.slots + std::max(0, info.cache_slots());
     state.busy_elsewhere = static_cast<int>(std::max<int64_t>(
         0, info.running() + info.waiting() - (ours[i] + state.picks)));
     // The worker's own account, and what we sent it that it does not show
@@ -173,7 +174,7 @@ void WorkerPool::RefreshOnce() {
       state.prefixes.insert(s.chain.begin(), s.chain.end());
       if (s.cold) ++state.cached_prompts;
     }
-    state.cached_prompts = std::min(state.cached_prompts, state.slots);
+    state.cached_prompts = std::min(state.cached_prompts, state.prompt_room);
   }
 }
 

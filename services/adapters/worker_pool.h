@@ -55,6 +55,7 @@ class WorkerPool {
     std::vector<Sent> sent;
     int slots = 1;
     int cached_prompts = 0;  // slots holding a prompt, as Info said (+ ours)
+    int prompt_room = 1;     // prompts it can hold: slots + cache slots
     int busy_elsewhere = 0;  // running + waiting that other routers sent
     int in_flight = 0;       // ours, now
     int64_t picks = 0;       // ours, ever

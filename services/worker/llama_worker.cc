@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/config/duration.h"
 #include "libs/host/serializer.h"
 #include "services/worker/prefix_chain.h"
 #include "services/worker/text/reasoning_splitter.h"
@@ -257,6 +258,8 @@ absl::StatusOr<std::unique_ptr<LlamaWorker>> LlamaWorker::Create(
   if (config.slots() > 0) options.slots = config.slots();
   if (config.slot_context() > 0) options.slot_context = config.slot_context();
   if (config.step_tokens() > 0) options.step_tokens = config.step_tokens();
+  options.cache_slots = config.cache_slots();
+  options.step_target = config::DurationOr(config.step_target(), absl::ZeroDuration());
   options.threads = config.threads() > 0
                         ? config.threads()
                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -287,7 +290,7 @@ LlamaWorker::LlamaWorker(std::unique_ptr<Engine> engine, std::string model_name,
       chat_template_(std::move(chat_template)),
       default_max_tokens_(default_max_tokens),
       metrics_(metrics, model_name_),
-      slot_prefixes_(engine_->options().slots) {}
+      slot_prefixes_(engine_->streams()) {}
 
 LlamaWorker::~LlamaWorker() {
   // The engine's last callbacks use the members below it.
@@ -402,6 +405,7 @@ void LlamaWorker::Info(host::CallContextPtr,
   info.set_model(model_name_);
   info.set_slot_context(stats.slot_context);
   info.set_slots(stats.slots);
+  info.set_cache_slots(engine_->options().cache_slots);
   info.set_running(stats.running);
   info.set_waiting(stats.waiting);
   info.set_kv_used(stats.kv_used);

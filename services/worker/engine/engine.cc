@@ -30,12 +30,21 @@ struct Engine::Slot {
   // Where this step's logits of this slot lie in the batch; -1: none.
   int logits_at = -1;
   absl::Time last_used = absl::InfinitePast();
+  // Following: the slot waits until `leader` (while it still runs
+  // `leader_job`) has read `follow_until` tokens of the prompt they share.
+  int leader = -1;
+  const Job* leader_job = nullptr;
+  size_t follow_until = 0;
 };
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
     const EngineOptions& options) {
   if (options.slots < 1 || options.slots > 256) {
     return absl::InvalidArgumentError("worker slots must lie in [1, 256]");
+  }
+  if (options.cache_slots < 0 || options.slots + options.cache_slots > 256) {
+    return absl::InvalidArgumentError(
+        "worker cache_slots must be at least 0, and slots + cache_slots at most 256");
   }
   if (options.slot_context < 16 || options.step_tokens < 1) {
     return absl::InvalidArgumentError(
@@ -51,8 +60,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
         absl::StrCat("cannot load the model ", options.model_path));
   }
   llama_context_params params = llama_context_default_params();
-  params.n_seq_max = static_cast<uint32_t>(options.slots);
-  params.n_ctx = static_cast<uint32_t>(options.slots * options.slot_context);
+  const int streams = options.slots + options.cache_slots;
+  params.n_seq_max = static_cast<uint32_t>(streams);
+  params.n_ctx = static_cast<uint32_t>(streams * options.slot_context);
   params.n_batch = static_cast<uint32_t>(std::max(options.step_tokens, options.slots));
   params.n_ubatch = params.n_batch;
   params.n_threads = options.threads;
@@ -78,9 +88,9 @@ Engine::Engine(EngineOptions options, ModelPtr model, ContextPtr context)
       vocab_(llama_model_get_vocab(model_.get())),
       batch_(llama_batch_init(std::max(options_.step_tokens, options_.slots), 0,
                               1)),
-      slot_kv_(options_.slots, 0),
-      slot_cached_(options_.slots, 0),
-      slots_(options_.slots) {
+      slot_kv_(streams(), 0),
+      slot_cached_(streams(), 0),
+      slots_(streams()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -183,7 +193,7 @@ size_t CommonPrefix(const std::vector<llama_token>& a,
 void Engine::Admit() {
   // Cancelled and late jobs leave their slots first.
   const absl::Time now = absl::Now();
-  for (int i = 0; i < options_.slots; ++i) {
+  for (int i = 0; i < streams(); ++i) {
     if (slots_[i].job == nullptr) continue;
     if (slots_[i].job->handle->cancelled()) {
       Finish(i, absl::CancelledError("the request was cancelled"), "");
@@ -208,15 +218,17 @@ void Engine::Admit() {
           }
         }
       }
-      bool has_free = std::any_of(slots_.begin(), slots_.end(),
-                                  [](const Slot& s) { return s.job == nullptr; });
+      // At most `slots` jobs run; the other streams only cache.
+      const auto running = std::count_if(
+          slots_.begin(), slots_.end(), [](const Slot& s) { return s.job != nullptr; });
+      const bool has_free = running < options_.slots;
       if (!interactive_queue_.empty()) {
         if (!has_free) {
           // An interactive request waits: take the slot of the batch job
           // with the least KV to rebuild.
-          for (int i = 0; i < options_.slots; ++i) {
-            const Job* running = slots_[i].job.get();
-            if (running != nullptr && !running->request.interactive &&
+          for (int i = 0; i < streams(); ++i) {
+            const Job* job_there = slots_[i].job.get();
+            if (job_there != nullptr && !job_there->request.interactive &&
                 (victim < 0 || slots_[i].n_past < slots_[victim].n_past)) {
               victim = i;
             }
@@ -246,7 +258,7 @@ void Engine::Admit() {
     // must not evict another prompt's cache.
     int best = -1;
     size_t best_prefix = 0;
-    for (int i = 0; i < options_.slots; ++i) {
+    for (int i = 0; i < streams(); ++i) {
       if (slots_[i].job != nullptr) continue;
       size_t prefix = CommonPrefix(slots_[i].cached, job->tokens);
       bool continues = prefix > 0 && (2 * prefix >= job->tokens.size() ||
@@ -256,14 +268,31 @@ void Engine::Admit() {
         best_prefix = prefix;
       }
     }
-    for (int i = 0; best < 0 && i < options_.slots; ++i) {
+    for (int i = 0; best < 0 && i < streams(); ++i) {
       if (slots_[i].job == nullptr && slots_[i].cached.empty()) best = i;
     }
-    for (int i = 0; i < options_.slots && best_prefix == 0; ++i) {
+    for (int i = 0; i < streams() && best_prefix == 0; ++i) {
       if (slots_[i].job != nullptr || slots_[i].cached.empty()) continue;
       if (best < 0 || (!slots_[best].cached.empty() &&
                        slots_[i].last_used < slots_[best].last_used)) {
         best = i;
+      }
+    }
+    // A running slot still reading a prompt that shares much more with this
+    // one than any cache does: wait for it and copy, rather than read the
+    // same tokens twice in parallel.
+    const bool first_placement = !job->started;
+    int leader = -1;
+    size_t lead = best_prefix + kMinCopiedPrefix;
+    for (int i = 0; first_placement && i < streams(); ++i) {
+      const Job* running = slots_[i].job.get();
+      if (running == nullptr || slots_[i].leader >= 0) continue;
+      std::vector<llama_token> prompt(running->tokens.begin(),
+                                      running->tokens.begin() + running->n_prompt);
+      size_t shared = std::min(CommonPrefix(prompt, job->tokens), job->tokens.size() - 1);
+      if (static_cast<size_t>(slots_[i].n_past) < shared && shared >= lead) {
+        leader = i;
+        lead = shared;
       }
     }
     // Another slot (a running one, say) may hold much more of this prompt:
@@ -271,7 +300,7 @@ void Engine::Admit() {
     // copies the whole stream before the next decode; the tail goes).
     int donor = -1;
     size_t donor_prefix = best_prefix;
-    for (int i = 0; i < options_.slots; ++i) {
+    for (int i = 0; leader < 0 && i < streams(); ++i) {
       if (i == best) continue;
       size_t prefix = CommonPrefix(slots_[i].cached, job->tokens);
       if (prefix >= donor_prefix + kMinCopiedPrefix && prefix > donor_prefix) {
@@ -279,17 +308,58 @@ void Engine::Admit() {
         donor_prefix = prefix;
       }
     }
-    if (donor >= 0) {
-      llama_memory_seq_cp(llama_get_memory(context_.get()), donor, best, -1, -1);
-      slots_[best].cached = slots_[donor].cached;
-      ++counters_.prefix_copies;
-    }
+    if (donor >= 0) CopyPrefix(donor, best);
     Place(std::move(job), best);
+    if (leader >= 0) Follow(best, leader, lead);
+  }
+}
+
+void Engine::CopyPrefix(int from, int to) {
+  llama_memory_seq_cp(llama_get_memory(context_.get()), from, to, -1, -1);
+  slots_[to].cached = slots_[from].cached;
+  ++counters_.prefix_copies;
+}
+
+void Engine::Follow(int index, int leader, size_t until) {
+  Slot& slot = slots_[index];
+  slot.leader = leader;
+  slot.leader_job = slots_[leader].job.get();
+  slot.follow_until = until;
+  ++counters_.prefix_follows;
+}
+
+void Engine::CatchUpFollowers() {
+  llama_memory_t memory = llama_get_memory(context_.get());
+  for (int i = 0; i < streams(); ++i) {
+    Slot& slot = slots_[i];
+    if (slot.job == nullptr || slot.leader < 0) continue;
+    const Slot& leader = slots_[slot.leader];
+    if (leader.job.get() == slot.leader_job &&
+        static_cast<size_t>(leader.n_past) < slot.follow_until) {
+      continue;  // still reading
+    }
+    // Done, or gone (finished, preempted): take what its KV holds.
+    Job& job = *slot.job;
+    size_t prefix =
+        std::min(CommonPrefix(leader.cached, job.tokens), job.tokens.size() - 1);
+    if (prefix > static_cast<size_t>(slot.n_past)) {
+      CopyPrefix(slot.leader, i);
+      llama_memory_seq_rm(memory, i, static_cast<llama_pos>(prefix), -1);
+      slot.cached.resize(prefix);
+      const int64_t gained = static_cast<int64_t>(prefix) - slot.n_past;
+      slot.n_past = static_cast<int>(prefix);
+      job.cached_tokens += gained;
+      counters_.prefix_hits += gained;
+    }
+    slot.leader = -1;
+    slot.leader_job = nullptr;
   }
 }
 
 void Engine::Place(std::unique_ptr<Job> job, int index) {
   Slot& slot = slots_[index];
+  slot.leader = -1;
+  slot.leader_job = nullptr;
   llama_memory_t memory = llama_get_memory(context_.get());
   size_t prefix = CommonPrefix(slot.cached, job->tokens);
   // At least the last token is decoded again: its logits give the next one.
@@ -316,6 +386,8 @@ void Engine::Place(std::unique_ptr<Job> job, int index) {
 void Engine::Preempt(int index) {
   Slot& slot = slots_[index];
   std::unique_ptr<Job> job = std::move(slot.job);
+  slot.leader = -1;
+  slot.leader_job = nullptr;
   // The KV stays as this slot's cache: if the job comes back here before
   // another takes the slot, it reuses all of it.
   slot.cached.resize(slot.n_past);
@@ -326,7 +398,36 @@ void Engine::Preempt(int index) {
   batch_queue_.push_front(std::move(job));
 }
 
+int Engine::PromptBudget(int room, int active) const {
+  // A lone request reads its prompt at full speed; with company, the step
+  // is cut to about step_target (Sarathi-Serve's stall-free batching, with
+  // the budget measured instead of profiled).
+  if (options_.step_target <= absl::ZeroDuration() || active < 2 ||
+      prompt_token_cost_ <= 0) {
+    return room;
+  }
+  constexpr int kMinPromptChunk = 16;
+  double left = absl::ToDoubleSeconds(options_.step_target) - step_base_;
+  int fit = left > 0 ? static_cast<int>(left / prompt_token_cost_) : 0;
+  return std::min(room, std::max(kMinPromptChunk, fit));
+}
+
+void Engine::Measure(absl::Duration took, int generated, int prompt) {
+  constexpr double kWeight = 0.25;  // of the newest step
+  auto mix = [](double& average, double sample) {
+    average = average <= 0 ? sample : (1 - kWeight) * average + kWeight * sample;
+  };
+  const double seconds = absl::ToDoubleSeconds(took);
+  if (prompt == 0) {
+    if (generated > 0) mix(step_base_, seconds);
+    return;
+  }
+  double extra = step_base_ > 0 ? seconds - step_base_ : seconds;
+  mix(prompt_token_cost_, std::max(extra, 0.0) / prompt);
+}
+
 bool Engine::Step() {
+  CatchUpFollowers();
   batch_.n_tokens = 0;
   const int capacity = std::max(options_.step_tokens, options_.slots);
   auto add = [this](llama_token token, int pos, int seq, bool logits) {
@@ -339,10 +440,12 @@ bool Engine::Step() {
   };
   // Generating slots first: one token each.
   std::vector<int> prefilling;
-  for (int i = 0; i < options_.slots; ++i) {
+  int active = 0;
+  for (int i = 0; i < streams(); ++i) {
     Slot& slot = slots_[i];
     slot.logits_at = -1;
-    if (slot.job == nullptr) continue;
+    if (slot.job == nullptr || slot.leader >= 0) continue;
+    ++active;
     int pending = static_cast<int>(slot.job->tokens.size()) - slot.n_past;
     if (pending == 1) {
       slot.logits_at = batch_.n_tokens;
@@ -351,27 +454,32 @@ bool Engine::Step() {
       prefilling.push_back(i);
     }
   }
-  // Then prompt chunks, interactive slots first, the budget shared evenly so
-  // one long prompt cannot starve another.
+  const int generated = batch_.n_tokens;
+  // Then prompt chunks: interactive first, the shortest rest first (least
+  // mean time to first token: a prompt mostly found in the cache is not
+  // stuck behind a long one), rotating among equals.
   if (!prefilling.empty()) {
     std::rotate(prefilling.begin(),
                 prefilling.begin() + next_prefill_ % prefilling.size(),
                 prefilling.end());
     ++next_prefill_;
   }
-  // (Stable: the rotation holds within each class.)
-  std::stable_sort(prefilling.begin(), prefilling.end(), [this](int a, int b) {
-    return slots_[a].job->request.interactive && !slots_[b].job->request.interactive;
+  auto rest = [this](int i) {
+    return static_cast<int>(slots_[i].job->tokens.size()) - slots_[i].n_past;
+  };
+  std::stable_sort(prefilling.begin(), prefilling.end(), [&](int a, int b) {
+    bool ia = slots_[a].job->request.interactive;
+    bool ib = slots_[b].job->request.interactive;
+    if (ia != ib) return ia;
+    return rest(a) < rest(b);
   });
-  std::vector<int> chunk(options_.slots, 0);
-  for (size_t k = 0; k < prefilling.size(); ++k) {
-    int i = prefilling[k];
+  std::vector<int> chunk(streams(), 0);
+  int budget = PromptBudget(capacity - batch_.n_tokens, active);
+  for (int i : prefilling) {
+    if (budget <= 0) break;
     Slot& slot = slots_[i];
-    int left = capacity - batch_.n_tokens;
-    if (left <= 0) break;
-    int share = std::max(1, left / static_cast<int>(prefilling.size() - k));
-    int pending = static_cast<int>(slot.job->tokens.size()) - slot.n_past;
-    int n = std::min(pending, share);
+    int n = std::min(rest(i), budget);
+    budget -= n;
     for (int t = 0; t < n; ++t) {
       int pos = slot.n_past + t;
       bool last = pos + 1 == static_cast<int>(slot.job->tokens.size());
@@ -382,6 +490,7 @@ bool Engine::Step() {
   }
   if (batch_.n_tokens == 0) return false;
 
+  const absl::Time started = absl::Now();
   int32_t rc = llama_decode(context_.get(), batch_);
   if (rc != 0) {
     // 1: no KV room for this batch. Each slot has its own stream here, so
@@ -390,7 +499,7 @@ bool Engine::Step() {
         rc == 1 ? absl::ResourceExhaustedError("the KV cache is full")
                 : absl::InternalError(absl::StrCat("llama_decode failed: ", rc));
     llama_memory_t memory = llama_get_memory(context_.get());
-    for (int i = 0; i < options_.slots; ++i) {
+    for (int i = 0; i < streams(); ++i) {
       if (slots_[i].job == nullptr) continue;
       // What this step added to the KV is undone before the job ends.
       llama_memory_seq_rm(memory, i, slots_[i].n_past, -1);
@@ -399,7 +508,7 @@ bool Engine::Step() {
     return true;
   }
   ++counters_.steps;
-  for (int i = 0; i < options_.slots; ++i) {
+  for (int i = 0; i < streams(); ++i) {
     Slot& slot = slots_[i];
     if (slot.job == nullptr) continue;
     int decoded = slot.logits_at >= 0 && chunk[i] == 0 ? 1 : chunk[i];
@@ -428,6 +537,8 @@ bool Engine::Step() {
       Finish(i, absl::OkStatus(), "length");
     }
   }
+  // (After sampling: on a GPU the decode may run until the logits are read.)
+  Measure(absl::Now() - started, generated, batch_.n_tokens - generated);
   PublishSlots();
   return true;
 }
@@ -457,7 +568,7 @@ void Engine::Finish(int index, absl::Status status, std::string finish_reason) {
 }
 
 void Engine::FailAll(const absl::Status& status) {
-  for (int i = 0; i < options_.slots; ++i) {
+  for (int i = 0; i < streams(); ++i) {
     if (slots_[i].job != nullptr) Finish(i, status, "");
   }
   std::deque<std::unique_ptr<Job>> queued;
@@ -485,7 +596,7 @@ void Engine::EndQueued(std::unique_ptr<Job> job, absl::Status status) {
 
 void Engine::PublishSlots() {
   absl::MutexLock lock(&mu_);
-  for (int i = 0; i < options_.slots; ++i) {
+  for (int i = 0; i < streams(); ++i) {
     slot_kv_[i] = slots_[i].job != nullptr ? slots_[i].n_past : 0;
     slot_cached_[i] = static_cast<int>(slots_[i].cached.size());
   }

@@ -36,8 +36,16 @@ struct EngineOptions {
   // Sequences decoded together; each has its own KV of `slot_context` tokens.
   int slots = 4;
   int slot_context = 2048;
+  // KV streams beyond `slots` that only keep prompts for the prefix cache:
+  // a burst of requests on one prompt no longer evicts the others.
+  int cache_slots = 0;
   // Tokens decoded per step (generation first, then prompt chunks).
   int step_tokens = 256;
+  // While other requests run, prompt chunks are cut so that a step takes
+  // about this long (estimated from the steps so far): streams keep their
+  // pace and a short prompt is not stuck behind a long one. Zero: steps of
+  // `step_tokens`.
+  absl::Duration step_target = absl::ZeroDuration();
   int threads = 2;
   int gpu_layers = 0;
 };
@@ -100,6 +108,9 @@ struct EngineCounters {
   std::atomic<int64_t> preemptions{0};
   // Prefixes copied from another slot's KV (see Admit).
   std::atomic<int64_t> prefix_copies{0};
+  // Requests that waited for another slot to read the prompt they share,
+  // then copied it (a burst on one new prompt reads it once).
+  std::atomic<int64_t> prefix_follows{0};
   std::atomic<int64_t> steps{0};
   std::atomic<int64_t> requests_finished{0};
 };
@@ -134,6 +145,8 @@ class Engine {
   const EngineOptions& options() const { return options_; }
   EngineStats Stats() const;
   const EngineCounters& counters() const { return counters_; }
+  // KV streams: slots plus cache slots (slot indices run over all).
+  int streams() const { return options_.slots + options_.cache_slots; }
 
  private:
   struct Job;
@@ -145,9 +158,18 @@ class Engine {
   // ones. Returns jobs cancelled while queued.
   void Admit();
   void Place(std::unique_ptr<Job> job, int slot);
+  // A slot whose prompt another slot is still reading waits for it, then
+  // copies its KV (one read of a prompt a burst of requests shares).
+  void Follow(int slot, int leader, size_t until);
+  void CatchUpFollowers();
+  void CopyPrefix(int from, int to);
   void Preempt(int slot);
   // Builds and decodes one step; false when nothing was runnable.
   bool Step();
+  // Prompt tokens this step may take, of `room`, with `active` jobs in it.
+  int PromptBudget(int room, int active) const;
+  // Feeds a step's duration into the cost model behind step_target.
+  void Measure(absl::Duration took, int generated, int prompt);
   void Finish(int slot, absl::Status status, std::string finish_reason);
   // Ends a job that holds no slot (queued, maybe after a preemption).
   void EndQueued(std::unique_ptr<Job> job, absl::Status status);
@@ -173,6 +195,11 @@ class Engine {
 
   std::vector<Slot> slots_;  // the loop thread's only
   int next_prefill_ = 0;     // rotates who reads its prompt first
+  // The step cost model behind step_target: a step of only generated
+  // tokens takes about step_base_ seconds; each prompt token adds
+  // prompt_token_cost_ (moving averages; zero until measured).
+  double step_base_ = 0;
+  double prompt_token_cost_ = 0;
   EngineCounters counters_;
   std::thread thread_;
 };

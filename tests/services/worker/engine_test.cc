@@ -17,17 +17,32 @@
 namespace sluice::worker {
 namespace {
 
-std::unique_ptr<Engine> MakeEngine(int slots, int step_tokens = 64,
-                                   int slot_context = 1024) {
+EngineOptions Options(int slots, int step_tokens = 64, int slot_context = 1024) {
   EngineOptions options;
   options.model_path = TinyModelPath();
   options.slots = slots;
   options.step_tokens = step_tokens;
   options.slot_context = slot_context;
   options.threads = 2;
+  return options;
+}
+
+std::unique_ptr<Engine> MakeEngine(const EngineOptions& options) {
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(options);
   EXPECT_TRUE(engine.ok()) << engine.status();
   return engine.ok() ? *std::move(engine) : nullptr;
+}
+
+std::unique_ptr<Engine> MakeEngine(int slots, int step_tokens = 64,
+                                   int slot_context = 1024) {
+  return MakeEngine(Options(slots, step_tokens, slot_context));
+}
+
+// A system prompt of some 600 tokens: many steps of 32 to read.
+std::string LongSystemPrompt() {
+  std::string text = "A shared system prompt. ";
+  while (text.size() < 2400) text += "Rules of the house, stated at length. ";
+  return text;
 }
 
 std::vector<llama_token> Tokens(Engine& engine, const std::string& text) {
@@ -348,6 +363,133 @@ TEST(EngineTest, AStopEndsTheRequestAndAPromptTooLongIsRefused) {
   EXPECT_EQ(to_the_end.result.usage.prompt_tokens +
                 to_the_end.result.usage.completion_tokens,
             64);
+}
+
+TEST(EngineTest, ABurstOnANewPromptReadsItOnce) {
+  const std::string system = LongSystemPrompt();
+  const std::vector<std::string> questions = {"First?", "Second?", "Third?"};
+  std::vector<std::vector<llama_token>> alone;
+  for (const std::string& q : questions) alone.push_back(Solo(system + q, 8));
+  std::unique_ptr<Engine> engine = MakeEngine(4, /*step_tokens=*/32);
+  std::vector<std::unique_ptr<GenRun>> runs;
+  std::vector<size_t> sizes;
+  for (const std::string& q : questions) {
+    runs.push_back(std::make_unique<GenRun>());
+    std::vector<llama_token> prompt = Tokens(*engine, system + q);
+    sizes.push_back(prompt.size());
+    engine->Submit(Request(std::move(prompt), runs.back().get(), 8));
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i]->Wait(), alone[i]) << "request " << i;
+  }
+  // One read of the shared prompt, then each request's own tail.
+  EXPECT_EQ(engine->counters().prefix_follows.load(), 2);
+  EXPECT_LT(engine->counters().prompt_tokens.load(),
+            static_cast<int64_t>(sizes[0]) + 60);
+  EXPECT_GT(runs[1]->result.usage.cached_tokens, 500);
+  EXPECT_GT(runs[2]->result.usage.cached_tokens, 500);
+  EXPECT_EQ(engine->counters().prefix_hits.load(),
+            runs[0]->result.usage.cached_tokens +
+                runs[1]->result.usage.cached_tokens +
+                runs[2]->result.usage.cached_tokens);
+}
+
+TEST(EngineTest, CacheSlotsKeepPromptsThatRunningSlotsWouldEvict) {
+  EngineOptions options = Options(1, /*step_tokens=*/64);
+  options.cache_slots = 2;
+  std::unique_ptr<Engine> engine = MakeEngine(options);
+  ASSERT_EQ(engine->streams(), 3);
+  std::vector<llama_token> a = Tokens(*engine, LongSystemPrompt() + "apples");
+  std::vector<llama_token> b = Tokens(*engine, "All about bees. " + LongSystemPrompt());
+  for (const auto* prompt : {&a, &b}) {
+    GenRun run;
+    engine->Submit(Request(*prompt, &run, 2));
+    run.Wait();
+  }
+  GenRun again;
+  engine->Submit(Request(a, &again, 2));
+  again.Wait();
+  EXPECT_EQ(again.result.usage.cached_tokens, static_cast<int64_t>(a.size()) - 1);
+  // Still one running slot: a second request waits for the first.
+  GenRun first, second;
+  engine->Submit(Request(a, &first, 30));
+  GenerationRequest request = Request(b, &second, 2);
+  bool first_was_done = false;
+  auto inner = request.on_token;
+  request.on_token = [&, inner](llama_token token) {
+    if (second.count() == 0) first_was_done = first.done.HasBeenNotified();
+    return inner(token);
+  };
+  engine->Submit(std::move(request));
+  second.Wait();
+  EXPECT_TRUE(first_was_done);
+  EXPECT_EQ(first.count(), 30);
+  EXPECT_EQ(second.result.usage.cached_tokens, static_cast<int64_t>(b.size()) - 1);
+}
+
+TEST(EngineTest, AMostlyCachedPromptIsNotStuckBehindALongOne) {
+  const std::string system = LongSystemPrompt();
+  std::unique_ptr<Engine> engine = MakeEngine(3, /*step_tokens=*/32, 2048);
+  GenRun warm;
+  engine->Submit(Request(Tokens(*engine, system + "Warm?"), &warm, 1));
+  warm.Wait();
+  // A stream holds the engine inside its token callback while a cold
+  // prompt (~600 tokens) and a mostly cached one (~90 new tokens) arrive:
+  // both join the same step, and the shortest rest goes first.
+  GenRun streaming, cold, cached;
+  streaming.hold_at = 1;
+  engine->Submit(Request(Tokens(*engine, kPrompts[0]), &streaming, 100));
+  ASSERT_TRUE(streaming.WaitFor(1));
+  std::string other, question = system + "Question:";
+  while (other.size() < 2400) other += "A different document about weirs. ";
+  while (question.size() < system.size() + 400) question += " and what about locks";
+  engine->Submit(Request(Tokens(*engine, other), &cold, 1));
+  std::vector<llama_token> prompt = Tokens(*engine, question);
+  int streamed_at_first_token = -1;
+  GenerationRequest request = Request(prompt, &cached, 1);
+  auto inner = request.on_token;
+  request.on_token = [&, inner](llama_token token) {
+    streamed_at_first_token = streaming.count();  // the engine's thread
+    return inner(token);
+  };
+  engine->Submit(std::move(request));
+  streaming.resume.Notify();
+  cached.Wait();
+  cold.Wait();
+  const int64_t rest = static_cast<int64_t>(prompt.size()) - cached.result.usage.cached_tokens;
+  ASSERT_GT(rest, 70);
+  ASSERT_LT(rest, 120);
+  // 31 prompt tokens a step (one goes to the stream): the rest alone takes
+  // ceil(rest / 31) steps; shared evenly with the cold prompt, twice that.
+  const int steps_alone = static_cast<int>((rest + 30) / 31);
+  EXPECT_LE(streamed_at_first_token - 1, steps_alone);
+  EXPECT_LT(cached.ended_as, cold.ended_as);
+  streaming.Wait();
+}
+
+TEST(EngineTest, AStepTargetCutsPromptChunksWhileOthersStream) {
+  EngineOptions options = Options(2, /*step_tokens=*/256, 2048);
+  // Below any step's cost: prompts advance by the smallest chunk (16).
+  options.step_target = absl::Microseconds(1);
+  std::unique_ptr<Engine> engine = MakeEngine(options);
+  GenRun streaming, long_prompt;
+  engine->Submit(Request(Tokens(*engine, kPrompts[0]), &streaming, 200));
+  ASSERT_TRUE(streaming.WaitFor(4));
+  std::vector<llama_token> prompt = Tokens(*engine, LongSystemPrompt());
+  ASSERT_GT(prompt.size(), 500u);
+  int before = streaming.count();
+  int at_first_token = -1;
+  GenerationRequest request = Request(prompt, &long_prompt, 1);
+  auto inner = request.on_token;
+  request.on_token = [&, inner](llama_token token) {
+    at_first_token = streaming.count();  // the engine's thread: no race
+    return inner(token);
+  };
+  engine->Submit(std::move(request));
+  long_prompt.Wait();
+  // Without the target this prompt takes 3 steps of 256; with it, ~prompt/16.
+  EXPECT_GE(at_first_token - before, static_cast<int>(prompt.size()) / 16 - 3);
+  streaming.Wait();
 }
 
 TEST(EngineTest, SeededSamplingIsReproducible) {
