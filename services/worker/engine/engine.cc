@@ -398,11 +398,11 @@ void Engine::Preempt(int index) {
   batch_queue_.push_front(std::move(job));
 }
 
-int Engine::PromptBudget(int room, int active) const {
-  // A lone request reads its prompt at full speed; with company, the step
-  // is cut to about step_target (Sarathi-Serve's stall-free batching, with
-  // the budget measured instead of profiled).
-  if (options_.step_target <= absl::ZeroDuration() || active < 2 ||
+int Engine::PromptBudget(int room, int generating) const {
+  // Prompts read at full speed while no stream waits on the step; with
+  // streams in it, the step is cut to about step_target (Sarathi-Serve's
+  // stall-free batching, with the budget measured instead of profiled).
+  if (options_.step_target <= absl::ZeroDuration() || generating == 0 ||
       prompt_token_cost_ <= 0) {
     return room;
   }
@@ -440,12 +440,10 @@ bool Engine::Step() {
   };
   // Generating slots first: one token each.
   std::vector<int> prefilling;
-  int active = 0;
   for (int i = 0; i < streams(); ++i) {
     Slot& slot = slots_[i];
     slot.logits_at = -1;
     if (slot.job == nullptr || slot.leader >= 0) continue;
-    ++active;
     int pending = static_cast<int>(slot.job->tokens.size()) - slot.n_past;
     if (pending == 1) {
       slot.logits_at = batch_.n_tokens;
@@ -474,7 +472,7 @@ bool Engine::Step() {
     return rest(a) < rest(b);
   });
   std::vector<int> chunk(streams(), 0);
-  int budget = PromptBudget(capacity - batch_.n_tokens, active);
+  int budget = PromptBudget(capacity - batch_.n_tokens, generated);
   for (int i : prefilling) {
     if (budget <= 0) break;
     Slot& slot = slots_[i];

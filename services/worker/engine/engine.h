@@ -41,10 +41,9 @@ struct EngineOptions {
   int cache_slots = 0;
   // Tokens decoded per step (generation first, then prompt chunks).
   int step_tokens = 256;
-  // While other requests run, prompt chunks are cut so that a step takes
-  // about this long (estimated from the steps so far): streams keep their
-  // pace and a short prompt is not stuck behind a long one. Zero: steps of
-  // `step_tokens`.
+  // While streams are generating, prompt chunks are cut so that a step
+  // takes about this long (estimated from the steps so far): streams keep
+  // their pace. Zero: steps of `step_tokens`.
   absl::Duration step_target = absl::ZeroDuration();
   int threads = 2;
   int gpu_layers = 0;
@@ -166,8 +165,9 @@ class Engine {
   void Preempt(int slot);
   // Builds and decodes one step; false when nothing was runnable.
   bool Step();
-  // Prompt tokens this step may take, of `room`, with `active` jobs in it.
-  int PromptBudget(int room, int active) const;
+  // Prompt tokens this step may take, of `room`, beside `generating`
+  // streams' tokens.
+  int PromptBudget(int room, int generating) const;
   // Feeds a step's duration into the cost model behind step_target.
   void Measure(absl::Duration took, int generated, int prompt);
   void Finish(int slot, absl::Status status, std::string finish_reason);
