@@ -475,7 +475,13 @@ void RouteCall::OnAttemptEnded(int attempt, absl::Status status) {
     return Finish(status);
   }
   absl::Status ended;
-  if (!AttemptFailed(status, &ended)) return Finish(ended);
+  if (!AttemptFailed(status, &ended)) {
+    // The caller left, or its deadline passed, mid-answer: the upstream
+    // produced tokens up to the cut and bills them, so do we (its usage if
+    // it came, else what it sent, counted with the model's tokenizer).
+    if (!head_.id().empty()) SendUsage();
+    return Finish(ended);
+  }
   if (!committed_) {
     // Nothing reached the client: another attempt may still serve it.
     held_.clear();

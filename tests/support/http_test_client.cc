@@ -17,6 +17,17 @@ size_t OnBody(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
+struct Until {
+  std::string* body;
+  const std::function<bool(const std::string&)>* enough;
+};
+
+size_t OnBodyUntil(char* data, size_t size, size_t count, void* out) {
+  Until& until = *static_cast<Until*>(out);
+  until.body->append(data, size * count);
+  return (*until.enough)(*until.body) ? 0 : size * count;  // 0: hang up
+}
+
 size_t OnHeader(char* data, size_t size, size_t count, void* out) {
   absl::string_view line(data, size * count);
   size_t colon = line.find(':');
@@ -40,6 +51,13 @@ std::string HttpAnswer::Header(const std::string& lower_name) const {
 HttpAnswer HttpCall(const std::string& method, const std::string& url,
                     const std::vector<std::string>& headers,
                     const std::string& body) {
+  return HttpCallUntil(method, url, headers, body, nullptr);
+}
+
+HttpAnswer HttpCallUntil(const std::string& method, const std::string& url,
+                         const std::vector<std::string>& headers,
+                         const std::string& body,
+                         std::function<bool(const std::string& body)> enough) {
   // curl_easy_init() would run curl_global_init() itself, which is not
   // thread-safe: the first calls of a test that starts with many threads
   // at once would race in it (and some of their transfers fail).
@@ -59,8 +77,14 @@ HttpAnswer HttpCall(const std::string& method, const std::string& url,
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
+  Until until{&answer.body, &enough};
+  if (enough) {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBodyUntil);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &until);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
+  }
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer);
   CURLcode rc = curl_easy_perform(curl);

@@ -1,6 +1,7 @@
 // A blocking HTTP client for tests (libcurl easy): one call, whole answer.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,13 @@ struct HttpAnswer {
 HttpAnswer HttpCall(const std::string& method, const std::string& url,
                     const std::vector<std::string>& headers = {},
                     const std::string& body = "");
+
+// As HttpCall, but the client hangs up as soon as `enough` says so of the
+// body received so far (a client leaving a stream).
+HttpAnswer HttpCallUntil(const std::string& method, const std::string& url,
+                         const std::vector<std::string>& headers,
+                         const std::string& body,
+                         std::function<bool(const std::string& body)> enough);
 
 // The data payloads of an SSE body, in order ("[DONE]" included).
 std::vector<std::string> SseData(const std::string& body);

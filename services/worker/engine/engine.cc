@@ -406,10 +406,12 @@ int Engine::PromptBudget(int room, int generating) const {
       prompt_token_cost_ <= 0) {
     return room;
   }
-  constexpr int kMinPromptChunk = 16;
+  // Prompts still get a quarter of step_tokens a step: a target below what
+  // the hardware can do slows them, never starves them.
+  const int least = std::max(1, options_.step_tokens / 4);
   double left = absl::ToDoubleSeconds(options_.step_target) - step_base_;
   int fit = left > 0 ? static_cast<int>(left / prompt_token_cost_) : 0;
-  return std::min(room, std::max(kMinPromptChunk, fit));
+  return std::min(room, std::max(least, fit));
 }
 
 void Engine::Measure(absl::Duration took, int generated, int prompt) {

@@ -468,15 +468,17 @@ TEST(EngineTest, AMostlyCachedPromptIsNotStuckBehindALongOne) {
 }
 
 TEST(EngineTest, AStepTargetCutsPromptChunksWhileOthersStream) {
-  EngineOptions options = Options(2, /*step_tokens=*/256, 2048);
-  // Below any step's cost: prompts advance by the smallest chunk (16).
+  EngineOptions options = Options(2, /*step_tokens=*/512, 2048);
+  // Below any step's cost: prompts advance by the smallest chunk, a quarter
+  // of step_tokens (128).
   options.step_target = absl::Microseconds(1);
   std::unique_ptr<Engine> engine = MakeEngine(options);
   GenRun streaming, long_prompt;
   engine->Submit(Request(Tokens(*engine, kPrompts[0]), &streaming, 200));
   ASSERT_TRUE(streaming.WaitFor(4));
-  std::vector<llama_token> prompt = Tokens(*engine, LongSystemPrompt());
-  ASSERT_GT(prompt.size(), 500u);
+  std::vector<llama_token> prompt =
+      Tokens(*engine, LongSystemPrompt() + LongSystemPrompt());
+  ASSERT_GT(prompt.size(), 1000u);
   int before = streaming.count();
   int at_first_token = -1;
   GenerationRequest request = Request(prompt, &long_prompt, 1);
@@ -487,8 +489,9 @@ TEST(EngineTest, AStepTargetCutsPromptChunksWhileOthersStream) {
   };
   engine->Submit(std::move(request));
   long_prompt.Wait();
-  // Without the target this prompt takes 3 steps of 256; with it, ~prompt/16.
-  EXPECT_GE(at_first_token - before, static_cast<int>(prompt.size()) / 16 - 3);
+  // Without the target this prompt takes 3 steps of 512; with it, chunks
+  // of 128.
+  EXPECT_GE(at_first_token - before, static_cast<int>(prompt.size()) / 128);
   streaming.Wait();
 }
 
