@@ -60,7 +60,7 @@ class GatewayTest : public ::testing::TestWithParam<Gateway::Layout> {
         absl::StrCat("http://127.0.0.1:", reference_->port(),
                      "/v1/chat/completions"),
         {"Content-Type: application/json"}, body);
-    EXPECT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(answer.status, 200) << answer.body << " curl: " << answer.error;
     return answer.body;
   }
 

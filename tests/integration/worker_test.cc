@@ -177,7 +177,7 @@ RoutingOutcome RunSharedPrompts(const std::string& routing) {
                  {absl::StrCat("Authorization: Bearer ", kDemoKey),
                   "Content-Type: application/json"},
                  body);
-    EXPECT_EQ(answer.status, 200) << answer.body;
+    EXPECT_EQ(answer.status, 200) << answer.body << " curl: " << answer.error;
     if (answer.status != 200) continue;
     outcome.reasons.push_back(answer.Header("x-sluice-route-reason"));
     rapidjson::Document doc = Json(answer.body);
