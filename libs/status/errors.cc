@@ -162,16 +162,49 @@ std::string RedactSecrets(absl::string_view text) {
     return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
            c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
   };
+  // Characters that continue a word: "task-sk-x" and "disk" hold no key,
+  // "api_key=sk-..." does.
+  auto is_word_char = [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '_' || c == '.';
+  };
   auto token_end = [&](size_t from) {
     while (from < text.size() && is_token_char(text[from])) ++from;
     return from;
+  };
+  // Where the value of a secret-named field starts ("x-api-key: v",
+  // "api_key=v", "\"password\": \"v\""), or npos.
+  auto secret_value_at = [&](size_t i) -> size_t {
+    static constexpr absl::string_view kNames[] = {
+        "x-api-key", "x-goog-api-key", "api_key",       "api-key",
+        "apikey",    "access_token",   "refresh_token", "client_secret",
+        "password",  "secret_key"};
+    for (absl::string_view name : kNames) {
+      if (!absl::StartsWithIgnoreCase(text.substr(i), name)) continue;
+      size_t j = i + name.size();
+      if (j < text.size() && is_word_char(text[j])) continue;
+      if (j < text.size() && (text[j] == '"' || text[j] == '\'')) ++j;
+      while (j < text.size() && text[j] == ' ') ++j;
+      if (j >= text.size() || (text[j] != ':' && text[j] != '=')) continue;
+      ++j;
+      while (j < text.size() && text[j] == ' ') ++j;
+      if (j < text.size() && (text[j] == '"' || text[j] == '\'')) ++j;
+      return j;
+    }
+    return absl::string_view::npos;
   };
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    bool word_start = i == 0 || !is_token_char(text[i - 1]);
-    if (word_start && absl::StartsWith(text.substr(i), "sk-")) {
+    bool word_start = i == 0 || !is_word_char(text[i - 1]);
+    size_t value = word_start ? secret_value_at(i) : absl::string_view::npos;
+    if (value != absl::string_view::npos && value < text.size() &&
+        is_token_char(text[value])) {
+      out.append(text.data() + i, value - i);
+      out += "***";
+      i = token_end(value);
+    } else if (word_start && absl::StartsWith(text.substr(i), "sk-")) {
       out += "sk-***";
       i = token_end(i + 3);
     } else if (word_start &&

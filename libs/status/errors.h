@@ -51,9 +51,11 @@ std::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
 absl::Status StatusFromError(const sluice::v1::Error& error,
                              absl::StatusCode code);
 
-// Masks API keys ("sk-...") and bearer tokens ("Bearer xxx") in free text,
-// for logs and error messages: "sk-abc123" → "sk-***", "Bearer abc" →
-// "Bearer ***".
+// Masks API keys ("sk-...", also inside "api_key=sk-..."), bearer tokens
+// ("Bearer xxx") and the values of secret-named fields (x-api-key, api_key,
+// password, client_secret, ...) in free text, for logs and error messages:
+// "sk-abc123" → "sk-***", "Bearer abc" → "Bearer ***", "x-api-key: k" →
+// "x-api-key: ***".
 std::string RedactSecrets(absl::string_view text);
 
 }  // namespace sluice::status

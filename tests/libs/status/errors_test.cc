@@ -136,5 +136,20 @@ TEST(RedactSecretsTest, MasksKeysAndBearerTokens) {
   EXPECT_EQ(redacted.find("SECRET"), std::string::npos) << redacted;
 }
 
+TEST(RedactSecretsTest, MasksKeysInsideFieldsAndSecretNamedValues) {
+  EXPECT_EQ(RedactSecrets("GET /v1?api_key=sk-abc123&x=1"), "GET /v1?api_key=***&x=1");
+  EXPECT_EQ(RedactSecrets("token:sk-abc"), "token:sk-***");
+  EXPECT_EQ(RedactSecrets("x-api-key: AIzaSyA1b2c3 sent"), "x-api-key: *** sent");
+  EXPECT_EQ(RedactSecrets("X-Api-Key:abc"), "X-Api-Key:***");
+  EXPECT_EQ(RedactSecrets(R"({"api_key": "ant-0123456789", "n": 1})"),
+            R"({"api_key": "***", "n": 1})");
+  EXPECT_EQ(RedactSecrets("password=hunter2&user=al"), "password=***&user=al");
+  EXPECT_EQ(RedactSecrets(R"({'client_secret':'c1'})"), R"({'client_secret':'***'})");
+  // Names without a value, and names inside longer words, stay.
+  EXPECT_EQ(RedactSecrets("api_keys are hashed; my_password_hint=x"),
+            "api_keys are hashed; my_password_hint=x");
+  EXPECT_EQ(RedactSecrets("prompt_tokens=12 apikey"), "prompt_tokens=12 apikey");
+}
+
 }  // namespace
 }  // namespace sluice::status
