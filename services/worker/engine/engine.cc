@@ -287,9 +287,13 @@ void Engine::Admit() {
     for (int i = 0; first_placement && i < streams(); ++i) {
       const Job* running = slots_[i].job.get();
       if (running == nullptr || slots_[i].leader >= 0) continue;
-      std::vector<llama_token> prompt(running->tokens.begin(),
-                                      running->tokens.begin() + running->n_prompt);
-      size_t shared = std::min(CommonPrefix(prompt, job->tokens), job->tokens.size() - 1);
+      // (Its prompt only: what it generates is no one else's prefix.)
+      const size_t n = std::min<size_t>(running->n_prompt, job->tokens.size() - 1);
+      const size_t shared = static_cast<size_t>(
+          std::mismatch(running->tokens.begin(), running->tokens.begin() + n,
+                        job->tokens.begin())
+              .first -
+          running->tokens.begin());
       if (static_cast<size_t>(slots_[i].n_past) < shared && shared >= lead) {
         leader = i;
         lead = shared;
