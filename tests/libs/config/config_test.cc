@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -417,6 +418,22 @@ TEST_F(ConfigFileTest, MissingFileIsNotFound) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(c.status().message(), HasSubstr("nope.yaml"));
+}
+
+// What docker-compose publishes on port 8080 in front of real providers:
+// it must load, and it must ship no usable key (keys are created with the
+// CLI or the admin API after deployment).
+TEST(ShippedConfigTest, TheDeploymentConfigLoadsAndShipsNoKey) {
+  const char* source = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(source, nullptr) << "run through ctest";
+  absl::StatusOr<sluice::v1::Config> c =
+      LoadConfigFile(absl::StrCat(source, "/deploy/sluice.yaml"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_GT(c->tenants_size(), 0);
+  for (const auto& tenant : c->tenants()) {
+    EXPECT_EQ(tenant.api_key_sha256s_size(), 0) << tenant.name();
+  }
+  EXPECT_EQ(c->admin().api_key_sha256s_size(), 0);
 }
 
 }  // namespace
