@@ -528,37 +528,6 @@ TEST_P(GatewayTest, FailureAfterTheFirstByteEndsWithAnErrorEvent) {
   EXPECT_GT(usage["data"][0]["completion_tokens"].GetInt64(), 0);
 }
 
-TEST_P(GatewayTest, AClientThatLeavesAStreamIsBilledForWhatWasSent) {
-  if (GetParam() != Gateway::Layout::kOneProcess) {
-    // Split: ingress cancels its gRPC call to the router when the client
-    // leaves, so the router's usage for the cut stream cannot reach it
-    // (issue 13: a cancel that keeps the call open for the final usage).
-    GTEST_SKIP() << "a cut stream is still metered at zero across processes";
-  }
-  // The upstream stalls after three chunks; the client hangs up once it has
-  // content, while the stream waits.
-  HttpAnswer queued = HttpCall("POST", gateway_->sim_base() + "/sim/faults",
-                               {"Content-Type: application/json"},
-                               R"({"fault":"stall","count":1,"after":3})");
-  ASSERT_EQ(queued.status, 200) << queued.body;
-  HttpAnswer answer = HttpCallUntil(
-      "POST", gateway_->http_base() + "/v1/chat/completions",
-      Auth(), kStreamRequest, [](const std::string& body) {
-        size_t content = 0;
-        for (size_t at = 0; (at = body.find("\"content\":\"", at)) != std::string::npos; ++at) {
-          ++content;
-        }
-        return content >= 2;
-      });
-  ASSERT_FALSE(answer.error.empty()) << "the client did not hang up: " << answer.body;
-  // Metered once, with the prompt and the tokens the upstream sent: never
-  // zero (a client closing before [DONE] must not get free output).
-  rapidjson::Document usage = WaitForUsage(1);
-  EXPECT_EQ(usage["data"][0]["requests"].GetInt64(), 1);
-  EXPECT_GT(usage["data"][0]["prompt_tokens"].GetInt64(), 0);
-  EXPECT_GT(usage["data"][0]["completion_tokens"].GetInt64(), 0);
-}
-
 TEST_P(GatewayTest, TokenCountUsesTheModelsTokenizer) {
   HttpAnswer count = HttpCall(
       "POST", gateway_->http_base() + "/v1/token-count", Auth(),
@@ -600,6 +569,35 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param == Gateway::Layout::kOneProcess ? "OneProcess"
                                                         : "FourProcesses";
     });
+// One process only: across processes ingress cancels its gRPC call to the
+// router when the client leaves, so the router's usage for the cut stream
+// cannot reach it yet (issue 13: a cancel that keeps the call open for the
+// final usage).
+TEST_P(OneProcessGatewayTest, AClientThatLeavesAStreamIsBilledForWhatWasSent) {
+  // The upstream stalls after three chunks; the client hangs up once it has
+  // content, while the stream waits.
+  HttpAnswer queued = HttpCall("POST", gateway_->sim_base() + "/sim/faults",
+                               {"Content-Type: application/json"},
+                               R"({"fault":"stall","count":1,"after":3})");
+  ASSERT_EQ(queued.status, 200) << queued.body;
+  HttpAnswer answer = HttpCallUntil(
+      "POST", gateway_->http_base() + "/v1/chat/completions",
+      Auth(), kStreamRequest, [](const std::string& body) {
+        size_t content = 0;
+        for (size_t at = 0; (at = body.find("\"content\":\"", at)) != std::string::npos; ++at) {
+          ++content;
+        }
+        return content >= 2;
+      });
+  ASSERT_FALSE(answer.error.empty()) << "the client did not hang up: " << answer.body;
+  // Metered once, with the prompt and the tokens the upstream sent: never
+  // zero (a client closing before [DONE] must not get free output).
+  rapidjson::Document usage = WaitForUsage(1);
+  EXPECT_EQ(usage["data"][0]["requests"].GetInt64(), 1);
+  EXPECT_GT(usage["data"][0]["prompt_tokens"].GetInt64(), 0);
+  EXPECT_GT(usage["data"][0]["completion_tokens"].GetInt64(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, OneProcessGatewayTest,
                          ::testing::Values(Gateway::Layout::kOneProcess),
                          [](const auto&) { return "OneProcess"; });

@@ -124,6 +124,25 @@ GenerationRequest Request(std::vector<llama_token> prompt, GenRun* run,
   return request;
 }
 
+// Submits `prompt` for one token beside the running `streaming` request;
+// returns how many tokens the stream produced between the submission and
+// that first token (read on the engine's thread: no race).
+int StreamedBeforeFirstToken(Engine& engine, std::vector<llama_token> prompt,
+                             GenRun& streaming) {
+  GenRun run;
+  const int before = streaming.count();
+  int at_first_token = -1;
+  GenerationRequest request = Request(std::move(prompt), &run, 1);
+  auto inner = request.on_token;
+  request.on_token = [&, inner](llama_token token) {
+    at_first_token = streaming.count();
+    return inner(token);
+  };
+  engine.Submit(std::move(request));
+  run.Wait();
+  return at_first_token - before;
+}
+
 std::vector<llama_token> Solo(const std::string& text, int max_tokens,
                               float temperature = 0, uint32_t seed = 0) {
   std::unique_ptr<Engine> engine = MakeEngine(1);
@@ -316,26 +335,17 @@ TEST(EngineTest, APromptHeldByARunningSlotIsCopiedNotDecodedAgain) {
 
 TEST(EngineTest, ALongPromptDoesNotFreezeTheOtherStreams) {
   std::unique_ptr<Engine> engine = MakeEngine(2, /*step_tokens=*/32, 2048);
-  GenRun streaming, long_prompt;
+  GenRun streaming;
   engine->Submit(Request(Tokens(*engine, kPrompts[0]), &streaming, 200));
   ASSERT_TRUE(streaming.WaitFor(2));
   std::string text;
   while (text.size() < 4000) text += "A long document about rivers and sluices. ";
   std::vector<llama_token> prompt = Tokens(*engine, text);
   ASSERT_GT(prompt.size(), 600u);
-  int before = streaming.count();
-  int at_first_token = -1;
-  GenerationRequest request = Request(prompt, &long_prompt, 1);
-  auto inner = request.on_token;
-  request.on_token = [&, inner](llama_token token) {
-    at_first_token = streaming.count();  // the engine's thread: no race
-    return inner(token);
-  };
-  engine->Submit(std::move(request));
-  long_prompt.Wait();
+  const int steps = static_cast<int>(prompt.size()) / 32;
   // The prompt took prompt/32 steps; the stream got a token in each.
-  int steps = static_cast<int>(prompt.size()) / 32;
-  EXPECT_GE(at_first_token - before, steps - 2);
+  EXPECT_GE(StreamedBeforeFirstToken(*engine, std::move(prompt), streaming),
+            steps - 2);
   streaming.Wait();
 }
 
@@ -473,25 +483,17 @@ TEST(EngineTest, AStepTargetCutsPromptChunksWhileOthersStream) {
   // of step_tokens (128).
   options.step_target = absl::Microseconds(1);
   std::unique_ptr<Engine> engine = MakeEngine(options);
-  GenRun streaming, long_prompt;
+  GenRun streaming;
   engine->Submit(Request(Tokens(*engine, kPrompts[0]), &streaming, 200));
   ASSERT_TRUE(streaming.WaitFor(4));
   std::vector<llama_token> prompt =
       Tokens(*engine, LongSystemPrompt() + LongSystemPrompt());
   ASSERT_GT(prompt.size(), 1000u);
-  int before = streaming.count();
-  int at_first_token = -1;
-  GenerationRequest request = Request(prompt, &long_prompt, 1);
-  auto inner = request.on_token;
-  request.on_token = [&, inner](llama_token token) {
-    at_first_token = streaming.count();  // the engine's thread: no race
-    return inner(token);
-  };
-  engine->Submit(std::move(request));
-  long_prompt.Wait();
+  const int chunks = static_cast<int>(prompt.size()) / 128;
   // Without the target this prompt takes 3 steps of 512; with it, chunks
   // of 128.
-  EXPECT_GE(at_first_token - before, static_cast<int>(prompt.size()) / 128);
+  EXPECT_GE(StreamedBeforeFirstToken(*engine, std::move(prompt), streaming),
+            chunks);
   streaming.Wait();
 }
 
