@@ -114,9 +114,12 @@ absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
   context->set_key_id(caller->key_id);
   context->set_traceparent(obs::FormatTraceparent(trace));
   context->set_task(std::string(headers.task));
-  // The request's own x-sluice-cache wins over its key's default.
-  context->set_cache_mode(headers.cache.empty() ? caller->policy.cache
-                                                : std::string(headers.cache));
+  // The request's own x-sluice-cache wins over its key's default, except
+  // over a key set to bypass: its operator keeps its answers out of the
+  // cache, whatever the client asks (force or refresh would store them).
+  context->set_cache_mode(headers.cache.empty() || caller->policy.cache == "bypass"
+                              ? caller->policy.cache
+                              : std::string(headers.cache));
   context->set_cache_ttl_seconds(cache_ttl);
   context->set_priority(caller->policy.priority);
   context->set_batch(headers.batch);

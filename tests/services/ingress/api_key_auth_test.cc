@@ -12,6 +12,8 @@
 #include "libs/keystore/key_store.h"
 #include "libs/status/errors.h"
 #include "services/ingress/request_admission.h"
+#include "services/ingress/request_record.h"
+#include "tests/services/ingress/collecting_reporter.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::ingress {
@@ -133,6 +135,37 @@ TEST_F(ApiKeyAuthTest, VirtualKeyMapsToTenantIdAndPolicy) {
   EXPECT_EQ(caller->policy.budget_micro_usd, 1'000'000);
   EXPECT_EQ(caller->policy.priority, 2);
   EXPECT_EQ(caller->policy.cache, "bypass");
+}
+
+TEST_F(ApiKeyAuthTest, AKeySetToBypassTheCacheCannotBeOverriddenByTheClient) {
+  keystore::KeyPolicy bypass;
+  bypass.cache = "bypass";
+  keystore::NewKey bypassing = CreateKey("globex", bypass);
+  keystore::NewKey plain = CreateKey("globex", {});
+  ApiKeyAuth auth(config_, store_.get());
+  CollectingReporter reporter;
+  auto admitted_mode = [&](const keystore::NewKey& key, absl::string_view asked) {
+    std::string authorization = "Bearer " + key.secret;
+    RequestHeaders headers;
+    headers.authorization = authorization;
+    headers.cache = asked;
+    sluice::v1::ChatRequest request;
+    request.set_model("gpt-x");
+    sluice::v1::Message* message = request.add_messages();
+    message->set_role("user");
+    message->set_text("hi");
+    RequestRecord record(&reporter, "req-1", /*stream=*/false);
+    absl::StatusOr<Caller> caller = AdmitChatRequest(auth, headers, request, record);
+    EXPECT_TRUE(caller.ok()) << caller.status();
+    record.Finish(200);
+    return request.context().cache_mode();
+  };
+  for (absl::string_view asked : {"force", "refresh", "bypass", ""}) {
+    EXPECT_EQ(admitted_mode(bypassing, asked), "bypass") << asked;
+  }
+  // Other keys: the client's header decides.
+  EXPECT_EQ(admitted_mode(plain, "force"), "force");
+  EXPECT_EQ(admitted_mode(plain, ""), "");
 }
 
 TEST_F(ApiKeyAuthTest, VirtualKeysNeedAStore) {
