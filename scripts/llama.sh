@@ -60,7 +60,15 @@ build() {
   mkdir -p "$PREFIX/share/llama/models"
   cp "$SRC"/models/ggml-vocab-*.gguf* "$PREFIX/share/llama/models/" 2>/dev/null || true
   cp -r "$SRC/models/templates" "$PREFIX/share/llama/"
+  install_internal_headers
   touch "$PREFIX/.complete"
+}
+
+# libllama's Unicode classes (src/unicode.h, not installed by llama.cpp):
+# our fast tokenizer calls them so that it splits text exactly as llama.cpp.
+install_internal_headers() {
+  mkdir -p "$PREFIX/include/llama-internal"
+  cp "$SRC/src/unicode.h" "$PREFIX/include/llama-internal/"
 }
 
 # llama.cpp's own server, for the worker benchmark only (never in tests):
@@ -89,5 +97,9 @@ fi
 if [ ! -f "$PREFIX/.complete" ]; then
   fetch_source
   build
+elif [ ! -f "$PREFIX/include/llama-internal/unicode.h" ]; then
+  # A cache built before the header was installed.
+  fetch_source
+  install_internal_headers
 fi
 echo "$PREFIX"

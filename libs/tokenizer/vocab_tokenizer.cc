@@ -34,29 +34,55 @@ absl::StatusOr<std::unique_ptr<VocabTokenizer>> VocabTokenizer::Load(
     return absl::NotFoundError(
         absl::StrCat("cannot load vocabulary from ", gguf_path));
   }
-  return std::unique_ptr<VocabTokenizer>(new VocabTokenizer(model));
+  std::unique_ptr<VocabTokenizer> tokenizer(new VocabTokenizer(model));
+  // UNIMPLEMENTED (a vocabulary we do not reproduce) keeps llama.cpp's.
+  auto fast = BpeTokenizer::Create(llama_model_get_vocab(model), gguf_path);
+  if (fast.ok()) {
+    tokenizer->fast_ = *std::move(fast);
+  } else {
+    tokenizer->fast_status_ = fast.status();
+  }
+  return tokenizer;
 }
 
 VocabTokenizer::~VocabTokenizer() { llama_model_free(model_); }
 
 absl::StatusOr<std::vector<int32_t>> VocabTokenizer::Tokenize(
     absl::string_view text, bool add_special, bool parse_special) const {
+  if (fast_ == nullptr)
+    return TokenizeWithLlama(text, add_special, parse_special);
+  std::vector<int32_t> tokens;
+  tokens.reserve(text.size() / 3 + 4);
+  absl::Status status =
+      fast_->Tokenize(text, add_special, parse_special, tokens);
+  if (!status.ok()) return status;
+  return tokens;
+}
+
+absl::StatusOr<std::vector<int32_t>> VocabTokenizer::TokenizeWithLlama(
+    absl::string_view text, bool add_special, bool parse_special) const {
   if (text.size() > INT_MAX / 2)
     return absl::InvalidArgumentError("text too long");
   const llama_vocab* vocab = llama_model_get_vocab(model_);
   std::vector<int32_t> tokens(text.size() + 8);
-  int32_t n = llama_tokenize(
-      vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-      static_cast<int32_t>(tokens.size()), add_special, parse_special);
-  if (n < 0 && n != INT32_MIN) {
-    tokens.resize(static_cast<size_t>(-n));
-    n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()),
-                       tokens.data(), static_cast<int32_t>(tokens.size()),
-                       add_special, parse_special);
+  // llama.cpp throws on a UTF-8 sequence past U+10FFFF.
+  try {
+    int32_t n = llama_tokenize(
+        vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+        static_cast<int32_t>(tokens.size()), add_special, parse_special);
+    if (n < 0 && n != INT32_MIN) {
+      tokens.resize(static_cast<size_t>(-n));
+      n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()),
+                         tokens.data(), static_cast<int32_t>(tokens.size()),
+                         add_special, parse_special);
+    }
+    if (n < 0) return absl::InternalError("tokenization failed");
+    tokens.resize(static_cast<size_t>(n));
+    return tokens;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("text cannot be tokenized: ", e.what()));
   }
-  if (n < 0) return absl::InternalError("tokenization failed");
-  tokens.resize(static_cast<size_t>(n));
-  return tokens;
 }
 
 }  // namespace sluice::tokenizer

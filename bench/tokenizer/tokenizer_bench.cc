@@ -1,0 +1,90 @@
+// Tokenizer speed, ours against llama.cpp's on the same vocabulary and text
+// (bench/tokenizer/run.sh adds tiktoken from npm beside them). For each
+// vocabulary and text: MB/s of both, the speed-up, and whether the tokens
+// are the same. One thread; ours repeats until it has run for a while.
+//
+//   sluice-tokenizer-bench VOCAB_DIR TEXT_DIR vocab[,vocab...] text[,text...]
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "libs/tokenizer/vocab_tokenizer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 5) {
+    std::fprintf(stderr,
+                 "usage: %s VOCAB_DIR TEXT_DIR vocab[,vocab...] "
+                 "text[,text...]\n",
+                 argv[0]);
+    return 2;
+  }
+  const std::string vocab_dir = argv[1];
+  const std::string text_dir = argv[2];
+  std::printf(
+      "vocab\ttext\tbytes\ttokens\tours_mb_s\tllama_mb_s\tspeedup\tsame\n");
+  for (absl::string_view vocab : absl::StrSplit(argv[3], ',')) {
+    auto tokenizer = sluice::tokenizer::VocabTokenizer::Load(
+        absl::StrCat(vocab_dir, "/ggml-vocab-", vocab, ".gguf"));
+    if (!tokenizer.ok()) {
+      std::fprintf(stderr, "%s: %s\n", std::string(vocab).c_str(),
+                   tokenizer.status().ToString().c_str());
+      return 1;
+    }
+    if (!(*tokenizer)->fast()) {
+      std::fprintf(stderr, "%s: not ours: %s\n", std::string(vocab).c_str(),
+                   (*tokenizer)->fast_status().ToString().c_str());
+    }
+    for (absl::string_view name : absl::StrSplit(argv[4], ',')) {
+      const std::string text =
+          ReadFile(absl::StrCat(text_dir, "/", name, ".txt"));
+      const double mb = static_cast<double>(text.size()) / 1e6;
+
+      auto start = Clock::now();
+      auto theirs = (*tokenizer)->TokenizeWithLlama(text);
+      const double llama_s = Seconds(Clock::now() - start);
+
+      // Ours: warm once, then repeat for at least half a second.
+      auto ours = (*tokenizer)->Tokenize(text);
+      int rounds = 0;
+      start = Clock::now();
+      double ours_s = 0;
+      do {
+        auto again = (*tokenizer)->Tokenize(text);
+        if (!again.ok()) return 1;
+        ++rounds;
+        ours_s = Seconds(Clock::now() - start);
+      } while (ours_s < 0.5);
+      const double ours_mb_s = mb * rounds / ours_s;
+      const double llama_mb_s = mb / llama_s;
+      const bool same = ours.ok() && theirs.ok() && *ours == *theirs;
+      std::printf("%s\t%s\t%zu\t%zu\t%.1f\t%.2f\t%.0f\t%s\n",
+                  std::string(vocab).c_str(), std::string(name).c_str(),
+                  text.size(), ours.ok() ? ours->size() : 0, ours_mb_s,
+                  llama_mb_s, ours_mb_s / llama_mb_s, same ? "yes" : "NO");
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,536 @@
+#include "libs/tokenizer/pre_tokenizer.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/tokenizer/codepoints.h"
+
+namespace sluice::tokenizer {
+namespace {
+
+constexpr uint32_t kCodepoints = 0x110000;
+constexpr uint32_t kOutOfRange = 0xFFFFFFFF;
+
+// What std::regex's \s matches in llama.cpp's regex splits: the six ASCII
+// spaces (C locale), and every non-ASCII codepoint llama.cpp calls white
+// space, which it rewrites to U+000B before the regex runs.
+bool RegexSpace(uint32_t cpt) {
+  if (cpt < 128) return cpt == ' ' || (cpt >= '\t' && cpt <= '\r');
+  return (CodepointFlags(cpt) & kWhitespace) != 0;
+}
+
+// The byte llama.cpp gives a codepoint in its "collapsed" text, on which
+// regexes with \p{..} run: ASCII stays, white space becomes U+000B, the
+// other categories 0xD1..0xD5, anything else 0xD0.
+uint8_t Collapsed(uint32_t cpt) {
+  if (cpt < 128) return static_cast<uint8_t>(cpt);
+  const uint16_t flags = CodepointFlags(cpt);
+  if (flags & kWhitespace) return 0x0B;
+  switch (flags & kCategories) {
+    case kNumber:
+      return 0xD1;
+    case kLetter:
+      return 0xD2;
+    case kPunctuation:
+      return 0xD3;
+    case kAccentMark:
+      return 0xD4;
+    case kSymbol:
+      return 0xD5;
+    default:
+      return 0xD0;
+  }
+}
+
+// A set of codepoints, one bit each.
+class CodepointSet {
+ public:
+  CodepointSet() : bits_(kCodepoints / 64, 0) {}
+
+  bool Contains(uint32_t cpt) const {
+    return cpt < kCodepoints && ((bits_[cpt >> 6] >> (cpt & 63)) & 1) != 0;
+  }
+  void Remember(uint32_t cpt) { bits_[cpt >> 6] |= uint64_t{1} << (cpt & 63); }
+  void Forget(uint32_t cpt) { bits_[cpt >> 6] &= ~(uint64_t{1} << (cpt & 63)); }
+
+  // A bracket expression of llama.cpp's wide-string regexes, such as
+  // "[一-龥ࠀ-一가-퟿]", matched as std::wregex does: against the text
+  // with non-ASCII white space rewritten to U+000B.
+  static CodepointSet Bracket(absl::string_view expression) {
+    std::vector<uint32_t> chars;
+    DecodeUtf8LikeLlama(expression, chars);
+    std::vector<std::pair<uint32_t, uint32_t>> ranges;
+    // The members between '[' and ']': single codepoints and "a-b" ranges.
+    const size_t last = chars.size() - 1;
+    for (size_t i = 1; i < last;) {
+      if (i + 2 < last && chars[i + 1] == '-') {
+        ranges.emplace_back(chars[i], chars[i + 2]);
+        i += 3;
+      } else {
+        ranges.emplace_back(chars[i], chars[i]);
+        i += 1;
+      }
+    }
+    CodepointSet set;
+    bool vertical_tab = false;
+    for (const auto& [low, high] : ranges) {
+      for (uint32_t cpt = low; cpt <= high && cpt < kCodepoints; ++cpt) {
+        set.Remember(cpt);
+      }
+      vertical_tab = vertical_tab || (low <= 0x0B && 0x0B <= high);
+    }
+    // Non-ASCII white space is seen as U+000B.
+    for (uint32_t cpt = 128; cpt < kCodepoints; ++cpt) {
+      if (CodepointFlags(cpt) & kWhitespace) {
+        if (vertical_tab) {
+          set.Remember(cpt);
+        } else {
+          set.Forget(cpt);
+        }
+      }
+    }
+    return set;
+  }
+
+  // A class of llama.cpp's collapsed regexes: the codepoints whose
+  // collapsed byte is in `bytes`.
+  static CodepointSet CollapsedBytes(absl::string_view bytes) {
+    bool in[256] = {};
+    for (char byte : bytes) in[static_cast<uint8_t>(byte)] = true;
+    CodepointSet set;
+    for (uint32_t cpt = 0; cpt < kCodepoints; ++cpt) {
+      if (in[Collapsed(cpt)]) set.Remember(cpt);
+    }
+    return set;
+  }
+
+ private:
+  std::vector<uint64_t> bits_;
+};
+
+// ASCII members of llama.cpp's collapsed categories (its k_ucat_map).
+std::string AsciiRange(char low, char high) {
+  std::string out;
+  for (char c = low; c <= high; ++c) out.push_back(c);
+  return out;
+}
+std::string CollapsedLetters() {
+  return absl::StrCat("\xD2", AsciiRange('A', 'Z'), AsciiRange('a', 'z'));
+}
+std::string CollapsedNumbers() {
+  return absl::StrCat("\xD1", AsciiRange('0', '9'));
+}
+std::string CollapsedPunctuation() {
+  return absl::StrCat("\xD3", AsciiRange('!', '#'), AsciiRange('%', '*'),
+                      AsciiRange(',', '/'), ":;?@[\\]_{}");
+}
+
+// The bracket expressions of llama.cpp's deepseek pre-tokenizers, as
+// written there, escaped so that no editor folds a compatibility character
+// (U+212A KELVIN SIGN is not "K").
+constexpr absl::string_view kDeepseekLetters =
+    "[A-Za-z\u00B5\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u01BA\u01BC-\u01BF"
+    "\u01C4-\u0293\u0295-\u02AF\u0370-\u0373\u0376\u0377\u037B-\u037D"
+    "\u037F\u0386\u0388-\u038A\u038C\u038E-\u03A1\u03A3-\u03F5"
+    "\u03F7-\u0481\u048A-\u052F\u0531-\u0556\u10A0-\u10C5\u13A0-\u13F5"
+    "\u13F8-\u13FD\u1C90-\u1CBA\u1CBD-\u1CBF\u1D00-\u1D2B\u1D6B-\u1D77"
+    "\u1D79-\u1D9A\u1E00-\u1F15\u1F18-\u1F1D\u1F20-\u1F45\u1F48-\u1F4D"
+    "\u1F50-\u1F57\u1F59\u1F5B\u1F5D\u1F5F-\u1F7D\u1F80-\u1FB4"
+    "\u1FB6-\u1FBC\u1FBE\u1FC2-\u1FC4\u1FC6-\u1FCC\u1FD0-\u1FD3"
+    "\u1FD6-\u1FDB\u1FE0-\u1FEC\u1FF2-\u1FF4\u1FF6-\u1FFC\u2102\u2107"
+    "\u210A-\u2113\u2115\u2119-\u211D\u2124\u2126\u2128\u212A-\u212D"
+    "\u212F-\u2134\u2139\u213C-\u213F\u2145-\u2149\u214E\u2183\u2184"
+    "\u2C00-\u2C7B\u2C7E-\u2CE4\u2CEB-\u2CEE\u2CF2\u2CF3\uA640-\uA66D"
+    "\uA680-\uA69B\uA722-\uA76F\uA771-\uA787\uA78B-\uA78E\uAB70-\uABBF"
+    "\uFB00-\uFB06\uFB13-\uFB17\uFF21-\uFF3A\uFF41-\uFF5A"
+    "\U00010400-\U0001044F\U000104B0-\U000104D3\U000104D8-\U000104FB"
+    "\U00010C80-\U00010CB2\U00010CC0-\U00010CF2\U000118A0-\U000118DF"
+    "\U0001E900-\U0001E943]";
+constexpr absl::string_view kDeepseekPunctuation =
+    "[!-/:-~\uFF01-\uFF0F\uFF1A-\uFF5E\u2018-\u201F\u3000-\u3002]";
+constexpr absl::string_view kDeepseekCjk =
+    "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]";
+
+}  // namespace
+
+// One regex of a pre-tokenizer: cuts each word of the previous stage.
+struct PreTokenizer::Stage {
+  virtual ~Stage() = default;
+  // Appends the ends of the words that [begin, end) of `cpts` is cut into.
+  virtual void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+                   std::vector<uint32_t>& ends) const = 0;
+};
+
+namespace {
+
+using Stage = PreTokenizer::Stage;
+
+// Emits words for a stage: matches, and the unmatched text between them.
+class Cutter {
+ public:
+  Cutter(uint32_t begin, std::vector<uint32_t>& ends)
+      : last_(begin), ends_(ends) {}
+  void Match(uint32_t start, uint32_t end) {
+    if (start > last_) ends_.push_back(start);
+    ends_.push_back(end);
+    last_ = end;
+  }
+  void Finish(uint32_t end) {
+    if (end > last_) ends_.push_back(end);
+  }
+
+ private:
+  uint32_t last_;
+  std::vector<uint32_t>& ends_;
+};
+
+// `\s?C+`, `C+`, `\s?C` or `C` for a class C, searched left to right as
+// std::regex_iterator does: `\s?` first tries to take a space.
+class IsolateStage : public Stage {
+ public:
+  IsolateStage(CodepointSet set, bool leading_space, bool repeat)
+      : set_(std::move(set)), leading_space_(leading_space), repeat_(repeat) {}
+
+  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    Cutter cutter(begin, ends);
+    uint32_t pos = begin;
+    while (pos < end) {
+      uint32_t start = pos;
+      uint32_t run = pos;
+      if (leading_space_ && pos + 1 < end && RegexSpace(cpts[pos]) &&
+          set_.Contains(cpts[pos + 1])) {
+        run = pos + 1;
+      } else if (!set_.Contains(cpts[pos])) {
+        ++pos;
+        continue;
+      }
+      ++run;
+      if (repeat_) {
+        while (run < end && set_.Contains(cpts[run])) ++run;
+      }
+      cutter.Match(start, run);
+      pos = run;
+    }
+    cutter.Finish(end);
+  }
+
+ private:
+  CodepointSet set_;
+  bool leading_space_;
+  bool repeat_;
+};
+
+// `\s+$`: the white space a word ends with.
+class TrailingSpaceStage : public Stage {
+ public:
+  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    uint32_t start = end;
+    while (start > begin && RegexSpace(cpts[start - 1])) --start;
+    Cutter cutter(begin, ends);
+    if (start < end) cutter.Match(start, end);
+    cutter.Finish(end);
+  }
+};
+
+// `[0-9][0-9][0-9]`.
+class ThreeDigitsStage : public Stage {
+ public:
+  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    auto digit = [&](uint32_t pos) {
+      return cpts[pos] >= '0' && cpts[pos] <= '9';
+    };
+    Cutter cutter(begin, ends);
+    uint32_t pos = begin;
+    while (pos < end) {
+      if (pos + 2 < end && digit(pos) && digit(pos + 1) && digit(pos + 2)) {
+        cutter.Match(pos, pos + 3);
+        pos += 3;
+      } else {
+        ++pos;
+      }
+    }
+    cutter.Finish(end);
+  }
+};
+
+// Reads flags and codepoints inside one word, as llama.cpp's hand-written
+// splitters do: nothing (flags 0, kOutOfRange) past its end.
+struct WordView {
+  const uint32_t* cpts;
+  uint32_t end;
+  uint16_t Flags(uint32_t pos) const {
+    return pos < end ? CodepointFlags(cpts[pos]) : 0;
+  }
+  uint32_t Cpt(uint32_t pos) const {
+    return pos < end ? cpts[pos] : kOutOfRange;
+  }
+};
+
+// GPT-2's regex, as llama.cpp's unicode_regex_split_custom_gpt2 reads it:
+// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+class Gpt2Stage : public Stage {
+ public:
+  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    const WordView word{cpts, end};
+    uint32_t last = begin;
+    auto emit = [&](uint32_t to) {
+      if (to > last) ends.push_back(to);
+      last = to;
+    };
+    uint32_t pos = begin;
+    while (pos < end) {
+      const uint32_t cpt = cpts[pos];
+      const uint16_t flags = word.Flags(pos);
+      if (cpt == '\'' && pos + 1 < end) {
+        const uint32_t next = cpts[pos + 1];
+        if (next == 's' || next == 't' || next == 'm' || next == 'd') {
+          pos += 2;
+          emit(pos);
+          continue;
+        }
+        if (pos + 2 < end) {
+          const uint32_t after = cpts[pos + 2];
+          if ((next == 'r' && after == 'e') || (next == 'v' && after == 'e') ||
+              (next == 'l' && after == 'l')) {
+            pos += 3;
+            emit(pos);
+            continue;
+          }
+        }
+      }
+      uint16_t flags2 = cpt == ' ' ? word.Flags(pos + 1) : flags;
+      if (flags2 & kLetter) {
+        pos += cpt == ' ';
+        while (flags2 & kLetter) flags2 = word.Flags(++pos);
+        emit(pos);
+        continue;
+      }
+      if (flags2 & kNumber) {
+        pos += cpt == ' ';
+        while (flags2 & kNumber) flags2 = word.Flags(++pos);
+        emit(pos);
+        continue;
+      }
+      auto other = [](uint16_t f) {
+        return !(f & (kWhitespace | kLetter | kNumber)) && f != 0;
+      };
+      if (other(flags2)) {
+        pos += cpt == ' ';
+        while (other(flags2)) flags2 = word.Flags(++pos);
+        emit(pos);
+        continue;
+      }
+      uint32_t spaces = 0;
+      while (word.Flags(pos + spaces) & kWhitespace) ++spaces;
+      if (spaces > 1 && word.Cpt(pos + spaces) != kOutOfRange) {
+        pos += spaces - 1;  // \s+(?!\S)
+        emit(pos);
+        continue;
+      }
+      if (spaces > 0) {
+        pos += spaces;
+        emit(pos);
+        continue;
+      }
+      emit(++pos);
+    }
+  }
+};
+
+// Llama 3's regex and its relatives, as llama.cpp's custom llama3 / qwen2 /
+// qwen35 splitters read them:
+// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
+//  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// with \p{M} joining \p{L} when `marks`.
+class Llama3Stage : public Stage {
+ public:
+  Llama3Stage(uint32_t max_digits, bool marks)
+      : max_digits_(max_digits),
+        letter_(marks ? (kLetter | kAccentMark) : kLetter) {}
+
+  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    const WordView word{cpts, end};
+    uint32_t last = begin;
+    auto emit = [&](uint32_t to) {
+      if (to > last) ends.push_back(to);
+      last = to;
+    };
+    uint32_t pos = begin;
+    while (pos < end) {
+      const uint32_t cpt = cpts[pos];
+      const uint16_t flags = word.Flags(pos);
+      if (cpt == '\'' && pos + 1 < end) {
+        const uint32_t next = CodepointToLower(cpts[pos + 1]);
+        if (next == 's' || next == 't' || next == 'm' || next == 'd') {
+          pos += 2;
+          emit(pos);
+          continue;
+        }
+        if (pos + 2 < end) {
+          const uint32_t after = CodepointToLower(cpts[pos + 2]);
+          if ((next == 'r' && after == 'e') || (next == 'v' && after == 'e') ||
+              (next == 'l' && after == 'l')) {
+            pos += 3;
+            emit(pos);
+            continue;
+          }
+        }
+      }
+      if (!(cpt == '\r' || cpt == '\n' || (flags & kNumber))) {
+        if ((flags & letter_) || (word.Flags(pos + 1) & letter_)) {
+          ++pos;
+          while (word.Flags(pos) & letter_) ++pos;
+          emit(pos);
+          continue;
+        }
+      }
+      if (flags & kNumber) {
+        uint32_t first = pos;
+        while (word.Flags(pos) & kNumber) {
+          if (++pos - first >= max_digits_) {
+            emit(pos);
+            first = pos;
+          }
+        }
+        emit(pos);
+        continue;
+      }
+      const uint16_t not_other = kWhitespace | letter_ | kNumber;
+      uint16_t flags2 = cpt == ' ' ? word.Flags(pos + 1) : flags;
+      // llama.cpp tests the first codepoint's flags here, not flags2.
+      if (!(flags2 & not_other) && flags != 0) {
+        pos += cpt == ' ';
+        while (!(flags2 & not_other) && flags2 != 0) flags2 = word.Flags(++pos);
+        uint32_t cpt2 = word.Cpt(pos);
+        while (cpt2 == '\r' || cpt2 == '\n') cpt2 = word.Cpt(++pos);
+        emit(pos);
+        continue;
+      }
+      uint32_t spaces = 0;
+      uint32_t after_newline = 0;
+      while (word.Flags(pos + spaces) & kWhitespace) {
+        const uint32_t cpt2 = word.Cpt(pos + spaces);
+        if (cpt2 == '\r' || cpt2 == '\n') after_newline = pos + spaces + 1;
+        ++spaces;
+      }
+      if (after_newline > 0) {  // \s*[\r\n]+
+        pos = after_newline;
+        emit(pos);
+        continue;
+      }
+      if (spaces > 1 && word.Cpt(pos + spaces) != kOutOfRange) {
+        pos += spaces - 1;  // \s+(?!\S)
+        emit(pos);
+        continue;
+      }
+      if (spaces > 0) {
+        pos += spaces;
+        emit(pos);
+        continue;
+      }
+      emit(++pos);
+    }
+  }
+
+ private:
+  uint32_t max_digits_;
+  uint16_t letter_;
+};
+
+std::unique_ptr<Stage> Isolate(CodepointSet set, bool leading_space,
+                               bool repeat) {
+  return std::make_unique<IsolateStage>(std::move(set), leading_space, repeat);
+}
+
+CodepointSet Newlines() {
+  CodepointSet set;
+  set.Remember('\r');
+  set.Remember('\n');
+  return set;
+}
+
+}  // namespace
+
+PreTokenizer::~PreTokenizer() = default;
+
+absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
+    absl::string_view pre) {
+  std::unique_ptr<PreTokenizer> out(new PreTokenizer());
+  auto& stages = out->stages_;
+  if (pre == "gpt-2" || pre == "mpt" || pre == "olmo") {
+    stages.push_back(std::make_unique<Gpt2Stage>());
+  } else if (pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe") {
+    stages.push_back(std::make_unique<Llama3Stage>(3, false));
+    out->ignore_merges_ = true;
+  } else if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
+    stages.push_back(std::make_unique<Llama3Stage>(1, false));
+  } else if (pre == "qwen35") {
+    stages.push_back(std::make_unique<Llama3Stage>(1, true));
+  } else if (pre == "deepseek-llm") {
+    stages.push_back(Isolate(Newlines(), false, false));
+    stages.push_back(
+        Isolate(CodepointSet::Bracket(kDeepseekLetters), true, true));
+    stages.push_back(
+        Isolate(CodepointSet::Bracket(kDeepseekPunctuation), true, true));
+    stages.push_back(std::make_unique<TrailingSpaceStage>());
+    stages.push_back(Isolate(CodepointSet::Bracket(kDeepseekCjk), false, true));
+    stages.push_back(
+        Isolate(CodepointSet::CollapsedBytes(CollapsedNumbers()), false, true));
+  } else if (pre == "deepseek-coder") {
+    stages.push_back(Isolate(Newlines(), false, false));
+    stages.push_back(
+        Isolate(CodepointSet::CollapsedBytes(CollapsedLetters()), true, true));
+    stages.push_back(Isolate(
+        CodepointSet::CollapsedBytes(CollapsedPunctuation()), true, true));
+    stages.push_back(Isolate(CodepointSet::Bracket(kDeepseekCjk), false, true));
+    stages.push_back(Isolate(CodepointSet::CollapsedBytes(CollapsedNumbers()),
+                             false, false));
+  } else if (pre == "starcoder" || pre == "refact" || pre == "command-r") {
+    stages.push_back(Isolate(CodepointSet::CollapsedBytes(CollapsedNumbers()),
+                             false, false));
+    stages.push_back(std::make_unique<Gpt2Stage>());
+  } else if (pre == "falcon" || pre.empty() || pre == "default") {
+    // [\p{P}\$\+<=>\^~\|`]+ (falcon) or [\p{P}\$\+<=>\^~\|]+ (default).
+    std::string symbols = absl::StrCat(CollapsedPunctuation(), "$+<=>^~|");
+    if (pre == "falcon") symbols += "`";
+    stages.push_back(
+        Isolate(CodepointSet::CollapsedBytes(symbols), false, true));
+    stages.push_back(std::make_unique<Gpt2Stage>());
+    if (pre != "falcon") {
+      stages.push_back(Isolate(CodepointSet::CollapsedBytes(CollapsedNumbers()),
+                               false, true));
+    }
+    stages.push_back(std::make_unique<ThreeDigitsStage>());
+  } else {
+    return absl::UnimplementedError(
+        absl::StrCat("no fast pre-tokenizer for \"", pre, "\""));
+  }
+  return out;
+}
+
+void PreTokenizer::Split(const std::vector<uint32_t>& cpts,
+                         std::vector<uint32_t>& ends) const {
+  if (cpts.empty()) return;
+  std::vector<uint32_t> words = {static_cast<uint32_t>(cpts.size())};
+  std::vector<uint32_t> next;
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    std::vector<uint32_t>& out = i + 1 == stages_.size() ? ends : next;
+    uint32_t begin = 0;
+    for (uint32_t end : words) {
+      stages_[i]->Cut(cpts.data(), begin, end, out);
+      begin = end;
+    }
+    if (i + 1 < stages_.size()) {
+      words.swap(next);
+      next.clear();
+    }
+  }
+}
+
+}  // namespace sluice::tokenizer

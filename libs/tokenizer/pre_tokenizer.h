@@ -1,0 +1,44 @@
+// The pre-tokenizers of byte-level BPE vocabularies: the text is cut into
+// words before merges run, exactly where llama.cpp cuts it for the same
+// `tokenizer.ggml.pre`. llama.cpp runs most of these as std::regex over
+// wide strings (about 0.5 MB/s); here each is a scanner over codepoints that
+// keeps the regex's semantics, including the quirks of llama.cpp's own
+// hand-written splitters and of its "collapsed" category trick.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace sluice::tokenizer {
+
+class PreTokenizer {
+ public:
+  // The pre-tokenizer of llama.cpp's `tokenizer.ggml.pre` name `pre` (an
+  // empty name is llama.cpp's default). UNIMPLEMENTED for one we have not
+  // written (the caller keeps llama.cpp's tokenizer for it).
+  static absl::StatusOr<std::unique_ptr<PreTokenizer>> ForName(
+      absl::string_view pre);
+  ~PreTokenizer();
+
+  // Cuts `cpts` into words: appends each word's end (an index into cpts)
+  // to `ends`, in order, the last one cpts.size().
+  void Split(const std::vector<uint32_t>& cpts,
+             std::vector<uint32_t>& ends) const;
+
+  // llama.cpp's `ignore_merges`: a word that is itself a token is that
+  // token, whatever the merges would make of it.
+  bool ignore_merges() const { return ignore_merges_; }
+
+  struct Stage;
+
+ private:
+  PreTokenizer() = default;
+  std::vector<std::unique_ptr<Stage>> stages_;
+  bool ignore_merges_ = false;
+};
+
+}  // namespace sluice::tokenizer

@@ -1,0 +1,225 @@
+// Our BpeTokenizer against llama.cpp's tokenizer on the same vocabulary:
+// llama.cpp's own test vectors, and a differential fuzz of random Unicode,
+// code, CJK, emoji, long white-space and digit runs, special-token text and
+// invalid UTF-8. Every vocabulary we tokenize ourselves is checked.
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "libs/tokenizer/codepoints.h"
+#include "libs/tokenizer/vocab_tokenizer.h"
+#include "tests/libs/tokenizer/fuzz_text.h"
+
+namespace sluice::tokenizer {
+namespace {
+
+// The byte-level BPE vocabularies of llama.cpp's bundle that we tokenize
+// ourselves (the others stay with llama.cpp's tokenizer).
+const std::vector<std::string>& FastVocabularies() {
+  static const auto* names = new std::vector<std::string>{
+      "gpt-2",   "mpt",          "llama-bpe",      "qwen2",
+      "qwen35",  "deepseek-llm", "deepseek-coder", "starcoder",
+      "refact",  "command-r",    "falcon",         "aquila",
+      "gpt-neox"};
+  return *names;
+}
+
+std::string VocabPath(const std::string& name) {
+  return absl::StrCat(SLUICE_LLAMA_MODELS, "/ggml-vocab-", name, ".gguf");
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string Escaped(absl::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
+class BpeParityTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto loaded = VocabTokenizer::Load(VocabPath(GetParam()));
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    tokenizer_ = *std::move(loaded);
+    ASSERT_TRUE(tokenizer_->fast())
+        << GetParam()
+        << " fell back to llama.cpp: " << tokenizer_->fast_status();
+    // A special token of this vocabulary, to join fuzz strings with.
+    for (const char* candidate :
+         {"<|endoftext|>", "</s>", "<｜end▁of▁sentence｜>", "<|end_of_text|>",
+          "<EOS_TOKEN>", "<|im_end|>"}) {
+      auto tokens = tokenizer_->Tokenize(candidate, false, true);
+      if (tokens.ok() && tokens->size() == 1) {
+        separator_ = candidate;
+        break;
+      }
+    }
+    ASSERT_FALSE(separator_.empty()) << "no special token to join with";
+  }
+
+  // True when both tokenizers agree on `text`; reports the first few that
+  // do not.
+  bool Agrees(const std::string& text, bool add_special, bool parse_special) {
+    auto ours = tokenizer_->Tokenize(text, add_special, parse_special);
+    auto theirs =
+        tokenizer_->TokenizeWithLlama(text, add_special, parse_special);
+    EXPECT_EQ(ours.ok(), theirs.ok()) << Escaped(text);
+    if (!ours.ok() || !theirs.ok()) return ours.ok() == theirs.ok();
+    if (*ours == *theirs) return true;
+    if (++mismatches_ <= 5) {
+      ADD_FAILURE() << GetParam() << " add_special=" << add_special
+                    << " parse_special=" << parse_special << "\n  text: \""
+                    << Escaped(text)
+                    << "\"\n  ours:   " << ::testing::PrintToString(*ours)
+                    << "\n  llama:  " << ::testing::PrintToString(*theirs);
+    }
+    return false;
+  }
+
+  std::unique_ptr<VocabTokenizer> tokenizer_;
+  std::string separator_;
+  int mismatches_ = 0;
+};
+
+// llama.cpp ships .inp/.out vectors for all but aquila and gpt-neox.
+class BpeVectorsTest : public BpeParityTest {};
+
+TEST_P(BpeVectorsTest, MatchesLlamaCppVectors) {
+  const std::string base = VocabPath(GetParam());
+  const std::string inputs_file = ReadFile(base + ".inp");
+  ASSERT_FALSE(inputs_file.empty()) << base << ".inp";
+  std::vector<std::string> inputs =
+      absl::StrSplit(inputs_file, "\n__ggml_vocab_test__\n");
+  if (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
+  std::vector<std::string> outputs =
+      absl::StrSplit(ReadFile(base + ".out"), '\n');
+  ASSERT_GE(outputs.size(), inputs.size());
+  ASSERT_GT(inputs.size(), 20u);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::vector<int32_t> expected;
+    for (absl::string_view t :
+         absl::StrSplit(outputs[i], ' ', absl::SkipEmpty())) {
+      int32_t id = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(t, &id)) << t;
+      expected.push_back(id);
+    }
+    auto tokens = tokenizer_->Tokenize(inputs[i]);
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+    EXPECT_EQ(*tokens, expected)
+        << "vector " << i << ": \"" << Escaped(inputs[i]) << "\"";
+  }
+}
+
+// 100,000 random strings per vocabulary. Most are checked in batches
+// joined by a special token read as special (each string is then its own
+// fragment, pre-tokenized on its own, as if tokenized alone, at a fraction
+// of llama.cpp's per-call cost); a share alone, with and without
+// parse_special and add_special.
+TEST_P(BpeParityTest, DifferentialFuzz) {
+  const char* seed_env = std::getenv("SLUICE_FUZZ_SEED");
+  const uint64_t seed =
+      seed_env != nullptr ? std::strtoull(seed_env, nullptr, 10) : 20261206;
+  const int strings = 100000;
+  FuzzText fuzz(seed ^ std::hash<std::string>()(GetParam()));
+  fuzz.set_separator(separator_);
+  SCOPED_TRACE(absl::StrCat("SLUICE_FUZZ_SEED=", seed));
+  int checked = 0;
+  int alone = 0;
+  while (checked < strings && mismatches_ == 0) {
+    if (checked % 20 == 0) {
+      const std::string text = fuzz.Next();
+      const int mode = alone++ % 4;
+      Agrees(text, mode & 1, mode & 2);
+      ++checked;
+      continue;
+    }
+    std::string batch;
+    for (int i = 0; i < 50; ++i) {
+      if (i > 0) batch += fuzz.Separator();
+      batch += fuzz.Next();
+    }
+    Agrees(batch, false, true);
+    checked += 50;
+  }
+  EXPECT_EQ(mismatches_, 0);
+  EXPECT_GE(checked, strings);
+}
+
+// Text and special tokens side by side, in the shapes chat templates make.
+TEST_P(BpeParityTest, SpecialTokensInText) {
+  const std::vector<std::string> texts = {
+      "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi "
+      "there<|im_end|>\n<|im_start|>assistant\n",
+      "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is "
+      "2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+      "<｜begin▁of▁sentence｜>You are helpful.<｜User｜>Hi<｜Assistant｜>",
+      "<s>[INST] hello [/INST] world </s>  <s>",
+      "<|endoftext|><|endoftext|>x<|endoftext|>  ",
+      "   <|endoftext|>   \n<unk> <pad> <mask>  </s>",
+      "<|fim_prefix|>def f():<|fim_suffix|>\n<|fim_middle|>"};
+  for (const std::string& text : texts) {
+    for (int mode = 0; mode < 4; ++mode) {
+      EXPECT_TRUE(Agrees(text, mode & 1, mode & 2)) << Escaped(text);
+    }
+  }
+}
+
+// A sequence llama.cpp cannot encode back (past U+10FFFF) fails on both.
+TEST_P(BpeParityTest, SequencePastUnicodeFailsLikeLlama) {
+  const std::string text = "ok \xF5\x80\x80\x80 then";
+  auto ours = tokenizer_->Tokenize(text);
+  EXPECT_EQ(ours.status().code(), absl::StatusCode::kInvalidArgument);
+  auto theirs = tokenizer_->TokenizeWithLlama(text);
+  EXPECT_FALSE(theirs.ok());
+}
+
+std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Vocabularies, BpeParityTest,
+                         ::testing::ValuesIn(FastVocabularies()), TestName);
+
+INSTANTIATE_TEST_SUITE_P(Vocabularies, BpeVectorsTest,
+                         ::testing::Values("gpt-2", "mpt", "llama-bpe", "qwen2",
+                                           "qwen35", "deepseek-llm",
+                                           "deepseek-coder", "starcoder",
+                                           "refact", "command-r", "falcon"),
+                         TestName);
+
+TEST(BpeTokenizerTest, OtherVocabulariesStayWithLlama) {
+  for (const std::string name : {"llama-spm", "phi-3", "bert-bge", "gemma-4"}) {
+    auto loaded = VocabTokenizer::Load(VocabPath(name));
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_FALSE((*loaded)->fast()) << name;
+    auto tokens = (*loaded)->Tokenize("Hello world");
+    ASSERT_TRUE(tokens.ok());
+    EXPECT_FALSE(tokens->empty());
+  }
+}
+
+}  // namespace
+}  // namespace sluice::tokenizer
