@@ -421,28 +421,35 @@ void BpeTokenizer::TokenizeWord(absl::string_view word,
     Emit(byte_tokens_[static_cast<uint8_t>(word[0])], out);
     return;
   }
-  if (pre_->ignore_merges()) {
-    auto it = by_bytes_.find(word);
-    if (it != by_bytes_.end()) {
-      out.push_back(it->second);
-      return;
-    }
-  }
   if (word.size() > WordCache::kMaxWord) {
+    if (pre_->ignore_merges()) {
+      auto it = by_bytes_.find(word);
+      if (it != by_bytes_.end()) {
+        out.push_back(it->second);
+        return;
+      }
+    }
     MergeLongWord(word, out);
     return;
   }
+  // Short words: the cache first (one lookup for a repeated word, whether
+  // it is a token itself or merged).
   WordCache& cache = WordCache::ForThisThread();
   const uint64_t hash = absl::HashOf(word);
   if (cache.Find(serial_, hash, word, out)) return;
   const size_t before = out.size();
-  MergeSmallWord(word, out);
+  auto whole = pre_->ignore_merges() ? by_bytes_.find(word) : by_bytes_.end();
+  if (whole != by_bytes_.end()) {
+    out.push_back(whole->second);
+  } else {
+    MergeSmallWord(word, out);
+  }
   cache.Store(serial_, hash, word, out.data() + before, out.size() - before);
 }
 
 // Merges a word of at most WordCache::kMaxWord bytes by scanning for the
-// lowest-ranked pair (the leftmost on a tie, as
-// llama.cpp's queue orders them): quadratic, and fastest for short words.
+// lowest-ranked pair (the leftmost on a tie, as llama.cpp's queue orders
+// them): quadratic, and fastest for short words.
 void BpeTokenizer::MergeSmallWord(absl::string_view word,
                                   std::vector<int32_t>& out) const {
   const int n = static_cast<int>(word.size());

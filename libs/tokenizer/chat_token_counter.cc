@@ -226,6 +226,40 @@ absl::StatusOr<int64_t> TokenCounter::PromptTokenBound(
   return bound;
 }
 
+absl::StatusOr<PromptBounds> TokenCounter::PromptTokenBounds(
+    const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
+    absl::string_view chat_template) {
+  auto vocabulary = Vocabulary(tokenizer);
+  if (!vocabulary.ok()) return vocabulary.status();
+  const std::string template_name(chat_template.empty() ? kDefaultTemplate
+                                                        : chat_template);
+  if (!BuiltinTemplates().contains(template_name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown chat template \"", template_name, "\""));
+  }
+  const std::vector<ChatTurn> turns = Turns(request);
+  auto rendered = Render(turns, template_name);
+  if (!rendered.ok()) return rendered.status();
+  PromptBounds bounds;
+  const auto bytes = static_cast<int64_t>(rendered->size());
+  const auto longest =
+      static_cast<int64_t>((*vocabulary)->longest_token_bytes());
+  bounds.lower = (bytes + longest - 1) / longest;
+  bounds.upper = bytes + 2;
+  size_t cursor = 0;
+  for (const ChatTurn& turn : turns) {
+    absl::string_view trimmed = absl::StripAsciiWhitespace(turn.content);
+    if (trimmed.empty()) continue;
+    size_t at = rendered->find(trimmed.data(), cursor, trimmed.size());
+    if (at == std::string::npos) {
+      bounds.upper += static_cast<int64_t>(turn.content.size());
+    } else {
+      cursor = at + trimmed.size();
+    }
+  }
+  return bounds;
+}
+
 absl::StatusOr<PromptCount> TokenCounter::Count(
     const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
     absl::string_view chat_template, bool split_template) {

@@ -35,6 +35,12 @@ struct PromptCount {
 // else where the llama.cpp build installed them.
 std::string DefaultVocabDir();
 
+// What a prompt's token count is known to lie within, without counting.
+struct PromptBounds {
+  int64_t lower = 0;
+  int64_t upper = 0;
+};
+
 class TokenCounter {
  public:
   explicit TokenCounter(std::string vocab_dir,
@@ -63,6 +69,15 @@ class TokenCounter {
   // bytes. INVALID_ARGUMENT for a template llama.cpp does not have.
   static absl::StatusOr<int64_t> PromptTokenBound(
       const sluice::v1::ChatRequest& request, absl::string_view chat_template);
+
+  // Both bounds of CountPrompt()'s prompt_tokens without counting: the
+  // upper one of PromptTokenBound, and the rendered prompt's bytes over the
+  // most bytes one token of the vocabulary stands for (byte-level BPE makes
+  // no token of more bytes than its longest). NOT_FOUND for a vocabulary
+  // with no file, INVALID_ARGUMENT for an unknown template.
+  absl::StatusOr<PromptBounds> PromptTokenBounds(
+      const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
+      absl::string_view chat_template);
 
   // Tokens of plain text (special-token text counts as plain text).
   absl::StatusOr<int64_t> CountText(absl::string_view text,

@@ -1,6 +1,10 @@
 #include "libs/tokenizer/vocab_tokenizer.h"
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -35,12 +39,26 @@ absl::StatusOr<std::unique_ptr<VocabTokenizer>> VocabTokenizer::Load(
         absl::StrCat("cannot load vocabulary from ", gguf_path));
   }
   std::unique_ptr<VocabTokenizer> tokenizer(new VocabTokenizer(model));
-  // UNIMPLEMENTED (a vocabulary we do not reproduce) keeps llama.cpp's.
-  auto fast = BpeTokenizer::Create(llama_model_get_vocab(model), gguf_path);
+  // UNIMPLEMENTED (a vocabulary we do not reproduce) keeps llama.cpp's;
+  // SLUICE_TOKENIZER=llama keeps it for every vocabulary (comparisons).
+  const char* forced = std::getenv("SLUICE_TOKENIZER");
+  absl::StatusOr<std::unique_ptr<BpeTokenizer>> fast =
+      forced != nullptr && std::string_view(forced) == "llama"
+          ? absl::UnimplementedError("SLUICE_TOKENIZER=llama")
+          : BpeTokenizer::Create(llama_model_get_vocab(model), gguf_path);
   if (fast.ok()) {
     tokenizer->fast_ = *std::move(fast);
+    tokenizer->longest_token_bytes_ = tokenizer->fast_->longest_token_bytes();
   } else {
     tokenizer->fast_status_ = fast.status();
+    // A token's text is never shorter than what it stands for (SentencePiece
+    // writes a space as three bytes, a byte token as six).
+    const llama_vocab* vocab = llama_model_get_vocab(model);
+    for (int32_t id = 0; id < llama_vocab_n_tokens(vocab); ++id) {
+      tokenizer->longest_token_bytes_ =
+          std::max(tokenizer->longest_token_bytes_,
+                   std::strlen(llama_vocab_get_text(vocab, id)));
+    }
   }
   return tokenizer;
 }

@@ -42,16 +42,16 @@ class VocabTokenizer {
   bool fast() const { return fast_ != nullptr; }
   const absl::Status& fast_status() const { return fast_status_; }
 
-  // The most bytes one token stands for, when known (fast()); else 0.
-  size_t longest_token_bytes() const {
-    return fast_ != nullptr ? fast_->longest_token_bytes() : 0;
-  }
+  // The most bytes of text one token stands for (at least 1): a text of n
+  // bytes is at least n / longest_token_bytes() tokens.
+  size_t longest_token_bytes() const { return longest_token_bytes_; }
 
  private:
   explicit VocabTokenizer(llama_model* model) : model_(model) {}
   llama_model* model_;
   std::unique_ptr<BpeTokenizer> fast_;
   absl::Status fast_status_;
+  size_t longest_token_bytes_ = 1;
 };
 
 }  // namespace sluice::tokenizer

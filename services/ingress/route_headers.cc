@@ -32,6 +32,14 @@ void AppendDecisionHeaders(const sluice::v1::RouteDecision& decision,
     headers.emplace_back("x-sluice-task-reason",
                          HeaderSafe(decision.task_reason()));
   }
+  if (decision.prompt_tokens_estimate() > 0) {
+    // The count routing decided with: the tokenizer's ("exact"), or an
+    // upper bound when the prompt's size alone settled every decision.
+    headers.emplace_back("x-sluice-prompt-tokens",
+                         absl::StrCat(decision.prompt_tokens_estimate()));
+    headers.emplace_back("x-sluice-prompt-count",
+                         decision.prompt_tokens_exact() ? "exact" : "bound");
+  }
   if (decision.attempts() > 0) {
     headers.emplace_back("x-sluice-attempts",
                          absl::StrCat(decision.attempts()));

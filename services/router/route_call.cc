@@ -316,9 +316,39 @@ void RouteCall::SendFromCache(ChatChunk chunk, const char* cache) {
 }
 
 void RouteCall::GoUpstream() {
-  absl::StatusOr<PreparedRoute> route = core_->Prepare(call_.request());
+  absl::StatusOr<PreparedRoute> route =
+      core_->Prepare(call_.request(), Counting::kBoundsOnly);
   if (!route.ok()) return Finish(route.status());
-  route_ = *std::move(route);
+  if (route->needs_count) return CountPrompt();
+  Route(*std::move(route));
+}
+
+void RouteCall::CountPrompt() {
+  // A long prompt takes milliseconds to count: on a counting thread, never
+  // this one (it serves other calls' events). When every counter is busy
+  // and the queue is full, the bounds decide instead.
+  std::shared_ptr<RouteCall> self = shared_from_this();
+  bool queued = core_->counting().TrySubmit([self] {
+    absl::StatusOr<int64_t> count =
+        self->core_->CountPrompt(self->call_.request());
+    self->Post([self, count = std::move(count)]() mutable {
+      self->OnCounted(std::move(count));
+    });
+  });
+  if (!queued) OnCounted(absl::ResourceExhaustedError("every counter is busy"));
+}
+
+void RouteCall::OnCounted(absl::StatusOr<int64_t> count) {
+  if (context_->cancelled()) return Finish(CallerGone());
+  absl::StatusOr<PreparedRoute> route = core_->Prepare(
+      call_.request(), Counting::kSettleWithBounds,
+      count.ok() ? std::optional<int64_t>(*count) : std::nullopt);
+  if (!route.ok()) return Finish(route.status());
+  Route(*std::move(route));
+}
+
+void RouteCall::Route(PreparedRoute route) {
+  route_ = std::move(route);
   loop_.emplace(core_->retry(), route_.order, &core_->health());
   Step();
 }

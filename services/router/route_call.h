@@ -66,6 +66,9 @@ class RouteCall final : public std::enable_shared_from_this<RouteCall> {
   void Begin();
   void OnCacheEvent(sluice::v1::CacheEvent event);
   void GoUpstream();
+  void CountPrompt();
+  void OnCounted(absl::StatusOr<int64_t> count);
+  void Route(PreparedRoute route);
   void Step();
   void OnUnaryAnswer(int attempt,
                      absl::StatusOr<sluice::v1::ChatResponse> answer);

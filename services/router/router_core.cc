@@ -1,5 +1,6 @@
 #include "services/router/router_core.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -49,6 +50,14 @@ absl::StatusOr<std::unique_ptr<RouterCore>> RouterCore::Create(
       return valid;
     }
   }
+  const sluice::v1::RouterConfig& router = config.router();
+  if (router.counting_threads() > 0) {
+    options.counting_threads = router.counting_threads();
+  }
+  if (router.has_counting_queue()) {
+    options.counting_queue =
+        static_cast<size_t>(std::max(0, router.counting_queue()));
+  }
   std::unique_ptr<RouterCore> core(
       new RouterCore(config, adapters, cache, std::move(options)));
   absl::StatusOr<std::unique_ptr<TaskClassifier>> classifier =
@@ -83,7 +92,8 @@ RouterCore::RouterCore(const sluice::v1::Config& config,
       metrics_(options.metrics),
       retry_(RetryOptions::FromConfig(config.router().retry())),
       adapters_(adapters),
-      cache_(cache) {
+      cache_(cache),
+      counting_(options.counting_threads, options.counting_queue) {
   for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
     cache_policies_[tenant.name()] = tenant.cache();
   }
@@ -140,13 +150,28 @@ void RouterCore::CountExactly(const sluice::v1::ChatRequest& request,
   prepared.prompt_tokens_exact = true;
 }
 
-absl::StatusOr<PreparedRoute> RouterCore::Prepare(
+absl::StatusOr<int64_t> RouterCore::CountPrompt(
     const sluice::v1::ChatRequest& request) {
+  absl::StatusOr<RoutePlan> plan =
+      table_.Resolve(request.model(), request.context().tenant(), "");
+  if (!plan.ok()) return plan.status();
+  const sluice::v1::ModelSpec* spec = TokenizerSpec(*plan);
+  absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPromptOnly(
+      request, spec != nullptr ? spec->tokenizer() : "",
+      spec != nullptr ? spec->chat_template() : "");
+  if (!count.ok()) return count.status();
+  return count->prompt_tokens;
+}
+
+absl::StatusOr<PreparedRoute> RouterCore::Prepare(
+    const sluice::v1::ChatRequest& request, Counting counting,
+    std::optional<int64_t> exact_prompt_tokens) {
   const std::string& tenant = request.context().tenant();
-  // The prompt's size bounds its token count; the tokenizer runs only when
-  // a decision (the task class, a candidate's context window) could go
-  // either way within the bound. Counting is most of a short request's
-  // cost otherwise.
+  // The prompt's bytes bound its token count from above, and its bytes
+  // over the vocabulary's longest token from below; the tokenizer runs only
+  // when a decision (the task class, a candidate's context window) falls
+  // between the bounds. Counting is most of a short request's cost, and a
+  // long one's count belongs on a counting thread (Counting::kBoundsOnly).
   absl::StatusOr<RoutePlan> base = table_.Resolve(request.model(), tenant, "");
   if (!base.ok()) return base.status();
   PreparedRoute prepared;
@@ -154,14 +179,48 @@ absl::StatusOr<PreparedRoute> RouterCore::Prepare(
     prepared.tokenizer = spec->tokenizer();
     prepared.chat_template = spec->chat_template();
   }
-  absl::StatusOr<int64_t> bound =
-      tokenizer::TokenCounter::PromptTokenBound(request, prepared.chat_template);
-  prepared.prompt_tokens = bound.ok() ? *bound : 0;
-  bool needs_class = request.context().task().empty();
-  if (!bound.ok() ||
-      (needs_class && *bound >= classifier_->TokenThreshold(tenant))) {
-    CountExactly(request, prepared);
+  tokenizer::PromptBounds bounds;
+  bool bounded = false;
+  if (exact_prompt_tokens.has_value()) {
+    bounds.lower = bounds.upper = *exact_prompt_tokens;
+    prepared.prompt_tokens_exact = true;
+    bounded = true;
+  } else {
+    absl::StatusOr<tokenizer::PromptBounds> found = counter_.PromptTokenBounds(
+        request, prepared.tokenizer, prepared.chat_template);
+    if (found.ok()) {
+      bounds = *found;
+      bounded = true;
+    }
   }
+  // Settles what the bounds leave open: false when the caller counts.
+  auto settle = [&]() -> bool {
+    if (prepared.prompt_tokens_exact) return true;
+    switch (counting) {
+      case Counting::kBoundsOnly:
+        prepared.needs_count = true;
+        return false;
+      case Counting::kInline:
+        CountExactly(request, prepared);
+        if (prepared.prompt_tokens_exact) {
+          bounds.lower = bounds.upper = prepared.prompt_tokens;
+        }
+        return true;
+      case Counting::kSettleWithBounds:
+        return true;  // the upper bound decides
+    }
+    return true;
+  };
+  bool needs_class = request.context().task().empty();
+  const int64_t threshold = classifier_->TokenThreshold(tenant);
+  if (!bounded ||
+      (needs_class && bounds.lower < threshold && bounds.upper >= threshold)) {
+    if (!settle()) return prepared;
+  }
+  // Past the threshold by the lower bound already: the class is the same
+  // whatever the count, so the lower bound classifies.
+  prepared.prompt_tokens =
+      bounds.lower >= threshold ? bounds.lower : bounds.upper;
   TaskDecision task =
       classifier_->Classify(request, tenant, prepared.prompt_tokens);
   absl::StatusOr<RoutePlan> plan =
@@ -171,21 +230,25 @@ absl::StatusOr<PreparedRoute> RouterCore::Prepare(
   prepared.plan = *std::move(plan);
 
   RequestNeeds needs;
-  needs.prompt_tokens = prepared.prompt_tokens;
   needs.max_output_tokens = RequestedOutputTokens(request);
   needs.needs_tools = !request.tools_json().empty();
   if (!prepared.prompt_tokens_exact) {
-    // A candidate the bound does not fit may still fit the real count.
+    // A candidate fits by the upper bound, or misses by the lower one;
+    // between the two only the count can tell.
     for (const Candidate& candidate : prepared.plan.candidates) {
-      if (candidate.spec != nullptr && candidate.spec->context_window() > 0 &&
-          needs.prompt_tokens + needs.max_output_tokens >
-              candidate.spec->context_window()) {
-        CountExactly(request, prepared);
-        needs.prompt_tokens = prepared.prompt_tokens;
+      const int64_t window =
+          candidate.spec != nullptr ? candidate.spec->context_window() : 0;
+      if (window > 0 && bounds.upper + needs.max_output_tokens > window &&
+          bounds.lower + needs.max_output_tokens <= window) {
+        if (!settle()) return prepared;
         break;
       }
     }
   }
+  // The count, or the upper bound: a candidate the lower bound rules out
+  // is past the upper one too.
+  prepared.prompt_tokens = bounds.upper;
+  needs.prompt_tokens = bounds.upper;
   Ordering ordering = OrderCandidates(prepared.plan.strategy,
                                       prepared.plan.candidates, needs, health_,
                                       absl::Now(), ThreadRng());

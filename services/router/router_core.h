@@ -4,10 +4,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "libs/io/bounded_pool.h"
 #include "libs/tokenizer/chat_token_counter.h"
 #include "services/adapters/adapters.h"
 #include "services/cache/cache.h"
@@ -38,6 +40,20 @@ struct PreparedRoute {
   // the count (prompt_tokens_exact false).
   int64_t prompt_tokens = 0;
   bool prompt_tokens_exact = false;
+  // Set by Prepare(.., Counting::kBoundsOnly) when a decision needs the
+  // exact count: the caller counts (CountPrompt) and prepares again with
+  // it; nothing else is filled in.
+  bool needs_count = false;
+};
+
+// How Prepare learns a prompt's size when its bounds do not settle every
+// decision (the task class's token threshold, a candidate's context
+// window): bytes bound the count from above, bytes over the vocabulary's
+// longest token from below, and most prompts need nothing more.
+enum class Counting {
+  kInline,            // count on the calling thread
+  kBoundsOnly,        // return needs_count instead of counting
+  kSettleWithBounds,  // decide with the upper bound (no counter free)
 };
 
 struct RouterCoreOptions {
@@ -45,6 +61,10 @@ struct RouterCoreOptions {
   std::string vocab_dir;
   // Health metrics registry; null: the default registry.
   obs::MetricsRegistry* metrics = nullptr;
+  // Threads that count prompts (never an RPC callback thread), and how many
+  // counts may wait for one before routing falls back to the bounds.
+  int counting_threads = 2;
+  size_t counting_queue = 64;
 };
 
 class RouterCore {
@@ -59,7 +79,14 @@ class RouterCore {
   // NOT_FOUND (model_not_found) when it has no route.
   absl::StatusOr<std::string> ResolveModel(
       const sluice::v1::ChatRequest& request) const;
-  absl::StatusOr<PreparedRoute> Prepare(const sluice::v1::ChatRequest& request);
+  // `exact_prompt_tokens`: the prompt's count when the caller has it.
+  absl::StatusOr<PreparedRoute> Prepare(
+      const sluice::v1::ChatRequest& request,
+      Counting counting = Counting::kInline,
+      std::optional<int64_t> exact_prompt_tokens = std::nullopt);
+  // The exact prompt count Prepare asked for (needs_count), as `request`'s
+  // model's tokenizer and template count it; meant for a counting thread.
+  absl::StatusOr<int64_t> CountPrompt(const sluice::v1::ChatRequest& request);
   // The prompt's tokens as the model's tokenizer counts them.
   absl::StatusOr<sluice::v1::TokenCountResponse> CountTokens(
       const sluice::v1::ChatRequest& request);
@@ -85,6 +112,8 @@ class RouterCore {
   // requests), which saves the cache's round trip.
   cache::Cache* CacheFor(const sluice::v1::ChatRequest& request);
   HealthBoard& health() { return health_; }
+  // Where prompts are counted (Prepare's needs_count, CountTokens).
+  io::BoundedPool& counting() { return counting_; }
   ProviderMetrics& metrics() { return metrics_; }
   const RetryOptions& retry() const { return retry_; }
 
@@ -107,6 +136,7 @@ class RouterCore {
   RetryOptions retry_;
   adapters::Adapters* adapters_;
   cache::Cache* cache_;
+  io::BoundedPool counting_;  // last: its threads stop first
 };
 
 }  // namespace sluice::router

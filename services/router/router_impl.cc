@@ -25,7 +25,20 @@ absl::StatusOr<std::unique_ptr<RouterImpl>> RouterImpl::Create(
 void RouterImpl::CountTokens(
     host::CallContextPtr context, sluice::v1::TokenCountRequest request,
     host::Callback<sluice::v1::TokenCountResponse> done) {
-  std::move(done)(core_->CountTokens(request.request()));
+  // Counted on a counting thread, not this RPC callback thread; an exact
+  // count has no cheaper fallback, so a full queue is "retry later".
+  struct Job {
+    sluice::v1::TokenCountRequest request;
+    host::Callback<sluice::v1::TokenCountResponse> done;
+  };
+  auto job = std::make_shared<Job>(Job{std::move(request), std::move(done)});
+  RouterCore* core = core_.get();
+  if (!core->counting().TrySubmit([core, job] {
+        std::move(job->done)(core->CountTokens(job->request.request()));
+      })) {
+    std::move(job->done)(
+        absl::UnavailableError("every token counter is busy; retry shortly"));
+  }
 }
 
 void RouterImpl::Route(host::CallContextPtr context,

@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
 #include "sluice/v1/adapter.grpc.pb.h"
@@ -431,6 +432,12 @@ TEST_P(GatewayTest, RouteDecisionShowsInHeaders) {
   EXPECT_EQ(plain.Header("x-sluice-route"), "sim/deepseek-chat");
   EXPECT_EQ(plain.Header("x-sluice-task"), "simple_qa");
   EXPECT_EQ(plain.Header("x-sluice-attempts"), "1");
+  // A short prompt is routed on the bound of its size, and says so.
+  EXPECT_EQ(plain.Header("x-sluice-prompt-count"), "bound");
+  int64_t bound = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(plain.Header("x-sluice-prompt-tokens"), &bound))
+      << plain.Header("x-sluice-prompt-tokens");
+  EXPECT_GE(bound, 6);  // at least the question's words
 
   std::vector<std::string> named = Auth();
   named.push_back("x-sluice-task: code_generation");

@@ -348,6 +348,68 @@ router:
   EXPECT_EQ(long_one->route(), "b/large");
 }
 
+sluice::v1::TokenCountRequest CountRequest(sluice::v1::ChatRequest chat) {
+  sluice::v1::TokenCountRequest request;
+  *request.mutable_request() = std::move(chat);
+  return request;
+}
+
+// A prompt whose lower bound (bytes over the vocabulary's longest token)
+// passes the long-context threshold is long context whatever its count:
+// routed without counting.
+TEST_F(RouterTest, TheLowerBoundDecidesWithoutCounting) {
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: small, tokenizer: llama-bpe}
+routes:
+  - {model: m, provider: a, upstream_model: small}
+router:
+  long_context_tokens: 20
+)yaml"));
+  std::string words;
+  for (int i = 0; i < 2000; ++i) words += "word ";  // 10 KB
+  absl::StatusOr<sluice::v1::ChatResponse> answer = Route(Ask("m", words));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->decision().task(), "long_context");
+  EXPECT_FALSE(answer->decision().prompt_tokens_exact());
+  // The reported figure is the upper bound: at least the real count.
+  absl::StatusOr<sluice::v1::TokenCountResponse> counted =
+      CountTokens(CountRequest(Ask("m", words)));
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_GE(answer->decision().prompt_tokens_estimate(),
+            counted->prompt_tokens());
+}
+
+// With no counting thread to wait for (a queue of 0), a decision the
+// bounds leave open is made on the upper bound instead of blocking: the
+// prompt that counted as fitting the small model above goes to the large
+// one, and says its count was a bound.
+TEST_F(RouterTest, BusyCountersDegradeToTheBound) {
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: small, context_window: 600, tokenizer: llama-bpe}
+  - {provider: b, model: large, context_window: 100000, tokenizer: llama-bpe}
+routes:
+  - model: m
+    candidates: [{provider: a, model: small}, {provider: b, model: large}]
+router:
+  long_context_tokens: 2000
+  counting_queue: 0
+)yaml"));
+  std::string words;
+  for (int i = 0; i < 500; ++i) words += "word ";
+  absl::StatusOr<sluice::v1::ChatResponse> answer = Route(Ask("m", words));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_FALSE(answer->decision().prompt_tokens_exact());
+  EXPECT_GT(answer->decision().prompt_tokens_estimate(), 2000);
+  EXPECT_EQ(answer->decision().task(), "long_context");
+  EXPECT_EQ(answer->route(), "b/large");
+  // /v1/token-count has no cheaper answer: it says to retry.
+  absl::StatusOr<sluice::v1::TokenCountResponse> counted =
+      CountTokens(CountRequest(Ask("m", words)));
+  EXPECT_EQ(counted.status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(RouterTest, LatencyStrategyMovesTrafficToTheFasterProvider) {
   sim::SimulatorOptions slow;
   slow.ttft = absl::Milliseconds(60);
