@@ -142,28 +142,34 @@ TokenCounter::TokenCounter(std::string vocab_dir, std::string default_tokenizer)
 absl::StatusOr<const VocabTokenizer*> TokenCounter::Vocabulary(
     absl::string_view name) {
   if (name.empty()) name = default_tokenizer_;
+  const std::string path =
+      absl::StrCat(vocab_dir_, "/ggml-vocab-", name, ".gguf");
+  // Vocabularies are shared by every counter of the process (the router's
+  // and the ingress's in one process): loaded once, kept for good.
+  struct Registry {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::unique_ptr<Slot>> slots
+        ABSL_GUARDED_BY(mu);
+  };
+  static Registry* registry = new Registry();
   Slot* slot = nullptr;
-  std::string path;
   {
-    absl::MutexLock lock(&mu_);
-    auto it = slots_.find(name);
-    if (it != slots_.end()) {
+    absl::MutexLock lock(&registry->mu);
+    auto it = registry->slots.find(path);
+    if (it != registry->slots.end()) {
       slot = it->second.get();
     } else {
-      path = absl::StrCat(vocab_dir_, "/ggml-vocab-", name, ".gguf");
       struct stat info;
       if (!IsVocabularyName(name) || stat(path.c_str(), &info) != 0) {
         return absl::NotFoundError(absl::StrCat("no vocabulary \"", name,
                                                 "\" (looked for ", path, ")"));
       }
-      slot = slots_.emplace(std::string(name), std::make_unique<Slot>())
+      slot = registry->slots.emplace(path, std::make_unique<Slot>())
                  .first->second.get();
     }
   }
   // Slots are never removed, so `slot` outlives the lock.
   absl::call_once(slot->once, [&] {
-    if (path.empty())
-      path = absl::StrCat(vocab_dir_, "/ggml-vocab-", name, ".gguf");
     auto loaded = VocabTokenizer::Load(path);
     if (loaded.ok()) {
       slot->vocabulary = *std::move(loaded);

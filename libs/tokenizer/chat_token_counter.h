@@ -50,7 +50,8 @@ class TokenCounter {
   // `chat_template` (empty: "chatml") and an assistant prefix. An empty
   // `tokenizer` is the default one. A vocabulary with no file is NOT_FOUND;
   // a template llama.cpp does not have is INVALID_ARGUMENT.
-  // Thread-safe: each vocabulary is loaded once, on first use, and kept.
+  // Thread-safe: each vocabulary is loaded once per process, on first use
+  // by any counter, and kept.
   absl::StatusOr<PromptCount> CountPrompt(
       const sluice::v1::ChatRequest& request, absl::string_view tokenizer,
       absl::string_view chat_template);
@@ -104,9 +105,6 @@ class TokenCounter {
 
   const std::string vocab_dir_;
   const std::string default_tokenizer_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Slot>> slots_
-      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::tokenizer

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -73,7 +74,7 @@ absl::Status DenialStatus(const ratelimit::Verdict& verdict) {
 
 }  // namespace
 
-int64_t EstimatedPromptTokens(const sluice::v1::ChatRequest& request) {
+int64_t PromptByteBound(const sluice::v1::ChatRequest& request) {
   size_t bytes = request.tools_json().size();
   for (const sluice::v1::Message& message : request.messages()) {
     bytes += message.text().size();
@@ -83,7 +84,7 @@ int64_t EstimatedPromptTokens(const sluice::v1::ChatRequest& request) {
       }
     }
   }
-  return static_cast<int64_t>((bytes + 3) / 4);
+  return static_cast<int64_t>(bytes) + 2;
 }
 
 int64_t CompletionLimit(const sluice::v1::ChatRequest& request) {
@@ -95,7 +96,7 @@ int64_t CompletionLimit(const sluice::v1::ChatRequest& request) {
 
 absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
     const sluice::v1::Config& config) {
-  std::unique_ptr<RateGate> gate(new RateGate());
+  std::unique_ptr<RateGate> gate(new RateGate(config));
   gate->spend_ = std::make_unique<SpendEstimator>(config);
   for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
     ratelimit::Limits limits;
@@ -136,7 +137,54 @@ absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
   return gate;
 }
 
+RateGate::RateGate(const sluice::v1::Config& config)
+    : routes_(config), counter_(tokenizer::DefaultVocabDir()) {
+  // The router's counting knobs: the ingress counts as many prompts (for
+  // callers with token limits or budgets) as the router may.
+  const sluice::v1::RouterConfig& router = config.router();
+  int threads = router.counting_threads() > 0 ? router.counting_threads() : 2;
+  size_t queue = router.has_counting_queue()
+                     ? static_cast<size_t>(std::max(0, router.counting_queue()))
+                     : 64;
+  counting_ = std::make_unique<io::BoundedPool>(threads, queue);
+  // Vocabularies load on a counting thread now rather than on the first
+  // limited request's clock (they are shared with the router's counter).
+  for (const sluice::v1::ModelSpec& spec : config.models()) {
+    std::string name = spec.tokenizer();
+    counting_->TrySubmit(
+        [this, name] { counter_.Preload(name).IgnoreError(); });
+  }
+}
+
 RateGate::~RateGate() = default;
+
+std::pair<std::string, std::string> RateGate::VocabularyOf(
+    const sluice::v1::ChatRequest& request, const std::string& tenant) const {
+  absl::StatusOr<routing::RoutePlan> plan =
+      routes_.Resolve(request.model(), tenant, "");
+  if (plan.ok()) {
+    for (const routing::Candidate& candidate : plan->candidates) {
+      if (candidate.spec == nullptr) continue;
+      return {candidate.spec->tokenizer(), candidate.spec->chat_template()};
+    }
+  }
+  return {"", ""};  // the default vocabulary and template
+}
+
+int64_t RateGate::PromptBound(const sluice::v1::ChatRequest& request,
+                              const std::string& tenant) const {
+  absl::StatusOr<int64_t> bound = tokenizer::TokenCounter::PromptTokenBound(
+      request, VocabularyOf(request, tenant).second);
+  return bound.ok() ? *bound : PromptByteBound(request);
+}
+
+int64_t RateGate::PromptTokens(const sluice::v1::ChatRequest& request,
+                               const std::string& tenant) {
+  auto [tokenizer, chat_template] = VocabularyOf(request, tenant);
+  absl::StatusOr<tokenizer::PromptCount> count =
+      counter_.CountPromptOnly(request, tokenizer, chat_template);
+  return count.ok() ? count->prompt_tokens : PromptBound(request, tenant);
+}
 
 absl::Status RateGate::Ready() const {
   if (fail_closed_ && redis_ != nullptr && !redis_->connected()) {
@@ -158,8 +206,41 @@ void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
     subjects.push_back({absl::StrCat("tenant:", it->first), it->second});
   }
   if (subjects.empty()) return next(absl::OkStatus());
+  const bool tokens_matter =
+      std::any_of(subjects.begin(), subjects.end(), [](const auto& subject) {
+        return subject.limits.tpm > 0 || subject.limits.budget_micro_usd > 0;
+      });
+  if (!tokens_matter) {
+    return Reserve(record, caller, request, std::move(subjects), 0,
+                   std::move(next));
+  }
+  // Counted off this (I/O) thread. The job owns what it needs; `request`
+  // lives until `next` is called.
+  struct Job {
+    RequestRecordPtr record;
+    Caller caller;
+    std::vector<ratelimit::Subject> subjects;
+    std::function<void(absl::Status)> next;
+  };
+  auto job = std::make_shared<Job>(
+      Job{record, caller, std::move(subjects), std::move(next)});
+  const sluice::v1::ChatRequest* counted = &request;
+  if (!counting_->TrySubmit([this, job, counted] {
+        Reserve(job->record, job->caller, *counted, std::move(job->subjects),
+                PromptTokens(*counted, job->caller.tenant),
+                std::move(job->next));
+      })) {
+    // Every counter busy: the byte bound, as routing would decide on.
+    Reserve(job->record, job->caller, request, std::move(job->subjects),
+            PromptBound(request, job->caller.tenant), std::move(job->next));
+  }
+}
+
+void RateGate::Reserve(const RequestRecordPtr& record, const Caller& caller,
+                       const sluice::v1::ChatRequest& request,
+                       std::vector<ratelimit::Subject> subjects,
+                       int64_t prompt, std::function<void(absl::Status)> next) {
   ratelimit::Ask ask;
-  const int64_t prompt = EstimatedPromptTokens(request);
   const int64_t completion = CompletionLimit(request);
   ask.tokens = prompt + completion;
   ask.micro_usd =

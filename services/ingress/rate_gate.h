@@ -1,10 +1,14 @@
 // Admission by rate and budget: each chat request reserves one request, its
-// estimated tokens (prompt, by bytes, plus max_tokens) and its estimated
-// cost against the per-minute limits and USD budgets of its key and its
-// tenant, all at once, before it is routed; it settles to the real usage
-// and price when it finishes. Counted in Redis when configured (one atomic
-// Lua script per call: limits hold across ingress replicas), else in this
-// process. A refused request gets 429 (rate_limit_exceeded with
+// tokens (the prompt as its model's tokenizer counts it, plus max_tokens)
+// and its estimated cost against the per-minute limits and USD budgets of
+// its key and its tenant, all at once, before it is routed; it settles to
+// the real usage and price when it finishes. The prompt is counted only
+// for callers with a token limit or a budget, on counting threads (never
+// the caller's I/O thread); when every counter is busy, or the prompt
+// cannot be counted, its byte bound (bytes of the rendered prompt) is
+// reserved instead, as the router decides on it. Counted in Redis when
+// configured (one atomic Lua script per call: limits hold across ingress
+// replicas), else in this process. A refused request gets 429 (rate_limit_exceeded with
 // Retry-After, or insufficient_quota); every response carries the
 // x-ratelimit-* headers of the tightest limits.
 #pragma once
@@ -12,10 +16,15 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "libs/io/bounded_pool.h"
 #include "libs/ratelimit/limiter.h"
+#include "libs/routing/route_table.h"
+#include "libs/tokenizer/chat_token_counter.h"
 #include "libs/redis/redis_client.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/request_record.h"
@@ -27,6 +36,7 @@ namespace sluice::ingress {
 
 class RateGate {
  public:
+  // `config` must outlive the gate (its routes point into it).
   static absl::StatusOr<std::unique_ptr<RateGate>> Create(
       const sluice::v1::Config& config);
   ~RateGate();
@@ -34,7 +44,8 @@ class RateGate {
   // Calls `next` exactly once, maybe before returning: OK when admitted (the
   // record then settles on finish), else the status to answer with. Adds
   // x-ratelimit-* headers to the record. Callers with no limits on their
-  // key or tenant pass at once.
+  // key or tenant pass at once. `request` must stay alive until `next` is
+  // called (it may be counted on a counting thread first).
   void Admit(const RequestRecordPtr& record, const Caller& caller,
              const sluice::v1::ChatRequest& request,
              std::function<void(absl::Status)> next);
@@ -44,18 +55,37 @@ class RateGate {
   absl::Status Ready() const;
 
  private:
-  RateGate() = default;
+  explicit RateGate(const sluice::v1::Config& config);
+
+  // Reserves `prompt` + the completion limit for `subjects`, then calls
+  // `next` (on whatever thread the limiter answers on).
+  void Reserve(const RequestRecordPtr& record, const Caller& caller,
+               const sluice::v1::ChatRequest& request,
+               std::vector<ratelimit::Subject> subjects, int64_t prompt,
+               std::function<void(absl::Status)> next);
+  // The tokenizer and chat template of the model the request names (its
+  // first candidate's; empty: the defaults).
+  std::pair<std::string, std::string> VocabularyOf(
+      const sluice::v1::ChatRequest& request, const std::string& tenant) const;
+  // The prompt's tokens as those count them, or its byte bound.
+  int64_t PromptTokens(const sluice::v1::ChatRequest& request,
+                       const std::string& tenant);
+  int64_t PromptBound(const sluice::v1::ChatRequest& request,
+                      const std::string& tenant) const;
 
   std::unique_ptr<SpendEstimator> spend_;
   absl::flat_hash_map<std::string, ratelimit::Limits> limits_;
   bool fail_closed_ = false;
   std::unique_ptr<redis::RedisClient> redis_;
   ratelimit::LimiterPtr limiter_;
+  routing::RouteTable routes_;
+  tokenizer::TokenCounter counter_;
+  std::unique_ptr<io::BoundedPool> counting_;  // last: stops first
 };
 
-// Prompt tokens of a request before it is counted: its text by bytes (about
-// four a token).
-int64_t EstimatedPromptTokens(const sluice::v1::ChatRequest& request);
+// An upper bound of a request's prompt tokens without a tokenizer: the
+// bytes of its text (byte-level BPE makes no more tokens than bytes).
+int64_t PromptByteBound(const sluice::v1::ChatRequest& request);
 // The completion limit it asks for (max_completion_tokens, else
 // max_tokens), 0 when none.
 int64_t CompletionLimit(const sluice::v1::ChatRequest& request);

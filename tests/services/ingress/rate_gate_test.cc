@@ -1,6 +1,8 @@
 // RateGate with the in-process limiter (no admission.redis): tenant and key
-// limits, budgets reserved from the spend estimate and settled to the
-// price charged when the record finishes, and the x-ratelimit-* headers.
+// limits, tokens reserved as the model's tokenizer counts the prompt (on a
+// counting thread), budgets reserved from the spend estimate and settled
+// to the price charged when the record finishes, and the x-ratelimit-*
+// headers.
 #include "services/ingress/rate_gate.h"
 
 #include <memory>
@@ -8,7 +10,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "libs/tokenizer/chat_token_counter.h"
 #include "libs/status/errors.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/request_record.h"
@@ -44,16 +48,27 @@ sluice::v1::Config TestConfig() {
   return config;
 }
 
-// 40 bytes of text (10 estimated prompt tokens) and room for
-// `max_tokens` more: 10 + max_tokens micro-USD on model "m".
-sluice::v1::ChatRequest Request(int max_tokens) {
+// A question and room for `max_tokens` more: PromptTokens() + max_tokens
+// tokens, as many micro-USD on model "m".
+sluice::v1::ChatRequest Request(int max_tokens,
+                                const std::string& text = "What is a sluice?") {
   sluice::v1::ChatRequest request;
   request.set_model("m");
   sluice::v1::Message* message = request.add_messages();
   message->set_role("user");
-  message->set_text(std::string(40, 'x'));
+  message->set_text(text);
   request.set_max_tokens(max_tokens);
   return request;
+}
+
+// The prompt's tokens as the default vocabulary and template count them
+// (model "m" names neither), with the tokenizer itself.
+int64_t PromptTokens(const sluice::v1::ChatRequest& request) {
+  tokenizer::TokenCounter counter(tokenizer::DefaultVocabDir());
+  absl::StatusOr<tokenizer::PromptCount> count =
+      counter.CountPromptOnly(request, "", "");
+  EXPECT_TRUE(count.ok()) << count.status();
+  return count.ok() ? count->prompt_tokens : -1;
 }
 
 Caller TenantCaller(const std::string& tenant) {
@@ -82,9 +97,10 @@ std::optional<std::string> Header(RequestRecord& record,
 
 class RateGateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RateGate>> gate =
-        RateGate::Create(TestConfig());
+  void SetUp() override { StartGate(TestConfig()); }
+  void StartGate(sluice::v1::Config config) {
+    config_ = std::move(config);
+    absl::StatusOr<std::unique_ptr<RateGate>> gate = RateGate::Create(config_);
     ASSERT_TRUE(gate.ok()) << gate.status();
     gate_ = *std::move(gate);
   }
@@ -97,19 +113,22 @@ class RateGateTest : public ::testing::Test {
     return records_.back();
   }
 
-  // The in-process limiter answers before Admit returns.
+  // Waits for the answer: a caller with a token limit or a budget is
+  // counted on a counting thread first.
   absl::Status Admit(const RequestRecordPtr& record, const Caller& caller,
                      const sluice::v1::ChatRequest& request) {
-    int calls = 0;
+    absl::Notification done;
     absl::Status result = absl::InternalError("next was not called");
     gate_->Admit(record, caller, request, [&](absl::Status status) {
-      ++calls;
+      EXPECT_FALSE(done.HasBeenNotified()) << "next called twice";
       result = std::move(status);
+      done.Notify();
     });
-    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
     return result;
   }
 
+  sluice::v1::Config config_;  // the gate's routes point into it
   CollectingReporter reporter_;
   std::unique_ptr<RateGate> gate_;
   std::vector<RequestRecordPtr> records_;
@@ -150,11 +169,15 @@ TEST_F(RateGateTest, TenantRpmDeniesTheThirdRequest) {
 
 TEST_F(RateGateTest, TenantTpmCountsPromptAndCompletionAllowance) {
   const Caller caller = TenantCaller("tokens");
+  const int64_t prompt = PromptTokens(Request(0));
+  ASSERT_GT(prompt, 5);
+  ASSERT_LT(prompt, 40);
+  const int max_tokens = static_cast<int>(60 - prompt);  // 60 tokens
   RequestRecordPtr first = NewRecord();
-  EXPECT_TRUE(Admit(first, caller, Request(50)).ok());  // 60 tokens
+  EXPECT_TRUE(Admit(first, caller, Request(max_tokens)).ok());
   EXPECT_EQ(Header(*first, "x-ratelimit-limit-tokens"), "100");
   EXPECT_EQ(Header(*first, "x-ratelimit-remaining-tokens"), "40");
-  absl::Status denied = Admit(NewRecord(), caller, Request(50));
+  absl::Status denied = Admit(NewRecord(), caller, Request(max_tokens));
   EXPECT_EQ(status::ErrorFromStatus(denied).code(), "rate_limit_exceeded")
       << denied;
   EXPECT_NE(denied.message().find("tokens per minute"), absl::string_view::npos)
@@ -163,10 +186,11 @@ TEST_F(RateGateTest, TenantTpmCountsPromptAndCompletionAllowance) {
 
 TEST_F(RateGateTest, KeyBudgetDeniesWithInsufficientQuota) {
   const Caller caller = KeyCaller(1000);
-  // Each reserves 10 + 390 = 400 micro-USD: two fit, the third would not.
-  EXPECT_TRUE(Admit(NewRecord(), caller, Request(390)).ok());
-  EXPECT_TRUE(Admit(NewRecord(), caller, Request(390)).ok());
-  absl::Status denied = Admit(NewRecord(), caller, Request(390));
+  const int prompt = static_cast<int>(PromptTokens(Request(0)));
+  // Each reserves 400 micro-USD: two fit, the third would not.
+  EXPECT_TRUE(Admit(NewRecord(), caller, Request(400 - prompt)).ok());
+  EXPECT_TRUE(Admit(NewRecord(), caller, Request(400 - prompt)).ok());
+  absl::Status denied = Admit(NewRecord(), caller, Request(400 - prompt));
   ASSERT_EQ(denied.code(), absl::StatusCode::kResourceExhausted) << denied;
   sluice::v1::Error error = status::ErrorFromStatus(denied);
   EXPECT_EQ(error.code(), "insufficient_quota");
@@ -175,15 +199,16 @@ TEST_F(RateGateTest, KeyBudgetDeniesWithInsufficientQuota) {
             absl::string_view::npos)
       << denied;
   // A smaller ask still fits in what is left (200).
-  EXPECT_TRUE(Admit(NewRecord(), caller, Request(190)).ok());
+  EXPECT_TRUE(Admit(NewRecord(), caller, Request(200 - prompt)).ok());
 }
 
 TEST_F(RateGateTest, SettleGivesTheUnusedEstimateBack) {
   const Caller caller = KeyCaller(1000);
+  const int max_tokens = 400 - static_cast<int>(PromptTokens(Request(0)));
   RequestRecordPtr first = NewRecord();
-  ASSERT_TRUE(Admit(first, caller, Request(390)).ok());
-  ASSERT_TRUE(Admit(NewRecord(), caller, Request(390)).ok());
-  ASSERT_FALSE(Admit(NewRecord(), caller, Request(390)).ok());
+  ASSERT_TRUE(Admit(first, caller, Request(max_tokens)).ok());
+  ASSERT_TRUE(Admit(NewRecord(), caller, Request(max_tokens)).ok());
+  ASSERT_FALSE(Admit(NewRecord(), caller, Request(max_tokens)).ok());
 
   // The first answer was cheap: 10 micro-USD charged instead of 400.
   first->event().mutable_usage()->set_prompt_tokens(4);
@@ -192,15 +217,16 @@ TEST_F(RateGateTest, SettleGivesTheUnusedEstimateBack) {
   first->Finish(200);
 
   // 410 spent or held: another 400 fits, a further one does not.
-  EXPECT_TRUE(Admit(NewRecord(), caller, Request(390)).ok());
-  EXPECT_EQ(
-      status::ErrorFromStatus(Admit(NewRecord(), caller, Request(390))).code(),
-      "insufficient_quota");
+  EXPECT_TRUE(Admit(NewRecord(), caller, Request(max_tokens)).ok());
+  EXPECT_EQ(status::ErrorFromStatus(
+                Admit(NewRecord(), caller, Request(max_tokens)))
+                .code(),
+            "insufficient_quota");
 }
 
 TEST_F(RateGateTest, TenantBudgetFromConfigInUsd) {
   const Caller caller = TenantCaller("capped");
-  EXPECT_TRUE(Admit(NewRecord(), caller, Request(590)).ok());  // 600
+  EXPECT_TRUE(Admit(NewRecord(), caller, Request(590)).ok());  // 600 odd
   absl::Status denied = Admit(NewRecord(), caller, Request(590));
   EXPECT_EQ(status::ErrorFromStatus(denied).code(), "insufficient_quota")
       << denied;
@@ -212,7 +238,7 @@ TEST_F(RateGateTest, UnknownModelIsReservedAtTheHighestPrice) {
   const Caller caller = KeyCaller(1000);
   sluice::v1::ChatRequest request = Request(390);
   request.set_model("not-routed");
-  // The only catalog model prices the same: 400 micro-USD each.
+  // The only catalog model prices the same: 400 odd micro-USD each.
   EXPECT_TRUE(Admit(NewRecord(), caller, request).ok());
   EXPECT_TRUE(Admit(NewRecord(), caller, request).ok());
   EXPECT_FALSE(Admit(NewRecord(), caller, request).ok());
@@ -251,11 +277,29 @@ TEST_F(RateGateTest, CallersWithoutLimitsPassWithoutHeaders) {
   }
 }
 
-TEST(EstimateTest, PromptTokensByBytesAndCompletionLimit) {
+// With no counting thread free (a queue of 0), the prompt's byte bound is
+// reserved, the bound routing decides on then.
+TEST_F(RateGateTest, BusyCountersReserveTheByteBound) {
+  sluice::v1::Config config = TestConfig();
+  config.mutable_router()->set_counting_queue(0);
+  StartGate(std::move(config));
+  const sluice::v1::ChatRequest request = Request(10);
+  absl::StatusOr<int64_t> bound =
+      tokenizer::TokenCounter::PromptTokenBound(request, "");
+  ASSERT_TRUE(bound.ok()) << bound.status();
+  ASSERT_GT(*bound, PromptTokens(request));
+  ASSERT_LE(*bound + 10, 100);
+  RequestRecordPtr record = NewRecord();
+  EXPECT_TRUE(Admit(record, TenantCaller("tokens"), request).ok());
+  EXPECT_EQ(Header(*record, "x-ratelimit-remaining-tokens"),
+            absl::StrCat(100 - *bound - 10));
+}
+
+TEST(EstimateTest, PromptByteBoundAndCompletionLimit) {
   sluice::v1::ChatRequest request = Request(0);
-  EXPECT_EQ(EstimatedPromptTokens(request), 10);
-  request.add_messages()->set_text("y");  // 41 bytes: rounded up
-  EXPECT_EQ(EstimatedPromptTokens(request), 11);
+  EXPECT_EQ(PromptByteBound(request), 17 + 2);
+  request.add_messages()->set_text("y");
+  EXPECT_EQ(PromptByteBound(request), 18 + 2);
   request.set_max_tokens(30);
   EXPECT_EQ(CompletionLimit(request), 30);
   request.set_max_completion_tokens(70);
