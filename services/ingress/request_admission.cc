@@ -43,6 +43,14 @@ absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {
     return status::InvalidRequest("you must provide a model parameter",
                                   "model");
   }
+  // A model name longer than any real one would be logged, echoed in
+  // errors and stored in usage events at whatever size the client sent.
+  if (request.model().size() > kMaxModelBytes) {
+    return status::InvalidRequest(
+        absl::StrCat("'model' must be at most ", kMaxModelBytes,
+                     " characters long; got ", request.model().size()),
+        "model");
+  }
   if (request.messages().empty()) {
     return status::InvalidRequest(
         "'messages' must contain at least one message", "messages");
@@ -71,10 +79,11 @@ absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
   sluice::v1::UsageEvent& event = record.event();
   event.set_tenant(caller->tenant);
   event.set_key_id(caller->key_id);
-  event.set_model(request.model());
   if (absl::Status valid = ValidateChatRequest(request); !valid.ok()) {
+    event.set_model(request.model().substr(0, kMaxModelBytes));
     return valid;
   }
+  event.set_model(request.model());
   if (!caller->MayUse(request.model())) {
     return status::PermissionDenied(
         absl::StrCat("This API key may not use the model '", request.model(),

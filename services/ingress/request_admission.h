@@ -4,6 +4,7 @@
 #pragma once
 
 #include "absl/strings/string_view.h"
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,9 @@
 #include "sluice/v1/chat.pb.h"
 
 namespace sluice::ingress {
+
+// The longest `model` accepted (real names are a few dozen characters).
+inline constexpr size_t kMaxModelBytes = 256;
 
 // Checks the semantic rules shared by both APIs (model, messages, n).
 absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request);

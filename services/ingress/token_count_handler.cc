@@ -2,7 +2,9 @@
 
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "libs/codec/openai_codec.h"
+#include "libs/status/errors.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "services/ingress/http_errors.h"
@@ -45,6 +47,13 @@ void TokenCountHandler::Handle(http::Request request,
       codec::ParseChatRequest(request.body);
   absl::Status valid =
       parsed.ok() ? ValidateChatRequest(*parsed) : parsed.status();
+  if (valid.ok() && !caller->MayUse(parsed->model())) {
+    // The key's model list holds here as on chat completions.
+    valid = status::PermissionDenied(
+        absl::StrCat("This API key may not use the model '", parsed->model(),
+                     "'."),
+        "model", "model_not_allowed");
+  }
   if (!valid.ok()) {
     RespondWithError(*writer, valid, headers);
     return;

@@ -158,6 +158,16 @@ TEST_P(KeyStoreBackendTest,
       R"({"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]})");
   EXPECT_EQ(other_model.status, 403) << other_model.body;
   EXPECT_THAT(other_model.body, HasSubstr(R"("param":"model")"));
+  // Counting tokens for a model the key may not use is refused too.
+  HttpAnswer other_count = HttpCall(
+      "POST", a + "/v1/token-count", Auth(secret),
+      R"({"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(other_count.status, 403) << other_count.body;
+  EXPECT_THAT(other_count.body, HasSubstr("model_not_allowed"));
+  EXPECT_EQ(HttpCall("POST", a + "/v1/token-count", Auth(secret),
+                     R"({"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}]})")
+                .status,
+            200);
   HttpAnswer models = HttpCall("GET", a + "/v1/models", Auth(secret));
   EXPECT_THAT(models.body, HasSubstr(R"("id":"deepseek-chat")"));
   EXPECT_THAT(models.body, Not(HasSubstr("claude-sonnet-4-5")));

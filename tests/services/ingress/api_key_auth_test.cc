@@ -168,6 +168,34 @@ TEST_F(ApiKeyAuthTest, AKeySetToBypassTheCacheCannotBeOverriddenByTheClient) {
   EXPECT_EQ(admitted_mode(plain, ""), "");
 }
 
+// A model name past any real one's length is refused before it reaches a
+// log line, an error message or the usage event whole.
+TEST_F(ApiKeyAuthTest, AnAbsurdlyLongModelIsRefusedAndNotRecordedWhole) {
+  keystore::NewKey key = CreateKey("globex", {});
+  ApiKeyAuth auth(config_, store_.get());
+  CollectingReporter reporter;
+  std::string authorization = "Bearer " + key.secret;
+  RequestHeaders headers;
+  headers.authorization = authorization;
+  sluice::v1::ChatRequest request;
+  request.set_model(std::string(4 << 20, 'm'));  // 4 MiB
+  sluice::v1::Message* message = request.add_messages();
+  message->set_role("user");
+  message->set_text("hi");
+  RequestRecord record(&reporter, "req-1", /*stream=*/false);
+  absl::StatusOr<Caller> caller = AdmitChatRequest(auth, headers, request, record);
+  ASSERT_FALSE(caller.ok());
+  sluice::v1::Error error = status::ErrorFromStatus(caller.status());
+  EXPECT_EQ(error.http_status(), 400);
+  EXPECT_EQ(error.param(), "model");
+  EXPECT_LT(caller.status().message().size(), 200u);
+  EXPECT_EQ(record.event().model().size(), kMaxModelBytes);
+  record.Finish(400);
+  // The longest allowed name still passes validation.
+  request.set_model(std::string(kMaxModelBytes, 'm'));
+  EXPECT_TRUE(ValidateChatRequest(request).ok());
+}
+
 TEST_F(ApiKeyAuthTest, VirtualKeysNeedAStore) {
   keystore::NewKey key = CreateKey("acme", {});
   ApiKeyAuth auth(config_, nullptr);
