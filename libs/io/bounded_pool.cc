@@ -1,13 +1,19 @@
 #include "libs/io/bounded_pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <utility>
 
 namespace sluice::io {
 
-BoundedPool::BoundedPool(int threads, size_t max_queued)
+BoundedPool::BoundedPool(int threads, size_t max_queued, int nice)
     : max_queued_(max_queued) {
   threads_.reserve(static_cast<size_t>(threads));
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, nice] { Run(nice); });
+  }
 }
 
 BoundedPool::~BoundedPool() {
@@ -30,7 +36,12 @@ size_t BoundedPool::queued() const {
   return queue_.size();
 }
 
-void BoundedPool::Run() {
+void BoundedPool::Run(int nice) {
+  // On Linux a thread's niceness is its own (best effort: raising it needs
+  // no privilege).
+  if (nice != 0) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
+  }
   while (true) {
     absl::AnyInvocable<void() &&> work;
     {

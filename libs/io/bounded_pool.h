@@ -18,7 +18,10 @@ namespace sluice::io {
 
 class BoundedPool {
  public:
-  BoundedPool(int threads, size_t max_queued);
+  // `nice`: the threads' niceness (Linux, per thread), so that the work
+  // yields the CPU to request threads when both want it (counting a 1 MB
+  // prompt must not add to every small request's latency on two cores).
+  BoundedPool(int threads, size_t max_queued, int nice = 0);
   // Runs what is queued, then joins the threads.
   ~BoundedPool();
 
@@ -33,7 +36,7 @@ class BoundedPool {
   size_t queued() const;
 
  private:
-  void Run();
+  void Run(int nice);
 
   const size_t max_queued_;
   mutable absl::Mutex mu_;

@@ -190,7 +190,12 @@ class Cutter {
 class IsolateStage : public Stage {
  public:
   IsolateStage(CodepointSet set, bool leading_space, bool repeat)
-      : set_(std::move(set)), leading_space_(leading_space), repeat_(repeat) {}
+      : set_(std::move(set)), leading_space_(leading_space), repeat_(repeat) {
+    for (uint32_t cpt = 0; cpt < 128; ++cpt) {
+      if (set_.Contains(cpt)) ascii_[cpt >> 6] |= uint64_t{1} << (cpt & 63);
+      if (RegexSpace(cpt)) ascii_space_[cpt >> 6] |= uint64_t{1} << (cpt & 63);
+    }
+  }
 
   void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
            std::vector<uint32_t>& ends) const override {
@@ -199,16 +204,16 @@ class IsolateStage : public Stage {
     while (pos < end) {
       uint32_t start = pos;
       uint32_t run = pos;
-      if (leading_space_ && pos + 1 < end && RegexSpace(cpts[pos]) &&
-          set_.Contains(cpts[pos + 1])) {
+      if (leading_space_ && pos + 1 < end && Space(cpts[pos]) &&
+          In(cpts[pos + 1])) {
         run = pos + 1;
-      } else if (!set_.Contains(cpts[pos])) {
+      } else if (!In(cpts[pos])) {
         ++pos;
         continue;
       }
       ++run;
       if (repeat_) {
-        while (run < end && set_.Contains(cpts[run])) ++run;
+        while (run < end && In(cpts[run])) ++run;
       }
       cutter.Match(start, run);
       pos = run;
@@ -217,9 +222,21 @@ class IsolateStage : public Stage {
   }
 
  private:
+  // ASCII from two words, the rest from the set.
+  bool In(uint32_t cpt) const {
+    return cpt < 128 ? ((ascii_[cpt >> 6] >> (cpt & 63)) & 1) != 0
+                     : set_.Contains(cpt);
+  }
+  bool Space(uint32_t cpt) const {
+    return cpt < 128 ? ((ascii_space_[cpt >> 6] >> (cpt & 63)) & 1) != 0
+                     : RegexSpace(cpt);
+  }
+
   CodepointSet set_;
   bool leading_space_;
   bool repeat_;
+  uint64_t ascii_[2] = {0, 0};
+  uint64_t ascii_space_[2] = {0, 0};
 };
 
 // `\s+$`: the white space a word ends with.

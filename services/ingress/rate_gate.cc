@@ -146,7 +146,7 @@ RateGate::RateGate(const sluice::v1::Config& config)
   size_t queue = router.has_counting_queue()
                      ? static_cast<size_t>(std::max(0, router.counting_queue()))
                      : 64;
-  counting_ = std::make_unique<io::BoundedPool>(threads, queue);
+  counting_ = std::make_unique<io::BoundedPool>(threads, queue, /*nice=*/10);
   // Vocabularies load on a counting thread now rather than on the first
   // limited request's clock (they are shared with the router's counter).
   for (const sluice::v1::ModelSpec& spec : config.models()) {

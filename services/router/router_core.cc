@@ -29,6 +29,9 @@ const char* StrategyName(sluice::v1::RouteStrategy strategy) {
   }
 }
 
+// Counting threads yield to the threads serving requests.
+constexpr int kCountingNice = 10;
+
 int64_t RequestedOutputTokens(const sluice::v1::ChatRequest& request) {
   if (request.has_max_completion_tokens()) return request.max_completion_tokens();
   if (request.has_max_tokens()) return request.max_tokens();
@@ -93,7 +96,8 @@ RouterCore::RouterCore(const sluice::v1::Config& config,
       retry_(RetryOptions::FromConfig(config.router().retry())),
       adapters_(adapters),
       cache_(cache),
-      counting_(options.counting_threads, options.counting_queue) {
+      counting_(options.counting_threads, options.counting_queue,
+                kCountingNice) {
   for (const sluice::v1::TenantConfig& tenant : config.tenants()) {
     cache_policies_[tenant.name()] = tenant.cache();
   }

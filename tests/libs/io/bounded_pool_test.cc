@@ -1,5 +1,9 @@
 #include "libs/io/bounded_pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -47,6 +51,21 @@ TEST(BoundedPoolTest, RefusesWorkBeyondTheQueueBound) {
   }
   ASSERT_TRUE(last.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(BoundedPoolTest, ThreadsRunAtTheNicenessAsked) {
+  const int before = getpriority(PRIO_PROCESS, 0);
+  BoundedPool pool(1, 4, /*nice=*/5);
+  absl::Notification done;
+  int nice = -100;
+  ASSERT_TRUE(pool.TrySubmit([&] {
+    nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+    done.Notify();
+  }));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(nice, 5);
+  // Only the pool's threads: this one is as it was.
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), before);
 }
 
 TEST(BoundedPoolTest, DestructionRunsWhatIsQueued) {
