@@ -1,7 +1,9 @@
 // Tokenizer speed, ours against llama.cpp's on the same vocabulary and text
 // (bench/tokenizer/run.sh adds tiktoken from npm beside them). For each
 // vocabulary and text: MB/s of both, the speed-up, and whether the tokens
-// are the same. One thread; ours repeats until it has run for a while.
+// are the same. One thread each (our split of long texts into halves
+// tokenized at once is off here; bench/tokenizer/run.sh's gateway table has
+// it on); ours repeats until it has run for a while.
 //
 //   sluice-tokenizer-bench VOCAB_DIR TEXT_DIR vocab[,vocab...] text[,text...]
 #include <chrono>
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
                    tokenizer.status().ToString().c_str());
       return 1;
     }
+    // One thread, like llama.cpp's: no halves tokenized at once.
+    (*tokenizer)->set_split_long_texts(false);
     if (!(*tokenizer)->fast()) {
       std::fprintf(stderr, "%s: not ours: %s\n", std::string(vocab).c_str(),
                    (*tokenizer)->fast_status().ToString().c_str());

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <climits>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -400,6 +401,29 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
     text = normalized;
     cpts.clear();
   }
+  // A long text whose pre-tokenizer isolates every newline first (the
+  // deepseek ones) is two independent halves split at a newline: the
+  // second is tokenized on a helper thread meanwhile.
+  if (split_long_texts_ && pre_->isolates_newlines() &&
+      text.size() >= kParallelBytes) {
+    const size_t middle = text.find('\n', text.size() / 2);
+    if (middle != absl::string_view::npos) {
+      std::vector<int32_t> second;
+      std::thread helper(
+          [&] { TokenizeCanonical(text.substr(middle), second); });
+      TokenizeCanonical(text.substr(0, middle), out);
+      helper.join();
+      out.insert(out.end(), second.begin(), second.end());
+      return absl::OkStatus();
+    }
+  }
+  TokenizeCanonical(text, out);
+  return absl::OkStatus();
+}
+
+void BpeTokenizer::TokenizeCanonical(absl::string_view text,
+                                     std::vector<int32_t>& out) const {
+  std::vector<uint32_t> cpts;
   DecodeUtf8LikeLlama(text, cpts);
   std::vector<uint32_t> ends;
   ends.reserve(cpts.size() / 3 + 4);
@@ -412,7 +436,6 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
     TokenizeWord(text.substr(byte_at, byte_end - byte_at), out);
     byte_at = byte_end;
   }
-  return absl::OkStatus();
 }
 
 void BpeTokenizer::TokenizeWord(absl::string_view word,

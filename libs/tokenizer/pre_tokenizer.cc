@@ -490,6 +490,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
   } else if (pre == "qwen35") {
     stages.push_back(std::make_unique<Llama3Stage>(1, true));
   } else if (pre == "deepseek-llm") {
+    out->isolates_newlines_ = true;
     stages.push_back(Isolate(Newlines(), false, false));
     stages.push_back(
         Isolate(CodepointSet::Bracket(kDeepseekLetters), true, true));
@@ -500,6 +501,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
     stages.push_back(
         Isolate(CodepointSet::CollapsedBytes(CollapsedNumbers()), false, true));
   } else if (pre == "deepseek-coder") {
+    out->isolates_newlines_ = true;
     stages.push_back(Isolate(Newlines(), false, false));
     stages.push_back(
         Isolate(CodepointSet::CollapsedBytes(CollapsedLetters()), true, true));

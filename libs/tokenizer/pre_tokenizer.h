@@ -33,12 +33,17 @@ class PreTokenizer {
   // token, whatever the merges would make of it.
   bool ignore_merges() const { return ignore_merges_; }
 
+  // Whether the first stage makes every '\r' and '\n' a word of its own:
+  // then text split at a newline splits into the same words.
+  bool isolates_newlines() const { return isolates_newlines_; }
+
   struct Stage;
 
  private:
   PreTokenizer() = default;
   std::vector<std::unique_ptr<Stage>> stages_;
   bool ignore_merges_ = false;
+  bool isolates_newlines_ = false;
 };
 
 }  // namespace sluice::tokenizer

@@ -38,6 +38,11 @@ class VocabTokenizer {
       absl::string_view text, bool add_special = false,
       bool parse_special = false) const;
 
+  // See BpeTokenizer::set_split_long_texts (not thread-safe: before use).
+  void set_split_long_texts(bool split) {
+    if (fast_ != nullptr) fast_->set_split_long_texts(split);
+  }
+
   // Whether Tokenize runs our BpeTokenizer (else llama.cpp's), and why not.
   bool fast() const { return fast_ != nullptr; }
   const absl::Status& fast_status() const { return fast_status_; }

@@ -183,6 +183,19 @@ TEST_P(BpeParityTest, SpecialTokensInText) {
   }
 }
 
+// A prompt-sized text (past the size from which the deepseek vocabularies
+// tokenize two halves at once, split at a newline) agrees as a whole.
+TEST_P(BpeParityTest, LongTextAgrees) {
+  FuzzText fuzz(std::hash<std::string>()(GetParam()) + 7);
+  std::string text;
+  while (text.size() < 256 * 1024) {
+    text += fuzz.Next();
+    text += "\n";
+  }
+  EXPECT_TRUE(Agrees(text, true, false));
+  EXPECT_EQ(mismatches_, 0);
+}
+
 // A sequence llama.cpp cannot encode back (past U+10FFFF) fails on both.
 TEST_P(BpeParityTest, SequencePastUnicodeFailsLikeLlama) {
   const std::string text = "ok \xF5\x80\x80\x80 then";
