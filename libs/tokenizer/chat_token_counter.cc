@@ -127,6 +127,41 @@ absl::StatusOr<int64_t> CountTokens(const VocabTokenizer& vocabulary,
   return static_cast<int64_t>(tokens->size());
 }
 
+// The rendered prompt's bytes, and the upper bound of its tokens: those
+// bytes plus two, plus the bytes of turns the template leaves out.
+struct RenderedSize {
+  int64_t bytes = 0;
+  int64_t upper = 0;
+};
+
+absl::StatusOr<RenderedSize> MeasureRendered(
+    const sluice::v1::ChatRequest& request, absl::string_view chat_template) {
+  const std::string template_name(chat_template.empty() ? kDefaultTemplate
+                                                        : chat_template);
+  if (!BuiltinTemplates().contains(template_name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown chat template \"", template_name, "\""));
+  }
+  const std::vector<ChatTurn> turns = Turns(request);
+  auto rendered = Render(turns, template_name);
+  if (!rendered.ok()) return rendered.status();
+  RenderedSize size;
+  size.bytes = static_cast<int64_t>(rendered->size());
+  size.upper = size.bytes + 2;
+  size_t cursor = 0;
+  for (const ChatTurn& turn : turns) {
+    absl::string_view trimmed = absl::StripAsciiWhitespace(turn.content);
+    if (trimmed.empty()) continue;
+    size_t at = rendered->find(trimmed.data(), cursor, trimmed.size());
+    if (at == std::string::npos) {
+      size.upper += static_cast<int64_t>(turn.content.size());
+    } else {
+      cursor = at + trimmed.size();
+    }
+  }
+  return size;
+}
+
 }  // namespace
 
 std::string DefaultVocabDir() {
@@ -208,28 +243,9 @@ absl::StatusOr<PromptCount> TokenCounter::CountPromptOnly(
 
 absl::StatusOr<int64_t> TokenCounter::PromptTokenBound(
     const sluice::v1::ChatRequest& request, absl::string_view chat_template) {
-  const std::string template_name(chat_template.empty() ? kDefaultTemplate
-                                                        : chat_template);
-  if (!BuiltinTemplates().contains(template_name)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown chat template \"", template_name, "\""));
-  }
-  const std::vector<ChatTurn> turns = Turns(request);
-  auto rendered = Render(turns, template_name);
-  if (!rendered.ok()) return rendered.status();
-  int64_t bound = static_cast<int64_t>(rendered->size()) + 2;
-  size_t cursor = 0;
-  for (const ChatTurn& turn : turns) {
-    absl::string_view trimmed = absl::StripAsciiWhitespace(turn.content);
-    if (trimmed.empty()) continue;
-    size_t at = rendered->find(trimmed.data(), cursor, trimmed.size());
-    if (at == std::string::npos) {
-      bound += static_cast<int64_t>(turn.content.size());
-    } else {
-      cursor = at + trimmed.size();
-    }
-  }
-  return bound;
+  absl::StatusOr<RenderedSize> size = MeasureRendered(request, chat_template);
+  if (!size.ok()) return size.status();
+  return size->upper;
 }
 
 absl::StatusOr<PromptBounds> TokenCounter::PromptTokenBounds(
@@ -237,32 +253,13 @@ absl::StatusOr<PromptBounds> TokenCounter::PromptTokenBounds(
     absl::string_view chat_template) {
   auto vocabulary = Vocabulary(tokenizer);
   if (!vocabulary.ok()) return vocabulary.status();
-  const std::string template_name(chat_template.empty() ? kDefaultTemplate
-                                                        : chat_template);
-  if (!BuiltinTemplates().contains(template_name)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown chat template \"", template_name, "\""));
-  }
-  const std::vector<ChatTurn> turns = Turns(request);
-  auto rendered = Render(turns, template_name);
-  if (!rendered.ok()) return rendered.status();
-  PromptBounds bounds;
-  const auto bytes = static_cast<int64_t>(rendered->size());
+  absl::StatusOr<RenderedSize> size = MeasureRendered(request, chat_template);
+  if (!size.ok()) return size.status();
   const auto longest =
       static_cast<int64_t>((*vocabulary)->longest_token_bytes());
-  bounds.lower = (bytes + longest - 1) / longest;
-  bounds.upper = bytes + 2;
-  size_t cursor = 0;
-  for (const ChatTurn& turn : turns) {
-    absl::string_view trimmed = absl::StripAsciiWhitespace(turn.content);
-    if (trimmed.empty()) continue;
-    size_t at = rendered->find(trimmed.data(), cursor, trimmed.size());
-    if (at == std::string::npos) {
-      bounds.upper += static_cast<int64_t>(turn.content.size());
-    } else {
-      cursor = at + trimmed.size();
-    }
-  }
+  PromptBounds bounds;
+  bounds.lower = (size->bytes + longest - 1) / longest;
+  bounds.upper = size->upper;
   return bounds;
 }
 

@@ -287,6 +287,26 @@ struct WordView {
   }
 };
 
+// The length of the contraction ('s 't 're 've 'm 'll 'd) at `pos` of a
+// word ending at `end`, 0 when there is none; `fold`: in any case, as
+// llama.cpp's llama3-style splitters read it (through its lower case).
+uint32_t Contraction(const uint32_t* cpts, uint32_t pos, uint32_t end,
+                     bool fold) {
+  if (cpts[pos] != '\'' || pos + 1 >= end) return 0;
+  auto at = [&](uint32_t i) {
+    return fold ? CodepointToLower(cpts[i]) : cpts[i];
+  };
+  const uint32_t next = at(pos + 1);
+  if (next == 's' || next == 't' || next == 'm' || next == 'd') return 2;
+  if (pos + 2 >= end) return 0;
+  const uint32_t after = at(pos + 2);
+  if ((next == 'r' && after == 'e') || (next == 'v' && after == 'e') ||
+      (next == 'l' && after == 'l')) {
+    return 3;
+  }
+  return 0;
+}
+
 // GPT-2's regex, as llama.cpp's unicode_regex_split_custom_gpt2 reads it:
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 class Gpt2Stage : public Stage {
@@ -303,22 +323,10 @@ class Gpt2Stage : public Stage {
     while (pos < end) {
       const uint32_t cpt = cpts[pos];
       const uint16_t flags = word.Flags(pos);
-      if (cpt == '\'' && pos + 1 < end) {
-        const uint32_t next = cpts[pos + 1];
-        if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-          pos += 2;
-          emit(pos);
-          continue;
-        }
-        if (pos + 2 < end) {
-          const uint32_t after = cpts[pos + 2];
-          if ((next == 'r' && after == 'e') || (next == 'v' && after == 'e') ||
-              (next == 'l' && after == 'l')) {
-            pos += 3;
-            emit(pos);
-            continue;
-          }
-        }
+      if (const uint32_t length = Contraction(cpts, pos, end, false)) {
+        pos += length;
+        emit(pos);
+        continue;
       }
       uint16_t flags2 = cpt == ' ' ? word.Flags(pos + 1) : flags;
       if (flags2 & kLetter) {
@@ -382,22 +390,10 @@ class Llama3Stage : public Stage {
     while (pos < end) {
       const uint32_t cpt = cpts[pos];
       const uint16_t flags = word.Flags(pos);
-      if (cpt == '\'' && pos + 1 < end) {
-        const uint32_t next = CodepointToLower(cpts[pos + 1]);
-        if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-          pos += 2;
-          emit(pos);
-          continue;
-        }
-        if (pos + 2 < end) {
-          const uint32_t after = CodepointToLower(cpts[pos + 2]);
-          if ((next == 'r' && after == 'e') || (next == 'v' && after == 'e') ||
-              (next == 'l' && after == 'l')) {
-            pos += 3;
-            emit(pos);
-            continue;
-          }
-        }
+      if (const uint32_t length = Contraction(cpts, pos, end, true)) {
+        pos += length;
+        emit(pos);
+        continue;
       }
       if (!(cpt == '\r' || cpt == '\n' || (flags & kNumber))) {
         if ((flags & letter_) || (word.Flags(pos + 1) & letter_)) {
