@@ -5,6 +5,7 @@
 #include <atomic>
 #include <climits>
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -385,11 +386,11 @@ std::vector<BpeTokenizer::Found> BpeTokenizer::FindSpecials(
 absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
                                         std::vector<int32_t>& out) const {
   if (text.empty()) return absl::OkStatus();
-  std::vector<uint32_t> cpts;
   std::string normalized;
   if (!IsCanonicalUtf8(text)) {
     // llama.cpp reads the text as codepoints and writes them back: bytes it
     // cannot read become U+FFFD, overlong forms their short form.
+    std::vector<uint32_t> cpts;
     DecodeUtf8LikeLlama(text, cpts);
     normalized.reserve(text.size() + 16);
     for (uint32_t cpt : cpts) {
@@ -399,7 +400,6 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
       }
     }
     text = normalized;
-    cpts.clear();
   }
   // A long text whose pre-tokenizer isolates every newline first (the
   // deepseek ones) is two independent halves split at a newline: the
@@ -409,10 +409,19 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
     const size_t middle = text.find('\n', text.size() / 2);
     if (middle != absl::string_view::npos) {
       std::vector<int32_t> second;
-      std::thread helper(
-          [&] { TokenizeCanonical(text.substr(middle), second); });
+      std::thread helper;
+      try {
+        helper = std::thread(
+            [&] { TokenizeCanonical(text.substr(middle), second); });
+      } catch (const std::system_error&) {
+        // No thread to be had: the second half after the first, here.
+      }
       TokenizeCanonical(text.substr(0, middle), out);
-      helper.join();
+      if (helper.joinable()) {
+        helper.join();
+      } else {
+        TokenizeCanonical(text.substr(middle), second);
+      }
       out.insert(out.end(), second.begin(), second.end());
       return absl::OkStatus();
     }
