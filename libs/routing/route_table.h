@@ -22,6 +22,15 @@ struct RoutePlan {
   std::vector<Candidate> candidates;
   sluice::v1::TruncationPolicy on_truncation =
       sluice::v1::TRUNCATION_POLICY_REPORT;
+
+  // The spec that names the plan's tokenizer and chat template (its first
+  // candidate's with a spec); null when no candidate has one.
+  const sluice::v1::ModelSpec* TokenizerSpec() const {
+    for (const Candidate& candidate : candidates) {
+      if (candidate.spec != nullptr) return candidate.spec;
+    }
+    return nullptr;
+  }
 };
 
 class RouteTable {

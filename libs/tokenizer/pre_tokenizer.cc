@@ -176,8 +176,10 @@ class Cutter {
     ends_.push_back(end);
     last_ = end;
   }
-  void Finish(uint32_t end) {
+  // Ends the word in progress at `end` (nothing when it would be empty).
+  void EndWordAt(uint32_t end) {
     if (end > last_) ends_.push_back(end);
+    last_ = end;
   }
 
  private:
@@ -218,7 +220,7 @@ class IsolateStage : public Stage {
       cutter.Match(start, run);
       pos = run;
     }
-    cutter.Finish(end);
+    cutter.EndWordAt(end);
   }
 
  private:
@@ -248,7 +250,7 @@ class TrailingSpaceStage : public Stage {
     while (start > begin && RegexSpace(cpts[start - 1])) --start;
     Cutter cutter(begin, ends);
     if (start < end) cutter.Match(start, end);
-    cutter.Finish(end);
+    cutter.EndWordAt(end);
   }
 };
 
@@ -270,7 +272,7 @@ class ThreeDigitsStage : public Stage {
         ++pos;
       }
     }
-    cutter.Finish(end);
+    cutter.EndWordAt(end);
   }
 };
 
@@ -314,31 +316,27 @@ class Gpt2Stage : public Stage {
   void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
            std::vector<uint32_t>& ends) const override {
     const WordView word{cpts, end};
-    uint32_t last = begin;
-    auto emit = [&](uint32_t to) {
-      if (to > last) ends.push_back(to);
-      last = to;
-    };
+    Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
       const uint32_t cpt = cpts[pos];
       const uint16_t flags = word.Flags(pos);
       if (const uint32_t length = Contraction(cpts, pos, end, false)) {
         pos += length;
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       uint16_t flags2 = cpt == ' ' ? word.Flags(pos + 1) : flags;
       if (flags2 & kLetter) {
         pos += cpt == ' ';
         while (flags2 & kLetter) flags2 = word.Flags(++pos);
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       if (flags2 & kNumber) {
         pos += cpt == ' ';
         while (flags2 & kNumber) flags2 = word.Flags(++pos);
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       auto other = [](uint16_t f) {
@@ -347,22 +345,22 @@ class Gpt2Stage : public Stage {
       if (other(flags2)) {
         pos += cpt == ' ';
         while (other(flags2)) flags2 = word.Flags(++pos);
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       uint32_t spaces = 0;
       while (word.Flags(pos + spaces) & kWhitespace) ++spaces;
       if (spaces > 1 && word.Cpt(pos + spaces) != kOutOfRange) {
         pos += spaces - 1;  // \s+(?!\S)
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       if (spaces > 0) {
         pos += spaces;
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
-      emit(++pos);
+      cutter.EndWordAt(++pos);
     }
   }
 };
@@ -381,25 +379,21 @@ class Llama3Stage : public Stage {
   void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
            std::vector<uint32_t>& ends) const override {
     const WordView word{cpts, end};
-    uint32_t last = begin;
-    auto emit = [&](uint32_t to) {
-      if (to > last) ends.push_back(to);
-      last = to;
-    };
+    Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
       const uint32_t cpt = cpts[pos];
       const uint16_t flags = word.Flags(pos);
       if (const uint32_t length = Contraction(cpts, pos, end, true)) {
         pos += length;
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       if (!(cpt == '\r' || cpt == '\n' || (flags & kNumber))) {
         if ((flags & letter_) || (word.Flags(pos + 1) & letter_)) {
           ++pos;
           while (word.Flags(pos) & letter_) ++pos;
-          emit(pos);
+          cutter.EndWordAt(pos);
           continue;
         }
       }
@@ -407,11 +401,11 @@ class Llama3Stage : public Stage {
         uint32_t first = pos;
         while (word.Flags(pos) & kNumber) {
           if (++pos - first >= max_digits_) {
-            emit(pos);
+            cutter.EndWordAt(pos);
             first = pos;
           }
         }
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       const uint16_t not_other = kWhitespace | letter_ | kNumber;
@@ -422,7 +416,7 @@ class Llama3Stage : public Stage {
         while (!(flags2 & not_other) && flags2 != 0) flags2 = word.Flags(++pos);
         uint32_t cpt2 = word.Cpt(pos);
         while (cpt2 == '\r' || cpt2 == '\n') cpt2 = word.Cpt(++pos);
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       uint32_t spaces = 0;
@@ -434,20 +428,20 @@ class Llama3Stage : public Stage {
       }
       if (after_newline > 0) {  // \s*[\r\n]+
         pos = after_newline;
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       if (spaces > 1 && word.Cpt(pos + spaces) != kOutOfRange) {
         pos += spaces - 1;  // \s+(?!\S)
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
       if (spaces > 0) {
         pos += spaces;
-        emit(pos);
+        cutter.EndWordAt(pos);
         continue;
       }
-      emit(++pos);
+      cutter.EndWordAt(++pos);
     }
   }
 

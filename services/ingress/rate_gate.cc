@@ -162,13 +162,10 @@ std::pair<std::string, std::string> RateGate::VocabularyOf(
     const sluice::v1::ChatRequest& request, const std::string& tenant) const {
   absl::StatusOr<routing::RoutePlan> plan =
       routes_.Resolve(request.model(), tenant, "");
-  if (plan.ok()) {
-    for (const routing::Candidate& candidate : plan->candidates) {
-      if (candidate.spec == nullptr) continue;
-      return {candidate.spec->tokenizer(), candidate.spec->chat_template()};
-    }
-  }
-  return {"", ""};  // the default vocabulary and template
+  const sluice::v1::ModelSpec* spec =
+      plan.ok() ? plan->TokenizerSpec() : nullptr;
+  if (spec == nullptr) return {"", ""};  // the default vocabulary, template
+  return {spec->tokenizer(), spec->chat_template()};
 }
 
 int64_t RateGate::PromptBound(const sluice::v1::ChatRequest& request,

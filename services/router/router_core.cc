@@ -136,14 +136,6 @@ absl::StatusOr<std::string> RouterCore::ResolveModel(
   return std::move(plan->model);
 }
 
-const sluice::v1::ModelSpec* RouterCore::TokenizerSpec(
-    const RoutePlan& plan) const {
-  for (const Candidate& candidate : plan.candidates) {
-    if (candidate.spec != nullptr) return candidate.spec;
-  }
-  return nullptr;
-}
-
 void RouterCore::CountExactly(const sluice::v1::ChatRequest& request,
                               PreparedRoute& prepared) {
   absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPromptOnly(
@@ -159,7 +151,7 @@ absl::StatusOr<int64_t> RouterCore::CountPrompt(
   absl::StatusOr<RoutePlan> plan =
       table_.Resolve(request.model(), request.context().tenant(), "");
   if (!plan.ok()) return plan.status();
-  const sluice::v1::ModelSpec* spec = TokenizerSpec(*plan);
+  const sluice::v1::ModelSpec* spec = plan->TokenizerSpec();
   absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPromptOnly(
       request, spec != nullptr ? spec->tokenizer() : "",
       spec != nullptr ? spec->chat_template() : "");
@@ -179,7 +171,7 @@ absl::StatusOr<PreparedRoute> RouterCore::Prepare(
   absl::StatusOr<RoutePlan> base = table_.Resolve(request.model(), tenant, "");
   if (!base.ok()) return base.status();
   PreparedRoute prepared;
-  if (const sluice::v1::ModelSpec* spec = TokenizerSpec(*base)) {
+  if (const sluice::v1::ModelSpec* spec = base->TokenizerSpec()) {
     prepared.tokenizer = spec->tokenizer();
     prepared.chat_template = spec->chat_template();
   }
@@ -286,7 +278,7 @@ absl::StatusOr<sluice::v1::TokenCountResponse> RouterCore::CountTokens(
   absl::StatusOr<RoutePlan> plan =
       table_.Resolve(request.model(), request.context().tenant(), "");
   if (!plan.ok()) return plan.status();
-  const sluice::v1::ModelSpec* spec = TokenizerSpec(*plan);
+  const sluice::v1::ModelSpec* spec = plan->TokenizerSpec();
   absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPrompt(
       request, spec != nullptr ? spec->tokenizer() : "",
       spec != nullptr ? spec->chat_template() : "");

@@ -120,8 +120,6 @@ class RouterCore {
  private:
   RouterCore(const sluice::v1::Config& config, adapters::Adapters* adapters,
              cache::Cache* cache, RouterCoreOptions options);
-  // The spec that names the tokenizer for `model` (its first candidate's).
-  const sluice::v1::ModelSpec* TokenizerSpec(const RoutePlan& plan) const;
   // Counts the prompt into `prepared` with its tokenizer and template.
   void CountExactly(const sluice::v1::ChatRequest& request,
                     PreparedRoute& prepared);
