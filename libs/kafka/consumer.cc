@@ -47,11 +47,22 @@ Message ToMessage(const rd_kafka_message_t& raw) {
 
 // Commits what was handled before giving partitions up, so their next owner
 // starts after it.
+// On assignment, partitions whose offsets the handler keeps start there.
 void OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
-                 rd_kafka_topic_partition_list_t* partitions, void*) {
+                 rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   bool cooperative =
       absl::string_view(rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE";
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    const auto* stored_offset =
+        static_cast<const ConsumerOptions::OffsetLookupFn*>(opaque);
+    if (stored_offset != nullptr && *stored_offset) {
+      for (int i = 0; i < partitions->cnt; ++i) {
+        rd_kafka_topic_partition_t& partition = partitions->elems[i];
+        std::optional<int64_t> offset =
+            (*stored_offset)(partition.topic, partition.partition);
+        if (offset.has_value()) partition.offset = *offset;
+      }
+    }
     if (cooperative) {
       rd_kafka_error_t* error = rd_kafka_incremental_assign(handle, partitions);
       if (error != nullptr) rd_kafka_error_destroy(error);
@@ -90,6 +101,9 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
   absl::StatusOr<rd_kafka_conf_t*> conf = MakeConfig(settings);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_rebalance_cb(*conf, OnRebalance);
+  auto stored_offset =
+      std::make_unique<ConsumerOptions::OffsetLookupFn>(options.stored_offset);
+  rd_kafka_conf_set_opaque(*conf, stored_offset.get());
   char error[512];
   rd_kafka_t* handle =
       rd_kafka_new(RD_KAFKA_CONSUMER, *conf, error, sizeof(error));
@@ -98,7 +112,8 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
     return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
   }
   rd_kafka_poll_set_consumer(handle);
-  return std::unique_ptr<Consumer>(new Consumer(handle, options.topics));
+  return std::unique_ptr<Consumer>(
+      new Consumer(handle, options.topics, std::move(stored_offset)));
 }
 
 Consumer::~Consumer() {

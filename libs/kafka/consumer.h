@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -48,6 +49,13 @@ struct ConsumerOptions {
   // Applied after the defaults, so they can override them (tests lower
   // session.timeout.ms to make rebalances quick).
   KafkaSettings extra;
+  // For a handler that keeps offsets itself, in the same transaction as
+  // what it derived from the messages (exactly-once): the offset to resume
+  // a partition at, asked on every assignment, on the consumer's thread.
+  // nullopt, or no function: the group's committed offset.
+  using OffsetLookupFn = std::function<std::optional<int64_t>(
+      const std::string& topic, int32_t partition)>;
+  OffsetLookupFn stored_offset;
 };
 
 class Consumer {
@@ -74,8 +82,11 @@ class Consumer {
   void Stop();
 
  private:
-  Consumer(rd_kafka_t* handle, std::vector<std::string> topics)
-      : handle_(handle), topics_(std::move(topics)) {}
+  Consumer(rd_kafka_t* handle, std::vector<std::string> topics,
+           std::unique_ptr<ConsumerOptions::OffsetLookupFn> stored_offset)
+      : handle_(handle),
+        topics_(std::move(topics)),
+        stored_offset_(std::move(stored_offset)) {}
   void PollLoop();
   // Calls the handler until it accepts the batch or Stop is called;
   // returns whether it was accepted.
@@ -83,6 +94,8 @@ class Consumer {
 
   rd_kafka_t* handle_;
   std::vector<std::string> topics_;
+  // The rebalance callback's opaque (null function: none).
+  std::unique_ptr<ConsumerOptions::OffsetLookupFn> stored_offset_;
   BatchHandler handler_;
   size_t max_batch_ = 1;
   std::atomic<bool> stop_{false};

@@ -61,10 +61,28 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(
     rd_kafka_conf_destroy(*conf);
     return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", error));
   }
-  return std::unique_ptr<Producer>(new Producer(handle));
+  // A topic created now with its own configuration keeps it: producing by
+  // name later finds this topic object.
+  std::vector<rd_kafka_topic_t*> topics;
+  for (const auto& [name, topic_settings] : options.topic_settings) {
+    rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
+    for (const auto& [key, value] : topic_settings) {
+      if (rd_kafka_topic_conf_set(topic_conf, key.c_str(), value.c_str(), error,
+                                  sizeof(error)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_topic_conf_destroy(topic_conf);
+        for (rd_kafka_topic_t* topic : topics) rd_kafka_topic_destroy(topic);
+        rd_kafka_destroy(handle);
+        return absl::InvalidArgumentError(
+            absl::StrCat("kafka topic ", name, ": ", key, ": ", error));
+      }
+    }
+    topics.push_back(rd_kafka_topic_new(handle, name.c_str(), topic_conf));
+  }
+  return std::unique_ptr<Producer>(new Producer(handle, std::move(topics)));
 }
 
-Producer::Producer(rd_kafka_t* handle) : handle_(handle) {
+Producer::Producer(rd_kafka_t* handle, std::vector<rd_kafka_topic_t*> topics)
+    : handle_(handle), topics_(std::move(topics)) {
   poller_ = std::thread([this] {
     process::NameThisThread("sluice-produce");
     PollLoop();
@@ -78,6 +96,7 @@ Producer::~Producer() {
   // Whatever is left fails through its callback rather than vanishing.
   rd_kafka_purge(handle_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(handle_, 0);
+  for (rd_kafka_topic_t* topic : topics_) rd_kafka_topic_destroy(topic);
   rd_kafka_destroy(handle_);
 }
 
@@ -98,18 +117,25 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message,
   delete callback;
 }
 
+rd_kafka_resp_err_t Producer::Enqueue(const std::string& topic,
+                                      absl::string_view key,
+                                      absl::string_view value,
+                                      DeliveryCallback* callback) {
+  return rd_kafka_producev(
+      handle_, RD_KAFKA_V_TOPIC(topic.c_str()),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(callback),
+      RD_KAFKA_V_END);
+}
+
 void Producer::Produce(absl::string_view topic, absl::string_view key,
                        absl::string_view value, DeliveryCallback on_delivery) {
   auto* callback = new DeliveryCallback(std::move(on_delivery));
   std::string topic_name(topic);
   absl::Time give_up = absl::InfinitePast();
   while (true) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        handle_, RD_KAFKA_V_TOPIC(topic_name.c_str()),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(callback),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err = Enqueue(topic_name, key, value, callback);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Back-pressure: wait for deliveries to drain the queue, for a while.
@@ -124,6 +150,17 @@ void Producer::Produce(absl::string_view topic, absl::string_view key,
     delete callback;
     return;
   }
+}
+
+absl::Status Producer::TryProduce(absl::string_view topic,
+                                  absl::string_view key,
+                                  absl::string_view value,
+                                  DeliveryCallback on_delivery) {
+  auto* callback = new DeliveryCallback(std::move(on_delivery));
+  rd_kafka_resp_err_t err = Enqueue(std::string(topic), key, value, callback);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  delete callback;
+  return ToStatus(err);
 }
 
 absl::Status Producer::Flush(absl::Duration timeout) {

@@ -99,7 +99,9 @@ class SseAnswer final : public StreamFace {
 void ChatHttpHandler::Handle(http::Request http_request,
                              http::ResponseWriterPtr writer) {
   auto record = std::make_shared<RequestRecord>(
-      usage_, RequestIdFor(http_request.Header("x-request-id")),
+      usage_,
+      ClientRequestId(http_request.Header("x-client-request-id"),
+                      http_request.Header("x-request-id")),
       /*stream=*/false);
   absl::StatusOr<sluice::v1::ChatRequest> request =
       codec::ParseChatRequest(http_request.body);

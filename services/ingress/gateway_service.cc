@@ -16,6 +16,16 @@
 namespace sluice::ingress {
 namespace {
 
+// Sluice's id for the request, and the client's own when it sent one.
+void AddRequestIds(grpc::CallbackServerContext& context,
+                   const RequestRecord& record) {
+  context.AddInitialMetadata("x-request-id", record.request_id());
+  if (!record.client_request_id().empty()) {
+    context.AddInitialMetadata("x-client-request-id",
+                               record.client_request_id());
+  }
+}
+
 using sluice::v1::ChatChunk;
 
 RequestHeaders HeadersOf(const grpc::CallbackServerContext& context) {
@@ -80,9 +90,11 @@ grpc::ServerUnaryReactor* GatewayService::Complete(
     const sluice::v1::ChatRequest* request,
     sluice::v1::ChatResponse* response) {
   auto record = std::make_shared<RequestRecord>(
-      usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
+      usage_,
+      ClientRequestId(host::ClientMetadata(*context, "x-client-request-id"),
+                      host::ClientMetadata(*context, "x-request-id")),
       /*stream=*/false);
-  context->AddInitialMetadata("x-request-id", record->request_id());
+  AddRequestIds(*context, *record);
   host::CallContextPtr call = EdgeContext(*context, *record);
   auto* reactor = new host::UnaryServerCall(call);
   sluice::v1::ChatRequest asked = *request;
@@ -98,9 +110,11 @@ grpc::ServerWriteReactor<ChatChunk>* GatewayService::StreamComplete(
     grpc::CallbackServerContext* context,
     const sluice::v1::ChatRequest* request) {
   auto record = std::make_shared<RequestRecord>(
-      usage_, RequestIdFor(host::ClientMetadata(*context, "x-request-id")),
+      usage_,
+      ClientRequestId(host::ClientMetadata(*context, "x-client-request-id"),
+                      host::ClientMetadata(*context, "x-request-id")),
       /*stream=*/true);
-  context->AddInitialMetadata("x-request-id", record->request_id());
+  AddRequestIds(*context, *record);
   host::CallContextPtr call = EdgeContext(*context, *record);
   auto* out = new host::ServerStreamCall<ChatChunk>(call, nullptr, *context);
   sluice::v1::ChatRequest asked = *request;

@@ -52,6 +52,10 @@ std::string UsageJson(const sluice::v1::UsageReport& report) {
     json.Int64(total.reasoning_tokens());
     json.Key("total_tokens");
     json.Int64(total.total_tokens());
+    json.Key("price_micro_usd");
+    json.Int64(total.price_micro_usd());
+    json.Key("upstream_cost_micro_usd");
+    json.Int64(total.upstream_cost_micro_usd());
     json.EndObject();
   }
   json.EndArray();

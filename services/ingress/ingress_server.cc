@@ -1,6 +1,8 @@
 #include "services/ingress/ingress_server.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +29,17 @@ absl::Status ParseListen(const std::string& listen, http::ServerOptions& out) {
   out.host = listen.substr(0, colon);
   out.port = static_cast<uint16_t>(port);
   return absl::OkStatus();
+}
+
+// Where undeliverable usage events wait: kafka.spool_dir, else beside the
+// metering database; a configuration that keeps metering in memory spools
+// under the temporary directory (it keeps nothing across restarts anyway).
+std::string UsageSpoolDir(const sluice::v1::Config& config) {
+  if (!config.kafka().spool_dir().empty()) return config.kafka().spool_dir();
+  std::string beside = BesideMetering(config, "sluice-usage-spool");
+  if (beside != ":memory:") return beside;
+  return (std::filesystem::temp_directory_path() / "sluice-usage-spool")
+      .string();
 }
 
 }  // namespace
@@ -83,17 +96,34 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   ingress->keys_ = std::move(key_cache);
   ingress->router_ = components.Find<router::Router>(router::kServiceName);
   ingress->auth_ = std::make_unique<ApiKeyAuth>(config, ingress->keys_.get());
+  const std::string usage_topic = config.kafka().usage_topic().empty()
+                                      ? "sluice.usage"
+                                      : config.kafka().usage_topic();
   kafka::ProducerOptions producer_options;
   producer_options.brokers = brokers;
   producer_options.client_id = "sluice-ingress";
+  // A usage event waits this long in memory for the broker, then on disk.
+  producer_options.topic_settings[usage_topic] = {
+      {"message.timeout.ms",
+       std::to_string(absl::ToInt64Milliseconds(config::DurationOr(
+           config.kafka().usage_delivery_timeout(), absl::Seconds(10))))}};
   absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
       kafka::Producer::Create(producer_options);
   if (!producer.ok()) return producer.status();
   ingress->producer_ = *std::move(producer);
-  ingress->usage_ = std::make_unique<KafkaUsageReporter>(
-      ingress->producer_.get(), config.kafka().usage_topic().empty()
-                                    ? "sluice.usage"
-                                    : config.kafka().usage_topic());
+  kafka::Spool::Options spool;
+  spool.dir = UsageSpoolDir(config);
+  if (config.kafka().spool_max_bytes() > 0) {
+    spool.max_bytes = config.kafka().spool_max_bytes();
+  }
+  absl::StatusOr<std::unique_ptr<KafkaUsageReporter>> usage =
+      KafkaUsageReporter::Create(ingress->producer_.get(), usage_topic,
+                                 std::move(spool));
+  if (!usage.ok()) {
+    return absl::Status(usage.status().code(),
+                        absl::StrCat("usage spool: ", usage.status().message()));
+  }
+  ingress->usage_ = *std::move(usage);
   std::vector<std::string> models;
   // Public names and aliases, once each; each key sees those it may use.
   auto add = [&models](const std::string& name) {
@@ -124,7 +154,9 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   options.on_rejected = [auth = ingress->auth_.get(),
                          usage = ingress->usage_.get()](
                             const http::RejectedRequest& rejected) {
-    RequestRecord record(usage, RequestIdFor(rejected.Header("x-request-id")),
+    RequestRecord record(usage,
+                         ClientRequestId(rejected.Header("x-client-request-id"),
+                                         rejected.Header("x-request-id")),
                          /*stream=*/false);
     if (absl::StatusOr<Caller> caller =
             auth->Authenticate(rejected.Header("authorization"));

@@ -80,7 +80,7 @@ void JobTries::TryAll(const std::vector<JobTry*>& jobs) const {
   absl::BlockingCounter answered(static_cast<int>(jobs.size()));
   for (JobTry* job : jobs) {
     ++job->attempts;
-    auto record = std::make_shared<RequestRecord>(usage_, RequestIdFor(""),
+    auto record = std::make_shared<RequestRecord>(usage_, "",
                                                   /*stream=*/false);
     absl::StatusOr<sluice::v1::ChatRequest> request = codec::ParseChatRequest(job->body);
     if (request.ok() && request->stream()) {

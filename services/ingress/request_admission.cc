@@ -33,9 +33,13 @@ bool IsTaskName(absl::string_view task) {
 
 }  // namespace
 
-std::string RequestIdFor(absl::string_view client_value) {
-  if (IsSaneRequestId(client_value)) return std::string(client_value);
-  return obs::NewRequestId(obs::ThreadLocalRandom());
+std::string ClientRequestId(absl::string_view client_request_id_header,
+                            absl::string_view request_id_header) {
+  if (IsSaneRequestId(client_request_id_header)) {
+    return std::string(client_request_id_header);
+  }
+  if (IsSaneRequestId(request_id_header)) return std::string(request_id_header);
+  return "";
 }
 
 absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {

@@ -55,8 +55,11 @@ absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
                                         sluice::v1::ChatRequest& request,
                                         RequestRecord& record);
 
-// The request id to use: the client's `x-request-id` when it is sane, else
-// a new one.
-std::string RequestIdFor(absl::string_view client_value);
+// The client's own id for a request: its `x-client-request-id` header (the
+// name OpenAI's API uses), else its `x-request-id`, when sane (at most 128
+// of [A-Za-z0-9._-]); else empty. Sluice keeps it beside its own id for the
+// client's correlation and never keys anything on it.
+std::string ClientRequestId(absl::string_view client_request_id_header,
+                            absl::string_view request_id_header);
 
 }  // namespace sluice::ingress

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/obs/logging.h"
 #include "libs/obs/metrics.h"
+#include "libs/obs/trace_context.h"
 
 namespace sluice::ingress {
 
@@ -44,11 +45,15 @@ struct RequestMetrics {
 
 }  // namespace
 
-RequestRecord::RequestRecord(UsageReporter* reporter, std::string request_id,
-                             bool stream)
+RequestRecord::RequestRecord(UsageReporter* reporter,
+                             std::string client_request_id, bool stream)
     : reporter_(reporter), start_(absl::Now()) {
-  headers_.emplace_back("x-request-id", request_id);
-  event_.set_request_id(std::move(request_id));
+  event_.set_request_id(obs::NewRequestId(obs::ThreadLocalRandom()));
+  headers_.emplace_back("x-request-id", event_.request_id());
+  if (!client_request_id.empty()) {
+    headers_.emplace_back("x-client-request-id", client_request_id);
+    event_.set_client_request_id(std::move(client_request_id));
+  }
   event_.set_stream(stream);
 }
 
@@ -100,7 +105,8 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
             {"provider", event_.provider()},
             {"status", status_text},
             {"error_type", event_.error_type()},
-            {"latency_ms", latency}});
+            {"latency_ms", latency},
+            {"client_request_id", event_.client_request_id()}});
   const RequestMetrics& metrics = RequestMetrics::Get();
   const int stream = event_.stream() ? 1 : 0;
   obs::MetricsRegistry::Default()

@@ -23,7 +23,11 @@ inline constexpr int kClientClosedRequest = 499;
 
 class RequestRecord {
  public:
-  RequestRecord(UsageReporter* reporter, std::string request_id, bool stream);
+  // The request gets a new id of sluice's (x-request-id); the client's own
+  // id (see ClientRequestId), when not empty, is kept beside it and echoed
+  // as x-client-request-id.
+  RequestRecord(UsageReporter* reporter, std::string client_request_id,
+                bool stream);
   ~RequestRecord();
 
   RequestRecord(const RequestRecord&) = delete;
@@ -31,6 +35,9 @@ class RequestRecord {
 
   sluice::v1::UsageEvent& event() { return event_; }
   const std::string& request_id() const { return event_.request_id(); }
+  const std::string& client_request_id() const {
+    return event_.client_request_id();
+  }
 
   // "provider/upstream_model", as adapters set it on answers.
   void SetRoute(absl::string_view route);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/codec/openai_codec.h"
+#include "libs/obs/trace_context.h"
 #include "libs/status/errors.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -35,7 +36,7 @@ std::string TokenCountJson(const sluice::v1::TokenCountResponse& count) {
 
 void TokenCountHandler::Handle(http::Request request,
                                http::ResponseWriterPtr writer) {
-  std::string request_id = RequestIdFor(request.Header("x-request-id"));
+  std::string request_id = obs::NewRequestId(obs::ThreadLocalRandom());
   http::Headers headers = {{"x-request-id", request_id}};
   absl::StatusOr<Caller> caller =
       auth_->Authenticate(request.Header("authorization"));

@@ -1,5 +1,7 @@
 #include "services/metering/metering_impl.h"
 
+#include <algorithm>
+
 #include "services/metering/sqlite_usage_store.h"
 #include "spdlog/spdlog.h"
 
@@ -27,6 +29,22 @@ absl::StatusOr<std::unique_ptr<MeteringImpl>> MeteringImpl::Create(
   options.topics = {config.kafka().usage_topic().empty()
                         ? "sluice.usage"
                         : config.kafka().usage_topic()};
+  // Offsets are stored with the events they carried (one transaction), so
+  // a crash between the two never counts a message twice or loses one; the
+  // group's committed offsets only show the lag.
+  UsageStore* store_ptr = metering->store_.get();
+  options.stored_offset =
+      [store_ptr](const std::string& topic,
+                  int32_t partition) -> std::optional<int64_t> {
+    absl::StatusOr<std::optional<int64_t>> next =
+        store_ptr->NextOffset(topic, partition);
+    if (!next.ok()) {
+      spdlog::error("metering: stored offset of {}/{}: {}; resuming from the "
+                    "group's", topic, partition, next.status().ToString());
+      return std::nullopt;
+    }
+    return *next;
+  };
   absl::StatusOr<std::unique_ptr<kafka::Consumer>> consumer =
       kafka::Consumer::Create(options);
   if (!consumer.ok()) return consumer.status();
@@ -53,7 +71,18 @@ absl::Status MeteringImpl::Consume(
     const std::vector<kafka::Message>& messages) {
   std::vector<sluice::v1::UsageEvent> events;
   events.reserve(messages.size());
+  std::vector<ConsumedOffset> offsets;
   for (const kafka::Message& message : messages) {
+    auto consumed = std::find_if(
+        offsets.begin(), offsets.end(), [&](const ConsumedOffset& offset) {
+          return offset.partition == message.partition &&
+                 offset.topic == message.topic;
+        });
+    if (consumed == offsets.end()) {
+      offsets.push_back({message.topic, message.partition, 0});
+      consumed = offsets.end() - 1;
+    }
+    consumed->next = std::max(consumed->next, message.offset + 1);
     sluice::v1::UsageEvent event;
     if (!event.ParseFromString(message.value) || event.request_id().empty()) {
       spdlog::error("metering: skipping malformed usage event at {}/{}@{}",
@@ -62,8 +91,7 @@ absl::Status MeteringImpl::Consume(
     }
     events.push_back(std::move(event));
   }
-  if (events.empty()) return absl::OkStatus();
-  absl::StatusOr<int> recorded = store_->RecordAll(events);
+  absl::StatusOr<int> recorded = store_->RecordAll(events, offsets);
   return recorded.status();  // an error is retried by the consumer
 }
 

@@ -9,7 +9,9 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
+-- Consumed offsets live here: a commit must survive a power loss, or Kafka
+-- would not redeliver what a lost commit held.
+PRAGMA synchronous = FULL;
 CREATE TABLE IF NOT EXISTS usage_events (
   request_id TEXT PRIMARY KEY,
   tenant TEXT NOT NULL,
@@ -31,7 +33,22 @@ CREATE TABLE IF NOT EXISTS usage_totals (
   total_tokens INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, model)
 );
+CREATE TABLE IF NOT EXISTS consumed_offsets (
+  topic TEXT NOT NULL,
+  partition_id INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  PRIMARY KEY (topic, partition_id)
+);
 )sql";
+
+// Columns added since the first schema, for databases created before them
+// (ADD COLUMN fails harmlessly where the column exists).
+constexpr const char* kAddedColumns[] = {
+    "ALTER TABLE usage_totals ADD COLUMN price_micro_usd INTEGER NOT NULL "
+    "DEFAULT 0",
+    "ALTER TABLE usage_totals ADD COLUMN upstream_cost_micro_usd INTEGER NOT "
+    "NULL DEFAULT 0",
+};
 
 // Finalizes a statement when it leaves scope.
 struct Statement {
@@ -51,14 +68,25 @@ constexpr const char* kInsertSql =
 constexpr const char* kUpsertSql =
     "INSERT INTO usage_totals (tenant, model, requests, errors, "
     "prompt_tokens, completion_tokens, cached_tokens, "
-    "reasoning_tokens, total_tokens) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
+    "reasoning_tokens, total_tokens, price_micro_usd, "
+    "upstream_cost_micro_usd) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (tenant, model) DO UPDATE SET "
     "requests = requests + 1, errors = errors + excluded.errors, "
     "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
     "completion_tokens = completion_tokens + excluded.completion_tokens, "
     "cached_tokens = cached_tokens + excluded.cached_tokens, "
     "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
-    "total_tokens = total_tokens + excluded.total_tokens";
+    "total_tokens = total_tokens + excluded.total_tokens, "
+    "price_micro_usd = price_micro_usd + excluded.price_micro_usd, "
+    "upstream_cost_micro_usd = upstream_cost_micro_usd + "
+    "excluded.upstream_cost_micro_usd";
+
+// Offsets only move forward (a batch from before a rebalance may arrive
+// after a later one).
+constexpr const char* kOffsetSql =
+    "INSERT INTO consumed_offsets (topic, partition_id, next_offset) "
+    "VALUES (?, ?, ?) ON CONFLICT (topic, partition_id) DO UPDATE SET "
+    "next_offset = max(next_offset, excluded.next_offset)";
 
 }  // namespace
 
@@ -74,6 +102,9 @@ absl::StatusOr<UsageStorePtr> SqliteUsageStore::Open(const std::string& path) {
   {
     absl::MutexLock lock(&store->mu_);
     if (absl::Status s = store->Exec(kSchema); !s.ok()) return s;
+    for (const char* added : kAddedColumns) {
+      store->Exec(added).IgnoreError();
+    }
   }
   return store;
 }
@@ -125,13 +156,14 @@ absl::Status SqliteUsageStore::Exec(const char* sql) {
 
 absl::StatusOr<bool> SqliteUsageStore::Record(
     const sluice::v1::UsageEvent& event) {
-  absl::StatusOr<int> added = RecordAll({event});
+  absl::StatusOr<int> added = RecordAll({event}, {});
   if (!added.ok()) return added.status();
   return *added == 1;
 }
 
 absl::StatusOr<int> SqliteUsageStore::RecordAll(
-    const std::vector<sluice::v1::UsageEvent>& events) {
+    const std::vector<sluice::v1::UsageEvent>& events,
+    const std::vector<ConsumedOffset>& offsets) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Run(kBegin, "BEGIN IMMEDIATE", "begin"); !s.ok()) {
     return s;
@@ -144,6 +176,23 @@ absl::StatusOr<int> SqliteUsageStore::RecordAll(
       return applied.status();
     }
     added += *applied ? 1 : 0;
+  }
+  for (const ConsumedOffset& offset : offsets) {
+    absl::Status error;
+    sqlite3_stmt* statement = Prepared(kOffset, kOffsetSql, error);
+    if (statement != nullptr) {
+      sqlite3_bind_text(statement, 1, offset.topic.c_str(), -1,
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int(statement, 2, offset.partition);
+      sqlite3_bind_int64(statement, 3, offset.next);
+      int rc = sqlite3_step(statement);
+      sqlite3_reset(statement);
+      if (rc != SQLITE_DONE) error = SqliteError(db_, "store offset");
+    }
+    if (!error.ok()) {
+      Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
+      return error;
+    }
   }
   if (absl::Status s = Run(kCommit, "COMMIT", "commit"); !s.ok()) {
     Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
@@ -182,6 +231,8 @@ absl::StatusOr<bool> SqliteUsageStore::Apply(
   sqlite3_bind_int64(upsert, 6, usage.cached_tokens());
   sqlite3_bind_int64(upsert, 7, usage.reasoning_tokens());
   sqlite3_bind_int64(upsert, 8, usage.total_tokens());
+  sqlite3_bind_int64(upsert, 9, event.decision().price_micro_usd());
+  sqlite3_bind_int64(upsert, 10, event.decision().upstream_cost_micro_usd());
   rc = sqlite3_step(upsert);
   sqlite3_reset(upsert);
   if (rc != SQLITE_DONE) return SqliteError(db_, "update totals");
@@ -196,7 +247,8 @@ absl::StatusOr<sluice::v1::UsageReport> SqliteUsageStore::Totals(
   if (sqlite3_prepare_v2(
           db_,
           "SELECT tenant, model, requests, errors, prompt_tokens, "
-          "completion_tokens, cached_tokens, reasoning_tokens, total_tokens "
+          "completion_tokens, cached_tokens, reasoning_tokens, total_tokens, "
+          "price_micro_usd, upstream_cost_micro_usd "
           "FROM usage_totals WHERE ?1 = '' OR tenant = ?1 "
           "ORDER BY tenant, model",
           -1, &query.stmt, nullptr) != SQLITE_OK) {
@@ -217,15 +269,31 @@ absl::StatusOr<sluice::v1::UsageReport> SqliteUsageStore::Totals(
     total->set_cached_tokens(sqlite3_column_int64(query.stmt, 6));
     total->set_reasoning_tokens(sqlite3_column_int64(query.stmt, 7));
     total->set_total_tokens(sqlite3_column_int64(query.stmt, 8));
+    total->set_price_micro_usd(sqlite3_column_int64(query.stmt, 9));
+    total->set_upstream_cost_micro_usd(sqlite3_column_int64(query.stmt, 10));
+    // Every stored event adds one request to exactly one total.
+    report.set_events(report.events() + total->requests());
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "read totals");
-  Statement count;
-  sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM usage_events", -1, &count.stmt,
-                     nullptr);
-  if (sqlite3_step(count.stmt) == SQLITE_ROW) {
-    report.set_events(sqlite3_column_int64(count.stmt, 0));
-  }
   return report;
+}
+
+absl::StatusOr<std::optional<int64_t>> SqliteUsageStore::NextOffset(
+    const std::string& topic, int32_t partition) {
+  absl::MutexLock lock(&mu_);
+  Statement query;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT next_offset FROM consumed_offsets "
+                         "WHERE topic = ? AND partition_id = ?",
+                         -1, &query.stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare offset");
+  }
+  sqlite3_bind_text(query.stmt, 1, topic.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(query.stmt, 2, partition);
+  int rc = sqlite3_step(query.stmt);
+  if (rc == SQLITE_ROW) return std::optional<int64_t>(sqlite3_column_int64(query.stmt, 0));
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read offset");
+  return std::optional<int64_t>();
 }
 
 }  // namespace sluice::metering

@@ -19,7 +19,10 @@ class SqliteUsageStore : public UsageStore {
   // UsageStore
   absl::StatusOr<bool> Record(const sluice::v1::UsageEvent& event) override;
   absl::StatusOr<int> RecordAll(
-      const std::vector<sluice::v1::UsageEvent>& events) override;
+      const std::vector<sluice::v1::UsageEvent>& events,
+      const std::vector<ConsumedOffset>& offsets) override;
+  absl::StatusOr<std::optional<int64_t>> NextOffset(
+      const std::string& topic, int32_t partition) override;
   absl::StatusOr<sluice::v1::UsageReport> Totals(
       const std::string& tenant) override;
 
@@ -41,7 +44,7 @@ class SqliteUsageStore : public UsageStore {
 
   // Slots of the kept statements.
   enum StatementSlot { kBegin, kCommit, kRollback, kInsert, kUpsert,
-                       kStatementCount };
+                       kOffset, kStatementCount };
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);

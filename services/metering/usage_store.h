@@ -2,7 +2,9 @@
 // redelivered event counts once) and running totals per tenant and model.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,14 @@
 
 namespace sluice::metering {
 
+// Where consuming a partition resumes: the offset after the last message
+// whose events are stored.
+struct ConsumedOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next = 0;
+};
+
 class UsageStore {
  public:
   virtual ~UsageStore() = default;
@@ -18,11 +28,18 @@ class UsageStore {
   // request id was already recorded changes nothing. Returns whether it was
   // new.
   virtual absl::StatusOr<bool> Record(const sluice::v1::UsageEvent& event) = 0;
-  // Records every event in one transaction (all or none); returns how many
-  // were new.
+  // Records every event, and the offsets they were consumed up to, in one
+  // transaction (all or none: a replayed message is either stored with its
+  // offset or not at all); returns how many events were new.
   virtual absl::StatusOr<int> RecordAll(
-      const std::vector<sluice::v1::UsageEvent>& events) = 0;
-  // Totals for one tenant, or all tenants when `tenant` is empty.
+      const std::vector<sluice::v1::UsageEvent>& events,
+      const std::vector<ConsumedOffset>& offsets = {}) = 0;
+  // Where consuming `topic`/`partition` resumes; nullopt when nothing of it
+  // was stored.
+  virtual absl::StatusOr<std::optional<int64_t>> NextOffset(
+      const std::string& topic, int32_t partition) = 0;
+  // Totals for one tenant, or all tenants when `tenant` is empty; `events`
+  // counts the stored events of those tenants.
   virtual absl::StatusOr<sluice::v1::UsageReport> Totals(
       const std::string& tenant) = 0;
 };

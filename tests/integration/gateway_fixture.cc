@@ -36,6 +36,7 @@ server:
   drain_timeout: DRAINms
 kafka:
   usage_topic: sluice.usage
+  usage_delivery_timeout: USAGE_TIMEOUTms
 metering:
   consumer_group: sluice-metering
 providers:
@@ -78,6 +79,9 @@ logging:
   level: warn
 )yaml",
                              {{"SIM_PORT", std::to_string(sim_port)},
+                              {"USAGE_TIMEOUT",
+                               std::to_string(absl::ToInt64Milliseconds(
+                                   options.usage_delivery_timeout))},
                               {"WORKER_POOL", pool},
                               {"DRAIN", std::to_string(absl::ToInt64Milliseconds(
                                             options.drain_timeout))},
@@ -323,12 +327,14 @@ Gateway::~Gateway() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-rapidjson::Document WaitForUsage(const Gateway& gateway, int requests) {
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
+rapidjson::Document WaitForUsage(const Gateway& gateway, int requests,
+                                 const std::string& key,
+                                 absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
   std::string last;
   while (absl::Now() < deadline) {
     HttpAnswer answer = HttpCall("GET", gateway.http_base() + "/v1/usage",
-                                 {absl::StrCat("Authorization: Bearer ", kDemoKey)});
+                                 {absl::StrCat("Authorization: Bearer ", key)});
     last = answer.body;
     if (answer.status == 200) {
       rapidjson::Document doc;

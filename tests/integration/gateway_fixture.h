@@ -56,6 +56,9 @@ struct GatewayOptions {
   // `worker_routing` ("prefix" or "round_robin").
   int worker_processes = 0;
   std::string worker_routing;
+  // How long a usage event waits in memory for the broker before it is
+  // spooled to disk (kafka.usage_delivery_timeout); zero: the default.
+  absl::Duration usage_delivery_timeout = absl::ZeroDuration();
 };
 
 // The config's `admission:` for limits shared in the Redis at `address`:
@@ -134,9 +137,11 @@ class Gateway {
   std::vector<std::string> ingress_remotes_;
 };
 
-// Polls GET /v1/usage (as the demo tenant) until `requests` requests are
-// counted, for up to 30 s; the last answer (a test failure when it never
-// gets there).
-rapidjson::Document WaitForUsage(const Gateway& gateway, int requests);
+// Polls GET /v1/usage (as the demo tenant, or the tenant of `key`) until
+// `requests` requests are counted, for up to `timeout`; the last answer (a
+// test failure when it never gets there).
+rapidjson::Document WaitForUsage(const Gateway& gateway, int requests,
+                                 const std::string& key = kDemoKey,
+                                 absl::Duration timeout = absl::Seconds(30));
 
 }  // namespace sluice::testing

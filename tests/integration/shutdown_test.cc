@@ -69,7 +69,7 @@ class UsageEvents {
     absl::Time deadline = absl::Now() + absl::Seconds(45);
     auto all_seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       std::set<std::string> seen;
-      for (const auto& event : events_) seen.insert(event.request_id());
+      for (const auto& event : events_) seen.insert(event.client_request_id());
       for (const std::string& id : ids) {
         if (!seen.contains(id)) return false;
       }
@@ -182,9 +182,9 @@ TEST(ShutdownTest, InFlightRequestsAreDrainedAndMeteredOnce) {
   std::vector<sluice::v1::UsageEvent> events = usage.WaitFor(ids);
   std::map<std::string, int> per_id;
   for (const auto& event : events) {
-    if (!ids.contains(event.request_id())) continue;
-    ++per_id[event.request_id()];
-    EXPECT_EQ(event.status(), 499) << event.request_id() << ": "
+    if (!ids.contains(event.client_request_id())) continue;
+    ++per_id[event.client_request_id()];
+    EXPECT_EQ(event.status(), 499) << event.client_request_id() << ": "
                                    << event.error_type();
     EXPECT_EQ(event.tenant(), "demo");
   }

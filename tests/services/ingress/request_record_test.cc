@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "sluice/v1/chat.pb.h"
+#include "services/ingress/request_admission.h"
 #include "tests/services/ingress/collecting_reporter.h"
 
 namespace sluice::ingress {
@@ -79,7 +81,10 @@ TEST(RequestRecordTest, FinishReportsOneEventWithTheOutcome) {
 
   std::vector<sluice::v1::UsageEvent> events = reporter.events();
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].request_id(), "req-7");
+  // Sluice's own id keys the event; the client's is kept beside it.
+  EXPECT_EQ(events[0].request_id(), record.request_id());
+  EXPECT_TRUE(absl::StartsWith(events[0].request_id(), "req_"));
+  EXPECT_EQ(events[0].client_request_id(), "req-7");
   EXPECT_TRUE(events[0].stream());
   EXPECT_EQ(events[0].tenant(), "acme");
   EXPECT_EQ(events[0].status(), 200);
@@ -89,12 +94,35 @@ TEST(RequestRecordTest, FinishReportsOneEventWithTheOutcome) {
   EXPECT_GT(events[0].time().seconds(), 0);
 }
 
-TEST(RequestRecordTest, RequestIdHeaderIsSet) {
+TEST(RequestRecordTest, RequestIdHeadersAreSluicesAndTheClients) {
   CollectingReporter reporter;
   RequestRecord record(&reporter, "req-9", false);
-  ASSERT_FALSE(record.headers().empty());
+  ASSERT_GE(record.headers().size(), 2u);
   EXPECT_EQ(record.headers()[0].first, "x-request-id");
-  EXPECT_EQ(record.headers()[0].second, "req-9");
+  EXPECT_EQ(record.headers()[0].second, record.request_id());
+  EXPECT_EQ(record.headers()[1].first, "x-client-request-id");
+  EXPECT_EQ(record.headers()[1].second, "req-9");
+}
+
+TEST(RequestRecordTest, EveryRecordGetsItsOwnIdWhateverTheClientSent) {
+  CollectingReporter reporter;
+  RequestRecord first(&reporter, "same", false);
+  RequestRecord second(&reporter, "same", false);
+  RequestRecord anonymous(&reporter, "", false);
+  EXPECT_NE(first.request_id(), second.request_id());
+  EXPECT_FALSE(anonymous.request_id().empty());
+  EXPECT_TRUE(anonymous.client_request_id().empty());
+  for (const auto& [name, value] : anonymous.headers()) {
+    EXPECT_NE(name, "x-client-request-id");
+  }
+}
+
+TEST(RequestRecordTest, ClientRequestIdPrefersTheOpenAiHeaderAndDropsOddOnes) {
+  EXPECT_EQ(ClientRequestId("mine-1", "other"), "mine-1");
+  EXPECT_EQ(ClientRequestId("", "other.2"), "other.2");
+  EXPECT_EQ(ClientRequestId("has space", "ok_3"), "ok_3");
+  EXPECT_EQ(ClientRequestId("", "new\nline"), "");
+  EXPECT_EQ(ClientRequestId(std::string(129, 'a'), ""), "");
 }
 
 TEST(RequestRecordTest, FinishingTwiceReportsOnce) {

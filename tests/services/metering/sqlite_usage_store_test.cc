@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -70,11 +72,13 @@ TEST_F(SqliteUsageStoreTest, CountsEachRequestOnceWithItsTotals) {
   EXPECT_EQ(total.completion_tokens(), 2500);
   EXPECT_EQ(total.cached_tokens(), 2500);
   EXPECT_EQ(total.total_tokens(), 7500);
-  EXPECT_EQ(acme->events(), 502);
+  // A tenant's report counts its own events only.
+  EXPECT_EQ(acme->events(), 501);
 
   absl::StatusOr<sluice::v1::UsageReport> all = (*store)->Totals("");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->totals_size(), 2);
+  EXPECT_EQ(all->events(), 502);
 }
 
 TEST_F(SqliteUsageStoreTest, ANewProcessFindsWhatWasStored) {
@@ -120,6 +124,55 @@ TEST_F(SqliteUsageStoreTest, ABatchIsOneTransactionCountingEachRequestOnce) {
   EXPECT_EQ(totals->totals(0).errors(), 1);
   EXPECT_EQ(totals->totals(0).prompt_tokens(), 11);
   EXPECT_EQ(*(*store)->RecordAll(batch), 0);  // redelivered: nothing new
+}
+
+}  // namespace
+}  // namespace sluice::metering
+
+namespace sluice::metering {
+namespace {
+
+TEST_F(SqliteUsageStoreTest, OffsetsAreStoredWithTheirEventsAndOnlyMoveOn) {
+  {
+    absl::StatusOr<UsageStorePtr> store = SqliteUsageStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<std::optional<int64_t>> none =
+        (*store)->NextOffset("sluice.usage", 0);
+    ASSERT_TRUE(none.ok()) << none.status();
+    EXPECT_FALSE(none->has_value());
+    ASSERT_TRUE((*store)
+                    ->RecordAll({Event("a", "acme", 200, 1, 1)},
+                                {{"sluice.usage", 0, 10}, {"sluice.usage", 3, 7}})
+                    .ok());
+    // A late batch from before a rebalance does not move an offset back.
+    ASSERT_TRUE((*store)->RecordAll({}, {{"sluice.usage", 0, 4}}).ok());
+  }
+  absl::StatusOr<UsageStorePtr> reopened = SqliteUsageStore::Open(path_);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(*(*reopened)->NextOffset("sluice.usage", 0), 10);
+  EXPECT_EQ(*(*reopened)->NextOffset("sluice.usage", 3), 7);
+  EXPECT_FALSE((*reopened)->NextOffset("sluice.usage", 1)->has_value());
+  EXPECT_FALSE((*reopened)->NextOffset("other", 0)->has_value());
+}
+
+TEST_F(SqliteUsageStoreTest, TotalsCarryWhatWasChargedAndWhatItCost) {
+  absl::StatusOr<UsageStorePtr> store = SqliteUsageStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<sluice::v1::UsageEvent> events;
+  for (int i = 0; i < 3; ++i) {
+    sluice::v1::UsageEvent event =
+        Event(absl::StrCat("p-", i), "acme", 200, 100, 50);
+    event.mutable_decision()->set_price_micro_usd(1000 + i);
+    event.mutable_decision()->set_upstream_cost_micro_usd(i == 2 ? 0 : 700);
+    events.push_back(event);
+  }
+  ASSERT_TRUE((*store)->RecordAll(events).ok());
+  ASSERT_TRUE((*store)->RecordAll(events).ok());  // redelivered
+  absl::StatusOr<sluice::v1::UsageReport> totals = (*store)->Totals("acme");
+  ASSERT_TRUE(totals.ok());
+  ASSERT_EQ(totals->totals_size(), 1);
+  EXPECT_EQ(totals->totals(0).price_micro_usd(), 3003);
+  EXPECT_EQ(totals->totals(0).upstream_cost_micro_usd(), 1400);
 }
 
 }  // namespace
