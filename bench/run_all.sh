@@ -2,7 +2,8 @@
 # Every benchmark under bench/, in one go (./dev bench): the gateway table
 # with its four contenders and the targets (bench/gateway), then the cache
 # (bench/cache), async jobs through Kafka (bench/jobs), token counting
-# (bench/tokenizer). Results and the plot go to bench/results/ (not tracked).
+# (bench/tokenizer), metering ingest (bench/metering). Results and the plot
+# go to bench/results/ (not tracked).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export OUT=${OUT:-$ROOT/bench/results}
@@ -24,4 +25,8 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "## bench/tokenizer"
   echo
   "$ROOT/bench/tokenizer/run.sh"
+  echo
+  echo "## bench/metering"
+  echo
+  "$ROOT/bench/metering/run.sh"
 } 2>&1 | tee "$OUT/latest.md"

@@ -22,47 +22,6 @@ void RespondJson(http::ResponseWriter& writer, const rapidjson::StringBuffer& bo
                  std::string(body.GetString(), body.GetSize()));
 }
 
-std::string UsageJson(const sluice::v1::UsageReport& report) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter json(buffer);
-  json.StartObject();
-  json.Key("object");
-  json.String("list");
-  json.Key("events");
-  json.Int64(report.events());
-  json.Key("data");
-  json.StartArray();
-  for (const auto& total : report.totals()) {
-    json.StartObject();
-    json.Key("tenant");
-    json.String(total.tenant().c_str());
-    json.Key("model");
-    json.String(total.model().c_str());
-    json.Key("requests");
-    json.Int64(total.requests());
-    json.Key("errors");
-    json.Int64(total.errors());
-    json.Key("prompt_tokens");
-    json.Int64(total.prompt_tokens());
-    json.Key("completion_tokens");
-    json.Int64(total.completion_tokens());
-    json.Key("cached_tokens");
-    json.Int64(total.cached_tokens());
-    json.Key("reasoning_tokens");
-    json.Int64(total.reasoning_tokens());
-    json.Key("total_tokens");
-    json.Int64(total.total_tokens());
-    json.Key("price_micro_usd");
-    json.Int64(total.price_micro_usd());
-    json.Key("upstream_cost_micro_usd");
-    json.Int64(total.upstream_cost_micro_usd());
-    json.EndObject();
-  }
-  json.EndArray();
-  json.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 }  // namespace
 
 HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
@@ -73,6 +32,7 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
       chat_(parts.edge, parts.usage),
       token_count_(auth_, parts.router, parts.calls),
       admin_(config, parts.cache, parts.keys),
+      usage_(auth_, &admin_, parts.metering, parts.calls),
       metering_(parts.metering),
       calls_(parts.calls),
       jobs_(parts.jobs) {
@@ -94,10 +54,7 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
              [this](http::Request r, http::ResponseWriterPtr w) {
                Models(r, *w);
              });
-  paths_.Add("GET", "/v1/usage",
-             [this](http::Request r, http::ResponseWriterPtr w) {
-               Usage(r, std::move(w));
-             });
+  usage_.AddRoutes(paths_);
   paths_.AddPrefix("GET", "/v1/jobs/",
                    [this](http::Request r, http::ResponseWriterPtr w) {
                      JobResult(r, *w);
@@ -185,36 +142,5 @@ void HttpApi::JobResult(const http::Request& request,
                  std::string(buffer.GetString(), buffer.GetSize()));
 }
 
-void HttpApi::Usage(const http::Request& request,
-                    http::ResponseWriterPtr writer) {
-  std::optional<Caller> caller = AuthenticateOrRespond(*auth_, request, *writer);
-  if (!caller.has_value()) return;
-  if (metering_ == nullptr) {
-    RespondWithError(*writer,
-                     absl::UnavailableError("metering is not reachable"), {});
-    return;
-  }
-  host::CallContextPtr context = host::CallContext::Create(
-      {absl::Now() + absl::Seconds(10), "", "", {caller->tenant, caller->key_id}});
-  auto ticket = std::make_shared<host::CallTracker::Ticket>(
-      calls_->Enter(context));
-  if (!*ticket) {
-    RespondWithError(
-        *writer, absl::UnavailableError("this gateway is shutting down"), {});
-    return;
-  }
-  sluice::v1::UsageQuery query;
-  query.set_tenant(caller->tenant);
-  metering_->GetUsage(
-      std::move(context), std::move(query),
-      [ticket, writer](absl::StatusOr<sluice::v1::UsageReport> report) {
-        if (!report.ok()) {
-          RespondWithError(*writer, report.status(), {});
-          return;
-        }
-        writer->Respond(200, {{"content-type", "application/json"}},
-                        UsageJson(*report));
-      });
-}
 
 }  // namespace sluice::ingress

@@ -17,6 +17,7 @@
 #include "services/ingress/chat_http_handler.h"
 #include "services/ingress/job_store.h"
 #include "services/ingress/token_count_handler.h"
+#include "services/ingress/usage_api.h"
 #include "services/ingress/usage_reporter.h"
 #include "services/metering/metering.h"
 
@@ -50,7 +51,6 @@ class HttpApi {
 
  private:
   void Models(const http::Request& request, http::ResponseWriter& writer) const;
-  void Usage(const http::Request& request, http::ResponseWriterPtr writer);
   // GET /v1/jobs/{custom_id}: the stored result of the caller's tenant's
   // Kafka job.
   void JobResult(const http::Request& request, http::ResponseWriter& writer) const;
@@ -60,6 +60,7 @@ class HttpApi {
   ChatHttpHandler chat_;
   TokenCountHandler token_count_;
   AdminApi admin_;
+  UsageApi usage_;
   std::optional<BatchApi> batches_;
   metering::Metering* metering_;
   host::CallTracker* calls_;

@@ -9,6 +9,7 @@
 #include "libs/obs/logging.h"
 #include "libs/obs/metrics.h"
 #include "libs/obs/trace_context.h"
+#include "services/ingress/genai_metrics.h"
 
 namespace sluice::ingress {
 
@@ -71,6 +72,8 @@ void RequestRecord::SetRoute(absl::string_view route) {
 std::string RequestRecord::SetDecision(
     const sluice::v1::RouteDecision& decision) {
   *event_.mutable_decision() = decision;
+  event_.set_time_to_first_token_ms(
+      absl::ToInt64Milliseconds(absl::Now() - start_));
   absl::Duration overhead = absl::Now() - start_ -
                             absl::Microseconds(decision.upstream_us());
   overhead = std::max(overhead, absl::ZeroDuration());
@@ -93,6 +96,7 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
     usage->set_total_tokens(usage->prompt_tokens() +
                             usage->completion_tokens());
   }
+  RecordGenAiMetrics(event_);
   reporter_->Report(event_);
   for (auto& hook : std::exchange(on_finish_, {})) hook(event_);
   // The access log: ids and outcome only, never keys or message content.

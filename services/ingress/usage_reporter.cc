@@ -54,7 +54,9 @@ absl::StatusOr<std::unique_ptr<KafkaUsageReporter>> KafkaUsageReporter::Create(
 }
 
 void KafkaUsageReporter::Report(const sluice::v1::UsageEvent& event) {
-  writer_->Write(event.request_id(), event.SerializeAsString());
+  // Keyed (so partitioned) by tenant: one tenant's events stay in order on
+  // one partition. Metering deduplicates by the event's own request id.
+  writer_->Write(event.tenant(), event.SerializeAsString());
 }
 
 }  // namespace sluice::ingress

@@ -18,8 +18,8 @@ class UsageReporter {
   virtual void Report(const sluice::v1::UsageEvent& event) = 0;
 };
 
-// Publishes each event to Kafka keyed by its request id (metering
-// deduplicates by that key, so an event delivered twice counts once).
+// Publishes each event to Kafka keyed by its tenant (metering deduplicates
+// by the event's request id, so an event delivered twice counts once).
 // Events the broker cannot take wait in a disk spool and are delivered when
 // it is back, after a restart too; /metrics shows the spool's depth and any
 // event dropped because the spool was full.

@@ -18,6 +18,16 @@ class Metering {
   virtual void GetUsage(host::CallContextPtr context,
                         sluice::v1::UsageQuery query,
                         host::Callback<sluice::v1::UsageReport> done) = 0;
+  // Aggregates over time, filtered and grouped as `query` says; an empty
+  // tenant means all of them (ingress lets only the admin key ask that).
+  virtual void Report(host::CallContextPtr context,
+                      sluice::v1::ReportQuery query,
+                      host::Callback<sluice::v1::ReportResponse> done) = 0;
+  // The stored usage event of one request: NOT_FOUND when there is none, or
+  // when it is another tenant's than `lookup.tenant` (if set).
+  virtual void GetRequest(host::CallContextPtr context,
+                          sluice::v1::RequestLookup lookup,
+                          host::Callback<sluice::v1::UsageEvent> done) = 0;
 };
 
 }  // namespace sluice::metering

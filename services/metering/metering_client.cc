@@ -15,6 +15,28 @@ void MeteringClient::GetUsage(host::CallContextPtr context,
       context, auth_, std::move(query), std::move(done));
 }
 
+void MeteringClient::Report(host::CallContextPtr context,
+                            sluice::v1::ReportQuery query,
+                            host::Callback<sluice::v1::ReportResponse> done) {
+  sluice::v1::Metering::Stub* stub = stub_.get();
+  host::CallUnary<sluice::v1::ReportResponse>(
+      [stub](auto* c, auto* q, auto* r, auto f) {
+        stub->async()->Report(c, q, r, std::move(f));
+      },
+      context, auth_, std::move(query), std::move(done));
+}
+
+void MeteringClient::GetRequest(host::CallContextPtr context,
+                                sluice::v1::RequestLookup lookup,
+                                host::Callback<sluice::v1::UsageEvent> done) {
+  sluice::v1::Metering::Stub* stub = stub_.get();
+  host::CallUnary<sluice::v1::UsageEvent>(
+      [stub](auto* c, auto* q, auto* r, auto f) {
+        stub->async()->GetRequest(c, q, r, std::move(f));
+      },
+      context, auth_, std::move(lookup), std::move(done));
+}
+
 host::ClientDefinition MeteringClientDefinition() {
   return {kServiceName,
           [](host::Components& components,

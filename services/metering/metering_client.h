@@ -18,6 +18,11 @@ class MeteringClient final : public Metering {
   // Metering
   void GetUsage(host::CallContextPtr context, sluice::v1::UsageQuery query,
                 host::Callback<sluice::v1::UsageReport> done) override;
+  void Report(host::CallContextPtr context, sluice::v1::ReportQuery query,
+              host::Callback<sluice::v1::ReportResponse> done) override;
+  void GetRequest(host::CallContextPtr context,
+                  sluice::v1::RequestLookup lookup,
+                  host::Callback<sluice::v1::UsageEvent> done) override;
 
  private:
   std::unique_ptr<sluice::v1::Metering::Stub> stub_;

@@ -14,4 +14,24 @@ grpc::ServerUnaryReactor* MeteringGrpc::GetUsage(
                           });
 }
 
+grpc::ServerUnaryReactor* MeteringGrpc::Report(
+    grpc::CallbackServerContext* context, const sluice::v1::ReportQuery* query,
+    sluice::v1::ReportResponse* report) {
+  return host::ServeUnary(context, auth_, report,
+                          [&](host::CallContextPtr ctx, auto done) {
+                            metering_->Report(std::move(ctx), *query,
+                                              std::move(done));
+                          });
+}
+
+grpc::ServerUnaryReactor* MeteringGrpc::GetRequest(
+    grpc::CallbackServerContext* context,
+    const sluice::v1::RequestLookup* lookup, sluice::v1::UsageEvent* event) {
+  return host::ServeUnary(context, auth_, event,
+                          [&](host::CallContextPtr ctx, auto done) {
+                            metering_->GetRequest(std::move(ctx), *lookup,
+                                                  std::move(done));
+                          });
+}
+
 }  // namespace sluice::metering

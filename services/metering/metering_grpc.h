@@ -16,6 +16,12 @@ class MeteringGrpc final : public sluice::v1::Metering::CallbackService {
   grpc::ServerUnaryReactor* GetUsage(grpc::CallbackServerContext* context,
                                      const sluice::v1::UsageQuery* query,
                                      sluice::v1::UsageReport* report) override;
+  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
+                                   const sluice::v1::ReportQuery* query,
+                                   sluice::v1::ReportResponse* report) override;
+  grpc::ServerUnaryReactor* GetRequest(grpc::CallbackServerContext* context,
+                                       const sluice::v1::RequestLookup* lookup,
+                                       sluice::v1::UsageEvent* event) override;
 
  private:
   Metering* metering_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "services/metering/postgres_usage_store.h"
 #include "services/metering/sqlite_usage_store.h"
 #include "spdlog/spdlog.h"
 
@@ -18,7 +20,10 @@ absl::StatusOr<std::unique_ptr<MeteringImpl>> MeteringImpl::Create(
   const std::string& path = config.metering().sqlite_path().empty()
                                 ? std::string("sluice-metering.db")
                                 : config.metering().sqlite_path();
-  absl::StatusOr<UsageStorePtr> store = SqliteUsageStore::Open(path);
+  absl::StatusOr<UsageStorePtr> store =
+      config.metering().postgres_dsn().empty()
+          ? SqliteUsageStore::Open(path)
+          : OpenPostgresUsageStore(config.metering().postgres_dsn());
   if (!store.ok()) return store.status();
   std::unique_ptr<MeteringImpl> metering(new MeteringImpl(*std::move(store)));
   kafka::ConsumerOptions options;
@@ -105,6 +110,50 @@ void MeteringImpl::GetUsage(host::CallContextPtr context,
   }
   // A local SQLite read of a small aggregate table: sub-millisecond.
   std::move(done)(store_->Totals(query.tenant()));
+}
+
+template <typename T>
+void MeteringImpl::OffThread(absl::AnyInvocable<absl::StatusOr<T>() &&> query,
+                             host::Callback<T> done) {
+  auto shared_done =
+      std::make_shared<host::Callback<T>>(std::move(done));
+  bool queued = readers_->TrySubmit(
+      [query = std::move(query), shared_done]() mutable {
+        std::move(*shared_done)(std::move(query)());
+      });
+  if (!queued) {
+    std::move(*shared_done)(absl::UnavailableError(
+        "metering is answering too many reports; retry shortly"));
+  }
+}
+
+void MeteringImpl::Report(host::CallContextPtr context,
+                          sluice::v1::ReportQuery query,
+                          host::Callback<sluice::v1::ReportResponse> done) {
+  UsageStore* store = store_.get();
+  OffThread<sluice::v1::ReportResponse>(
+      [store, query = std::move(query)]() { return store->Report(query); },
+      std::move(done));
+}
+
+void MeteringImpl::GetRequest(host::CallContextPtr context,
+                              sluice::v1::RequestLookup lookup,
+                              host::Callback<sluice::v1::UsageEvent> done) {
+  UsageStore* store = store_.get();
+  OffThread<sluice::v1::UsageEvent>(
+      [store, lookup = std::move(lookup)]()
+          -> absl::StatusOr<sluice::v1::UsageEvent> {
+        absl::StatusOr<sluice::v1::UsageEvent> event =
+            store->FindRequest(lookup.request_id());
+        // Another tenant's request is answered as if it did not exist.
+        if (event.ok() && !lookup.tenant().empty() &&
+            event->tenant() != lookup.tenant()) {
+          return absl::NotFoundError(absl::StrCat(
+              "no usage recorded for request ", lookup.request_id()));
+        }
+        return event;
+      },
+      std::move(done));
 }
 
 }  // namespace sluice::metering

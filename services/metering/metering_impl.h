@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "libs/io/bounded_pool.h"
 #include "libs/kafka/consumer.h"
 #include "services/metering/metering.h"
 #include "services/metering/usage_store.h"
@@ -24,18 +25,31 @@ class MeteringImpl final : public Metering {
   // Metering
   void GetUsage(host::CallContextPtr context, sluice::v1::UsageQuery query,
                 host::Callback<sluice::v1::UsageReport> done) override;
+  void Report(host::CallContextPtr context, sluice::v1::ReportQuery query,
+              host::Callback<sluice::v1::ReportResponse> done) override;
+  void GetRequest(host::CallContextPtr context,
+                  sluice::v1::RequestLookup lookup,
+                  host::Callback<sluice::v1::UsageEvent> done) override;
 
   // Stops consuming (what was consumed is stored; the rest stays in Kafka).
   void Stop();
 
  private:
   explicit MeteringImpl(UsageStorePtr store) : store_(std::move(store)) {}
+  // Runs `query` on a reader thread (a report over a long range scans many
+  // rows: never on an I/O or RPC thread); UNAVAILABLE when too many wait.
+  template <typename T>
+  void OffThread(absl::AnyInvocable<absl::StatusOr<T>() &&> query,
+                 host::Callback<T> done);
   // Applies what one poll round brought, in one store transaction; a
   // malformed message is logged and skipped.
   absl::Status Consume(const std::vector<kafka::Message>& messages);
 
   UsageStorePtr store_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  // Last: its threads stop (running what is queued) before the store goes.
+  std::unique_ptr<io::BoundedPool> readers_ =
+      std::make_unique<io::BoundedPool>(2, 64);
 };
 
 }  // namespace sluice::metering

@@ -3,6 +3,10 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "services/metering/report_plan.h"
+#include "services/metering/usage_rollup.h"
 
 namespace sluice::metering {
 namespace {
@@ -88,6 +92,40 @@ constexpr const char* kOffsetSql =
     "VALUES (?, ?, ?) ON CONFLICT (topic, partition_id) DO UPDATE SET "
     "next_offset = max(next_offset, excluded.next_offset)";
 
+constexpr const char* kRollupKeyColumns =
+    "granularity, bucket, tenant, key_id, model, provider";
+
+std::string RollupSchemaSql() {
+  std::string sql =
+      "CREATE TABLE IF NOT EXISTS usage_rollups (granularity INTEGER NOT "
+      "NULL, bucket INTEGER NOT NULL, tenant TEXT NOT NULL, key_id TEXT NOT "
+      "NULL, model TEXT NOT NULL, provider TEXT NOT NULL";
+  for (const std::string& column : RollupColumns()) {
+    absl::StrAppend(&sql, ", ", column, " INTEGER NOT NULL DEFAULT 0");
+  }
+  absl::StrAppend(&sql, ", PRIMARY KEY (", kRollupKeyColumns,
+                  ")) WITHOUT ROWID");
+  return sql;
+}
+
+// Adds a batch's sums to a stored row (creating it).
+const char* RollupUpsertSql() {
+  static const std::string* const sql = [] {
+    std::vector<std::string> placeholders(6 + RollupColumns().size(), "?");
+    std::vector<std::string> updates;
+    for (const std::string& column : RollupColumns()) {
+      updates.push_back(
+          absl::StrCat(column, " = ", column, " + excluded.", column));
+    }
+    return new std::string(absl::StrCat(
+        "INSERT INTO usage_rollups (", kRollupKeyColumns, ", ",
+        absl::StrJoin(RollupColumns(), ", "), ") VALUES (",
+        absl::StrJoin(placeholders, ", "), ") ON CONFLICT (",
+        kRollupKeyColumns, ") DO UPDATE SET ", absl::StrJoin(updates, ", ")));
+  }();
+  return sql->c_str();
+}
+
 }  // namespace
 
 absl::StatusOr<UsageStorePtr> SqliteUsageStore::Open(const std::string& path) {
@@ -102,6 +140,9 @@ absl::StatusOr<UsageStorePtr> SqliteUsageStore::Open(const std::string& path) {
   {
     absl::MutexLock lock(&store->mu_);
     if (absl::Status s = store->Exec(kSchema); !s.ok()) return s;
+    if (absl::Status s = store->Exec(RollupSchemaSql().c_str()); !s.ok()) {
+      return s;
+    }
     for (const char* added : kAddedColumns) {
       store->Exec(added).IgnoreError();
     }
@@ -169,13 +210,25 @@ absl::StatusOr<int> SqliteUsageStore::RecordAll(
     return s;
   }
   int added = 0;
+  // The batch's new events summed per row first: a batch is mostly a few
+  // tenants and models in one minute, so a few upserts cover it.
+  Rollups rollups;
   for (const sluice::v1::UsageEvent& event : events) {
     absl::StatusOr<bool> applied = Apply(event);
     if (!applied.ok()) {
       Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
       return applied.status();
     }
-    added += *applied ? 1 : 0;
+    if (*applied) {
+      ++added;
+      AddToRollups(event, rollups);
+    }
+  }
+  for (const auto& [key, row] : rollups) {
+    if (absl::Status s = UpsertRollup(key, row); !s.ok()) {
+      Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
+      return s;
+    }
   }
   for (const ConsumedOffset& offset : offsets) {
     absl::Status error;
@@ -276,6 +329,102 @@ absl::StatusOr<sluice::v1::UsageReport> SqliteUsageStore::Totals(
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "read totals");
   return report;
+}
+
+absl::Status SqliteUsageStore::UpsertRollup(const RollupKey& key,
+                                           const RollupRow& row) {
+  absl::Status error;
+  sqlite3_stmt* statement = Prepared(kRollup, RollupUpsertSql(), error);
+  if (statement == nullptr) return error;
+  sqlite3_bind_int64(statement, 1, key.granularity);
+  sqlite3_bind_int64(statement, 2, key.bucket);
+  sqlite3_bind_text(statement, 3, key.tenant.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 4, key.key_id.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 5, key.model.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 6, key.provider.c_str(), -1, SQLITE_TRANSIENT);
+  int parameter = 7;
+  for (int64_t value : row.Values()) {
+    sqlite3_bind_int64(statement, parameter++, value);
+  }
+  int rc = sqlite3_step(statement);
+  sqlite3_reset(statement);
+  if (rc != SQLITE_DONE) return SqliteError(db_, "update rollups");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<sluice::v1::ReportResponse> SqliteUsageStore::Report(
+    const sluice::v1::ReportQuery& query) {
+  absl::StatusOr<ReportPlan> plan = PlanReport(query, absl::Now());
+  if (!plan.ok()) return plan.status();
+  const std::string sql = ReportSql(*plan, "usage_rollups", [](int) { return "?"; });
+  absl::MutexLock lock(&mu_);
+  Statement select;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &select.stmt, nullptr) !=
+      SQLITE_OK) {
+    return SqliteError(db_, "prepare report");
+  }
+  sqlite3_bind_int64(select.stmt, 1, plan->granularity);
+  sqlite3_bind_int64(select.stmt, 2, plan->from);
+  sqlite3_bind_int64(select.stmt, 3, plan->to);
+  int parameter = 4;
+  for (const auto& filter : plan->filters) {
+    sqlite3_bind_text(select.stmt, parameter++, filter.second.c_str(), -1,
+                      SQLITE_TRANSIENT);
+  }
+  sluice::v1::ReportResponse report;
+  report.set_granularity(query.granularity());
+  const int columns = sqlite3_column_count(select.stmt);
+  std::vector<int64_t> values(RollupColumns().size());
+  int rc;
+  while ((rc = sqlite3_step(select.stmt)) == SQLITE_ROW) {
+    int column = 0;
+    sluice::v1::ReportRow row;
+    if (plan->per_bucket) {
+      row.mutable_bucket_start()->set_seconds(
+          sqlite3_column_int64(select.stmt, column++));
+    }
+    for (const std::string& dimension : plan->group_columns) {
+      const unsigned char* text = sqlite3_column_text(select.stmt, column++);
+      SetDimension(dimension,
+                   text == nullptr ? "" : reinterpret_cast<const char*>(text),
+                   row);
+    }
+    for (size_t i = 0; i < values.size() && column < columns; ++i) {
+      values[i] = sqlite3_column_int64(select.stmt, column++);
+    }
+    RollupRow sums = RollupRow::FromValues(values.data());
+    if (sums.requests == 0) continue;
+    sums.FillReportRow(row);
+    *report.add_rows() = std::move(row);
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "read report");
+  return report;
+}
+
+absl::StatusOr<sluice::v1::UsageEvent> SqliteUsageStore::FindRequest(
+    const std::string& request_id) {
+  absl::MutexLock lock(&mu_);
+  Statement select;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT event FROM usage_events WHERE request_id = ?",
+                         -1, &select.stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "prepare request lookup");
+  }
+  sqlite3_bind_text(select.stmt, 1, request_id.c_str(), -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(select.stmt);
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(
+        absl::StrCat("no usage recorded for request ", request_id));
+  }
+  if (rc != SQLITE_ROW) return SqliteError(db_, "read request");
+  sluice::v1::UsageEvent event;
+  const void* blob = sqlite3_column_blob(select.stmt, 0);
+  if (!event.ParseFromArray(blob, sqlite3_column_bytes(select.stmt, 0))) {
+    return absl::DataLossError(
+        absl::StrCat("the stored event of request ", request_id,
+                     " does not parse"));
+  }
+  return event;
 }
 
 absl::StatusOr<std::optional<int64_t>> SqliteUsageStore::NextOffset(

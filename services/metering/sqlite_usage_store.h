@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "services/metering/usage_rollup.h"
 #include "services/metering/usage_store.h"
 
 namespace sluice::metering {
@@ -25,6 +26,10 @@ class SqliteUsageStore : public UsageStore {
       const std::string& topic, int32_t partition) override;
   absl::StatusOr<sluice::v1::UsageReport> Totals(
       const std::string& tenant) override;
+  absl::StatusOr<sluice::v1::ReportResponse> Report(
+      const sluice::v1::ReportQuery& query) override;
+  absl::StatusOr<sluice::v1::UsageEvent> FindRequest(
+      const std::string& request_id) override;
 
  private:
   explicit SqliteUsageStore(sqlite3* db) : db_(db) {}
@@ -38,13 +43,17 @@ class SqliteUsageStore : public UsageStore {
   // transaction; whether it was new.
   absl::StatusOr<bool> Apply(const sluice::v1::UsageEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds a batch's sums to one stored rollup row, inside the caller's
+  // transaction.
+  absl::Status UpsertRollup(const RollupKey& key, const RollupRow& row)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs a prepared statement that returns no rows.
   absl::Status Run(int slot, const char* sql, absl::string_view what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Slots of the kept statements.
   enum StatementSlot { kBegin, kCommit, kRollback, kInsert, kUpsert,
-                       kOffset, kStatementCount };
+                       kOffset, kRollup, kStatementCount };
 
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);

@@ -42,6 +42,13 @@ class UsageStore {
   // counts the stored events of those tenants.
   virtual absl::StatusOr<sluice::v1::UsageReport> Totals(
       const std::string& tenant) = 0;
+  // Sums of the stored rollups as the query asks (INVALID_ARGUMENT for a
+  // malformed one).
+  virtual absl::StatusOr<sluice::v1::ReportResponse> Report(
+      const sluice::v1::ReportQuery& query) = 0;
+  // The stored event of one request; NOT_FOUND when there is none.
+  virtual absl::StatusOr<sluice::v1::UsageEvent> FindRequest(
+      const std::string& request_id) = 0;
 };
 
 using UsageStorePtr = std::unique_ptr<UsageStore>;

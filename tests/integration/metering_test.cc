@@ -4,6 +4,8 @@
 // and keeps Kafka off the request path.
 #include <signal.h>
 
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -16,6 +18,8 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "services/metering/metering_impl.h"
+#include "services/metering/sqlite_usage_store.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/support/http_test_client.h"
 
@@ -104,6 +108,111 @@ TEST_P(MeteringTest, EveryRequestIsMeteredWhateverIdItsClientSends) {
   EXPECT_EQ(acme_events, 3);
 }
 
+rapidjson::Document Json(const HttpAnswer& answer) {
+  rapidjson::Document doc;
+  doc.Parse(answer.body.c_str());
+  EXPECT_FALSE(doc.HasParseError()) << answer.body;
+  return doc;
+}
+
+HttpAnswer Get(const Gateway& gateway, const std::string& key,
+               const std::string& path) {
+  return HttpCall("GET", gateway.http_base() + path,
+                  {absl::StrCat("Authorization: Bearer ", key)});
+}
+
+TEST_P(MeteringTest, ReportsAndOneRequestsUsageForTheirViewersOnly) {
+  GatewayOptions options;
+  // Prices high enough that a short answer costs whole micro-dollars.
+  options.deepseek_prices = "input_usd_per_mtok: 100, output_usd_per_mtok: 200";
+  auto gateway = Gateway::Start(GetParam(), options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  std::string stream_id;
+  for (int i = 0; i < 4; ++i) {
+    HttpAnswer answer = Chat(**gateway, kDemoKey, i == 0 ? kStream : kUnary);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    if (i == 0) stream_id = answer.Header("x-request-id");
+  }
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Chat(**gateway, kAcmeKey, kUnary).status, 200);
+  }
+  ASSERT_EQ(Metered(**gateway, kDemoKey, 4).first, 4);
+  ASSERT_EQ(Metered(**gateway, kAcmeKey, 2).first, 2);
+  // OpenTelemetry's GenAI metrics, Prometheus-style, on the edge.
+  HttpAnswer metrics = HttpCall("GET", (*gateway)->http_base() + "/metrics");
+  const std::string served =
+      "gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"sim\","
+      "gen_ai_request_model=\"deepseek-chat\","
+      "gen_ai_response_model=\"deepseek-chat\"";
+  EXPECT_NE(
+      metrics.body.find("gen_ai_client_operation_duration_seconds_count{" +
+                        served + "} 6"),
+      std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("gen_ai_client_token_usage_count{" + served +
+                              ",gen_ai_token_type=\"input\"} 6"),
+            std::string::npos);
+
+  // A tenant's report per minute and model covers its own requests.
+  HttpAnswer mine =
+      Get(**gateway, kDemoKey, "/v1/usage?granularity=minute&group_by=model");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  rapidjson::Document report = Json(mine);
+  EXPECT_STREQ(report["object"].GetString(), "usage.report");
+  EXPECT_STREQ(report["granularity"].GetString(), "minute");
+  int64_t requests = 0;
+  for (const auto& row : report["data"].GetArray()) {
+    EXPECT_TRUE(row.HasMember("bucket_start"));
+    EXPECT_STREQ(row["model"].GetString(), "deepseek-chat");
+    EXPECT_FALSE(row.HasMember("tenant"));
+    EXPECT_GT(row["price_micro_usd"].GetInt64(), 0);
+    requests += row["requests"].GetInt64();
+  }
+  EXPECT_EQ(requests, 4);
+  // Another tenant's figures are not its business.
+  EXPECT_EQ(Get(**gateway, kDemoKey, "/v1/usage?tenant=acme").status, 403);
+  // The admin key sees every tenant.
+  HttpAnswer all = Get(**gateway, kAdminKey, "/v1/usage?group_by=tenant");
+  ASSERT_EQ(all.status, 200) << all.body;
+  report = Json(all);
+  std::map<std::string, int64_t> per_tenant;
+  for (const auto& row : report["data"].GetArray()) {
+    per_tenant[row["tenant"].GetString()] += row["requests"].GetInt64();
+  }
+  EXPECT_EQ(per_tenant["demo"], 4);
+  EXPECT_EQ(per_tenant["acme"], 2);
+  // CSV for spreadsheets.
+  HttpAnswer csv =
+      Get(**gateway, kAdminKey, "/v1/usage?format=csv&group_by=tenant");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_TRUE(absl::StartsWith(csv.Header("content-type"), "text/csv"));
+  std::vector<std::string> lines =
+      absl::StrSplit(csv.body, "\r\n", absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << csv.body;
+  EXPECT_TRUE(absl::StartsWith(lines[0], "bucket_start,tenant,key_id,model"));
+  EXPECT_TRUE(absl::StartsWith(lines[1], ",acme,,,,2,")) << lines[1];
+  // Malformed parameters are the client's error, named.
+  HttpAnswer bad = Get(**gateway, kDemoKey, "/v1/usage?granularity=week");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(std::string(Json(bad)["error"]["param"].GetString()),
+            "granularity");
+  EXPECT_EQ(Get(**gateway, kDemoKey, "/v1/usage?group_by=colour").status, 400);
+
+  // One request's event, for its tenant and the admin only.
+  HttpAnswer one = Get(**gateway, kDemoKey, "/v1/usage/requests/" + stream_id);
+  ASSERT_EQ(one.status, 200) << one.body;
+  rapidjson::Document event = Json(one);
+  EXPECT_STREQ(event["event"]["request_id"].GetString(), stream_id.c_str());
+  EXPECT_STREQ(event["event"]["tenant"].GetString(), "demo");
+  EXPECT_TRUE(event["event"]["stream"].GetBool());
+  EXPECT_EQ(Get(**gateway, kAcmeKey, "/v1/usage/requests/" + stream_id).status,
+            404);
+  EXPECT_EQ(Get(**gateway, kAdminKey, "/v1/usage/requests/" + stream_id).status,
+            200);
+  EXPECT_EQ(Get(**gateway, kDemoKey, "/v1/usage/requests/req_nope").status,
+            404);
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, MeteringTest,
                          ::testing::Values(Gateway::Layout::kOneProcess,
                                            Gateway::Layout::kSplit),
@@ -165,6 +274,47 @@ TEST(MeteringOutageTest, ABrokerOutageAcrossARestartLosesNoUsage) {
   }
   EXPECT_EQ(MetricValue(**gateway, "sluice_usage_spool_events"), 0);
   EXPECT_LE(MetricValue(**gateway, "sluice_usage_events_dropped_total"), 0);
+
+  // Replaying sluice.usage from offset 0 into a fresh metering (a store and
+  // consumer group of its own) gives the same totals, duplicates from the
+  // outage included.
+  char pattern[] = "/tmp/sluice-replay.XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  sluice::v1::Config config;
+  config.mutable_metering()->set_sqlite_path(std::string(pattern) + "/m.db");
+  config.mutable_metering()->set_consumer_group("replay");
+  auto replay = metering::MeteringImpl::Create(config, (*gateway)->brokers());
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  absl::StatusOr<metering::UsageStorePtr> replayed =
+      metering::SqliteUsageStore::Open(std::string(pattern) + "/m.db");
+  ASSERT_TRUE(replayed.ok());
+  deadline = absl::Now() + absl::Seconds(60);
+  int64_t events = 0;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<sluice::v1::UsageReport> totals = (*replayed)->Totals("");
+    if (totals.ok()) events = totals->events();
+    if (events >= demo + acme) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(events, demo + acme);
+  for (const auto& [key, count] :
+       {std::pair<std::string, int>{kDemoKey, demo}, {kAcmeKey, acme}}) {
+    rapidjson::Document live = WaitForUsage(**gateway, count, key);
+    absl::StatusOr<sluice::v1::UsageReport> again =
+        (*replayed)->Totals(key == kDemoKey ? "demo" : "acme");
+    ASSERT_TRUE(again.ok());
+    ASSERT_EQ(again->totals_size(), 1);
+    const auto& row = live["data"].GetArray()[0];
+    EXPECT_EQ(again->totals(0).requests(), row["requests"].GetInt64());
+    EXPECT_EQ(again->totals(0).prompt_tokens(),
+              row["prompt_tokens"].GetInt64());
+    EXPECT_EQ(again->totals(0).completion_tokens(),
+              row["completion_tokens"].GetInt64());
+    EXPECT_EQ(again->totals(0).price_micro_usd(),
+              row["price_micro_usd"].GetInt64());
+  }
+  (*replay)->Stop();
+  std::filesystem::remove_all(pattern);
 }
 
 }  // namespace
