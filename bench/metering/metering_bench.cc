@@ -2,13 +2,15 @@
 //  1. the SQLite store alone: RecordAll in batches of 500 (what one poll of
 //     the consumer hands over), with the consumed offsets in the same
 //     transaction, synchronous=FULL, on a file in /tmp;
-//  2. end to end: the events produced to the Kafka dev broker (4
-//     partitions) first, then metering (its consumer group and store)
-//     started and timed from its first stored event to its last.
+//  2. end to end: the events produced to the Kafka dev broker first (16
+//     partitions: the mock cluster keeps at most 5 MB per partition log
+//     and drops older messages), then metering (its consumer group and
+//     store) started and timed from its first stored event to its last.
 // Events look like ingress's (ids, tenant among 50, five models, a route
-// decision with prices), about 300 bytes serialized.
+// decision with prices), about 240 bytes serialized.
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -20,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "libs/kafka/dev_broker.h"
 #include "libs/kafka/producer.h"
+#include "libs/obs/trace_context.h"
 #include "services/metering/metering_impl.h"
 #include "services/metering/sqlite_usage_store.h"
 #include "spdlog/spdlog.h"
@@ -27,14 +30,17 @@
 namespace sluice::metering {
 namespace {
 
-constexpr int kBatch = 500;
+constexpr int kBatch = 2000;
 
 sluice::v1::UsageEvent MakeEvent(int i) {
   static const char* const kModels[] = {"deepseek-chat", "deepseek-reasoner",
                                         "gpt-4o-mini", "claude-sonnet-4-5",
                                         "local"};
   sluice::v1::UsageEvent event;
-  event.set_request_id(absl::StrFormat("req_%024x", i * 2654435761u + 17));
+  // Ids as ingress makes them (time-ordered), 50 requests a millisecond.
+  event.set_request_id(
+      obs::NewRequestId(obs::ThreadLocalRandom(),
+                        absl::FromUnixMillis(1'790'000'000'000 + i / 50)));
   event.set_client_request_id(absl::StrCat("client-", i));
   event.set_tenant(absl::StrCat("tenant-", i % 50));
   event.set_key_id(absl::StrCat("key-", i % 200));
@@ -106,7 +112,7 @@ double StoreAlone(int events) {
 double EndToEnd(int events) {
   absl::StatusOr<std::unique_ptr<kafka::DevBroker>> broker =
       kafka::DevBroker::Start();
-  if (!broker.ok() || !(*broker)->CreateTopic("sluice.usage", 4).ok()) {
+  if (!broker.ok() || !(*broker)->CreateTopic("sluice.usage", 16).ok()) {
     std::fprintf(stderr, "dev broker did not start\n");
     return 0;
   }
@@ -117,12 +123,19 @@ double EndToEnd(int events) {
     absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
         kafka::Producer::Create(options);
     if (!producer.ok()) return 0;
+    std::atomic<int> failed{0};
     for (int i = 0; i < events; ++i) {
       sluice::v1::UsageEvent event = MakeEvent(i);
-      (*producer)->Produce("sluice.usage", event.request_id(),
-                           event.SerializeAsString());
+      (*producer)->Produce("sluice.usage", event.tenant(),
+                           event.SerializeAsString(),
+                           [&failed](absl::Status status) {
+                             if (!status.ok()) ++failed;
+                           });
     }
-    if (!(*producer)->Flush(absl::Seconds(60)).ok()) return 0;
+    if (!(*producer)->Flush(absl::Seconds(60)).ok() || failed > 0) {
+      std::fprintf(stderr, "%d events were not produced\n", failed.load());
+      return 0;
+    }
   }
   std::string dir = TempDir();
   sluice::v1::Config config;

@@ -128,10 +128,21 @@ TraceContext ChildSpan(const TraceContext& parent, RandomSource& random) {
   return child;
 }
 
-std::string NewRequestId(RandomSource& random) {
-  std::array<uint8_t, 12> bytes{};
-  Fill(bytes, random);
-  return "req_" + Hex(bytes);
+std::string NewRequestId(RandomSource& random, absl::Time now) {
+  // 11 hex digits of Unix milliseconds (44 bits: good until the year 2527)
+  // and 13 of randomness (52 bits).
+  const uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(now)) &
+                          ((uint64_t{1} << 44) - 1);
+  const uint64_t noise = random.Next() & ((uint64_t{1} << 52) - 1);
+  std::string id = "req_";
+  id.resize(4 + 24);
+  for (int i = 0; i < 11; ++i) {
+    id[4 + i] = kHex[(millis >> (4 * (10 - i))) & 15];
+  }
+  for (int i = 0; i < 13; ++i) {
+    id[15 + i] = kHex[(noise >> (4 * (12 - i))) & 15];
+  }
+  return id;
 }
 
 }  // namespace sluice::obs

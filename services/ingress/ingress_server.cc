@@ -120,8 +120,9 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
       KafkaUsageReporter::Create(ingress->producer_.get(), usage_topic,
                                  std::move(spool));
   if (!usage.ok()) {
-    return absl::Status(usage.status().code(),
-                        absl::StrCat("usage spool: ", usage.status().message()));
+    return absl::Status(
+        usage.status().code(),
+        absl::StrCat("usage spool: ", usage.status().message()));
   }
   ingress->usage_ = *std::move(usage);
   std::vector<std::string> models;

@@ -11,7 +11,7 @@ namespace sluice::metering {
 namespace {
 
 // Usage events stored per transaction at most.
-constexpr size_t kMaxBatch = 500;
+constexpr size_t kMaxBatch = 2000;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -90,30 +91,6 @@ CREATE TABLE IF NOT EXISTS sluice_usage_rollups (
 COMMIT;
 )sql");
 }
-
-constexpr const char* kTotalColumns[] = {
-    "requests",          "errors",          "prompt_tokens",
-    "completion_tokens", "cached_tokens",   "reasoning_tokens",
-    "total_tokens",      "price_micro_usd", "upstream_cost_micro_usd"};
-
-// A batch's additions to one (tenant, model) total.
-struct TotalSums {
-  std::array<int64_t, std::size(kTotalColumns)> values{};
-
-  void Add(const sluice::v1::UsageEvent& event) {
-    const sluice::v1::Usage& usage = event.usage();
-    const int64_t added[] = {1,
-                             event.status() >= 400 ? 1 : 0,
-                             usage.prompt_tokens(),
-                             usage.completion_tokens(),
-                             usage.cached_tokens(),
-                             usage.reasoning_tokens(),
-                             usage.total_tokens(),
-                             event.decision().price_micro_usd(),
-                             event.decision().upstream_cost_micro_usd()};
-    for (size_t i = 0; i < values.size(); ++i) values[i] += added[i];
-  }
-};
 
 int64_t Int64At(PGresult* result, int row, int column) {
   int64_t value = 0;
@@ -347,21 +324,20 @@ class PostgresUsageStore : public UsageStore {
         added.insert(PQgetvalue(inserted->get(), row, 0));
       }
     }
-    std::map<std::pair<std::string, std::string>, TotalSums> totals;
-    Rollups rollups;
+    BatchTotals totals;
+    RollupBatch rollups;
     for (const sluice::v1::UsageEvent* event : unique) {
       if (!added.contains(event->request_id())) continue;
       totals[{event->tenant(), event->model()}].Add(*event);
-      AddToRollups(*event, rollups);
+      rollups.Add(*event);
     }
     if (absl::Status s = UpsertTotals(totals); !s.ok()) return s;
-    if (absl::Status s = UpsertRollups(rollups); !s.ok()) return s;
+    if (absl::Status s = UpsertRollups(rollups.Rows()); !s.ok()) return s;
     if (absl::Status s = StoreOffsets(offsets); !s.ok()) return s;
     return static_cast<int>(added.size());
   }
 
-  absl::Status UpsertTotals(
-      const std::map<std::pair<std::string, std::string>, TotalSums>& totals)
+  absl::Status UpsertTotals(const BatchTotals& totals)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (totals.empty()) return absl::OkStatus();
     Parameters parameters;
@@ -385,8 +361,16 @@ class PostgresUsageStore : public UsageStore {
 
   absl::Status UpsertRollups(const Rollups& rollups)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    // In key order, so that replicas never wait on each other's rows in
+    // opposite orders.
     std::vector<const std::pair<const RollupKey, RollupRow>*> all;
     for (const auto& entry : rollups) all.push_back(&entry);
+    std::sort(all.begin(), all.end(), [](const auto* a, const auto* b) {
+      return std::tie(a->first.granularity, a->first.bucket, a->first.tenant,
+                      a->first.key_id, a->first.model, a->first.provider) <
+             std::tie(b->first.granularity, b->first.bucket, b->first.tenant,
+                      b->first.key_id, b->first.model, b->first.provider);
+    });
     for (size_t from = 0; from < all.size(); from += kRowsPerStatement / 2) {
       size_t to = std::min(all.size(), from + kRowsPerStatement / 2);
       Parameters parameters;
@@ -483,6 +467,9 @@ absl::StatusOr<UsageStorePtr> OpenPostgresUsageStore(const std::string& dsn) {
         absl::StrCat("metering: cannot connect to PostgreSQL: ",
                      PQerrorMessage(conn.get())));
   }
+  // Server notices ("relation already exists") are not worth a log line.
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   // A hung server fails a statement instead of holding metering forever.
   Result timeout(PQexec(conn.get(), "SET statement_timeout = 30000"));
   if (PQresultStatus(timeout.get()) != PGRES_COMMAND_OK) {

@@ -1,5 +1,6 @@
 #include "services/metering/sqlite_usage_store.h"
 
+#include <iterator>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@ PRAGMA journal_mode = WAL;
 -- Consumed offsets live here: a commit must survive a power loss, or Kafka
 -- would not redeliver what a lost commit held.
 PRAGMA synchronous = FULL;
+PRAGMA cache_size = -65536;
 CREATE TABLE IF NOT EXISTS usage_events (
   request_id TEXT PRIMARY KEY,
   tenant TEXT NOT NULL,
@@ -69,21 +71,24 @@ constexpr const char* kInsertSql =
     "status, prompt_tokens, completion_tokens, event) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
 
-constexpr const char* kUpsertSql =
-    "INSERT INTO usage_totals (tenant, model, requests, errors, "
-    "prompt_tokens, completion_tokens, cached_tokens, "
-    "reasoning_tokens, total_tokens, price_micro_usd, "
-    "upstream_cost_micro_usd) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (tenant, model) DO UPDATE SET "
-    "requests = requests + 1, errors = errors + excluded.errors, "
-    "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-    "completion_tokens = completion_tokens + excluded.completion_tokens, "
-    "cached_tokens = cached_tokens + excluded.cached_tokens, "
-    "reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, "
-    "total_tokens = total_tokens + excluded.total_tokens, "
-    "price_micro_usd = price_micro_usd + excluded.price_micro_usd, "
-    "upstream_cost_micro_usd = upstream_cost_micro_usd + "
-    "excluded.upstream_cost_micro_usd";
+// Adds a batch's sums to one (tenant, model) total (creating it).
+const char* TotalsUpsertSql() {
+  static const std::string* const sql = [] {
+    std::vector<std::string> placeholders(2 + std::size(kTotalColumns), "?");
+    std::vector<std::string> updates;
+    for (const char* column : kTotalColumns) {
+      updates.push_back(
+          absl::StrCat(column, " = ", column, " + excluded.", column));
+    }
+    return new std::string(absl::StrCat(
+        "INSERT INTO usage_totals (tenant, model, ",
+        absl::StrJoin(kTotalColumns, ", "), ") VALUES (",
+        absl::StrJoin(placeholders, ", "),
+        ") ON CONFLICT (tenant, model) DO UPDATE SET ",
+        absl::StrJoin(updates, ", ")));
+  }();
+  return sql->c_str();
+}
 
 // Offsets only move forward (a batch from before a rebalance may arrive
 // after a later one).
@@ -212,19 +217,27 @@ absl::StatusOr<int> SqliteUsageStore::RecordAll(
   int added = 0;
   // The batch's new events summed per row first: a batch is mostly a few
   // tenants and models in one minute, so a few upserts cover it.
-  Rollups rollups;
+  BatchTotals totals;
+  RollupBatch rollups;
   for (const sluice::v1::UsageEvent& event : events) {
-    absl::StatusOr<bool> applied = Apply(event);
-    if (!applied.ok()) {
+    absl::StatusOr<bool> inserted = InsertEvent(event);
+    if (!inserted.ok()) {
       Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
-      return applied.status();
+      return inserted.status();
     }
-    if (*applied) {
+    if (*inserted) {
       ++added;
-      AddToRollups(event, rollups);
+      totals[{event.tenant(), event.model()}].Add(event);
+      rollups.Add(event);
     }
   }
-  for (const auto& [key, row] : rollups) {
+  for (const auto& [key, sums] : totals) {
+    if (absl::Status s = UpsertTotal(key.first, key.second, sums); !s.ok()) {
+      Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
+      return s;
+    }
+  }
+  for (const auto& [key, row] : rollups.Rows()) {
     if (absl::Status s = UpsertRollup(key, row); !s.ok()) {
       Run(kRollback, "ROLLBACK", "rollback").IgnoreError();
       return s;
@@ -254,7 +267,7 @@ absl::StatusOr<int> SqliteUsageStore::RecordAll(
   return added;
 }
 
-absl::StatusOr<bool> SqliteUsageStore::Apply(
+absl::StatusOr<bool> SqliteUsageStore::InsertEvent(
     const sluice::v1::UsageEvent& event) {
   const sluice::v1::Usage& usage = event.usage();
   absl::Status error;
@@ -273,23 +286,25 @@ absl::StatusOr<bool> SqliteUsageStore::Apply(
   int rc = sqlite3_step(insert);
   sqlite3_reset(insert);
   if (rc != SQLITE_DONE) return SqliteError(db_, "insert event");
-  if (sqlite3_changes(db_) == 0) return false;  // seen before: exactly-once
-  sqlite3_stmt* upsert = Prepared(kUpsert, kUpsertSql, error);
+  return sqlite3_changes(db_) == 1;  // 0: seen before, counted once
+}
+
+absl::Status SqliteUsageStore::UpsertTotal(const std::string& tenant,
+                                          const std::string& model,
+                                          const TotalSums& sums) {
+  absl::Status error;
+  sqlite3_stmt* upsert = Prepared(kUpsert, TotalsUpsertSql(), error);
   if (upsert == nullptr) return error;
-  sqlite3_bind_text(upsert, 1, event.tenant().c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(upsert, 2, event.model().c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(upsert, 3, event.status() >= 400 ? 1 : 0);
-  sqlite3_bind_int64(upsert, 4, usage.prompt_tokens());
-  sqlite3_bind_int64(upsert, 5, usage.completion_tokens());
-  sqlite3_bind_int64(upsert, 6, usage.cached_tokens());
-  sqlite3_bind_int64(upsert, 7, usage.reasoning_tokens());
-  sqlite3_bind_int64(upsert, 8, usage.total_tokens());
-  sqlite3_bind_int64(upsert, 9, event.decision().price_micro_usd());
-  sqlite3_bind_int64(upsert, 10, event.decision().upstream_cost_micro_usd());
-  rc = sqlite3_step(upsert);
+  sqlite3_bind_text(upsert, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(upsert, 2, model.c_str(), -1, SQLITE_TRANSIENT);
+  int parameter = 3;
+  for (int64_t value : sums.values) {
+    sqlite3_bind_int64(upsert, parameter++, value);
+  }
+  int rc = sqlite3_step(upsert);
   sqlite3_reset(upsert);
   if (rc != SQLITE_DONE) return SqliteError(db_, "update totals");
-  return true;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<sluice::v1::UsageReport> SqliteUsageStore::Totals(
@@ -356,7 +371,8 @@ absl::StatusOr<sluice::v1::ReportResponse> SqliteUsageStore::Report(
     const sluice::v1::ReportQuery& query) {
   absl::StatusOr<ReportPlan> plan = PlanReport(query, absl::Now());
   if (!plan.ok()) return plan.status();
-  const std::string sql = ReportSql(*plan, "usage_rollups", [](int) { return "?"; });
+  const std::string sql =
+      ReportSql(*plan, "usage_rollups", [](int) { return "?"; });
   absl::MutexLock lock(&mu_);
   Statement select;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &select.stmt, nullptr) !=
@@ -440,7 +456,9 @@ absl::StatusOr<std::optional<int64_t>> SqliteUsageStore::NextOffset(
   sqlite3_bind_text(query.stmt, 1, topic.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(query.stmt, 2, partition);
   int rc = sqlite3_step(query.stmt);
-  if (rc == SQLITE_ROW) return std::optional<int64_t>(sqlite3_column_int64(query.stmt, 0));
+  if (rc == SQLITE_ROW) {
+    return std::optional<int64_t>(sqlite3_column_int64(query.stmt, 0));
+  }
   if (rc != SQLITE_DONE) return SqliteError(db_, "read offset");
   return std::optional<int64_t>();
 }

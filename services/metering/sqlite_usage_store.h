@@ -39,9 +39,14 @@ class SqliteUsageStore : public UsageStore {
   // reset with its bindings cleared; null with the error in `error`.
   sqlite3_stmt* Prepared(int slot, const char* sql, absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Inserts one event and adds it to the totals, inside the caller's
+  // Inserts one event (into the event log only), inside the caller's
   // transaction; whether it was new.
-  absl::StatusOr<bool> Apply(const sluice::v1::UsageEvent& event)
+  absl::StatusOr<bool> InsertEvent(const sluice::v1::UsageEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds a batch's sums to one (tenant, model) total, inside the caller's
+  // transaction.
+  absl::Status UpsertTotal(const std::string& tenant, const std::string& model,
+                           const TotalSums& sums)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds a batch's sums to one stored rollup row, inside the caller's
   // transaction.

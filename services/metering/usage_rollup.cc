@@ -157,14 +157,48 @@ void RollupRow::FillReportRow(sluice::v1::ReportRow& row) const {
   summarize(ttft, *row.mutable_time_to_first_token());
 }
 
-void AddToRollups(const sluice::v1::UsageEvent& event, Rollups& rollups) {
+void TotalSums::Add(const sluice::v1::UsageEvent& event) {
+  const sluice::v1::Usage& usage = event.usage();
+  const int64_t added[] = {1,
+                           event.status() >= 400 ? 1 : 0,
+                           usage.prompt_tokens(),
+                           usage.completion_tokens(),
+                           usage.cached_tokens(),
+                           usage.reasoning_tokens(),
+                           usage.total_tokens(),
+                           event.decision().price_micro_usd(),
+                           event.decision().upstream_cost_micro_usd()};
+  for (size_t i = 0; i < values.size(); ++i) values[i] += added[i];
+}
+
+void RollupBatch::Add(const sluice::v1::UsageEvent& event) {
   const int64_t seconds = event.time().seconds();
-  for (int64_t granularity : kRollupGranularities) {
-    RollupKey key{granularity,    seconds - seconds % granularity,
-                  event.tenant(), event.key_id(),
-                  event.model(),  event.provider()};
-    rollups[std::move(key)].Add(event);
+  RollupKeyView view{kMinute,        seconds - seconds % kMinute,
+                     event.tenant(), event.key_id(),
+                     event.model(),  event.provider()};
+  auto row = minutes_.find(view);
+  if (row == minutes_.end()) {
+    row =
+        minutes_
+            .emplace(RollupKey{view.granularity, view.bucket, event.tenant(),
+                               event.key_id(), event.model(), event.provider()},
+                     RollupRow{})
+            .first;
   }
+  row->second.Add(event);
+}
+
+Rollups RollupBatch::Rows() const {
+  Rollups rows = minutes_;
+  for (const auto& [minute, sums] : minutes_) {
+    for (int64_t granularity : {kHour, kDay}) {
+      RollupKey key = minute;
+      key.granularity = granularity;
+      key.bucket = minute.bucket - minute.bucket % granularity;
+      rows[std::move(key)].Merge(sums);
+    }
+  }
+  return rows;
 }
 
 }  // namespace sluice::metering

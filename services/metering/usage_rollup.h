@@ -7,12 +7,16 @@
 
 #include <array>
 #include <cstdint>
+#include <iterator>
+#include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "sluice/v1/metering.pb.h"
 
 namespace sluice::metering {
@@ -45,16 +49,40 @@ struct RollupKey {
   std::string key_id;
   std::string model;
   std::string provider;
+};
 
-  friend bool operator==(const RollupKey& a, const RollupKey& b) {
-    return std::tie(a.granularity, a.bucket, a.tenant, a.key_id, a.model,
-                    a.provider) == std::tie(b.granularity, b.bucket, b.tenant,
-                                            b.key_id, b.model, b.provider);
+// A RollupKey's fields without owning them, to find a row without copying
+// an event's strings.
+struct RollupKeyView {
+  int64_t granularity = 0;
+  int64_t bucket = 0;
+  absl::string_view tenant;
+  absl::string_view key_id;
+  absl::string_view model;
+  absl::string_view provider;
+};
+
+// Transparent hash and equality over RollupKey and RollupKeyView.
+struct RollupKeyHash {
+  using is_transparent = void;
+  template <typename Key>
+  size_t operator()(const Key& key) const {
+    return absl::Hash<
+        std::tuple<int64_t, int64_t, absl::string_view, absl::string_view,
+                   absl::string_view, absl::string_view>>()(
+        {key.granularity, key.bucket, key.tenant, key.key_id, key.model,
+         key.provider});
   }
-  template <typename H>
-  friend H AbslHashValue(H h, const RollupKey& key) {
-    return H::combine(std::move(h), key.granularity, key.bucket, key.tenant,
-                      key.key_id, key.model, key.provider);
+};
+struct RollupKeyEq {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return a.granularity == b.granularity && a.bucket == b.bucket &&
+           absl::string_view(a.tenant) == b.tenant &&
+           absl::string_view(a.key_id) == b.key_id &&
+           absl::string_view(a.model) == b.model &&
+           absl::string_view(a.provider) == b.provider;
   }
 };
 
@@ -93,9 +121,39 @@ struct RollupRow {
 // lat_0.. and ttft_0.. for the histogram buckets.
 const std::vector<std::string>& RollupColumns();
 
-using Rollups = absl::flat_hash_map<RollupKey, RollupRow>;
+using Rollups =
+    absl::flat_hash_map<RollupKey, RollupRow, RollupKeyHash, RollupKeyEq>;
 
-// Adds the event to its minute, hour and day rows (by the event's time).
-void AddToRollups(const sluice::v1::UsageEvent& event, Rollups& rollups);
+// Columns of the running totals per tenant and model, in the order of
+// TotalSums::values.
+inline constexpr const char* kTotalColumns[] = {
+    "requests",          "errors",          "prompt_tokens",
+    "completion_tokens", "cached_tokens",   "reasoning_tokens",
+    "total_tokens",      "price_micro_usd", "upstream_cost_micro_usd"};
+
+// A batch's additions to one (tenant, model) running total.
+struct TotalSums {
+  std::array<int64_t, std::size(kTotalColumns)> values{};
+
+  void Add(const sluice::v1::UsageEvent& event);
+};
+
+// Sorted, so that stores update rows in one order (no deadlocks between
+// metering replicas).
+using BatchTotals = std::map<std::pair<std::string, std::string>, TotalSums>;
+
+// A batch's rollup rows: each event is summed into its minute row (found
+// without copying its strings once the row exists), and the hour and day
+// rows are derived from the minute rows at the end.
+class RollupBatch {
+ public:
+  // Adds the event to its minute row (by the event's time).
+  void Add(const sluice::v1::UsageEvent& event);
+  // The minute, hour and day rows of everything added.
+  Rollups Rows() const;
+
+ private:
+  Rollups minutes_;
+};
 
 }  // namespace sluice::metering

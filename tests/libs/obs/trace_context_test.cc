@@ -111,17 +111,23 @@ TEST(TraceContextTest, ZeroSourceStillGivesValidIds) {
   } zero;
   TraceContext root = NewRootTrace(zero);
   EXPECT_TRUE(ParseTraceparent(FormatTraceparent(root)).ok());
-  EXPECT_EQ(NewRequestId(zero), "req_000000000000000000000001");
+  EXPECT_EQ(NewRequestId(zero, absl::FromUnixMillis(1)),
+            "req_000000000010000000000000");
 }
 
-TEST(TraceContextTest, RequestIds) {
+TEST(TraceContextTest, RequestIdsSortByTime) {
   SequenceRandom random(0x0123456789abcdef);
-  EXPECT_EQ(NewRequestId(random), "req_0123456789abcdef01234567");
+  // 2026-12-06T00:00:00Z is 1796515200000 ms, 0x1a248a67c00.
+  EXPECT_EQ(NewRequestId(random, absl::FromUnixMillis(1796515200000)),
+            "req_1a248a67c003456789abcdef");
   std::string a = NewRequestId(ThreadLocalRandom());
   std::string b = NewRequestId(ThreadLocalRandom());
   EXPECT_EQ(a.size(), 28u);
   EXPECT_EQ(a.rfind("req_", 0), 0u);
   EXPECT_NE(a, b);
+  // A later millisecond sorts after, whatever the random part.
+  EXPECT_LT(NewRequestId(ThreadLocalRandom(), absl::FromUnixMillis(1000)),
+            NewRequestId(ThreadLocalRandom(), absl::FromUnixMillis(1001)));
 }
 
 }  // namespace

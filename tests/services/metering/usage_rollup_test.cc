@@ -88,13 +88,14 @@ TEST(UsageRollupTest, ValuesRoundTripInColumnOrder) {
 }
 
 TEST(UsageRollupTest, EachEventAddsToItsMinuteHourAndDay) {
-  Rollups rollups;
+  RollupBatch batch;
   // 23 s into a minute, 50 s later (the next minute, the same hour), and
   // a day later.
   const int64_t t = 1'790'000'123;
-  AddToRollups(Event(200, 10, t), rollups);
-  AddToRollups(Event(200, 10, t + 50), rollups);
-  AddToRollups(Event(200, 10, t + kDay), rollups);
+  batch.Add(Event(200, 10, t));
+  batch.Add(Event(200, 10, t + 50));
+  batch.Add(Event(200, 10, t + kDay));
+  Rollups rollups = batch.Rows();
   int minutes = 0, hours = 0, days = 0;
   for (const auto& [key, row] : rollups) {
     EXPECT_EQ(key.bucket % key.granularity, 0);

@@ -54,6 +54,8 @@ class UsageStoreTest : public ::testing::TestWithParam<std::string> {
     }
     admin_ = PQconnectdb(dsn);
     ASSERT_EQ(PQstatus(admin_), CONNECTION_OK) << PQerrorMessage(admin_);
+    PQsetNoticeProcessor(
+        admin_, [](void*, const char*) {}, nullptr);
     schema_ = absl::StrCat("metering_test_", getpid(), "_", ++schemas_);
     Sql(absl::StrCat("DROP SCHEMA IF EXISTS ", schema_, " CASCADE"));
     Sql(absl::StrCat("CREATE SCHEMA ", schema_));
