@@ -17,7 +17,6 @@ PRAGMA journal_mode = WAL;
 -- Consumed offsets live here: a commit must survive a power loss, or Kafka
 -- would not redeliver what a lost commit held.
 PRAGMA synchronous = FULL;
-PRAGMA cache_size = -65536;
 CREATE TABLE IF NOT EXISTS usage_events (
   request_id TEXT PRIMARY KEY,
   tenant TEXT NOT NULL,
