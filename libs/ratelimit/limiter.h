@@ -100,6 +100,13 @@ class Limiter {
   // reservation unknown, already settled or older than reservation_ttl.
   virtual void Settle(const std::string& reservation, const Ask& actual,
                       SettleCallback done) = 0;
+
+  // Raises `subject`'s budget spend to at least `micro_usd` (what metering
+  // has settled for it, over every replica and restart); never lowers it.
+  // The Redis limiter's ledger is shared and outlives restarts already, so
+  // it keeps its own.
+  virtual void RaiseSpent(const std::string& /*subject*/,
+                          int64_t /*micro_usd*/) {}
 };
 
 using LimiterPtr = std::unique_ptr<Limiter>;

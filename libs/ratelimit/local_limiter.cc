@@ -58,6 +58,12 @@ class LocalLimiter : public Limiter {
     done(ReserveNow(subjects, ask));
   }
 
+  void RaiseSpent(const std::string& subject, int64_t micro_usd) override {
+    absl::MutexLock lock(&mu_);
+    int64_t& spent = budgets_[subject];
+    spent = std::max(spent, micro_usd);
+  }
+
   void Settle(const std::string& reservation, const Ask& actual,
               SettleCallback done) override {
     done(SettleNow(reservation, actual));

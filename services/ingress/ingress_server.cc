@@ -42,6 +42,9 @@ std::string UsageSpoolDir(const sluice::v1::Config& config) {
       .string();
 }
 
+// How often budget ledgers are raised to metering's settled spend.
+constexpr absl::Duration kSpendRefresh = absl::Seconds(30);
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
@@ -194,6 +197,14 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   parts.router = ingress->router_;
   parts.metering =
       components.Find<metering::Metering>(metering::kServiceName);
+  if (parts.metering != nullptr) {
+    // Budgets hold across restarts: before the first request, the ledgers
+    // start from what metering has settled; then they follow it.
+    ingress->spend_sync_ =
+        std::make_unique<SpendSync>(parts.metering, ingress->gate_.get());
+    ingress->spend_sync_->SyncNow(absl::Seconds(5));
+    ingress->spend_sync_->Start(kSpendRefresh);
+  }
   parts.cache = components.Find<cache::Cache>(cache::kServiceName);
   parts.usage = ingress->usage_.get();
   parts.calls = &ingress->calls_;

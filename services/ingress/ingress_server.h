@@ -26,6 +26,7 @@
 #include "services/ingress/stream_slots.h"
 #include "services/ingress/job_runner.h"
 #include "services/ingress/job_store.h"
+#include "services/ingress/spend_sync.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/config.pb.h"
 
@@ -73,6 +74,9 @@ class IngressServer {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<UsageReporter> usage_;
   std::unique_ptr<RateGate> gate_;
+  // Raises gate_'s budget ledgers to metering's figures (absent without
+  // metering); after gate_, so that it stops first.
+  std::unique_ptr<SpendSync> spend_sync_;
   std::unique_ptr<StreamSlots> slots_;
   std::unique_ptr<ChatAdmission> admission_;
   // Every call between its start and its usage record (declared after what

@@ -268,4 +268,12 @@ void RateGate::Reserve(const RequestRecordPtr& record, const Caller& caller,
       });
 }
 
+void RateGate::RaiseTenantSpent(const std::string& tenant, int64_t micro_usd) {
+  limiter_->RaiseSpent(absl::StrCat("tenant:", tenant), micro_usd);
+}
+
+void RateGate::RaiseKeySpent(const std::string& key_id, int64_t micro_usd) {
+  limiter_->RaiseSpent(absl::StrCat("key:", key_id), micro_usd);
+}
+
 }  // namespace sluice::ingress

@@ -54,6 +54,11 @@ class RateGate {
   // (requests would be refused).
   absl::Status Ready() const;
 
+  // What metering has settled for a tenant or key (micro-USD, all time):
+  // its budget ledger is raised to it, never lowered (see SpendSync).
+  void RaiseTenantSpent(const std::string& tenant, int64_t micro_usd);
+  void RaiseKeySpent(const std::string& key_id, int64_t micro_usd);
+
  private:
   explicit RateGate(const sluice::v1::Config& config);
 

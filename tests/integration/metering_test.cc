@@ -317,5 +317,38 @@ TEST(MeteringOutageTest, ABrokerOutageAcrossARestartLosesNoUsage) {
   std::filesystem::remove_all(pattern);
 }
 
+// A tenant's budget, kept in process, holds after the gateway is killed and
+// restarted: the ledger starts from what metering settled.
+TEST(MeteringBudgetTest, ABudgetHoldsAcrossARestart) {
+  GatewayOptions options;
+  // Every answer is exactly its 20 tokens at $10/Mtok: 200 micro-USD, as
+  // much as its reservation, so the ledger never waits on a settlement.
+  options.deepseek_prices = "output_usd_per_mtok: 10";
+  options.sim_fill_to_max_tokens = true;
+  options.acme_limits = "{budget_usd: 0.0006}";
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  constexpr char kTwenty[] = R"({"model":"deepseek-chat","max_tokens":20,)"
+                             R"("messages":[{"role":"user","content":"Hi"}]})";
+  int served = 0;
+  HttpAnswer answer;
+  for (int i = 0; i < 10; ++i) {
+    answer = Chat(**gateway, kAcmeKey, kTwenty);
+    if (answer.status != 200) break;
+    ++served;
+  }
+  EXPECT_EQ(served, 3);
+  EXPECT_EQ(answer.status, 429) << answer.body;
+  // Metering has the three answers (and the refusal), then the restart.
+  ASSERT_EQ(Metered(**gateway, kAcmeKey, 4).first, 4);
+  ASSERT_TRUE((*gateway)->KillAndRestart().ok());
+  HttpAnswer after = Chat(**gateway, kAcmeKey, kTwenty);
+  EXPECT_EQ(after.status, 429) << after.body;
+  EXPECT_NE(after.body.find("insufficient_quota"), std::string::npos)
+      << after.body;
+  // Another tenant is not affected.
+  EXPECT_EQ(Chat(**gateway, kDemoKey, kTwenty).status, 200);
+}
+
 }  // namespace
 }  // namespace sluice::testing
