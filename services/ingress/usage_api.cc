@@ -279,28 +279,40 @@ std::optional<std::string> UsageApi::Viewer(
   return caller->tenant;
 }
 
+std::optional<UsageApi::Call> UsageApi::StartCall(
+    const http::Request& request, http::ResponseWriter& writer) {
+  std::optional<std::string> tenant = Viewer(request, writer);
+  if (!tenant.has_value()) return std::nullopt;
+  if (metering_ == nullptr) {
+    RespondWithError(writer,
+                     absl::UnavailableError("metering is not reachable"), {});
+    return std::nullopt;
+  }
+  Call call;
+  call.context = host::CallContext::Create(
+      {absl::Now() + absl::Seconds(10), "", "", {*tenant, ""}});
+  call.ticket =
+      std::make_shared<host::CallTracker::Ticket>(calls_->Enter(call.context));
+  if (!*call.ticket) {
+    RespondWithError(
+        writer, absl::UnavailableError("this gateway is shutting down"), {});
+    return std::nullopt;
+  }
+  call.tenant = *std::move(tenant);
+  return call;
+}
+
 void UsageApi::Usage(const http::Request& request,
                      http::ResponseWriterPtr writer) {
-  std::optional<std::string> tenant = Viewer(request, *writer);
-  if (!tenant.has_value()) return;
-  if (metering_ == nullptr) {
-    RespondWithError(*writer,
-                     absl::UnavailableError("metering is not reachable"), {});
-    return;
-  }
-  host::CallContextPtr context = host::CallContext::Create(
-      {absl::Now() + absl::Seconds(10), "", "", {*tenant, ""}});
-  auto ticket =
-      std::make_shared<host::CallTracker::Ticket>(calls_->Enter(context));
-  if (!*ticket) {
-    RespondWithError(
-        *writer, absl::UnavailableError("this gateway is shutting down"), {});
-    return;
-  }
+  std::optional<Call> call = StartCall(request, *writer);
+  if (!call.has_value()) return;
+  const std::string& tenant = call->tenant;
+  auto ticket = call->ticket;
+  host::CallContextPtr context = call->context;
   // A tenant's key without parameters: the running totals, as ever.
-  if (!tenant->empty() && !AsksForReport(request.query)) {
+  if (!tenant.empty() && !AsksForReport(request.query)) {
     sluice::v1::UsageQuery query;
-    query.set_tenant(*tenant);
+    query.set_tenant(tenant);
     metering_->GetUsage(
         std::move(context), std::move(query),
         [ticket, writer](absl::StatusOr<sluice::v1::UsageReport> report) {
@@ -319,7 +331,7 @@ void UsageApi::Usage(const http::Request& request,
     RespondWithError(*writer, query.status(), {});
     return;
   }
-  query->set_tenant(*tenant);
+  query->set_tenant(tenant);
   std::string format =
       absl::AsciiStrToLower(QueryParam(request.query, "format"));
   if (!format.empty() && format != "json" && format != "csv") {
@@ -351,30 +363,19 @@ void UsageApi::Usage(const http::Request& request,
 
 void UsageApi::RequestUsage(const http::Request& request,
                             http::ResponseWriterPtr writer) {
-  std::optional<std::string> tenant = Viewer(request, *writer);
-  if (!tenant.has_value()) return;
-  if (metering_ == nullptr) {
-    RespondWithError(*writer,
-                     absl::UnavailableError("metering is not reachable"), {});
-    return;
-  }
+  std::optional<Call> call = StartCall(request, *writer);
+  if (!call.has_value()) return;
   std::string id = request.path.substr(sizeof(kRequestsPrefix) - 1);
   if (id.empty() || id.find('/') != std::string::npos) {
     RespondWithError(*writer, status::NotFound("No such request."), {});
     return;
   }
-  host::CallContextPtr context = host::CallContext::Create(
-      {absl::Now() + absl::Seconds(10), "", "", {*tenant, ""}});
-  auto ticket =
-      std::make_shared<host::CallTracker::Ticket>(calls_->Enter(context));
-  if (!*ticket) {
-    RespondWithError(
-        *writer, absl::UnavailableError("this gateway is shutting down"), {});
-    return;
-  }
+  const std::string& tenant = call->tenant;
+  auto ticket = call->ticket;
+  host::CallContextPtr context = call->context;
   sluice::v1::RequestLookup lookup;
   lookup.set_request_id(id);
-  lookup.set_tenant(*tenant);
+  lookup.set_tenant(tenant);
   metering_->GetRequest(
       std::move(context), std::move(lookup),
       [ticket, writer](absl::StatusOr<sluice::v1::UsageEvent> event) {

@@ -12,6 +12,8 @@
 // admin key sees every tenant, or the one `tenant=` names.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "libs/host/call_tracker.h"
@@ -38,6 +40,17 @@ class UsageApi {
   // the admin key), or nullopt after answering the error.
   std::optional<std::string> Viewer(const http::Request& request,
                                     http::ResponseWriter& writer) const;
+  // A metering call on behalf of the request's viewer: the tenant it may
+  // see, the call's context and its ticket (a stopping gateway waits for
+  // it); nullopt after answering why not (bad key, another tenant, no
+  // metering, shutting down).
+  struct Call {
+    std::string tenant;
+    host::CallContextPtr context;
+    std::shared_ptr<host::CallTracker::Ticket> ticket;
+  };
+  std::optional<Call> StartCall(const http::Request& request,
+                                http::ResponseWriter& writer);
   void Usage(const http::Request& request, http::ResponseWriterPtr writer);
   void RequestUsage(const http::Request& request,
                     http::ResponseWriterPtr writer);

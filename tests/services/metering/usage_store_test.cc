@@ -37,7 +37,7 @@ sluice::v1::UsageEvent Event(const std::string& id, const std::string& tenant,
 
 // Each test runs on a fresh SQLite file and on a fresh schema of the
 // PostgreSQL server named by SLUICE_TEST_POSTGRES (./dev test starts one;
-// skipped without it). Open() may be called again for a second store over
+// without it the PostgreSQL cases fail). Open() may be called again for a second store over
 // the same data (a new process).
 class UsageStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -49,9 +49,10 @@ class UsageStoreTest : public ::testing::TestWithParam<std::string> {
       return;
     }
     const char* dsn = std::getenv("SLUICE_TEST_POSTGRES");
-    if (dsn == nullptr) {
-      GTEST_SKIP() << "SLUICE_TEST_POSTGRES is not set (./dev test sets it)";
-    }
+    // A missing server is a failure, not a skip: CI must not go green
+    // without the PostgreSQL half.
+    ASSERT_NE(dsn, nullptr)
+        << "SLUICE_TEST_POSTGRES is not set (./dev test starts a server)";
     admin_ = PQconnectdb(dsn);
     ASSERT_EQ(PQstatus(admin_), CONNECTION_OK) << PQerrorMessage(admin_);
     PQsetNoticeProcessor(
