@@ -72,10 +72,10 @@ void RequestRecord::SetRoute(absl::string_view route) {
 std::string RequestRecord::SetDecision(
     const sluice::v1::RouteDecision& decision) {
   *event_.mutable_decision() = decision;
-  event_.set_time_to_first_token_ms(
-      absl::ToInt64Milliseconds(absl::Now() - start_));
-  absl::Duration overhead = absl::Now() - start_ -
-                            absl::Microseconds(decision.upstream_us());
+  const absl::Duration elapsed = absl::Now() - start_;
+  event_.set_time_to_first_token_ms(absl::ToInt64Milliseconds(elapsed));
+  absl::Duration overhead =
+      elapsed - absl::Microseconds(decision.upstream_us());
   overhead = std::max(overhead, absl::ZeroDuration());
   event_.set_overhead_us(absl::ToInt64Microseconds(overhead));
   return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(overhead));
