@@ -15,6 +15,7 @@
 #include "libs/keystore/key_columns.h"
 #include "libs/keystore/key_secret.h"
 #include "libs/keystore/key_store.h"
+#include "libs/pq/pq_handles.h"
 
 namespace sluice::keystore {
 namespace {
@@ -44,15 +45,8 @@ CREATE INDEX IF NOT EXISTS sluice_keys_changed ON sluice_keys (changed_at_us);
 COMMIT;
 )sql";
 
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
-
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
+using pq::Conn;
+using pq::Result;
 
 int64_t Int64At(PGresult* r, int row, int col) {
   int64_t v = 0;

@@ -20,21 +20,15 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "libs/pq/pq_handles.h"
 #include "services/metering/report_plan.h"
 #include "services/metering/usage_rollup.h"
 
 namespace sluice::metering {
 namespace {
 
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
-
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
+using pq::Conn;
+using pq::Result;
 
 // Rows per multi-row statement (PostgreSQL takes at most 65535 parameters).
 constexpr size_t kRowsPerStatement = 500;
