@@ -33,8 +33,6 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
       token_count_(auth_, parts.router, parts.calls),
       admin_(config, parts.cache, parts.keys),
       usage_(auth_, &admin_, parts.metering, parts.calls),
-      metering_(parts.metering),
-      calls_(parts.calls),
       jobs_(parts.jobs) {
   paths_.Add("POST", "/v1/chat/completions",
              [this](http::Request r, http::ResponseWriterPtr w) {

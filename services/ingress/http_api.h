@@ -62,8 +62,6 @@ class HttpApi {
   AdminApi admin_;
   UsageApi usage_;
   std::optional<BatchApi> batches_;
-  metering::Metering* metering_;
-  host::CallTracker* calls_;
   JobStore* jobs_;
   http::PathRouter paths_;
 };
