@@ -8,6 +8,7 @@
 #include "services/ingress/ingress_service.h"
 #include "services/metering/metering_client.h"
 #include "services/metering/metering_service.h"
+#include "services/metering/metering_span_exporter.h"
 #include "services/router/router_client.h"
 #include "services/router/router_service.h"
 #include "services/scheduler/scheduler_service.h"
@@ -28,7 +29,14 @@ host::HostDefinition AllServices() {
            cache::CacheClientDefinition(),
            worker::WorkerClientDefinition(),
            adapters::AdaptersClientDefinition(),
-           router::RouterClientDefinition()}};
+           router::RouterClientDefinition()},
+          [](host::Components& components)
+              -> std::unique_ptr<trace::SpanExporter> {
+            metering::Metering* metering =
+                components.Find<metering::Metering>(metering::kServiceName);
+            if (metering == nullptr) return nullptr;
+            return std::make_unique<metering::MeteringSpanExporter>(metering);
+          }};
 }
 
 int RunServe(const std::vector<std::string>& args) {

@@ -5,9 +5,11 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/config/duration.h"
 #include "libs/io/io_threads.h"
 #include "libs/kafka/dev_broker.h"
+#include "libs/trace/otlp_http_exporter.h"
 
 namespace sluice::host {
 namespace {
@@ -113,6 +115,9 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(
     }
     host->services_.push_back(*std::move(service));
   }
+  if (absl::Status s = host->StartTracing(config, definition); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = host->StartListeners(config); !s.ok()) return s;
   for (auto& service : host->services_) {
     if (absl::Status s = service->Serve(host->announce_); !s.ok()) return s;
@@ -161,6 +166,47 @@ absl::Status Host::StartListeners(const sluice::v1::Config& config) {
                 internal_services, &internal_port_, &internal_server_);
 }
 
+absl::Status Host::StartTracing(const sluice::v1::Config& config,
+                                const HostDefinition& definition) {
+  const sluice::v1::TracingConfig& tracing = config.tracing();
+  std::vector<std::unique_ptr<trace::SpanExporter>> exporters;
+  if (!tracing.otlp_endpoint().empty()) {
+    absl::StatusOr<std::unique_ptr<trace::OtlpHttpExporter>> otlp =
+        trace::OtlpHttpExporter::Create(tracing.otlp_endpoint());
+    if (!otlp.ok()) return otlp.status();
+    exporters.push_back(*std::move(otlp));
+    announce_.push_back("spans exported over OTLP/HTTP (tracing.otlp_endpoint)");
+  }
+  if (!tracing.keep_disabled() && definition.span_keeper) {
+    if (auto keeper = definition.span_keeper(components_)) {
+      exporters.push_back(std::move(keeper));
+    }
+  }
+  if (exporters.empty()) return absl::OkStatus();
+  trace::TracerOptions options;
+  options.service_name =
+      config.services().empty()
+          ? "sluice"
+          : absl::StrCat("sluice-", absl::StrJoin(config.services(), "+"));
+  if (tracing.has_sample_ratio()) {
+    if (!(tracing.sample_ratio() >= 0 && tracing.sample_ratio() <= 1)) {
+      return absl::InvalidArgumentError(
+          "tracing.sample_ratio must be between 0 and 1");
+    }
+    options.sample_ratio = tracing.sample_ratio();
+  }
+  options.export_interval =
+      config::DurationOr(tracing.export_interval(), absl::Seconds(1));
+  if (tracing.max_queued_spans() > 0) {
+    options.max_queued_spans = tracing.max_queued_spans();
+  }
+  trace::Tracer& tracer = trace::Tracer::Process();
+  tracer.Start(std::move(options));
+  for (auto& exporter : exporters) tracer.AddExporter(std::move(exporter));
+  tracing_ = true;
+  return absl::OkStatus();
+}
+
 Host::~Host() { Shutdown(); }
 
 void Host::Shutdown() {
@@ -181,6 +227,8 @@ void Host::Shutdown() {
     (*it)->Drain(deadline);
   }
   for (std::thread& listener : listeners) listener.join();
+  // The last spans go out while every component (metering) still exists.
+  if (tracing_) trace::Tracer::Process().Stop();
   public_server_.reset();
   internal_server_.reset();
   while (!services_.empty()) services_.pop_back();

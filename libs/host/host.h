@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "libs/host/components.h"
 #include "libs/host/internal_auth.h"
+#include "libs/trace/tracer.h"
 #include "sluice/v1/config.pb.h"
 
 namespace boost::asio {
@@ -94,6 +95,10 @@ struct ClientDefinition {
 struct HostDefinition {
   std::vector<ServiceDefinition> services;
   std::vector<ClientDefinition> clients;
+  // Where this process's spans are kept for the console (metering, hosted
+  // or remote), given the components once they are built; null: nowhere.
+  std::function<std::unique_ptr<trace::SpanExporter>(Components&)>
+      span_keeper;
 };
 
 class Host {
@@ -120,6 +125,10 @@ class Host {
  private:
   Host() = default;
   absl::Status StartListeners(const sluice::v1::Config& config);
+  // Starts the process's tracer when its spans go anywhere (an OTLP
+  // collector, metering).
+  absl::Status StartTracing(const sluice::v1::Config& config,
+                            const HostDefinition& definition);
 
   std::unique_ptr<InternalAuth> auth_;
   std::unique_ptr<kafka::DevBroker> dev_broker_;
@@ -137,6 +146,7 @@ class Host {
   int64_t max_message_bytes_ = 4 << 20;
   std::vector<std::string> announce_;
   bool stopped_ = false;
+  bool tracing_ = false;
 };
 
 }  // namespace sluice::host

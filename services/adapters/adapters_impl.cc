@@ -1,11 +1,14 @@
 #include "services/adapters/adapters_impl.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "libs/host/cancel_binding.h"
 #include "services/adapters/anthropic_provider.h"
 #include "services/adapters/openai_provider.h"
+#include "services/adapters/upstream_span.h"
 #include "services/adapters/worker_provider.h"
 
 namespace sluice::adapters {
@@ -23,16 +26,28 @@ absl::Status Stopping() {
 class TrackedStream final : public ChunkSink {
  public:
   TrackedStream(host::CallTracker::Ticket ticket,
-                std::shared_ptr<host::CancelBinding> binding, ChunkSink* out)
-      : ticket_(std::move(ticket)), binding_(std::move(binding)), out_(out) {}
+                std::shared_ptr<host::CancelBinding> binding, ChunkSink* out,
+                trace::ActiveSpan span)
+      : ticket_(std::move(ticket)),
+        binding_(std::move(binding)),
+        out_(out),
+        span_(std::move(span)) {}
 
   // ChunkSink
   void Start(host::FlowPtr flow) override { out_->Start(std::move(flow)); }
-  bool Next(ChatChunk chunk) override { return out_->Next(std::move(chunk)); }
+  bool Next(ChatChunk chunk) override {
+    if (span_.recording()) {
+      if (model_.empty()) model_ = chunk.model();
+      if (chunk.has_usage()) usage_ = chunk.usage();
+    }
+    return out_->Next(std::move(chunk));
+  }
   // The caller hears the end before the ticket goes: once a drain sees no
   // tickets, every caller has its answer.
   void Done(absl::Status status) override {
     binding_->End();
+    EndUpstreamSpan(span_, status, usage_.has_value() ? &*usage_ : nullptr,
+                    model_);
     out_->Done(std::move(status));
     delete this;
   }
@@ -41,6 +56,9 @@ class TrackedStream final : public ChunkSink {
   host::CallTracker::Ticket ticket_;
   std::shared_ptr<host::CancelBinding> binding_;
   ChunkSink* out_;
+  trace::ActiveSpan span_;
+  std::string model_;
+  std::optional<sluice::v1::Usage> usage_;
 };
 
 }  // namespace
@@ -102,14 +120,19 @@ void AdaptersImpl::Complete(host::CallContextPtr context,
     host::CallTracker::Ticket ticket;
     host::CancelBinding binding;
     host::Callback<sluice::v1::ChatResponse> done;
+    trace::ActiveSpan span;
   };
   auto call = std::make_shared<Call>(context);
   call->ticket = std::move(ticket);
   call->done = std::move(done);
+  call->span = StartUpstreamSpan(*context, request);
   CancelCall cancel = (*provider)->Complete(
       context, request,
       [call](absl::StatusOr<sluice::v1::ChatResponse> result) {
         call->binding.End();
+        EndUpstreamSpan(call->span, result.status(),
+                        result.ok() ? &result->usage() : nullptr,
+                        result.ok() ? result->model() : std::string());
         std::move(call->done)(std::move(result));
         call->ticket = host::CallTracker::Ticket();
       });
@@ -125,7 +148,8 @@ void AdaptersImpl::StreamComplete(host::CallContextPtr context,
   if (!provider.ok()) return sink->Done(provider.status());
   // Shared: the stream may end (and be gone) before Stream() returns.
   auto binding = std::make_shared<host::CancelBinding>(context);
-  auto* stream = new TrackedStream(std::move(ticket), binding, sink);
+  auto* stream = new TrackedStream(std::move(ticket), binding, sink,
+                                   StartUpstreamSpan(*context, request));
   binding->Bind((*provider)->Stream(context, request, stream));
 }
 

@@ -11,6 +11,7 @@
 #include "rapidjson/writer.h"
 #include "libs/status/errors.h"
 #include "services/ingress/http_errors.h"
+#include "services/metering/console/console_routes.h"
 
 namespace sluice::ingress {
 namespace {
@@ -74,6 +75,9 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
                }
                RespondWithError(*w, status, {});
              });
+  // Metering's operator console, on the gateway's own port: its page reads
+  // the usage API above with the admin key.
+  console::AddConsoleRoutes(paths_);
   paths_.Add("GET", "/metrics", [](http::Request, http::ResponseWriterPtr w) {
     w->Respond(200, {{"content-type", "text/plain; version=0.0.4"}},
                obs::MetricsRegistry::Default().RenderPrometheusText());

@@ -42,6 +42,9 @@ class HostedIngress final : public host::HostedService {
           "\"max_tokens\":32,\"messages\":[{\"role\":\"user\","
           "\"content\":\"Hello\"}]}'"));
     }
+    announce.push_back(absl::StrCat(
+        "operator console (cost reports, traces; asks for an admin key, "
+        "admin.api_key_sha256s): http://", host, ":", port, "/console"));
     return absl::OkStatus();
   }
 

@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/obs/trace_context.h"
+#include "libs/trace/tracer.h"
 #include "libs/status/errors.h"
 
 namespace sluice::ingress {
@@ -120,7 +121,11 @@ absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
   obs::TraceContext trace =
       parent.ok() ? obs::ChildSpan(*parent, obs::ThreadLocalRandom())
                   : obs::NewRootTrace(obs::ThreadLocalRandom());
+  if (!parent.ok()) {
+    trace.flags = trace::Tracer::Process().SampleNewTrace() ? 1 : 0;
+  }
   event.set_trace_id(trace.TraceIdHex());
+  record.SetTrace(trace, parent.ok() ? parent->SpanIdHex() : std::string());
   sluice::v1::RequestContext* context = request.mutable_context();
   context->set_request_id(record.request_id());
   context->set_tenant(caller->tenant);

@@ -4,11 +4,13 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "libs/obs/logging.h"
 #include "libs/obs/metrics.h"
 #include "libs/obs/trace_context.h"
+#include "libs/trace/active_span.h"
 #include "services/ingress/genai_metrics.h"
 
 namespace sluice::ingress {
@@ -81,6 +83,48 @@ std::string RequestRecord::SetDecision(
   return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(overhead));
 }
 
+void RequestRecord::SetTrace(const obs::TraceContext& self,
+                             std::string parent_span_id) {
+  trace_ = self;
+  parent_span_id_ = std::move(parent_span_id);
+}
+
+void RequestRecord::RecordSpan(absl::Time end) const {
+  trace::ActiveSpan span = trace::ActiveSpan::StartAs(
+      absl::StrCat("chat ", event_.model()), trace::SpanKind::kServer,
+      *trace_, parent_span_id_, event_.request_id(), start_);
+  if (!span.recording()) return;
+  const sluice::v1::Usage& usage = event_.usage();
+  span.SetString("gen_ai.operation.name", "chat")
+      .SetString("gen_ai.request.model", event_.model())
+      .SetString("sluice.tenant", event_.tenant())
+      .SetString("sluice.key_id", event_.key_id())
+      .SetBool("sluice.stream", event_.stream())
+      .SetInt("http.response.status_code", event_.status())
+      .SetInt("sluice.overhead_us", event_.overhead_us());
+  if (!event_.provider().empty()) {
+    span.SetString("gen_ai.provider.name", event_.provider())
+        .SetString("gen_ai.response.model", event_.upstream_model());
+  }
+  if (usage.prompt_tokens() > 0 || usage.completion_tokens() > 0) {
+    span.SetInt("gen_ai.usage.input_tokens", usage.prompt_tokens())
+        .SetInt("gen_ai.usage.output_tokens", usage.completion_tokens());
+  }
+  if (!event_.decision().cache().empty()) {
+    span.SetString("sluice.cache", event_.decision().cache());
+  }
+  if (event_.decision().price_micro_usd() != 0) {
+    span.SetInt("sluice.price_micro_usd", event_.decision().price_micro_usd());
+  }
+  if (event_.status() >= 400) {
+    span.SetError(event_.error_type(),
+                  absl::StrCat("answered HTTP ", event_.status()));
+  } else {
+    span.SetOk();
+  }
+  span.End(end);
+}
+
 void RequestRecord::Finish(int http_status, absl::string_view error_type) {
   if (finished_) return;
   finished_ = true;
@@ -97,6 +141,7 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
                             usage->completion_tokens());
   }
   RecordGenAiMetrics(event_);
+  if (trace_.has_value()) RecordSpan(now);
   reporter_->Report(event_);
   for (auto& hook : std::exchange(on_finish_, {})) hook(event_);
   // The access log: ids and outcome only, never keys or message content.

@@ -6,12 +6,14 @@
 #include "absl/strings/string_view.h"
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/time/clock.h"
 #include "libs/http/server.h"
+#include "libs/obs/trace_context.h"
 #include "services/ingress/usage_reporter.h"
 #include "sluice/v1/metering.pb.h"
 
@@ -47,6 +49,9 @@ class RequestRecord {
   // it in milliseconds for x-sluice-overhead-ms.
   std::string SetDecision(const sluice::v1::RouteDecision& decision);
   void Finish(int http_status, absl::string_view error_type = {});
+  // The request's own span (`self`, under the client's `parent_span_id`,
+  // hex, empty for none): recorded on Finish() when sampled.
+  void SetTrace(const obs::TraceContext& self, std::string parent_span_id);
 
   // Headers every response of this request carries (x-request-id, the
   // x-ratelimit-* of its admission).
@@ -59,8 +64,13 @@ class RequestRecord {
 
  private:
   UsageReporter* reporter_;
+  // Records the request's span from the finished event.
+  void RecordSpan(absl::Time end) const;
+
   absl::Time start_;
   sluice::v1::UsageEvent event_;
+  std::optional<obs::TraceContext> trace_;
+  std::string parent_span_id_;
   http::Headers headers_;
   std::vector<std::function<void(const sluice::v1::UsageEvent&)>> on_finish_;
   bool finished_ = false;

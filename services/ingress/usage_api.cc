@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -250,6 +251,23 @@ absl::Status AsClientError(const absl::Status& status) {
   return status::InvalidRequest(std::string(status.message()), "group_by");
 }
 
+// {"object": `object`, `field`: <message as proto3 JSON>}.
+void RespondWithMessage(http::ResponseWriter& writer,
+                        const google::protobuf::Message& message,
+                        absl::string_view object, absl::string_view field) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok()) {
+    RespondWithError(writer, absl::InternalError("it cannot be shown"), {});
+    return;
+  }
+  writer.Respond(200, {{"content-type", "application/json"}},
+                 absl::StrCat(R"({"object":")", object, R"(",")", field,
+                              R"(":)", json, "}"));
+}
+
 }  // namespace
 
 void UsageApi::AddRoutes(http::PathRouter& paths) {
@@ -366,6 +384,7 @@ void UsageApi::RequestUsage(const http::Request& request,
   std::optional<Call> call = StartCall(request, *writer);
   if (!call.has_value()) return;
   std::string id = request.path.substr(sizeof(kRequestsPrefix) - 1);
+  const bool trace = absl::ConsumeSuffix(&id, "/trace");
   if (id.empty() || id.find('/') != std::string::npos) {
     RespondWithError(*writer, status::NotFound("No such request."), {});
     return;
@@ -373,6 +392,21 @@ void UsageApi::RequestUsage(const http::Request& request,
   const std::string& tenant = call->tenant;
   auto ticket = call->ticket;
   host::CallContextPtr context = call->context;
+  if (trace) {
+    sluice::v1::TraceLookup lookup;
+    lookup.set_request_id(id);
+    lookup.set_tenant(tenant);
+    metering_->GetTrace(
+        std::move(context), std::move(lookup),
+        [ticket, writer](absl::StatusOr<sluice::v1::Trace> trace) {
+          if (!trace.ok()) {
+            RespondWithError(*writer, trace.status(), {});
+            return;
+          }
+          RespondWithMessage(*writer, *trace, "usage.trace", "trace");
+        });
+    return;
+  }
   sluice::v1::RequestLookup lookup;
   lookup.set_request_id(id);
   lookup.set_tenant(tenant);
@@ -383,18 +417,7 @@ void UsageApi::RequestUsage(const http::Request& request,
           RespondWithError(*writer, event.status(), {});
           return;
         }
-        google::protobuf::util::JsonPrintOptions options;
-        options.preserve_proto_field_names = true;
-        std::string json;
-        if (!google::protobuf::util::MessageToJsonString(*event, &json, options)
-                 .ok()) {
-          RespondWithError(
-              *writer, absl::InternalError("the event cannot be shown"), {});
-          return;
-        }
-        writer->Respond(
-            200, {{"content-type", "application/json"}},
-            absl::StrCat(R"({"object":"usage.request","event":)", json, "}"));
+        RespondWithMessage(*writer, *event, "usage.request", "event");
       });
 }
 

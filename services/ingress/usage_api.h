@@ -8,6 +8,8 @@
 //                                   aggregates with latency percentiles;
 //                                   times as Unix seconds or RFC 3339
 //   GET /v1/usage/requests/{id}     one request's usage event
+//   GET /v1/usage/requests/{id}/trace
+//                                   the spans metering kept of it
 // A tenant's key sees its own tenant only (naming another is 403); the
 // admin key sees every tenant, or the one `tenant=` names.
 #pragma once

@@ -28,6 +28,16 @@ class Metering {
   virtual void GetRequest(host::CallContextPtr context,
                           sluice::v1::RequestLookup lookup,
                           host::Callback<sluice::v1::UsageEvent> done) = 0;
+  // Spans from a process's tracer, kept for the console; answers at once
+  // with how many were taken (a full queue takes fewer).
+  virtual void RecordSpans(host::CallContextPtr context,
+                           sluice::v1::SpanBatch batch,
+                           host::Callback<sluice::v1::SpanBatchResult> done) = 0;
+  // The spans kept for one request: NOT_FOUND when it is another tenant's
+  // than `lookup.tenant` (if set), or when none are kept.
+  virtual void GetTrace(host::CallContextPtr context,
+                        sluice::v1::TraceLookup lookup,
+                        host::Callback<sluice::v1::Trace> done) = 0;
 };
 
 }  // namespace sluice::metering

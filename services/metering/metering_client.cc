@@ -37,6 +37,28 @@ void MeteringClient::GetRequest(host::CallContextPtr context,
       context, auth_, std::move(lookup), std::move(done));
 }
 
+void MeteringClient::RecordSpans(
+    host::CallContextPtr context, sluice::v1::SpanBatch batch,
+    host::Callback<sluice::v1::SpanBatchResult> done) {
+  sluice::v1::Metering::Stub* stub = stub_.get();
+  host::CallUnary<sluice::v1::SpanBatchResult>(
+      [stub](auto* c, auto* q, auto* r, auto f) {
+        stub->async()->RecordSpans(c, q, r, std::move(f));
+      },
+      context, auth_, std::move(batch), std::move(done));
+}
+
+void MeteringClient::GetTrace(host::CallContextPtr context,
+                              sluice::v1::TraceLookup lookup,
+                              host::Callback<sluice::v1::Trace> done) {
+  sluice::v1::Metering::Stub* stub = stub_.get();
+  host::CallUnary<sluice::v1::Trace>(
+      [stub](auto* c, auto* q, auto* r, auto f) {
+        stub->async()->GetTrace(c, q, r, std::move(f));
+      },
+      context, auth_, std::move(lookup), std::move(done));
+}
+
 host::ClientDefinition MeteringClientDefinition() {
   return {kServiceName,
           [](host::Components& components,

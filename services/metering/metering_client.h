@@ -23,6 +23,10 @@ class MeteringClient final : public Metering {
   void GetRequest(host::CallContextPtr context,
                   sluice::v1::RequestLookup lookup,
                   host::Callback<sluice::v1::UsageEvent> done) override;
+  void RecordSpans(host::CallContextPtr context, sluice::v1::SpanBatch batch,
+                   host::Callback<sluice::v1::SpanBatchResult> done) override;
+  void GetTrace(host::CallContextPtr context, sluice::v1::TraceLookup lookup,
+                host::Callback<sluice::v1::Trace> done) override;
 
  private:
   std::unique_ptr<sluice::v1::Metering::Stub> stub_;

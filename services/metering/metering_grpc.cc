@@ -34,4 +34,24 @@ grpc::ServerUnaryReactor* MeteringGrpc::GetRequest(
                           });
 }
 
+grpc::ServerUnaryReactor* MeteringGrpc::RecordSpans(
+    grpc::CallbackServerContext* context, const sluice::v1::SpanBatch* batch,
+    sluice::v1::SpanBatchResult* result) {
+  return host::ServeUnary(context, auth_, result,
+                          [&](host::CallContextPtr ctx, auto done) {
+                            metering_->RecordSpans(std::move(ctx), *batch,
+                                                   std::move(done));
+                          });
+}
+
+grpc::ServerUnaryReactor* MeteringGrpc::GetTrace(
+    grpc::CallbackServerContext* context, const sluice::v1::TraceLookup* lookup,
+    sluice::v1::Trace* trace) {
+  return host::ServeUnary(context, auth_, trace,
+                          [&](host::CallContextPtr ctx, auto done) {
+                            metering_->GetTrace(std::move(ctx), *lookup,
+                                                std::move(done));
+                          });
+}
+
 }  // namespace sluice::metering

@@ -22,6 +22,12 @@ class MeteringGrpc final : public sluice::v1::Metering::CallbackService {
   grpc::ServerUnaryReactor* GetRequest(grpc::CallbackServerContext* context,
                                        const sluice::v1::RequestLookup* lookup,
                                        sluice::v1::UsageEvent* event) override;
+  grpc::ServerUnaryReactor* RecordSpans(
+      grpc::CallbackServerContext* context, const sluice::v1::SpanBatch* batch,
+      sluice::v1::SpanBatchResult* result) override;
+  grpc::ServerUnaryReactor* GetTrace(grpc::CallbackServerContext* context,
+                                     const sluice::v1::TraceLookup* lookup,
+                                     sluice::v1::Trace* trace) override;
 
  private:
   Metering* metering_;

@@ -26,6 +26,20 @@ absl::StatusOr<std::unique_ptr<MeteringImpl>> MeteringImpl::Create(
           : OpenPostgresUsageStore(config.metering().postgres_dsn());
   if (!store.ok()) return store.status();
   std::unique_ptr<MeteringImpl> metering(new MeteringImpl(*std::move(store)));
+  if (!config.tracing().keep_disabled()) {
+    absl::StatusOr<SpanStorePtr> span_store =
+        config.metering().postgres_dsn().empty()
+            ? OpenSqliteSpanStore(path)
+            : OpenPostgresSpanStore(config.metering().postgres_dsn());
+    if (!span_store.ok()) return span_store.status();
+    SpanWriter::Options span_options;
+    if (config.tracing().has_retention()) {
+      span_options.retention =
+          absl::Seconds(config.tracing().retention().seconds());
+    }
+    metering->spans_ = std::make_unique<SpanWriter>(*std::move(span_store),
+                                                     span_options);
+  }
   kafka::ConsumerOptions options;
   options.brokers = brokers;
   options.group_id = config.metering().consumer_group().empty()
@@ -70,6 +84,11 @@ MeteringImpl::~MeteringImpl() { Stop(); }
 
 void MeteringImpl::Stop() {
   if (consumer_ != nullptr) consumer_->Stop();
+  FlushSpans();
+}
+
+void MeteringImpl::FlushSpans() {
+  if (spans_ != nullptr) spans_->Flush();
 }
 
 absl::Status MeteringImpl::Consume(
@@ -152,6 +171,55 @@ void MeteringImpl::GetRequest(host::CallContextPtr context,
               "no usage recorded for request ", lookup.request_id()));
         }
         return event;
+      },
+      std::move(done));
+}
+
+void MeteringImpl::RecordSpans(
+    host::CallContextPtr context, sluice::v1::SpanBatch batch,
+    host::Callback<sluice::v1::SpanBatchResult> done) {
+  sluice::v1::SpanBatchResult result;
+  if (spans_ != nullptr) {
+    std::vector<sluice::v1::Span> spans(
+        std::make_move_iterator(batch.mutable_spans()->begin()),
+        std::make_move_iterator(batch.mutable_spans()->end()));
+    result.set_accepted(spans_->Add(std::move(spans)));
+  }
+  std::move(done)(std::move(result));
+}
+
+void MeteringImpl::GetTrace(host::CallContextPtr context,
+                            sluice::v1::TraceLookup lookup,
+                            host::Callback<sluice::v1::Trace> done) {
+  if (spans_ == nullptr) {
+    std::move(done)(absl::FailedPreconditionError(
+        "metering keeps no spans (tracing.keep_disabled)"));
+    return;
+  }
+  UsageStore* store = store_.get();
+  SpanStore* span_store = &spans_->store();
+  OffThread<sluice::v1::Trace>(
+      [store, span_store,
+       lookup = std::move(lookup)]() -> absl::StatusOr<sluice::v1::Trace> {
+        absl::Status not_found = absl::NotFoundError(
+            absl::StrCat("no trace kept for request ", lookup.request_id()));
+        // A tenant sees the trace of its own metered requests only.
+        if (!lookup.tenant().empty()) {
+          absl::StatusOr<sluice::v1::UsageEvent> event =
+              store->FindRequest(lookup.request_id());
+          if (!event.ok() || event->tenant() != lookup.tenant()) {
+            return not_found;
+          }
+        }
+        absl::StatusOr<std::vector<sluice::v1::Span>> spans =
+            span_store->FindByRequest(lookup.request_id());
+        if (!spans.ok()) return spans.status();
+        if (spans->empty()) return not_found;
+        sluice::v1::Trace trace;
+        trace.set_request_id(lookup.request_id());
+        trace.set_trace_id(spans->front().trace_id());
+        for (auto& span : *spans) *trace.add_spans() = std::move(span);
+        return trace;
       },
       std::move(done));
 }

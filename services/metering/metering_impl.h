@@ -10,6 +10,7 @@
 #include "libs/io/bounded_pool.h"
 #include "libs/kafka/consumer.h"
 #include "services/metering/metering.h"
+#include "services/metering/span_writer.h"
 #include "services/metering/usage_store.h"
 #include "sluice/v1/config.pb.h"
 
@@ -30,6 +31,13 @@ class MeteringImpl final : public Metering {
   void GetRequest(host::CallContextPtr context,
                   sluice::v1::RequestLookup lookup,
                   host::Callback<sluice::v1::UsageEvent> done) override;
+  void RecordSpans(host::CallContextPtr context, sluice::v1::SpanBatch batch,
+                   host::Callback<sluice::v1::SpanBatchResult> done) override;
+  void GetTrace(host::CallContextPtr context, sluice::v1::TraceLookup lookup,
+                host::Callback<sluice::v1::Trace> done) override;
+
+  // Stores the spans queued so far (tests read right after recording).
+  void FlushSpans();
 
   // Stops consuming (what was consumed is stored; the rest stays in Kafka).
   void Stop();
@@ -46,6 +54,8 @@ class MeteringImpl final : public Metering {
   absl::Status Consume(const std::vector<kafka::Message>& messages);
 
   UsageStorePtr store_;
+  // Null when tracing.keep_disabled.
+  std::unique_ptr<SpanWriter> spans_;
   std::unique_ptr<kafka::Consumer> consumer_;
   // Last: its threads stop (running what is queued) before the store goes.
   std::unique_ptr<io::BoundedPool> readers_ =

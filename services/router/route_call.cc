@@ -210,6 +210,10 @@ void RouteCall::Begin() {
       call->Post([raw = call.get()] { raw->OnCancelled(); });
     }
   });
+  span_ = trace::ActiveSpan::Start(
+      absl::StrCat("route ", call_.request().model()),
+      trace::SpanKind::kInternal, context_->traceparent(),
+      context_->request_id());
   if (stream_) {
     // Usage always comes back from upstream; ingress shows it to the
     // client only when asked to.
@@ -231,11 +235,33 @@ void RouteCall::LookUp(cache::Cache* cache, std::string resolved_model) {
   sluice::v1::CacheLookupRequest lookup;
   *lookup.mutable_request() = call_.request();
   lookup.set_resolved_model(std::move(resolved_model));
-  cache->Lookup(context_->Child(), std::move(lookup),
+  lookup_span_ = trace::ActiveSpan::Start("cache lookup",
+                                         trace::SpanKind::kInternal,
+                                         span_.traceparent(),
+                                         context_->request_id());
+  cache->Lookup(ChildContext(), std::move(lookup),
                 new LookupSink(shared_from_this()));
 }
 
 void RouteCall::OnCacheEvent(sluice::v1::CacheEvent event) {
+  if (lookup_span_.recording()) {
+    const char* outcome = "miss";
+    switch (event.event_case()) {
+      case sluice::v1::CacheEvent::kHit:
+        outcome = "hit";
+        break;
+      case sluice::v1::CacheEvent::kChunk:
+      case sluice::v1::CacheEvent::kDone:
+        outcome = "shared";
+        break;
+      case sluice::v1::CacheEvent::kMiss:
+        if (event.miss().bypass()) outcome = "bypass";
+        break;
+      default:
+        break;
+    }
+    lookup_span_.SetString("sluice.cache", outcome).SetOk().End();
+  }
   if (finished_) return;
   switch (event.event_case()) {
     case sluice::v1::CacheEvent::kHit: {
@@ -401,12 +427,12 @@ void RouteCall::Attempt(const Candidate& candidate) {
   int attempt = ++attempt_;
   if (stream_) {
     core_->adapters()->StreamComplete(
-        context_->Child(), call_, new AttemptSink(shared_from_this(), attempt));
+        ChildContext(), call_, new AttemptSink(shared_from_this(), attempt));
     return;
   }
   std::shared_ptr<RouteCall> self = shared_from_this();
   core_->adapters()->Complete(
-      context_->Child(), call_,
+      ChildContext(), call_,
       [self, attempt](absl::StatusOr<sluice::v1::ChatResponse> answer) mutable {
         RouteCall* raw = self.get();
         raw->Post([raw, attempt, answer = std::move(answer)]() mutable {
@@ -580,9 +606,38 @@ void RouteCall::SendUsage() {
   Emit(std::move(usage));
 }
 
+host::CallContextPtr RouteCall::ChildContext() {
+  if (!span_.recording()) return context_->Child();
+  return context_->ChildFor(span_.traceparent(), context_->caller());
+}
+
+void RouteCall::EndSpan(const absl::Status& status) {
+  if (!span_.recording()) return;
+  sluice::v1::RouteDecision decision;
+  StampDecision(&decision);
+  span_.SetString("sluice.task", decision.task())
+      .SetString("sluice.task_reason", decision.task_reason())
+      .SetInt("sluice.attempts", decision.attempts());
+  if (!decision.cache().empty()) span_.SetString("sluice.cache", decision.cache());
+  if (!decision.reason().empty()) {
+    span_.SetString("sluice.route_reason", decision.reason());
+  }
+  if (!call_.provider().empty()) {
+    span_.SetString("gen_ai.provider.name", call_.provider())
+        .SetString("gen_ai.response.model", call_.upstream_model());
+  }
+  if (status.ok()) {
+    span_.SetOk();
+  } else {
+    span_.SetError(absl::StatusCodeToString(status.code()), status.message());
+  }
+  span_.End();
+}
+
 void RouteCall::Finish(const absl::Status& status) {
   if (finished_) return;
   finished_ = true;
+  EndSpan(status);
   if (!stream_) {
     sluice::v1::RouteDecision& decision = route_.decision;
     StampDecision(&decision);

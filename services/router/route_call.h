@@ -26,6 +26,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "libs/codec/chunk_assembler.h"
+#include "libs/trace/active_span.h"
 #include "libs/host/call_context.h"
 #include "libs/host/call_tracker.h"
 #include "libs/host/serializer.h"
@@ -99,6 +100,12 @@ class RouteCall final : public std::enable_shared_from_this<RouteCall> {
   void Finish(const absl::Status& status);
   void Deliver(const absl::Status& status);
 
+  // A context for a call made for this one: a child of the router's span
+  // when it is recorded.
+  host::CallContextPtr ChildContext();
+  // Ends the router's span with what the call came to.
+  void EndSpan(const absl::Status& status);
+
   // Whether the caller has room (see CallerFlow): read on any thread.
   bool CallerOpen() const;
   void SetAttemptFlow(int attempt, host::FlowPtr flow);
@@ -111,6 +118,8 @@ class RouteCall final : public std::enable_shared_from_this<RouteCall> {
   host::Callback<sluice::v1::ChatResponse> done_;  // unary
   host::Sink<sluice::v1::ChatChunk>* out_ = nullptr;  // stream
   host::Serializer serializer_;
+  trace::ActiveSpan span_;
+  trace::ActiveSpan lookup_span_;  // until the cache's first event
 
   // State of the machine: touched on the serializer only.
   sluice::v1::AdapterRequest call_;

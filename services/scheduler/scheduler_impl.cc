@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/config/duration.h"
 #include "libs/status/errors.h"
+#include "libs/trace/active_span.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::scheduler {
@@ -519,13 +520,39 @@ void SchedulerImpl::Finished(const Started& call, int64_t prompt,
   Pump();
 }
 
+namespace {
+
+// The time a call waited in its target's queue.
+trace::ActiveSpan StartQueueSpan(const host::CallContext& context,
+                                 const std::string& provider, bool batch) {
+  trace::ActiveSpan span = trace::ActiveSpan::Start(
+      absl::StrCat("queue ", provider), trace::SpanKind::kInternal,
+      context.traceparent(), context.request_id());
+  span.SetString("sluice.priority", batch ? "batch" : "interactive");
+  return span;
+}
+
+void EndQueueSpan(trace::ActiveSpan& span, const absl::Status& status) {
+  if (status.ok()) {
+    span.SetOk();
+  } else {
+    span.SetError(absl::StatusCodeToString(status.code()), status.message());
+  }
+  span.End();
+}
+
+}  // namespace
+
 void SchedulerImpl::Complete(host::CallContextPtr context, AdapterRequest request,
                              host::Callback<ChatResponse> done) {
   Started started;
   QueuedCall call = Describe(*context, request, &started);
   std::string provider = request.provider();
   call.start = [this, context, request = std::move(request), started,
-                done = std::move(done)](absl::Status status) mutable {
+                done = std::move(done),
+                span = StartQueueSpan(*context, provider,
+                                      started.batch)](absl::Status status) mutable {
+    EndQueueSpan(span, status);
     if (!status.ok()) {
       std::move(done)(std::move(status));
       return;
@@ -552,8 +579,10 @@ void SchedulerImpl::StreamComplete(host::CallContextPtr context,
   Started started;
   QueuedCall call = Describe(*context, request, &started);
   std::string provider = request.provider();
-  call.start = [this, context, request = std::move(request), started,
-                sink](absl::Status status) mutable {
+  call.start = [this, context, request = std::move(request), started, sink,
+                span = StartQueueSpan(*context, provider,
+                                      started.batch)](absl::Status status) mutable {
+    EndQueueSpan(span, status);
     if (!status.ok()) {
       sink->Done(std::move(status));
       return;

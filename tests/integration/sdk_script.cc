@@ -15,11 +15,6 @@
 namespace sluice::testing {
 namespace {
 
-std::string SourceDir() {
-  const char* dir = std::getenv("SLUICE_SOURCE_DIR");
-  return dir != nullptr ? dir : SLUICE_SOURCE_DIR_DEFAULT;
-}
-
 // An executable named `name` on PATH, or empty.
 std::string FindOnPath(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -39,6 +34,13 @@ std::string ReadFile(const std::string& path) {
 }
 
 }  // namespace
+
+std::string SourceDir() {
+  const char* dir = std::getenv("SLUICE_SOURCE_DIR");
+  return dir != nullptr ? dir : SLUICE_SOURCE_DIR_DEFAULT;
+}
+
+std::string FindNode() { return FindOnPath("node"); }
 
 absl::StatusOr<SdkTools> FindSdkTools() {
   SdkTools tools;
@@ -64,16 +66,23 @@ absl::StatusOr<SdkTools> FindSdkTools() {
 
 SdkRun RunSdkScript(const SdkTools& tools, const std::string& script,
                     const std::vector<std::string>& env, absl::Duration timeout) {
+  std::vector<std::string> with_sdk = {"SLUICE_OPENAI_SDK_DIR=" + tools.sdk_dir};
+  with_sdk.insert(with_sdk.end(), env.begin(), env.end());
+  return RunNodeScript(tools.node, "tests/compat/openai_sdk/" + script,
+                       with_sdk, timeout);
+}
+
+SdkRun RunNodeScript(const std::string& node, const std::string& script,
+                     const std::vector<std::string>& env,
+                     absl::Duration timeout) {
   // The script's settings go in its environment (by env(1)); the shell
   // reports node's exit code on a line of its own: Subprocess waits for
   // lines, not for exits.
-  std::vector<std::string> argv = {"/usr/bin/env",
-                                   "SLUICE_OPENAI_SDK_DIR=" + tools.sdk_dir};
+  std::vector<std::string> argv = {"/usr/bin/env"};
   argv.insert(argv.end(), env.begin(), env.end());
   for (std::string arg : {std::string("/bin/sh"), std::string("-c"),
                           std::string(R"("$0" "$1" 2>&1; echo "sdk script exit=$?")"),
-                          tools.node,
-                          SourceDir() + "/tests/compat/openai_sdk/" + script}) {
+                          node, SourceDir() + "/" + script}) {
     argv.push_back(std::move(arg));
   }
   SdkRun run;

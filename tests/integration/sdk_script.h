@@ -32,4 +32,15 @@ SdkRun RunSdkScript(const SdkTools& tools, const std::string& script,
                     const std::vector<std::string>& env,
                     absl::Duration timeout = absl::Seconds(90));
 
+// Runs the node script at `script` (a path under the source tree, e.g.
+// "tests/console/console_check.mjs") with `env` added, as RunSdkScript.
+SdkRun RunNodeScript(const std::string& node, const std::string& script,
+                     const std::vector<std::string>& env,
+                     absl::Duration timeout = absl::Seconds(90));
+
+// The source tree's root (tests/ and the npm caches under .cache/npm).
+std::string SourceDir();
+// node on PATH, or empty.
+std::string FindNode();
+
 }  // namespace sluice::testing

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "services/metering/postgres_usage_store.h"
+#include "services/metering/span_store.h"
 #include "services/metering/sqlite_usage_store.h"
 
 #include <cstdlib>
@@ -75,6 +76,10 @@ class UsageStoreTest : public ::testing::TestWithParam<std::string> {
       return SqliteUsageStore::Open(dir_ + "/metering.db");
     }
     return OpenPostgresUsageStore(dsn_);
+  }
+  absl::StatusOr<SpanStorePtr> OpenSpans() {
+    if (GetParam() == "sqlite") return OpenSqliteSpanStore(dir_ + "/metering.db");
+    return OpenPostgresSpanStore(dsn_);
   }
 
  private:
@@ -344,5 +349,63 @@ TEST_P(UsageStoreTest, FindsOneRequestsEvent) {
             absl::StatusCode::kNotFound);
 }
 
+sluice::v1::Span StoredSpan(const std::string& request_id,
+                            const std::string& span_id, int64_t start) {
+  sluice::v1::Span span;
+  span.set_request_id(request_id);
+  span.set_trace_id("0af7651916cd43dd8448eb211c80319c");
+  span.set_span_id(span_id);
+  span.set_name("span " + span_id);
+  span.set_start_unix_nano(start);
+  span.set_end_unix_nano(start + 1000);
+  auto* attribute = span.add_attributes();
+  attribute->set_key("gen_ai.usage.input_tokens");
+  attribute->set_int_value(7);
+  return span;
+}
+
+TEST_P(UsageStoreTest, SpansAreKeptByRequestInStartOrderAndPrunedByAge) {
+  absl::StatusOr<SpanStorePtr> spans = OpenSpans();
+  ASSERT_TRUE(spans.ok()) << spans.status();
+  const int64_t now = absl::ToUnixNanos(absl::Now());
+  ASSERT_TRUE((*spans)
+                  ->Record({StoredSpan("req_a", "2", now + 20),
+                            StoredSpan("req_a", "1", now + 10),
+                            StoredSpan("req_b", "1", now - 3600'000'000'000)})
+                  .ok());
+  // A span sent again (a retried export) is kept once, as first stored.
+  sluice::v1::Span again = StoredSpan("req_a", "1", now + 10);
+  again.set_name("changed");
+  ASSERT_TRUE((*spans)->Record({again}).ok());
+
+  absl::StatusOr<std::vector<sluice::v1::Span>> found =
+      (*spans)->FindByRequest("req_a");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].name(), "span 1");
+  EXPECT_EQ((*found)[1].name(), "span 2");
+  EXPECT_EQ((*found)[0].attributes(0).int_value(), 7);
+  EXPECT_TRUE((*spans)->FindByRequest("req_none")->empty());
+
+  absl::StatusOr<int64_t> pruned =
+      (*spans)->Prune(absl::Now() - absl::Minutes(30));
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(*pruned, 1);
+  EXPECT_TRUE((*spans)->FindByRequest("req_b")->empty());
+  EXPECT_EQ((*spans)->FindByRequest("req_a")->size(), 2u);
+}
+
+TEST_P(UsageStoreTest, SpansShareTheFileOrDatabaseWithUsage) {
+  absl::StatusOr<UsageStorePtr> store = Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<SpanStorePtr> spans = OpenSpans();
+  ASSERT_TRUE(spans.ok()) << spans.status();
+  ASSERT_TRUE((*store)->Record(Event("req_a", "demo", 200, 3, 4)).ok());
+  ASSERT_TRUE((*spans)->Record({StoredSpan("req_a", "1", 1)}).ok());
+  EXPECT_EQ((*spans)->FindByRequest("req_a")->size(), 1u);
+  EXPECT_TRUE((*store)->FindRequest("req_a").ok());
+}
+
 }  // namespace
 }  // namespace sluice::metering
+

@@ -1,0 +1,15 @@
+// Spans in OTLP/HTTP's JSON encoding (ExportTraceServiceRequest): one
+// resourceSpans entry per service.name, ids as hex, times and integers as
+// decimal strings, as the OTLP JSON mapping requires.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sluice/v1/metering.pb.h"
+
+namespace sluice::trace {
+
+std::string OtlpTracesJson(const std::vector<sluice::v1::Span>& spans);
+
+}  // namespace sluice::trace
