@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "usage: sluice <command> [flags]\n"
     "  serve [--config FILE] [--services a,b,...] [--http-listen H:P]\n"
     "        [--grpc-listen H:P] [--internal-listen H:P]\n"
+    "        [--metrics-listen H:P]\n"
     "        [--remote NAME=H:P]... [--kafka-brokers LIST]\n"
     "        [--sqlite-path FILE] [--worker-model GGUF]\n"
     "  keys create|list|revoke ...              virtual API keys (see\n"

@@ -4,11 +4,14 @@
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/config/duration.h"
 #include "libs/io/io_threads.h"
+#include "libs/http/server.h"
 #include "libs/kafka/dev_broker.h"
+#include "libs/obs/metrics.h"
 #include "libs/trace/otlp_http_exporter.h"
 
 namespace sluice::host {
@@ -119,6 +122,7 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(
     return s;
   }
   if (absl::Status s = host->StartListeners(config); !s.ok()) return s;
+  if (absl::Status s = host->StartMetricsListener(config); !s.ok()) return s;
   for (auto& service : host->services_) {
     if (absl::Status s = service->Serve(host->announce_); !s.ok()) return s;
   }
@@ -164,6 +168,42 @@ absl::Status Host::StartListeners(const sluice::v1::Config& config) {
                                                  : server.internal_listen(),
                 auth_->ServerCredentials(), kInternalMessageBytes,
                 internal_services, &internal_port_, &internal_server_);
+}
+
+absl::Status Host::StartMetricsListener(const sluice::v1::Config& config) {
+  const std::string& listen = config.server().metrics_listen();
+  if (listen.empty()) return absl::OkStatus();
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server.metrics_listen must be host:port, not \"", listen, "\""));
+  }
+  http::ServerOptions options;
+  options.host = listen.substr(0, colon);
+  options.port = static_cast<uint16_t>(port);
+  options.io = &io_->context();
+  absl::StatusOr<std::unique_ptr<http::Server>> server = http::StartServer(
+      options, [](http::Request request, http::ResponseWriterPtr writer) {
+        if (request.method == "GET" && request.path == "/metrics") {
+          writer->Respond(200,
+                          {{"content-type", "text/plain; version=0.0.4"}},
+                          obs::MetricsRegistry::Default().RenderPrometheusText());
+        } else if (request.method == "GET" && request.path == "/health") {
+          writer->Respond(200, {{"content-type", "application/json"}},
+                          R"({"status":"ok"})");
+        } else {
+          writer->Respond(404, {{"content-type", "text/plain"}}, "not found\n");
+        }
+      });
+  if (!server.ok()) return server.status();
+  metrics_server_ = *std::move(server);
+  announce_.push_back(absl::StrCat("metrics listening on http://",
+                                   options.host, ":", metrics_server_->port(),
+                                   "/metrics"));
+  return absl::OkStatus();
 }
 
 absl::Status Host::StartTracing(const sluice::v1::Config& config,
@@ -231,6 +271,7 @@ void Host::Shutdown() {
   if (tracing_) trace::Tracer::Process().Stop();
   public_server_.reset();
   internal_server_.reset();
+  if (metrics_server_ != nullptr) metrics_server_->Shutdown();
   while (!services_.empty()) services_.pop_back();
   if (io_ != nullptr) io_->Stop();
   dev_broker_.reset();

@@ -36,6 +36,10 @@ namespace sluice::io {
 class IoThreads;
 }
 
+namespace sluice::http {
+class Server;
+}
+
 namespace sluice::host {
 
 // A service as this process hosts it.
@@ -125,6 +129,8 @@ class Host {
  private:
   Host() = default;
   absl::Status StartListeners(const sluice::v1::Config& config);
+  // Serves /metrics and /health on server.metrics_listen, when set.
+  absl::Status StartMetricsListener(const sluice::v1::Config& config);
   // Starts the process's tracer when its spans go anywhere (an OTLP
   // collector, metering).
   absl::Status StartTracing(const sluice::v1::Config& config,
@@ -140,6 +146,7 @@ class Host {
   std::vector<std::unique_ptr<HostedService>> services_;
   std::unique_ptr<grpc::Server> public_server_;
   std::unique_ptr<grpc::Server> internal_server_;
+  std::unique_ptr<http::Server> metrics_server_;
   int public_port_ = 0;
   int internal_port_ = 0;
   absl::Duration drain_timeout_ = absl::Seconds(5);

@@ -55,6 +55,8 @@ absl::StatusOr<sluice::v1::Config> ParseServeOptions(
       config.mutable_server()->set_grpc_listen(value);
     } else if (name == "--internal-listen") {
       config.mutable_server()->set_internal_listen(value);
+    } else if (name == "--metrics-listen") {
+      config.mutable_server()->set_metrics_listen(value);
     } else if (name == "--remote") {
       std::pair<std::string, std::string> parts =
           absl::StrSplit(value, absl::MaxSplits('=', 1));

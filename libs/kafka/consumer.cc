@@ -5,9 +5,12 @@
 #include "libs/process/thread_name.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/obs/metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::kafka {
@@ -113,7 +116,8 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
   }
   rd_kafka_poll_set_consumer(handle);
   return std::unique_ptr<Consumer>(
-      new Consumer(handle, options.topics, std::move(stored_offset)));
+      new Consumer(handle, options.group_id, options.topics,
+                   std::move(stored_offset)));
 }
 
 Consumer::~Consumer() {
@@ -151,7 +155,46 @@ absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch) {
     process::NameThisThread("sluice-consume");
     PollLoop();
   });
+  // Apart from the poll loop, so the lag still shows while a handler is
+  // stuck (a store that is down): that is when it matters.
+  lag_thread_ = std::thread([this] {
+    process::NameThisThread("sluice-lag");
+    do {
+      ReportLag();
+    } while (!stopping_.WaitForNotificationWithTimeout(absl::Seconds(1)));
+  });
   return absl::OkStatus();
+}
+
+void Consumer::ReportLag() {
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(handle_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  rd_kafka_position(handle_, assigned);
+  std::map<std::string, int64_t> lag;
+  for (const std::string& topic : topics_) lag[topic] = 0;
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const rd_kafka_topic_partition_t& partition = assigned->elems[i];
+    int64_t low = 0, high = 0;
+    if (rd_kafka_get_watermark_offsets(handle_, partition.topic,
+                                       partition.partition, &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    // Before the first fetch the position is unknown: all of it is behind.
+    const int64_t position = partition.offset >= 0 ? partition.offset : low;
+    lag[partition.topic] += std::max<int64_t>(0, high - position);
+  }
+  rd_kafka_topic_partition_list_destroy(assigned);
+  for (const auto& [topic, behind] : lag) {
+    obs::MetricsRegistry::Default()
+        .gauge("sluice_kafka_consumer_lag",
+               "Messages in this consumer's partitions not consumed yet.",
+               {{"group", group_}, {"topic", topic}})
+        .Set(static_cast<double>(behind));
+  }
 }
 
 void Consumer::PollLoop() {
@@ -223,6 +266,7 @@ void Consumer::Stop() {
   stop_ = true;
   stopping_.Notify();
   if (thread_.joinable()) thread_.join();
+  if (lag_thread_.joinable()) lag_thread_.join();
   // Leaving the group revokes the assignment, and OnRebalance commits
   // synchronously what was handled.
   rd_kafka_consumer_close(handle_);

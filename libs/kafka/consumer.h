@@ -82,17 +82,24 @@ class Consumer {
   void Stop();
 
  private:
-  Consumer(rd_kafka_t* handle, std::vector<std::string> topics,
+  Consumer(rd_kafka_t* handle, std::string group,
+           std::vector<std::string> topics,
            std::unique_ptr<ConsumerOptions::OffsetLookupFn> stored_offset)
       : handle_(handle),
+        group_(std::move(group)),
         topics_(std::move(topics)),
         stored_offset_(std::move(stored_offset)) {}
   void PollLoop();
+  // Sets sluice_kafka_consumer_lag{group,topic}: messages in the assigned
+  // partitions past this consumer's position (from the high watermarks the
+  // fetches brought; no broker round trip).
+  void ReportLag();
   // Calls the handler until it accepts the batch or Stop is called;
   // returns whether it was accepted.
   bool Handle(const std::vector<Message>& batch);
 
   rd_kafka_t* handle_;
+  const std::string group_;
   std::vector<std::string> topics_;
   // The rebalance callback's opaque (null function: none).
   std::unique_ptr<ConsumerOptions::OffsetLookupFn> stored_offset_;
@@ -101,6 +108,7 @@ class Consumer {
   std::atomic<bool> stop_{false};
   absl::Notification stopping_;
   std::thread thread_;
+  std::thread lag_thread_;
   bool closed_ = false;
 };
 

@@ -193,8 +193,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   } else {
     // The processes share the internal secret (inherited from here).
     setenv("SLUICE_INTERNAL_SECRET", kInternalSecret, 1);
-    auto metering = gateway->Serve({"--services", "metering", "--sqlite-path", sqlite});
+    auto metering = gateway->Serve({"--services", "metering", "--sqlite-path",
+                                    sqlite, "--metrics-listen", "127.0.0.1:0"});
     if (!metering.ok()) return metering.status();
+    gateway->metrics_["metering"] = metering->metrics;
     std::vector<std::string> adapters_flags = {"--services", "adapters"};
     if (!options.worker_model.empty()) {
       auto worker = gateway->Serve({"--services", "worker"});
@@ -208,8 +210,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     if (!cache.ok()) return cache.status();
     auto router = gateway->Serve({"--services", "router,scheduler", "--remote",
                                   "adapters=" + adapters->internal_grpc,
-                                  "--remote", "cache=" + cache->internal_grpc});
+                                  "--remote", "cache=" + cache->internal_grpc,
+                                  "--metrics-listen", "127.0.0.1:0"});
     if (!router.ok()) return router.status();
+    gateway->metrics_["router"] = router->metrics;
     gateway->internal_grpc_ = router->internal_grpc;
     // (--sqlite-path puts ingress's job store beside metering's database,
     // in this gateway's directory, not in the test's working directory.)
@@ -274,7 +278,8 @@ absl::StatusOr<Gateway::Listeners> Gateway::Serve(
     return line.ok() ? line->substr(line->rfind(' ') + 1) : "";
   };
   Listeners listeners{after("public gRPC listening on "),
-                      after("internal gRPC listening on ")};
+                      after("internal gRPC listening on "),
+                      after("metrics listening on ")};
   std::string http = after("HTTP listening on ");
   if (!http.empty()) http_base_ = http;
   return listeners;

@@ -4,6 +4,7 @@
 // simulator (`upstream-sim`) and one sluice process per service.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +94,13 @@ class Gateway {
   Subprocess& broker_process() { return *processes_[0]; }
   // The sluice process that hosts ingress (in one process, all of it).
   Subprocess& ingress_process() { return *processes_[ingress_index_]; }
+  // Split layout: the /metrics URL of the process hosting `service`
+  // ("metering", "router"), which serve it on a listener of their own;
+  // empty otherwise.
+  std::string metrics_url(const std::string& service) const {
+    auto it = metrics_.find(service);
+    return it == metrics_.end() ? "" : it->second;
+  }
   // Chat requests the simulator has answered or refused.
   int64_t UpstreamRequests() const;
   // One-process layout: SIGKILLs the sluice process (nothing drained,
@@ -111,6 +119,7 @@ class Gateway {
   struct Listeners {
     std::string public_grpc;    // empty when it hosts no public service
     std::string internal_grpc;  // empty when it hosts no internal one
+    std::string metrics;        // its /metrics URL, when it serves one
   };
   // Starts `sluice serve` with `flags`; returns where it listens.
   absl::StatusOr<Listeners> Serve(std::vector<std::string> flags);
@@ -131,6 +140,8 @@ class Gateway {
   std::string ingress_grpc_;
   std::string internal_grpc_;
   std::string sim_base_;
+  // Split layout: the /metrics URL of the metering and router processes.
+  std::map<std::string, std::string> metrics_;
   // One-process layout: the flags it was started with.
   std::vector<std::string> one_process_flags_;
   // Split layout: an ingress replica's flags (--remote, --sqlite-path).

@@ -96,10 +96,13 @@ std::vector<KeptSpan> WaitForTrace(const Gateway& gateway,
   return kept;
 }
 
+// The first span whose name starts with `prefix` (of `kind`, if not 0).
 const KeptSpan* Named(const std::vector<KeptSpan>& spans,
-                      const std::string& prefix) {
+                      const std::string& prefix, int kind = 0) {
   for (const KeptSpan& span : spans) {
-    if (absl::StartsWith(span.name, prefix)) return &span;
+    if (absl::StartsWith(span.name, prefix) && (kind == 0 || span.kind == kind)) {
+      return &span;
+    }
   }
   return nullptr;
 }
@@ -126,16 +129,13 @@ TEST_P(TraceTest, EveryComponentAddsItsSpanToTheClientsTrace) {
 
   // ingress, router, queue and the upstream call.
   std::vector<KeptSpan> spans = WaitForTrace(**gateway, kDemoKey, id, 4);
-  const KeptSpan* ingress = Named(spans, "chat deepseek-chat");
+  const KeptSpan* ingress = Named(spans, "chat deepseek-chat", 2);
   const KeptSpan* router = Named(spans, "route ");
   const KeptSpan* queue = Named(spans, "queue ");
   ASSERT_NE(ingress, nullptr);
   ASSERT_NE(router, nullptr);
   ASSERT_NE(queue, nullptr);
-  const KeptSpan* upstream = nullptr;
-  for (const KeptSpan& span : spans) {
-    if (span.kind == 3) upstream = &span;
-  }
+  const KeptSpan* upstream = Named(spans, "chat ", 3);
   ASSERT_NE(upstream, nullptr);
   for (const KeptSpan& span : spans) {
     EXPECT_EQ(span.trace_id, kTraceId) << span.name;
@@ -158,7 +158,21 @@ TEST_P(TraceTest, EveryComponentAddsItsSpanToTheClientsTrace) {
   if (GetParam() == Gateway::Layout::kSplit) {
     // Each process names itself.
     EXPECT_EQ(ingress->service, "sluice-ingress");
-    EXPECT_EQ(router->service, "sluice-router");
+    EXPECT_EQ(router->service, "sluice-router+scheduler");
+    // Processes without an API port serve /metrics on a listener of their
+    // own: the router its providers' figures, metering its consumer lag.
+    HttpAnswer router_metrics = HttpCall("GET", (*gateway)->metrics_url("router"));
+    EXPECT_EQ(router_metrics.status, 200);
+    EXPECT_TRUE(absl::StrContains(router_metrics.body,
+                                  "sluice_provider_requests_total{"))
+        << router_metrics.body;
+    const std::string lag =
+        R"(sluice_kafka_consumer_lag{group="sluice-metering",topic="sluice.usage"} )";
+    HttpAnswer metering_metrics =
+        HttpCall("GET", (*gateway)->metrics_url("metering"));
+    EXPECT_EQ(metering_metrics.status, 200);
+    EXPECT_TRUE(absl::StrContains(metering_metrics.body, lag))
+        << metering_metrics.body;
   } else {
     EXPECT_EQ(ingress->service, "sluice");
   }
@@ -194,7 +208,7 @@ TEST_P(TraceTest, EveryComponentAddsItsSpanToTheClientsTrace) {
       WaitForTrace(**gateway, kDemoKey, stream.Header("x-request-id"), 4);
   ASSERT_FALSE(own.empty());
   EXPECT_NE(own[0].trace_id, kTraceId);
-  const KeptSpan* root = Named(own, "chat deepseek-chat");
+  const KeptSpan* root = Named(own, "chat deepseek-chat", 2);
   ASSERT_NE(root, nullptr);
   EXPECT_EQ(root->parent, "");
   EXPECT_EQ(root->kind, 2);

@@ -10,7 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "absl/synchronization/notification.h"
 #include "libs/kafka/dev_broker.h"
+#include "libs/obs/metrics.h"
 #include "tests/libs/kafka/kafka_test_util.h"
 
 namespace sluice::kafka {
@@ -224,6 +226,43 @@ TEST_F(ConsumerTest, BatchesHoldWhatWasFetchedInOrderAndRetryWhole) {
   for (int i = 0; i < 300; ++i) EXPECT_EQ(handled[i], absl::StrCat("key-", i));
   EXPECT_GT(largest, 1u);  // fetched messages come together...
   EXPECT_LE(largest, 64u);  // ...up to the limit
+}
+
+}  // namespace
+}  // namespace sluice::kafka
+
+namespace sluice::kafka {
+namespace {
+
+// The lag gauge moves while a handler is stuck (reported off the poll
+// loop), and falls to zero once everything is handled.
+TEST_F(ConsumerTest, LagShowsWhatAStuckHandlerHasNotConsumed) {
+  ASSERT_TRUE(broker_->CreateTopic("lagging", 1).ok());
+  ProduceBatch("lagging", 0, 10);
+  absl::Notification release;
+  Collector collector;
+  Consumer::Handler accept = collector.Handler();
+  auto consumer = StartConsumer(
+      "group-lag", "lagging", [&](const Message& m) -> absl::Status {
+        if (m.key == "key-1") release.WaitForNotification();
+        return accept(m);
+      });
+  ASSERT_NE(consumer, nullptr);
+  obs::Gauge& lag = obs::MetricsRegistry::Default().gauge(
+      "sluice_kafka_consumer_lag", "",
+      {{"group", "group-lag"}, {"topic", "lagging"}});
+  auto wait_for_lag = [&](double expected) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (lag.value() != expected && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return lag.value();
+  };
+  // key-1 is being handled: eight messages are behind it.
+  EXPECT_EQ(wait_for_lag(8), 8);
+  release.Notify();
+  ASSERT_EQ(collector.WaitFor(10, absl::Seconds(20)), 10u);
+  EXPECT_EQ(wait_for_lag(0), 0);
 }
 
 }  // namespace
