@@ -383,8 +383,10 @@ void UsageApi::RequestUsage(const http::Request& request,
                             http::ResponseWriterPtr writer) {
   std::optional<Call> call = StartCall(request, *writer);
   if (!call.has_value()) return;
-  std::string id = request.path.substr(sizeof(kRequestsPrefix) - 1);
-  const bool trace = absl::ConsumeSuffix(&id, "/trace");
+  absl::string_view rest =
+      absl::string_view(request.path).substr(sizeof(kRequestsPrefix) - 1);
+  const bool trace = absl::ConsumeSuffix(&rest, "/trace");
+  const std::string id(rest);
   if (id.empty() || id.find('/') != std::string::npos) {
     RespondWithError(*writer, status::NotFound("No such request."), {});
     return;

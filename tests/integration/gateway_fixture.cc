@@ -197,7 +197,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
                                     sqlite, "--metrics-listen", "127.0.0.1:0"});
     if (!metering.ok()) return metering.status();
     gateway->metrics_["metering"] = metering->metrics;
-    std::vector<std::string> adapters_flags = {"--services", "adapters"};
+    // Every process that records spans sends them to metering (as a
+    // deployment's shared config lists it among the remotes).
+    const std::string metering_remote = "metering=" + metering->internal_grpc;
+    std::vector<std::string> adapters_flags = {"--services", "adapters",
+                                               "--remote", metering_remote};
     if (!options.worker_model.empty()) {
       auto worker = gateway->Serve({"--services", "worker"});
       if (!worker.ok()) return worker.status();
@@ -211,6 +215,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     auto router = gateway->Serve({"--services", "router,scheduler", "--remote",
                                   "adapters=" + adapters->internal_grpc,
                                   "--remote", "cache=" + cache->internal_grpc,
+                                  "--remote", metering_remote,
                                   "--metrics-listen", "127.0.0.1:0"});
     if (!router.ok()) return router.status();
     gateway->metrics_["router"] = router->metrics;

@@ -64,7 +64,11 @@ function seriesByBucket(rows, start, step, keyOf, valueOf) {
 
 const charts = {};
 
-function drawChart(id, xs, series) {
+// Axis labels: small dollar figures need their significant digits.
+const formatUsd = (v) => (v === 0 ? '0' : '$' + Number(v.toPrecision(2)));
+const formatCount = (v) => String(v);
+
+function drawChart(id, xs, series, format) {
   const target = $(id);
   if (charts[id]) { charts[id].destroy(); delete charts[id]; }
   target.textContent = '';
@@ -83,7 +87,7 @@ function drawChart(id, xs, series) {
     series: [{}].concat(names.map((name, i) => ({
       label: name, stroke: COLORS[i % COLORS.length], width: 2,
     }))),
-    axes: [{}, { size: 70 }],
+    axes: [{}, { size: 80, values: (u, splits) => splits.map(format) }],
   };
   charts[id] = new uPlot(options, [xs].concat(names.map((n) => series.get(n))), target);
 }
@@ -138,13 +142,14 @@ async function loadReports() {
     ]);
     const cost = seriesByBucket(overTime.data, start, step, (r) => r.tenant,
                                 (r) => r.price_micro_usd / 1e6);
-    drawChart('cost-chart', cost.xs, cost.series);
+    drawChart('cost-chart', cost.xs, cost.series, formatUsd);
     const traffic = { xs: cost.xs, series: new Map() };
     for (const [label, field] of [['requests', 'requests'], ['errors', 'errors'], ['cache hits', 'cache_hits']]) {
       const one = seriesByBucket(overTime.data, start, step, () => label, (r) => r[field]);
       traffic.series.set(label, one.series.get(label) || new Array(cost.xs.length).fill(0));
     }
-    drawChart('traffic-chart', traffic.xs, overTime.data.length ? traffic.series : new Map());
+    drawChart('traffic-chart', traffic.xs, overTime.data.length ? traffic.series : new Map(),
+              formatCount);
     showTotals(byTenant.data);
     const spenders = [...byTenant.data].sort((a, b) => b.price_micro_usd - a.price_micro_usd);
     fillTable('spenders', spenders, (r) => [
@@ -185,7 +190,8 @@ function spanTree(spans) {
 
 function attributeText(attributes) {
   return (attributes || []).map((a) => {
-    const v = a.string_value ?? a.int_value ?? a.double_value ?? a.bool_value;
+    // proto3 JSON leaves out zero values: no value at all reads as 0/"".
+    const v = a.string_value ?? a.int_value ?? a.double_value ?? a.bool_value ?? '';
     return `${a.key}=${v}`;
   }).join('  ');
 }
