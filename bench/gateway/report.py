@@ -9,6 +9,7 @@ import sys
 
 out, seconds, rates = sys.argv[1], sys.argv[2], [int(r) for r in sys.argv[3].split()]
 NAMES = {"direct": "upstream direct", "one": "sluice, 1 process",
+         "one-untraced": "sluice, 1 process, no spans kept",
          "split": "sluice, split", "portkey": "Portkey 1.15.2"}
 
 rows = {}

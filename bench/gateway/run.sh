@@ -88,9 +88,11 @@ start_contender() {
       URL=http://127.0.0.1:$SIM_PORT/v1/chat/completions
       CPIDS=($SIM_PID)
       ;;
-    one)
+    one|one-untraced)
       local port; port=$("$SLUICE" free-port)
       config "$port" >"$RUN/one.yaml"
+      # The same process keeping no spans: what tracing costs.
+      [[ $1 == one-untraced ]] && echo "tracing: {keep_disabled: true}" >>"$RUN/one.yaml"
       "$SLUICE" serve --config "$RUN/one.yaml" >"$RUN/one.out" 2>&1 &
       PIDS+=($!); CPIDS=($!)
       wait_for "$RUN/one.out" "sluice: ready" $!
@@ -110,7 +112,9 @@ start_contender() {
       for service in metering cache adapters router ingress; do
         remotes=()
         case $service in
-          router) remotes=(--remote "adapters=${internal[adapters]}" --remote "cache=${internal[cache]}") ;;
+          adapters) remotes=(--remote "metering=${internal[metering]}") ;;  # its spans
+          router) remotes=(--remote "adapters=${internal[adapters]}" --remote "cache=${internal[cache]}"
+                           --remote "metering=${internal[metering]}") ;;
           ingress) remotes=(--remote "router=${internal[router]}" --remote "metering=${internal[metering]}"
                             --remote "cache=${internal[cache]}") ;;
         esac
