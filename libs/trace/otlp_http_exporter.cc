@@ -41,10 +41,9 @@ OtlpHttpExporter::~OtlpHttpExporter() {
   curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-absl::Status OtlpHttpExporter::Export(
-    const std::vector<sluice::v1::Span>& spans) {
-  if (spans.empty()) return absl::OkStatus();
-  const std::string body = OtlpTracesJson(spans);
+absl::Status OtlpHttpExporter::Export(sluice::v1::SpanBatch batch) {
+  if (batch.spans_size() == 0) return absl::OkStatus();
+  const std::string body = OtlpTracesJson(batch);
   CURL* curl = static_cast<CURL*>(curl_);
   curl_easy_reset(curl);
   curl_slist* headers =

@@ -20,7 +20,7 @@ class OtlpHttpExporter final : public SpanExporter {
       const std::string& endpoint, absl::Duration timeout = absl::Seconds(5));
   ~OtlpHttpExporter() override;
 
-  absl::Status Export(const std::vector<sluice::v1::Span>& spans) override;
+  absl::Status Export(sluice::v1::SpanBatch batch) override;
   const char* name() const override { return "otlp"; }
 
  private:

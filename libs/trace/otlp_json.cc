@@ -91,9 +91,11 @@ void SpanJson(Writer& writer, const sluice::v1::Span& span) {
 
 }  // namespace
 
-std::string OtlpTracesJson(const std::vector<sluice::v1::Span>& spans) {
+std::string OtlpTracesJson(const sluice::v1::SpanBatch& batch) {
   std::map<std::string_view, std::vector<const sluice::v1::Span*>> by_service;
-  for (const auto& span : spans) by_service[span.service()].push_back(&span);
+  for (const auto& span : batch.spans()) {
+    by_service[span.service()].push_back(&span);
+  }
 
   rapidjson::StringBuffer buffer;
   Writer writer(buffer);

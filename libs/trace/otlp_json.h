@@ -10,6 +10,6 @@
 
 namespace sluice::trace {
 
-std::string OtlpTracesJson(const std::vector<sluice::v1::Span>& spans);
+std::string OtlpTracesJson(const sluice::v1::SpanBatch& batch);
 
 }  // namespace sluice::trace

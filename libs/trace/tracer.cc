@@ -1,5 +1,6 @@
 #include "libs/trace/tracer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "libs/obs/metrics.h"
@@ -28,6 +29,22 @@ obs::Counter& ExportedSpans(const char* exporter, bool ok) {
 }
 
 }  // namespace
+
+void TakeFront(sluice::v1::SpanBatch& from, size_t count,
+               sluice::v1::SpanBatch& to) {
+  const int moved = static_cast<int>(
+      std::min(count, static_cast<size_t>(from.spans_size())));
+  if (moved == from.spans_size() && to.spans_size() == 0) {
+    to.Swap(&from);
+    return;
+  }
+  auto* spans = from.mutable_spans();
+  to.mutable_spans()->Reserve(to.spans_size() + moved);
+  for (int i = 0; i < moved; ++i) {
+    *to.add_spans() = std::move(*spans->Mutable(i));
+  }
+  spans->DeleteSubrange(0, moved);
+}
 
 Tracer& Tracer::Process() {
   static Tracer* tracer = new Tracer();
@@ -79,11 +96,12 @@ void Tracer::Record(sluice::v1::Span span) {
   if (!recording()) return;
   span.set_service(options_.service_name);
   absl::MutexLock lock(&mu_);
-  if (queued_.size() >= options_.max_queued_spans) {
+  if (static_cast<size_t>(queued_.spans_size()) >= options_.max_queued_spans) {
     DroppedSpans().Increment();
     return;
   }
-  queued_.push_back(std::move(span));
+  // Moved, not copied (no arena: a swap of the message's fields).
+  *queued_.add_spans() = std::move(span);
 }
 
 void Tracer::Flush() { ExportQueued(); }
@@ -94,7 +112,8 @@ void Tracer::Run() {
     const absl::Duration interval = options_.export_interval;
     // Wakes early when a batch is full or the tracer stops.
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || queued_.size() >= kExportBatch;
+      return stopping_ ||
+             static_cast<size_t>(queued_.spans_size()) >= kExportBatch;
     };
     mu_.AwaitWithTimeout(absl::Condition(&ready), interval);
     if (stopping_) break;
@@ -107,23 +126,20 @@ void Tracer::Run() {
 void Tracer::ExportQueued() {
   absl::MutexLock export_lock(&export_mu_);
   for (;;) {
-    std::vector<sluice::v1::Span> spans;
+    sluice::v1::SpanBatch batch;
     {
       absl::MutexLock lock(&mu_);
-      if (queued_.empty()) return;
-      if (queued_.size() <= kExportBatch) {
-        spans.swap(queued_);
-      } else {
-        spans.assign(std::make_move_iterator(queued_.begin()),
-                     std::make_move_iterator(queued_.begin() + kExportBatch));
-        queued_.erase(queued_.begin(), queued_.begin() + kExportBatch);
-      }
+      if (queued_.spans_size() == 0) return;
+      TakeFront(queued_, kExportBatch, batch);
     }
-    for (const auto& exporter : exporters_) {
-      absl::Status status = exporter->Export(spans);
-      ExportedSpans(exporter->name(), status.ok()).Increment(spans.size());
+    const size_t count = static_cast<size_t>(batch.spans_size());
+    for (size_t i = 0; i < exporters_.size(); ++i) {
+      SpanExporter& exporter = *exporters_[i];
+      absl::Status status = exporter.Export(
+          i + 1 == exporters_.size() ? std::move(batch) : batch);
+      ExportedSpans(exporter.name(), status.ok()).Increment(count);
       if (!status.ok()) {
-        spdlog::warn("trace export to {} failed: {}", exporter->name(),
+        spdlog::warn("trace export to {} failed: {}", exporter.name(),
                      status.ToString());
       }
     }

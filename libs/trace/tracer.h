@@ -24,9 +24,10 @@ namespace sluice::trace {
 class SpanExporter {
  public:
   virtual ~SpanExporter() = default;
-  // The spans are lost when it fails (counted, never retried: a trace is
+  // Takes the spans (the last exporter gets the tracer's own, the others a
+  // copy). They are lost when it fails (counted, never retried: a trace is
   // worth less than the memory a backlog would take).
-  virtual absl::Status Export(const std::vector<sluice::v1::Span>& spans) = 0;
+  virtual absl::Status Export(sluice::v1::SpanBatch batch) = 0;
   // For logs and metric labels: "otlp", "metering".
   virtual const char* name() const = 0;
 };
@@ -39,6 +40,11 @@ struct TracerOptions {
   absl::Duration export_interval = absl::Seconds(1);
   size_t max_queued_spans = 16384;
 };
+
+// Moves the first `count` spans of `from` (all, if it holds fewer) to the
+// end of `to`; a swap when `to` is empty and everything moves.
+void TakeFront(sluice::v1::SpanBatch& from, size_t count,
+               sluice::v1::SpanBatch& to);
 
 class Tracer {
  public:
@@ -81,7 +87,7 @@ class Tracer {
   std::vector<std::unique_ptr<SpanExporter>> exporters_
       ABSL_GUARDED_BY(export_mu_);
   absl::Mutex mu_;
-  std::vector<sluice::v1::Span> queued_ ABSL_GUARDED_BY(mu_);
+  sluice::v1::SpanBatch queued_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

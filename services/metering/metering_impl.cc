@@ -179,12 +179,7 @@ void MeteringImpl::RecordSpans(
     host::CallContextPtr context, sluice::v1::SpanBatch batch,
     host::Callback<sluice::v1::SpanBatchResult> done) {
   sluice::v1::SpanBatchResult result;
-  if (spans_ != nullptr) {
-    std::vector<sluice::v1::Span> spans(
-        std::make_move_iterator(batch.mutable_spans()->begin()),
-        std::make_move_iterator(batch.mutable_spans()->end()));
-    result.set_accepted(spans_->Add(std::move(spans)));
-  }
+  if (spans_ != nullptr) result.set_accepted(spans_->Add(std::move(batch)));
   std::move(done)(std::move(result));
 }
 

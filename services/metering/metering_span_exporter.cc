@@ -7,11 +7,8 @@
 
 namespace sluice::metering {
 
-absl::Status MeteringSpanExporter::Export(
-    const std::vector<sluice::v1::Span>& spans) {
-  sluice::v1::SpanBatch batch;
-  batch.mutable_spans()->Reserve(static_cast<int>(spans.size()));
-  for (const auto& span : spans) *batch.add_spans() = span;
+absl::Status MeteringSpanExporter::Export(sluice::v1::SpanBatch batch) {
+  const int count = batch.spans_size();
   host::CallContext::Options options;
   options.deadline = absl::Now() + timeout_;
   // Shared with the callback, which may run after a timed-out wait.
@@ -36,10 +33,10 @@ absl::Status MeteringSpanExporter::Export(
     return absl::DeadlineExceededError("metering took no spans in time");
   }
   if (!outcome->status.ok()) return outcome->status;
-  if (outcome->accepted < static_cast<int>(spans.size())) {
+  if (outcome->accepted < count) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("metering took ", outcome->accepted, " of ",
-                     spans.size(), " spans (its queue is full)"));
+        absl::StrCat("metering took ", outcome->accepted, " of ", count,
+                     " spans (its queue is full)"));
   }
   return absl::OkStatus();
 }

@@ -18,7 +18,7 @@ class MeteringSpanExporter final : public trace::SpanExporter {
                                 absl::Duration timeout = absl::Seconds(5))
       : metering_(metering), timeout_(timeout) {}
 
-  absl::Status Export(const std::vector<sluice::v1::Span>& spans) override;
+  absl::Status Export(sluice::v1::SpanBatch batch) override;
   const char* name() const override { return "metering"; }
 
  private:

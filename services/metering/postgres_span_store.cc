@@ -2,7 +2,6 @@
 // of its own (timeouts as the usage store's), reset when it breaks.
 #include <libpq-fe.h>
 
-#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,15 +21,15 @@ using pq::Result;
 constexpr const char* kSchema = R"sql(
 BEGIN;
 SELECT pg_advisory_xact_lock(hashtext('sluice_span_schema'));
-CREATE TABLE IF NOT EXISTS sluice_spans (
+CREATE TABLE IF NOT EXISTS sluice_request_spans (
   request_id TEXT NOT NULL,
-  span_id TEXT NOT NULL,
+  first_span_id TEXT NOT NULL,
   start_unix_nano BIGINT NOT NULL,
-  span BYTEA NOT NULL,
-  PRIMARY KEY (request_id, span_id)
+  spans BYTEA NOT NULL,  -- sluice.v1.SpanBatch
+  PRIMARY KEY (request_id, first_span_id)
 );
-CREATE INDEX IF NOT EXISTS sluice_spans_by_start
-  ON sluice_spans (start_unix_nano);
+CREATE INDEX IF NOT EXISTS sluice_request_spans_by_start
+  ON sluice_request_spans (start_unix_nano);
 COMMIT;
 )sql";
 
@@ -63,20 +62,21 @@ class PostgresSpanStore final : public SpanStore {
     return absl::OkStatus();
   }
 
-  absl::Status Record(const std::vector<sluice::v1::Span>& spans) override {
-    if (spans.empty()) return absl::OkStatus();
+  absl::Status Record(sluice::v1::SpanBatch batch) override {
+    std::vector<RequestSpans> rows = GroupByRequest(std::move(batch));
+    if (rows.empty()) return absl::OkStatus();
     std::string sql =
-        "INSERT INTO sluice_spans (request_id, span_id, start_unix_nano, "
-        "span) VALUES ";
+        "INSERT INTO sluice_request_spans (request_id, first_span_id, "
+        "start_unix_nano, spans) VALUES ";
     Parameters parameters;
-    for (size_t i = 0; i < spans.size(); ++i) {
+    for (size_t i = 0; i < rows.size(); ++i) {
       const int n = static_cast<int>(4 * i);
       absl::StrAppend(&sql, i == 0 ? "" : ", ", "($", n + 1, ", $", n + 2,
                       ", $", n + 3, ", $", n + 4, ")");
-      parameters.Add(spans[i].request_id());
-      parameters.Add(spans[i].span_id());
-      parameters.Add(std::to_string(spans[i].start_unix_nano()));
-      parameters.Add(spans[i].SerializeAsString(), /*is_binary=*/true);
+      parameters.Add(rows[i].request_id);
+      parameters.Add(rows[i].first_span_id);
+      parameters.Add(std::to_string(rows[i].start_unix_nano));
+      parameters.Add(rows[i].spans.SerializeAsString(), /*is_binary=*/true);
     }
     sql += " ON CONFLICT DO NOTHING";
     absl::MutexLock lock(&mu_);
@@ -89,20 +89,19 @@ class PostgresSpanStore final : public SpanStore {
     Parameters parameters;
     parameters.Add(request_id);
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<Result> rows = Exec(
-        "SELECT span FROM sluice_spans WHERE request_id = $1 "
-        "ORDER BY start_unix_nano",
+    absl::StatusOr<Result> result = Exec(
+        "SELECT spans FROM sluice_request_spans WHERE request_id = $1",
         parameters, "read spans", /*binary_result=*/true);
-    if (!rows.ok()) return rows.status();
-    std::vector<sluice::v1::Span> spans;
-    for (int row = 0; row < PQntuples(rows->get()); ++row) {
-      if (!spans.emplace_back().ParseFromArray(
-              PQgetvalue(rows->get(), row, 0),
-              PQgetlength(rows->get(), row, 0))) {
-        return absl::DataLossError("a stored span does not parse");
+    if (!result.ok()) return result.status();
+    std::vector<sluice::v1::SpanBatch> rows;
+    for (int row = 0; row < PQntuples(result->get()); ++row) {
+      if (!rows.emplace_back().ParseFromArray(
+              PQgetvalue(result->get(), row, 0),
+              PQgetlength(result->get(), row, 0))) {
+        return absl::DataLossError("stored spans do not parse");
       }
     }
-    return spans;
+    return MergeRequestSpans(std::move(rows));
   }
 
   absl::StatusOr<int64_t> Prune(absl::Time cutoff) override {
@@ -110,7 +109,7 @@ class PostgresSpanStore final : public SpanStore {
     parameters.Add(std::to_string(absl::ToUnixNanos(cutoff)));
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Result> pruned =
-        Exec("DELETE FROM sluice_spans WHERE start_unix_nano < $1",
+        Exec("DELETE FROM sluice_request_spans WHERE start_unix_nano < $1",
              parameters, "prune spans");
     if (!pruned.ok()) return pruned.status();
     int64_t count = 0;

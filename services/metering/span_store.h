@@ -17,10 +17,11 @@ namespace sluice::metering {
 class SpanStore {
  public:
   virtual ~SpanStore() = default;
-  // Stores the spans in one transaction; a span stored before (same
-  // request and span id) is kept as it was.
-  virtual absl::Status Record(const std::vector<sluice::v1::Span>& spans) = 0;
-  // The spans of one request, by start time; empty when none.
+  // Stores the spans in one transaction, one row per request they belong
+  // to (a request's spans mostly arrive together: one row, not five). A
+  // batch sent again is stored once.
+  virtual absl::Status Record(sluice::v1::SpanBatch batch) = 0;
+  // The spans of one request, by start time, each once; empty when none.
   virtual absl::StatusOr<std::vector<sluice::v1::Span>> FindByRequest(
       const std::string& request_id) = 0;
   // Deletes the spans that started before `cutoff`; how many.
@@ -28,6 +29,20 @@ class SpanStore {
 };
 
 using SpanStorePtr = std::unique_ptr<SpanStore>;
+
+// What a store writes for `batch`: its spans grouped by request, in the
+// order the requests first appear.
+struct RequestSpans {
+  std::string request_id;
+  std::string first_span_id;  // with the request id, the row's key
+  int64_t start_unix_nano = 0;  // the earliest of its spans
+  sluice::v1::SpanBatch spans;
+};
+std::vector<RequestSpans> GroupByRequest(sluice::v1::SpanBatch batch);
+
+// The spans of a request's rows, by start time, each span id once.
+std::vector<sluice::v1::Span> MergeRequestSpans(
+    std::vector<sluice::v1::SpanBatch> rows);
 
 // On the SQLite file at `path` (its own connection: spans never wait for a
 // usage batch's transaction longer than SQLite's busy timeout).

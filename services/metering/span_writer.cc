@@ -1,9 +1,11 @@
 #include "services/metering/span_writer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
 #include "libs/obs/metrics.h"
+#include "libs/trace/tracer.h"
 #include "spdlog/spdlog.h"
 
 namespace sluice::metering {
@@ -42,14 +44,15 @@ SpanWriter::~SpanWriter() {
   StoreQueued();
 }
 
-int SpanWriter::Add(std::vector<sluice::v1::Span> spans) {
+int SpanWriter::Add(sluice::v1::SpanBatch spans) {
+  const size_t offered = static_cast<size_t>(spans.spans_size());
   absl::MutexLock lock(&mu_);
-  const size_t room = options_.max_queued > queued_.size()
-                          ? options_.max_queued - queued_.size()
-                          : 0;
-  const size_t taken = std::min(room, spans.size());
-  for (size_t i = 0; i < taken; ++i) queued_.push_back(std::move(spans[i]));
-  if (taken < spans.size()) SpansRefused().Increment(spans.size() - taken);
+  const size_t queued = static_cast<size_t>(queued_.spans_size());
+  const size_t room =
+      options_.max_queued > queued ? options_.max_queued - queued : 0;
+  const size_t taken = std::min(room, offered);
+  trace::TakeFront(spans, taken, queued_);
+  if (taken < offered) SpansRefused().Increment(offered - taken);
   return static_cast<int>(taken);
 }
 
@@ -59,7 +62,8 @@ void SpanWriter::Run() {
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || queued_.size() >= kBatch;
+      return stopping_ ||
+             static_cast<size_t>(queued_.spans_size()) >= kBatch;
     };
     mu_.AwaitWithTimeout(absl::Condition(&ready), options_.flush_interval);
     if (stopping_) break;
@@ -72,21 +76,16 @@ void SpanWriter::Run() {
 void SpanWriter::StoreQueued() {
   absl::MutexLock store_lock(&store_mu_);
   for (;;) {
-    std::vector<sluice::v1::Span> batch;
+    sluice::v1::SpanBatch batch;
     {
       absl::MutexLock lock(&mu_);
-      if (queued_.empty()) break;
-      if (queued_.size() <= kBatch) {
-        batch.swap(queued_);
-      } else {
-        batch.assign(std::make_move_iterator(queued_.begin()),
-                     std::make_move_iterator(queued_.begin() + kBatch));
-        queued_.erase(queued_.begin(), queued_.begin() + kBatch);
-      }
+      if (queued_.spans_size() == 0) break;
+      trace::TakeFront(queued_, kBatch, batch);
     }
-    if (absl::Status stored = store_->Record(batch); !stored.ok()) {
-      SpansLost().Increment(batch.size());
-      spdlog::warn("metering: {} spans not stored: {}", batch.size(),
+    const int count = batch.spans_size();
+    if (absl::Status stored = store_->Record(std::move(batch)); !stored.ok()) {
+      SpansLost().Increment(count);
+      spdlog::warn("metering: {} spans not stored: {}", count,
                    stored.ToString());
     }
   }

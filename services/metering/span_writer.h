@@ -29,7 +29,7 @@ class SpanWriter {
   ~SpanWriter();
 
   // How many of `spans` were taken (the rest did not fit).
-  int Add(std::vector<sluice::v1::Span> spans);
+  int Add(sluice::v1::SpanBatch spans);
   // Stores what is queued now (tests; reads right after a write).
   void Flush();
 
@@ -44,7 +44,7 @@ class SpanWriter {
   absl::Mutex store_mu_;  // one writer at a time; taken before mu_
   absl::Time next_prune_ ABSL_GUARDED_BY(store_mu_) = absl::InfinitePast();
   absl::Mutex mu_;
-  std::vector<sluice::v1::Span> queued_ ABSL_GUARDED_BY(mu_);
+  sluice::v1::SpanBatch queued_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

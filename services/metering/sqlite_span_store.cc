@@ -2,7 +2,6 @@
 // synchronous=NORMAL on their own connection.
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
@@ -15,45 +14,56 @@ namespace {
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
-CREATE TABLE IF NOT EXISTS spans (
+CREATE TABLE IF NOT EXISTS request_spans (
   request_id TEXT NOT NULL,
-  span_id TEXT NOT NULL,
+  first_span_id TEXT NOT NULL,
   start_unix_nano INTEGER NOT NULL,
-  span BLOB NOT NULL,
-  PRIMARY KEY (request_id, span_id)
+  spans BLOB NOT NULL,  -- sluice.v1.SpanBatch
+  PRIMARY KEY (request_id, first_span_id)
 );
-CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_unix_nano);
+CREATE INDEX IF NOT EXISTS request_spans_by_start
+  ON request_spans (start_unix_nano);
 )sql";
 
 class SqliteSpanStore final : public SpanStore {
  public:
   explicit SqliteSpanStore(sqlite3* db) : db_(db) {}
-  ~SqliteSpanStore() override { sqlite3_close(db_); }
+  ~SqliteSpanStore() override {
+    insert_.reset();  // a statement left open keeps the database open
+    sqlite3_close(db_);
+  }
 
-  absl::Status Record(const std::vector<sluice::v1::Span>& spans) override {
+  absl::Status Record(sluice::v1::SpanBatch batch) override {
+    std::vector<RequestSpans> rows = GroupByRequest(std::move(batch));
     absl::MutexLock lock(&mu_);
     absl::StatusOr<sqlite::Transaction> transaction =
         sqlite::Transaction::Begin(db_, "store spans");
     if (!transaction.ok()) return transaction.status();
-    absl::StatusOr<sqlite::Stmt> insert = sqlite::Prepare(
-        db_,
-        "INSERT OR IGNORE INTO spans (request_id, span_id, start_unix_nano, "
-        "span) VALUES (?, ?, ?, ?)");
-    if (!insert.ok()) return insert.status();
+    if (insert_ == nullptr) {
+      absl::StatusOr<sqlite::Stmt> insert = sqlite::Prepare(
+          db_,
+          "INSERT OR IGNORE INTO request_spans (request_id, first_span_id, "
+          "start_unix_nano, spans) VALUES (?, ?, ?, ?)");
+      if (!insert.ok()) return insert.status();
+      insert_ = *std::move(insert);
+    }
     std::string bytes;
-    for (const sluice::v1::Span& span : spans) {
-      sqlite3_stmt* stmt = insert->get();
+    sqlite3_stmt* stmt = insert_.get();
+    for (const RequestSpans& row : rows) {
       sqlite3_reset(stmt);
-      span.SerializeToString(&bytes);
-      sqlite::BindText(stmt, 1, span.request_id());
-      sqlite::BindText(stmt, 2, span.span_id());
-      sqlite3_bind_int64(stmt, 3, span.start_unix_nano());
+      row.spans.SerializeToString(&bytes);
+      sqlite::BindText(stmt, 1, row.request_id);
+      sqlite::BindText(stmt, 2, row.first_span_id);
+      sqlite3_bind_int64(stmt, 3, row.start_unix_nano);
       sqlite3_bind_blob(stmt, 4, bytes.data(), static_cast<int>(bytes.size()),
                         SQLITE_TRANSIENT);
       if (sqlite3_step(stmt) != SQLITE_DONE) {
-        return sqlite::Error(db_, "store span");
+        absl::Status error = sqlite::Error(db_, "store spans");
+        sqlite3_reset(stmt);
+        return error;
       }
     }
+    sqlite3_reset(stmt);
     return transaction->Commit();
   }
 
@@ -61,30 +71,26 @@ class SqliteSpanStore final : public SpanStore {
       const std::string& request_id) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<sqlite::Stmt> select = sqlite::Prepare(
-        db_, "SELECT span FROM spans WHERE request_id = ?");
+        db_, "SELECT spans FROM request_spans WHERE request_id = ?");
     if (!select.ok()) return select.status();
     sqlite::BindText(select->get(), 1, request_id);
-    std::vector<sluice::v1::Span> spans;
+    std::vector<sluice::v1::SpanBatch> rows;
     int step;
     while ((step = sqlite3_step(select->get())) == SQLITE_ROW) {
-      sluice::v1::Span& span = spans.emplace_back();
       const void* blob = sqlite3_column_blob(select->get(), 0);
       const int size = sqlite3_column_bytes(select->get(), 0);
-      if (!span.ParseFromArray(blob, size)) {
-        return absl::DataLossError("a stored span does not parse");
+      if (!rows.emplace_back().ParseFromArray(blob, size)) {
+        return absl::DataLossError("stored spans do not parse");
       }
     }
     if (step != SQLITE_DONE) return sqlite::Error(db_, "read spans");
-    std::sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) {
-      return a.start_unix_nano() < b.start_unix_nano();
-    });
-    return spans;
+    return MergeRequestSpans(std::move(rows));
   }
 
   absl::StatusOr<int64_t> Prune(absl::Time cutoff) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<sqlite::Stmt> prune = sqlite::Prepare(
-        db_, "DELETE FROM spans WHERE start_unix_nano < ?");
+        db_, "DELETE FROM request_spans WHERE start_unix_nano < ?");
     if (!prune.ok()) return prune.status();
     sqlite3_bind_int64(prune->get(), 1, absl::ToUnixNanos(cutoff));
     if (sqlite3_step(prune->get()) != SQLITE_DONE) {
@@ -96,6 +102,8 @@ class SqliteSpanStore final : public SpanStore {
  private:
   absl::Mutex mu_;
   sqlite3* const db_;
+  // Prepared once: every batch uses it.
+  sqlite::Stmt insert_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

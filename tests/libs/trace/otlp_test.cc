@@ -35,10 +35,17 @@ sluice::v1::Span MakeSpan(const std::string& service, const std::string& id) {
   return span;
 }
 
+sluice::v1::SpanBatch Batch(std::vector<sluice::v1::Span> spans) {
+  sluice::v1::SpanBatch batch;
+  for (auto& span : spans) *batch.add_spans() = std::move(span);
+  return batch;
+}
+
 TEST(OtlpJsonTest, SpansAreGroupedByServiceInOtlpsJsonMapping) {
-  std::string json = OtlpTracesJson({MakeSpan("sluice-router", "1111111111111111"),
-                                     MakeSpan("sluice-adapters", "2222222222222222"),
-                                     MakeSpan("sluice-router", "3333333333333333")});
+  std::string json =
+      OtlpTracesJson(Batch({MakeSpan("sluice-router", "1111111111111111"),
+                            MakeSpan("sluice-adapters", "2222222222222222"),
+                            MakeSpan("sluice-router", "3333333333333333")}));
   rapidjson::Document doc;
   doc.Parse(json.c_str());
   ASSERT_FALSE(doc.HasParseError()) << json;
@@ -76,8 +83,8 @@ TEST(OtlpHttpExporterTest, ACollectorReceivesWhatIsExported) {
   auto exporter = OtlpHttpExporter::Create((*collector)->endpoint() + "/");
   ASSERT_TRUE(exporter.ok()) << exporter.status();
   ASSERT_TRUE((*exporter)
-                  ->Export({MakeSpan("sluice", "1111111111111111"),
-                            MakeSpan("sluice", "2222222222222222")})
+                  ->Export(Batch({MakeSpan("sluice", "1111111111111111"),
+                                  MakeSpan("sluice", "2222222222222222")}))
                   .ok());
   std::vector<testing::ReceivedSpan> received = (*collector)->spans();
   ASSERT_EQ(received.size(), 2u);
@@ -97,7 +104,7 @@ TEST(OtlpHttpExporterTest, ARefusingOrAbsentCollectorIsAnError) {
   auto exporter = OtlpHttpExporter::Create(
       "http://127.0.0.1:" + std::to_string((*refusing)->port()));
   ASSERT_TRUE(exporter.ok());
-  absl::Status status = (*exporter)->Export({MakeSpan("sluice", "1")});
+  absl::Status status = (*exporter)->Export(Batch({MakeSpan("sluice", "1")}));
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(status.message().find("503"), std::string::npos) << status;
   const uint16_t port = (*refusing)->port();
@@ -105,7 +112,7 @@ TEST(OtlpHttpExporterTest, ARefusingOrAbsentCollectorIsAnError) {
   auto gone = OtlpHttpExporter::Create("http://127.0.0.1:" +
                                         std::to_string(port) + "/v1/traces");
   ASSERT_TRUE(gone.ok());
-  EXPECT_FALSE((*gone)->Export({MakeSpan("sluice", "1")}).ok());
+  EXPECT_FALSE((*gone)->Export(Batch({MakeSpan("sluice", "1")})).ok());
   EXPECT_EQ(OtlpHttpExporter::Create("collector:4318").status().code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -24,9 +24,11 @@ struct Kept {
 class KeepingExporter final : public SpanExporter {
  public:
   explicit KeepingExporter(std::shared_ptr<Kept> kept) : kept_(kept) {}
-  absl::Status Export(const std::vector<sluice::v1::Span>& spans) override {
+  absl::Status Export(sluice::v1::SpanBatch batch) override {
     absl::MutexLock lock(&kept_->mu);
-    kept_->spans.insert(kept_->spans.end(), spans.begin(), spans.end());
+    for (auto& span : *batch.mutable_spans()) {
+      kept_->spans.push_back(std::move(span));
+    }
     return absl::OkStatus();
   }
   const char* name() const override { return "test"; }
@@ -160,6 +162,29 @@ TEST_F(TracerTest, TheThreadExportsWithoutAFlush) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   EXPECT_TRUE(exported());
+}
+
+}  // namespace
+}  // namespace sluice::trace
+
+namespace sluice::trace {
+namespace {
+
+TEST(TakeFrontTest, MovesTheFirstSpansInOrder) {
+  sluice::v1::SpanBatch from;
+  for (int i = 0; i < 5; ++i) from.add_spans()->set_name(std::to_string(i));
+  sluice::v1::SpanBatch to;
+  to.add_spans()->set_name("x");
+  TakeFront(from, 2, to);
+  ASSERT_EQ(to.spans_size(), 3);
+  EXPECT_EQ(to.spans(1).name(), "0");
+  EXPECT_EQ(to.spans(2).name(), "1");
+  ASSERT_EQ(from.spans_size(), 3);
+  EXPECT_EQ(from.spans(0).name(), "2");
+  sluice::v1::SpanBatch empty;
+  TakeFront(from, 10, empty);  // all of it, by a swap
+  EXPECT_EQ(empty.spans_size(), 3);
+  EXPECT_EQ(from.spans_size(), 0);
 }
 
 }  // namespace

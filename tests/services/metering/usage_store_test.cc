@@ -364,26 +364,35 @@ sluice::v1::Span StoredSpan(const std::string& request_id,
   return span;
 }
 
+sluice::v1::SpanBatch Batch(std::vector<sluice::v1::Span> spans) {
+  sluice::v1::SpanBatch batch;
+  for (auto& span : spans) *batch.add_spans() = std::move(span);
+  return batch;
+}
+
 TEST_P(UsageStoreTest, SpansAreKeptByRequestInStartOrderAndPrunedByAge) {
   absl::StatusOr<SpanStorePtr> spans = OpenSpans();
   ASSERT_TRUE(spans.ok()) << spans.status();
   const int64_t now = absl::ToUnixNanos(absl::Now());
+  const sluice::v1::SpanBatch first =
+      Batch({StoredSpan("req_a", "2", now + 20), StoredSpan("req_b", "1", now - 3600'000'000'000),
+             StoredSpan("req_a", "1", now + 10)});
+  ASSERT_TRUE((*spans)->Record(first).ok());
+  // The same batch again (a retried export), and a span of req_a sent
+  // again inside another batch: each span is kept once.
+  ASSERT_TRUE((*spans)->Record(first).ok());
   ASSERT_TRUE((*spans)
-                  ->Record({StoredSpan("req_a", "2", now + 20),
-                            StoredSpan("req_a", "1", now + 10),
-                            StoredSpan("req_b", "1", now - 3600'000'000'000)})
+                  ->Record(Batch({StoredSpan("req_a", "3", now + 30),
+                                  StoredSpan("req_a", "1", now + 10)}))
                   .ok());
-  // A span sent again (a retried export) is kept once, as first stored.
-  sluice::v1::Span again = StoredSpan("req_a", "1", now + 10);
-  again.set_name("changed");
-  ASSERT_TRUE((*spans)->Record({again}).ok());
 
   absl::StatusOr<std::vector<sluice::v1::Span>> found =
       (*spans)->FindByRequest("req_a");
   ASSERT_TRUE(found.ok()) << found.status();
-  ASSERT_EQ(found->size(), 2u);
+  ASSERT_EQ(found->size(), 3u);
   EXPECT_EQ((*found)[0].name(), "span 1");
   EXPECT_EQ((*found)[1].name(), "span 2");
+  EXPECT_EQ((*found)[2].name(), "span 3");
   EXPECT_EQ((*found)[0].attributes(0).int_value(), 7);
   EXPECT_TRUE((*spans)->FindByRequest("req_none")->empty());
 
@@ -392,7 +401,7 @@ TEST_P(UsageStoreTest, SpansAreKeptByRequestInStartOrderAndPrunedByAge) {
   ASSERT_TRUE(pruned.ok()) << pruned.status();
   EXPECT_EQ(*pruned, 1);
   EXPECT_TRUE((*spans)->FindByRequest("req_b")->empty());
-  EXPECT_EQ((*spans)->FindByRequest("req_a")->size(), 2u);
+  EXPECT_EQ((*spans)->FindByRequest("req_a")->size(), 3u);
 }
 
 TEST_P(UsageStoreTest, SpansShareTheFileOrDatabaseWithUsage) {
@@ -401,7 +410,7 @@ TEST_P(UsageStoreTest, SpansShareTheFileOrDatabaseWithUsage) {
   absl::StatusOr<SpanStorePtr> spans = OpenSpans();
   ASSERT_TRUE(spans.ok()) << spans.status();
   ASSERT_TRUE((*store)->Record(Event("req_a", "demo", 200, 3, 4)).ok());
-  ASSERT_TRUE((*spans)->Record({StoredSpan("req_a", "1", 1)}).ok());
+  ASSERT_TRUE((*spans)->Record(Batch({StoredSpan("req_a", "1", 1)})).ok());
   EXPECT_EQ((*spans)->FindByRequest("req_a")->size(), 1u);
   EXPECT_TRUE((*store)->FindRequest("req_a").ok());
 }
