@@ -255,7 +255,8 @@ void Simulator::Chat(const http::Request& request,
       return fail(ServerError(fault), "Upstream failure (simulated).");
     case Fault::kReset:
       writer->Abort();
-      return stats_.Record(std::move(arrival), 0, 0);
+      stats_.Record(std::move(arrival), 0, 0);
+      return;
     default:
       break;
   }
@@ -306,7 +307,8 @@ void Simulator::Chat(const http::Request& request,
   // A plain response: a stall never answers, a cut drops the connection.
   if (fault == Fault::kStall || fault == Fault::kCut) {
     if (fault == Fault::kCut) writer->Abort();
-    return stats_.Record(std::move(arrival), 0, 0);
+    stats_.Record(std::move(arrival), 0, 0);
+    return;
   }
   std::string body = api == Api::kAnthropic
                          ? AnthropicMessage(*parsed, answer)
