@@ -149,7 +149,7 @@ std::vector<Planned> MakePlan(uint64_t seed, int n) {
     }
     int r = roll(0, 99);
     std::string directive;
-    if (roll(0, 499) == 0) {
+    if (roll(0, 1499) == 0) {
       // Rare: a provider's 429 pauses every call to it for a second (the
       // scheduler's rest, even for a Retry-After of 0).
       directive = Directive("429", -1, 1);
