@@ -229,9 +229,10 @@ void Simulator::Chat(const http::Request& request,
   int arrivals = CountArrival(answer.prompt_key);
   Fault fault;
   if (controls->fault.has_value()) {
-    fault = controls->fault_times.has_value() && arrivals > *controls->fault_times
-                ? Fault::kNone
-                : *controls->fault;
+    fault =
+        controls->fault_times.has_value() && arrivals > *controls->fault_times
+            ? Fault::kNone
+            : *controls->fault;
   } else {
     PlannedFault planned = faults_.Take();
     fault = planned.fault;
@@ -295,8 +296,7 @@ void Simulator::Chat(const http::Request& request,
         stats_.Record(std::move(arrival), usage.prompt_tokens, script.tokens());
     player_.Play(script.Take(), std::move(writer),
                  [this, index](const Step& step) {
-                   stats_.Sent(index,
-                               step.carries == Step::Carries::kReasoning,
+                   stats_.Sent(index, step.carries == Step::Carries::kReasoning,
                                step.carries == Step::Carries::kContent,
                                step.carries == Step::Carries::kAnswerEnd,
                                step.carries == Step::Carries::kMalformed);

@@ -43,7 +43,7 @@ std::string StatsToJson(const Stats& stats) {
       WriteString(w, arrival.prompt_key);
       for (auto [name, value] :
            {std::pair<const char*, int64_t>{"prompt_tokens",
-                                             arrival.prompt_tokens},
+                                            arrival.prompt_tokens},
             {"cache_hit_tokens", arrival.cache_hit_tokens},
             {"completion_tokens", arrival.completion_tokens},
             {"reasoning_tokens", arrival.reasoning_tokens},

@@ -229,8 +229,8 @@ TEST_F(SimTest, ControlsInThePromptAndWhatWasSent) {
   EXPECT_EQ(second.cache_hit_tokens, second.prompt_tokens);
 
   // Nothing after a malformed event counts as sent.
-  Reply malformed = Chat(kStream, {"x-sim-fault: malformed",
-                                   "x-sim-fault-after: 2"});
+  Reply malformed =
+      Chat(kStream, {"x-sim-fault: malformed", "x-sim-fault-after: 2"});
   EXPECT_EQ(malformed.status, 200);
   const Arrival broken = sim_->stats().arrivals.back();
   EXPECT_TRUE(broken.malformed);
