@@ -3,11 +3,14 @@
 // id, trace, caller, internal secret); cancelling the context cancels the
 // RPC. A server stream is read into a Sink one message at a time, and a
 // full window stops reading (gRPC's own flow control then holds the
-// server back) until the sink resumes it.
+// server back) until the sink resumes it. A stream run with a WindDown
+// (stream_cancels.h) is not cut when its context is cancelled: the server
+// is asked to end it, and what it sends until then still reaches the sink.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
@@ -19,6 +22,8 @@
 #include "libs/host/grpc_context.h"
 #include "libs/host/internal_auth.h"
 #include "libs/host/sink.h"
+#include "libs/host/stream_cancels.h"
+#include "libs/host/timer.h"
 #include "libs/status/grpc_status.h"
 
 namespace sluice::host {
@@ -75,12 +80,14 @@ class ClientStreamCall final : public grpc::ClientReadReactor<T> {
   template <typename Start>
   static void Run(Start&& start, const CallContextPtr& context,
                   const InternalAuth* auth, Sink<T>* sink,
-                  std::shared_ptr<void> keep = nullptr) {
+                  std::shared_ptr<void> keep = nullptr,
+                  WindDown wind_down = {}) {
     if (context->cancelled()) {
       sink->Done(absl::CancelledError("the call was cancelled"));
       return;
     }
-    auto* call = new ClientStreamCall(context, auth, sink, std::move(keep));
+    auto* call = new ClientStreamCall(context, auth, sink, std::move(keep),
+                                      std::move(wind_down));
     sink->Start(std::make_shared<ResumeFlow>(call->state_));
     std::forward<Start>(start)(call->client_.get(),
                                static_cast<grpc::ClientReadReactor<T>*>(call));
@@ -127,7 +134,8 @@ class ClientStreamCall final : public grpc::ClientReadReactor<T> {
   };
 
   ClientStreamCall(const CallContextPtr& context, const InternalAuth* auth,
-                   Sink<T>* sink, std::shared_ptr<void> keep)
+                   Sink<T>* sink, std::shared_ptr<void> keep,
+                   WindDown wind_down)
       : client_(ToClientContext(*context, auth)),
         context_(context),
         sink_(sink),
@@ -139,8 +147,29 @@ class ClientStreamCall final : public grpc::ClientReadReactor<T> {
     }
     std::weak_ptr<grpc::ClientContext> client = client_;
     std::shared_ptr<State> state = state_;
-    hook_ = context_->OnCancel([client, state] {
+    auto cut = [client] {
       if (auto alive = client.lock()) alive->TryCancel();
+    };
+    if (!wind_down.ask) {
+      hook_ = context_->OnCancel([cut, state] {
+        cut();
+        Unpause(*state);
+      });
+      return;
+    }
+    std::string call_id = NewCallId();
+    client_->AddMetadata(std::string(kCallIdKey), call_id);
+    auto ask = std::make_shared<WindDown>(std::move(wind_down));
+    hook_ = context_->OnCancel([cut, state, ask, call_id] {
+      // Cut anyway once the grace is over (a no-op after the end).
+      auto timer = std::make_shared<Timer>();
+      timer->Set(absl::Now() + ask->grace, [timer, cut](bool fired) mutable {
+        if (fired) cut();
+        timer.reset();
+      });
+      ask->ask(call_id, [cut](bool found) {
+        if (!found) cut();
+      });
       Unpause(*state);
     });
   }
@@ -154,7 +183,9 @@ class ClientStreamCall final : public grpc::ClientReadReactor<T> {
     }
     bool open = sink_->Next(std::move(item_));
     item_ = T();
-    if (!open) {
+    // Once cancelled, what is left is read to the end (a stream winding
+    // down): its reader will not resume it.
+    if (!open && !context_->cancelled()) {
       absl::MutexLock lock(&state_->mu);
       if (!state_->resume_asked) {
         state_->paused = true;

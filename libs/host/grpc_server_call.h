@@ -5,12 +5,15 @@
 // ServeUnary answers one response. ServeStream answers a Sink whose window
 // is the number of messages queued for the client: beyond it Next() returns
 // false, and the producer is resumed once the client has read half of them.
-// The client going away cancels the call's context.
+// The client going away cancels the call's context; so does a client's ask
+// to wind the stream down (stream_cancels.h), which leaves the RPC open for
+// what the producer sends before its Done.
 #pragma once
 
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
@@ -22,6 +25,7 @@
 #include "libs/host/grpc_context.h"
 #include "libs/host/internal_auth.h"
 #include "libs/host/sink.h"
+#include "libs/host/stream_cancels.h"
 #include "libs/status/grpc_status.h"
 
 namespace sluice::host {
@@ -84,6 +88,16 @@ class ServerStreamCall final : public grpc::ServerWriteReactor<T>,
 
   bool refused() const { return refused_; }
   const CallContextPtr& context() const { return context_; }
+
+  // Lets the client wind the stream down by the call id it sent, until the
+  // RPC is done. Before the producer starts.
+  void Register(StreamCancels* cancels,
+                const grpc::CallbackServerContext& server) {
+    call_id_ = std::string(ClientMetadata(server, kCallIdKey));
+    if (call_id_.empty()) return;
+    cancels_ = cancels;
+    cancels_->Add(call_id_, context_);
+  }
 
   // Sink
   void Start(FlowPtr flow) override {
@@ -156,7 +170,10 @@ class ServerStreamCall final : public grpc::ServerWriteReactor<T>,
   }
 
   void OnCancel() override { context_->Cancel(); }
-  void OnDone() override { Release(); }
+  void OnDone() override {
+    if (cancels_ != nullptr) cancels_->Remove(call_id_);
+    Release();
+  }
 
   void Release() {
     bool last;
@@ -169,6 +186,8 @@ class ServerStreamCall final : public grpc::ServerWriteReactor<T>,
 
   CallContextPtr context_;
   bool refused_ = false;
+  StreamCancels* cancels_ = nullptr;
+  std::string call_id_;
   absl::Mutex mu_;
   // The RPC's own (OnDone) and the producer's (Done).
   int holds_ ABSL_GUARDED_BY(mu_) = 2;
@@ -183,12 +202,15 @@ class ServerStreamCall final : public grpc::ServerWriteReactor<T>,
 };
 
 // `call(context, sink)` starts the component's stream into `sink`.
+// `cancels` (may be null): where the component's Cancel RPC finds the
+// streams whose clients may ask them to wind down.
 template <typename T, typename Call>
 grpc::ServerWriteReactor<T>* ServeStream(grpc::CallbackServerContext* server,
-                                         const InternalAuth* auth,
-                                         Call&& call) {
+                                         const InternalAuth* auth, Call&& call,
+                                         StreamCancels* cancels = nullptr) {
   auto* stream = new ServerStreamCall<T>(FromServerContext(*server), auth, *server);
   if (!stream->refused()) {
+    if (cancels != nullptr) stream->Register(cancels, *server);
     std::forward<Call>(call)(stream->context(), static_cast<Sink<T>*>(stream));
   }
   return stream;

@@ -34,6 +34,14 @@ bool HasUsage(const sluice::v1::Usage& usage) {
   return usage.prompt_tokens() > 0 || usage.completion_tokens() > 0;
 }
 
+std::string ReasoningText(const sluice::v1::ChatResponse& response) {
+  std::string text;
+  for (const sluice::v1::Choice& choice : response.choices()) {
+    absl::StrAppend(&text, choice.message().reasoning_content());
+  }
+  return text;
+}
+
 std::string AnswerText(const sluice::v1::ChatResponse& response) {
   std::string text;
   for (const sluice::v1::Choice& choice : response.choices()) {
@@ -485,7 +493,8 @@ void RouteCall::OnUnaryAnswer(int attempt,
   response_ = *std::move(answer);
   if (!HasUsage(response_.usage())) {
     *response_.mutable_usage() =
-        core_->EstimateUsage(route_, call_.request(), AnswerText(response_));
+        core_->EstimateUsage(route_, call_.request(), AnswerText(response_),
+                             ReasoningText(response_));
   }
   Finish(absl::OkStatus());
 }
@@ -510,6 +519,7 @@ void RouteCall::OnChunk(int attempt, ChatChunk chunk) {
     if (choice.finish_reason() == "length") route_.decision.set_truncated(true);
     absl::StrAppend(&text_, choice.delta().reasoning_content(),
                     choice.delta().text());
+    absl::StrAppend(&reasoning_, choice.delta().reasoning_content());
     for (const sluice::v1::ToolCall& call : choice.delta().tool_calls()) {
       absl::StrAppend(&text_, call.function_name(), call.function_arguments());
     }
@@ -542,6 +552,7 @@ void RouteCall::OnAttemptEnded(int attempt, absl::Status status) {
     // Nothing reached the client: another attempt may still serve it.
     held_.clear();
     text_.clear();
+    reasoning_.clear();
     usage_.reset();
     head_.Clear();
     route_.decision.set_truncated(false);
@@ -598,7 +609,8 @@ void RouteCall::SendUsage() {
     usage_.reset();
   } else {
     usage = head_;
-    *usage.mutable_usage() = core_->EstimateUsage(route_, call_.request(), text_);
+    *usage.mutable_usage() =
+        core_->EstimateUsage(route_, call_.request(), text_, reasoning_);
   }
   StampDecision(usage.mutable_decision());
   core_->Price(head_.route(), usage.usage(), call_.request().context(),

@@ -136,7 +136,8 @@ class RouteCall final : public std::enable_shared_from_this<RouteCall> {
   std::optional<sluice::v1::ChatChunk> usage_;
   // id, created, model and route of the answer, for the chunks we add.
   sluice::v1::ChatChunk head_;
-  std::string text_;  // what was sent, for estimates
+  std::string text_;                   // what was sent, for estimates
+  std::string reasoning_;              // the reasoning part of it
   sluice::v1::ChatResponse response_;  // unary
   std::unique_ptr<host::Timer> timer_;
   bool waiting_ = false;

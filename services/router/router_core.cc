@@ -293,7 +293,7 @@ absl::StatusOr<sluice::v1::TokenCountResponse> RouterCore::CountTokens(
 
 sluice::v1::Usage RouterCore::EstimateUsage(
     const PreparedRoute& route, const sluice::v1::ChatRequest& request,
-    absl::string_view completion_text) {
+    absl::string_view completion_text, absl::string_view reasoning_text) {
   sluice::v1::Usage usage;
   usage.set_estimated(true);
   int64_t prompt_tokens = route.prompt_tokens;
@@ -311,6 +311,13 @@ sluice::v1::Usage RouterCore::EstimateUsage(
                                     ? *completion
                                     : static_cast<int64_t>(
                                           (completion_text.size() + 3) / 4));
+  }
+  if (!reasoning_text.empty()) {
+    absl::StatusOr<int64_t> reasoning =
+        counter_.CountText(reasoning_text, route.tokenizer);
+    usage.set_reasoning_tokens(
+        reasoning.ok() ? *reasoning
+                       : static_cast<int64_t>((reasoning_text.size() + 3) / 4));
   }
   usage.set_total_tokens(usage.prompt_tokens() + usage.completion_tokens());
   return usage;

@@ -91,10 +91,12 @@ class RouterCore {
   absl::StatusOr<sluice::v1::TokenCountResponse> CountTokens(
       const sluice::v1::ChatRequest& request);
   // Usage counted by us for an answer the provider gave no usage for (the
-  // prompt is counted now if routing only bounded it).
+  // prompt is counted now if routing only bounded it); `reasoning_text` is
+  // the part of `completion_text` that reasoned.
   sluice::v1::Usage EstimateUsage(const PreparedRoute& route,
                                   const sluice::v1::ChatRequest& request,
-                                  absl::string_view completion_text);
+                                  absl::string_view completion_text,
+                                  absl::string_view reasoning_text = {});
 
   // Prices `usage` of an answer served by `route` ("provider/model") for
   // the request of `context` (its tenant's cache fraction, at the prices of

@@ -30,9 +30,25 @@ grpc::ServerWriteReactor<sluice::v1::ChatChunk>* RouterGrpc::StreamRoute(
     grpc::CallbackServerContext* context,
     const sluice::v1::ChatRequest* request) {
   return host::ServeStream<sluice::v1::ChatChunk>(
-      context, auth_, [&](host::CallContextPtr ctx, auto* sink) {
+      context, auth_,
+      [&](host::CallContextPtr ctx, auto* sink) {
         router_->StreamRoute(std::move(ctx), *request, sink);
-      });
+      },
+      &streams_);
+}
+
+grpc::ServerUnaryReactor* RouterGrpc::CancelStream(
+    grpc::CallbackServerContext* context,
+    const sluice::v1::StreamCancel* request,
+    sluice::v1::StreamCancelled* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (auth_ != nullptr && !auth_->Admit(*context)) {
+    reactor->Finish(host::UnauthenticatedInternalCall());
+    return reactor;
+  }
+  response->set_found(streams_.Cancel(request->call_id()));
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace sluice::router

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "libs/host/internal_auth.h"
+#include "libs/host/stream_cancels.h"
 #include "services/router/router.h"
 #include "sluice/v1/router.grpc.pb.h"
 
@@ -23,10 +24,16 @@ class RouterGrpc final : public sluice::v1::Router::CallbackService {
   grpc::ServerWriteReactor<sluice::v1::ChatChunk>* StreamRoute(
       grpc::CallbackServerContext* context,
       const sluice::v1::ChatRequest* request) override;
+  grpc::ServerUnaryReactor* CancelStream(
+      grpc::CallbackServerContext* context,
+      const sluice::v1::StreamCancel* request,
+      sluice::v1::StreamCancelled* response) override;
 
  private:
   Router* router_;
   const host::InternalAuth* auth_;
+  // The open StreamRoute calls, for CancelStream.
+  host::StreamCancels streams_;
 };
 
 }  // namespace sluice::router

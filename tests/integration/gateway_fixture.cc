@@ -54,7 +54,7 @@ providers:
     timeouts: {total: 60s}WORKER_POOL
 models:
   - {provider: sim, model: deepseek-chat, tokenizer: deepseek-llm, chat_template: deepseek3, context_window: 131072PRICES}
-  - {provider: local, model: local, tokenizer: llama-bpe, chat_template: llama3, context_window: 1024}
+  - {provider: local, model: local, tokenizer: llama-bpe, chat_template: llama3, context_window: 1024}EXTRA_MODELS
 routes:
   - {model: local, provider: local}
   - {model: deepseek-chat, provider: sim}
@@ -94,6 +94,13 @@ logging:
                               {"SIM_LIMITS", options.sim_limits.empty()
                                                  ? "{}"
                                                  : options.sim_limits},
+                              {"EXTRA_MODELS",
+                               options.extra_models.empty()
+                                   ? ""
+                                   : absl::StrCat("\n  - ",
+                                                  absl::StrJoin(
+                                                      options.extra_models,
+                                                      "\n  - "))},
                               {"PRICES", options.deepseek_prices.empty()
                                              ? ""
                                              : ", " + options.deepseek_prices},

@@ -49,6 +49,9 @@ struct GatewayOptions {
   // Flow-style fields added to deepseek-chat's catalog entry, e.g.
   // "output_usd_per_mtok: 1.1".
   std::string deepseek_prices;
+  // More catalog entries (flow-style YAML, one per element), e.g.
+  // "{provider: sim, model: deepseek-reasoner, output_usd_per_mtok: 2}".
+  std::vector<std::string> extra_models;
   // A GGUF the worker serves as model "local" (provider "local"); empty:
   // the worker has no model and routes to it fail over.
   std::string worker_model;

@@ -28,6 +28,12 @@ size_t OnBodyUntil(char* data, size_t size, size_t count, void* out) {
   return (*until.enough)(*until.body) ? 0 : size * count;  // 0: hang up
 }
 
+HttpAnswer Perform(const std::string& method, const std::string& url,
+                   const std::vector<std::string>& headers,
+                   const std::string& body,
+                   std::function<bool(const std::string& body)> enough,
+                   long timeout_ms);
+
 size_t OnHeader(char* data, size_t size, size_t count, void* out) {
   absl::string_view line(data, size * count);
   size_t colon = line.find(':');
@@ -58,6 +64,22 @@ HttpAnswer HttpCallUntil(const std::string& method, const std::string& url,
                          const std::vector<std::string>& headers,
                          const std::string& body,
                          std::function<bool(const std::string& body)> enough) {
+  return Perform(method, url, headers, body, std::move(enough), 30000);
+}
+
+HttpAnswer HttpCallWithin(const std::string& method, const std::string& url,
+                          const std::vector<std::string>& headers,
+                          const std::string& body, long timeout_ms) {
+  return Perform(method, url, headers, body, nullptr, timeout_ms);
+}
+
+namespace {
+
+HttpAnswer Perform(const std::string& method, const std::string& url,
+                   const std::vector<std::string>& headers,
+                   const std::string& body,
+                   std::function<bool(const std::string& body)> enough,
+                   long timeout_ms) {
   // curl_easy_init() would run curl_global_init() itself, which is not
   // thread-safe: the first calls of a test that starts with many threads
   // at once would race in it (and some of their transfers fail).
@@ -72,7 +94,7 @@ HttpAnswer HttpCallUntil(const std::string& method, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   if (method != "GET") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -94,6 +116,8 @@ HttpAnswer HttpCallUntil(const std::string& method, const std::string& url,
   curl_easy_cleanup(curl);
   return answer;
 }
+
+}  // namespace
 
 std::vector<std::string> SseData(const std::string& body) {
   std::vector<std::string> data;

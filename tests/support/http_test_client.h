@@ -28,6 +28,12 @@ HttpAnswer HttpCallUntil(const std::string& method, const std::string& url,
                          const std::string& body,
                          std::function<bool(const std::string& body)> enough);
 
+// As HttpCall, but the client hangs up after `timeout_ms` (a client that
+// does not wait for its answer).
+HttpAnswer HttpCallWithin(const std::string& method, const std::string& url,
+                          const std::vector<std::string>& headers,
+                          const std::string& body, long timeout_ms);
+
 // The data payloads of an SSE body, in order ("[DONE]" included).
 std::vector<std::string> SseData(const std::string& body);
 

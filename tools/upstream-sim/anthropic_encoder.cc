@@ -157,7 +157,8 @@ void EncodeAnthropicStream(const ChatRequest& request, const Answer& answer,
     script.Frame(Event("ping", R"({"type":"ping"})"));
     for (size_t i = 0; more && i < answer.reasoning.size(); ++i) {
       more = script.Token(
-          BlockDelta(index, "thinking_delta", "thinking", answer.reasoning[i]));
+          BlockDelta(index, "thinking_delta", "thinking", answer.reasoning[i]),
+          Step::Carries::kReasoning);
     }
     script.Frame(
         BlockDelta(index, "signature_delta", "signature", Signature(answer)));

@@ -153,7 +153,8 @@ void EncodeOpenAIStream(const ChatRequest& request, const Answer& answer,
   bool more = true;
   for (size_t i = 0; more && i < answer.reasoning.size(); ++i) {
     more = script.Token(
-        Event(Chunk(request, answer, {.reasoning = &answer.reasoning[i]}, "")));
+        Event(Chunk(request, answer, {.reasoning = &answer.reasoning[i]}, "")),
+        Step::Carries::kReasoning);
   }
   for (size_t i = 0; more && i < answer.content.size(); ++i) {
     more = script.Token(Event(Chunk(

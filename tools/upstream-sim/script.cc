@@ -18,8 +18,9 @@ ScriptBuilder::ScriptBuilder(const RequestControls& controls, Fault fault,
   pending_delay_ = slice;
 }
 
-void ScriptBuilder::Add(Step::Action action, std::string bytes) {
-  script_.push_back({pending_delay_, action, std::move(bytes)});
+void ScriptBuilder::Add(Step::Action action, std::string bytes,
+                        Step::Carries carries) {
+  script_.push_back({pending_delay_, action, std::move(bytes), carries});
   pending_delay_ = absl::ZeroDuration();
 }
 
@@ -32,7 +33,7 @@ bool ScriptBuilder::StopNow() {
   if (stopped_) return true;
   if (fault_ == Fault::kMalformed && !malformed_written_) {
     pending_delay_ += controls_.per_token;
-    Add(Step::Action::kWrite, malformed_event_);
+    Add(Step::Action::kWrite, malformed_event_, Step::Carries::kMalformed);
     malformed_written_ = true;
   }
   if (fault_ == Fault::kStall || fault_ == Fault::kCut) {
@@ -48,10 +49,10 @@ bool ScriptBuilder::FaultDue() {
   return tokens_ >= controls_.fault_after_tokens && StopNow();
 }
 
-bool ScriptBuilder::Token(std::string bytes) {
+bool ScriptBuilder::Token(std::string bytes, Step::Carries carries) {
   if (stopped_ || FaultDue()) return false;
   if (tokens_ > 0) pending_delay_ += controls_.per_token;
-  Add(Step::Action::kWrite, std::move(bytes));
+  Add(Step::Action::kWrite, std::move(bytes), carries);
   ++tokens_;
   return !FaultDue();
 }
@@ -60,7 +61,7 @@ void ScriptBuilder::Finish(std::vector<std::string> closing) {
   if (StopNow()) return;
   for (std::string& bytes : closing)
     Add(Step::Action::kWrite, std::move(bytes));
-  Add(Step::Action::kEnd, "");
+  Add(Step::Action::kEnd, "", Step::Carries::kAnswerEnd);
 }
 
 }  // namespace sluice::sim

@@ -18,9 +18,18 @@ struct Step {
     kEnd,    // end the chunked body
     kStall,  // stop writing, leave the stream open
   };
+  // What a step delivers, for the stats of what was sent.
+  enum class Carries {
+    kFrame,      // no token
+    kReasoning,  // one reasoning token
+    kContent,    // one content token
+    kMalformed,  // the malformed event: nothing after it is readable
+    kAnswerEnd,  // the end of a whole answer, its usage included
+  };
   absl::Duration delay;  // after the previous step
   Action action = Action::kWrite;
   std::string bytes;
+  Carries carries = Carries::kFrame;
 };
 
 using Script = std::vector<Step>;
@@ -38,7 +47,8 @@ class ScriptBuilder {
   // An event carrying one token: waits per_token after the previous token.
   // Returns false once a fault has ended the stream: add nothing more but
   // still call Finish().
-  bool Token(std::string bytes);
+  bool Token(std::string bytes,
+             Step::Carries carries = Step::Carries::kContent);
   // The closing events, then the end of the body; a stall or cut that the
   // tokens did not reach yet happens here instead.
   void Finish(std::vector<std::string> closing);
@@ -47,7 +57,8 @@ class ScriptBuilder {
   Script Take() { return std::move(script_); }
 
  private:
-  void Add(Step::Action action, std::string bytes);
+  void Add(Step::Action action, std::string bytes,
+           Step::Carries carries = Step::Carries::kFrame);
   // Applies the fault now (malformed event, stall, cut): true if the stream
   // is over.
   bool StopNow();

@@ -9,8 +9,11 @@ namespace sluice::sim {
 class ScriptPlayer::Playback : public std::enable_shared_from_this<Playback> {
  public:
   Playback(boost::asio::io_context& io, Script script,
-           http::ResponseWriterPtr writer)
-      : timer_(io), script_(std::move(script)), writer_(std::move(writer)) {}
+           http::ResponseWriterPtr writer, StepPlayed played)
+      : timer_(io),
+        script_(std::move(script)),
+        writer_(std::move(writer)),
+        played_(std::move(played)) {}
 
   // Runs steps until one has to wait.
   void Run() {
@@ -34,10 +37,12 @@ class ScriptPlayer::Playback : public std::enable_shared_from_this<Playback> {
           break;
         case Step::Action::kEnd:
           writer_->EndStream();
-          return;
+          break;
         case Step::Action::kStall:
-          return;  // the server keeps the stream open until the client goes
+          break;  // the server keeps the stream open until the client goes
       }
+      if (played_ != nullptr) played_(step);
+      if (step.action != Step::Action::kWrite) return;
     }
   }
 
@@ -45,6 +50,7 @@ class ScriptPlayer::Playback : public std::enable_shared_from_this<Playback> {
   boost::asio::steady_timer timer_;
   const Script script_;
   const http::ResponseWriterPtr writer_;
+  const StepPlayed played_;
   size_t next_ = 0;
   bool waited_ = false;  // the delay of script_[next_] has passed
 };
@@ -55,10 +61,13 @@ ScriptPlayer::ScriptPlayer()
 
 ScriptPlayer::~ScriptPlayer() { Stop(); }
 
-void ScriptPlayer::Play(Script script, http::ResponseWriterPtr writer) {
+void ScriptPlayer::Play(Script script, http::ResponseWriterPtr writer,
+                        StepPlayed played) {
   writer->StartStream(200, {{"content-type", "text/event-stream"},
                             {"cache-control", "no-cache"}});
-  std::make_shared<Playback>(io_, std::move(script), std::move(writer))->Run();
+  std::make_shared<Playback>(io_, std::move(script), std::move(writer),
+                             std::move(played))
+      ->Run();
 }
 
 void ScriptPlayer::After(absl::Duration delay, std::function<void()> fn) {

@@ -19,9 +19,14 @@ class ScriptPlayer {
   ScriptPlayer();
   ~ScriptPlayer();  // Stop()s
 
+  // Called after each step that was played (written, ended, stalled).
+  using StepPlayed = std::function<void(const Step&)>;
+
   // Starts the stream (200, text/event-stream) and plays `script`; the steps
-  // without delay run at once on the calling thread.
-  void Play(Script script, http::ResponseWriterPtr writer);
+  // without delay run at once on the calling thread. A step is not played
+  // once the client has gone.
+  void Play(Script script, http::ResponseWriterPtr writer,
+            StepPlayed played = nullptr);
   // Runs `fn` after `delay` on the timer thread (at once if not positive).
   void After(absl::Duration delay, std::function<void()> fn);
   // Drops every pending step and joins the timer thread. Idempotent.

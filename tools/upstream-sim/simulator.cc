@@ -122,6 +122,7 @@ void Simulator::Reset() {
   stats_.Clear();
   absl::MutexLock lock(&mu_);
   seen_prompts_.clear();
+  arrivals_.clear();
 }
 
 bool Simulator::SeenPrompt(const std::string& key) {
@@ -216,12 +217,22 @@ void Simulator::Chat(const http::Request& request,
     return fail(kBadKey, "Incorrect API key provided.");
   }
   if (!parsed.ok()) return fail(kBadRequest, parsed.status().message());
+  absl::string_view prompt;
+  for (const Message& message : parsed->messages) {
+    if (message.role == "user") prompt = message.text;
+  }
   absl::StatusOr<RequestControls> controls =
-      ReadControls(request, options_.ttft, options_.per_token);
+      ReadControls(request, prompt, options_.ttft, options_.per_token);
   if (!controls.ok()) return fail(kBadRequest, controls.status().message());
+  Answer answer = MakeAnswer(*parsed);
+  arrival.prompt_key = answer.prompt_key;
+  int arrivals = CountArrival(answer.prompt_key);
   Fault fault;
   if (controls->fault.has_value()) {
-    fault = *controls->fault;
+    fault =
+        controls->fault_times.has_value() && arrivals > *controls->fault_times
+            ? Fault::kNone
+            : *controls->fault;
   } else {
     PlannedFault planned = faults_.Take();
     fault = planned.fault;
@@ -245,12 +256,12 @@ void Simulator::Chat(const http::Request& request,
       return fail(ServerError(fault), "Upstream failure (simulated).");
     case Fault::kReset:
       writer->Abort();
-      return stats_.Record(std::move(arrival), 0, 0);
+      stats_.Record(std::move(arrival), 0, 0);
+      return;
     default:
       break;
   }
 
-  Answer answer = MakeAnswer(*parsed);
   if (options_.fill_to_max_tokens && parsed->max_tokens.has_value()) {
     FillAnswer(*parsed->max_tokens, answer);
   }
@@ -266,6 +277,10 @@ void Simulator::Chat(const http::Request& request,
       SeenPrompt(answer.prompt_key) ? answer.prompt_tokens : 0;
   usage.reasoning_tokens = answer.reasoning_tokens();
   usage.completion_tokens = answer.completion_tokens();
+  arrival.prompt_tokens = usage.prompt_tokens;
+  arrival.cache_hit_tokens = usage.cache_hit_tokens;
+  arrival.completion_tokens = usage.completion_tokens;
+  arrival.reasoning_tokens = usage.reasoning_tokens;
 
   if (parsed->stream) {
     ScriptBuilder script(*controls, fault,
@@ -277,15 +292,23 @@ void Simulator::Chat(const http::Request& request,
       EncodeOpenAIStream(*parsed, answer, usage, script);
     }
     arrival.status = 200;
-    stats_.Record(std::move(arrival), usage.prompt_tokens, script.tokens());
-    player_.Play(script.Take(), std::move(writer));
+    size_t index =
+        stats_.Record(std::move(arrival), usage.prompt_tokens, script.tokens());
+    player_.Play(script.Take(), std::move(writer),
+                 [this, index](const Step& step) {
+                   stats_.Sent(index, step.carries == Step::Carries::kReasoning,
+                               step.carries == Step::Carries::kContent,
+                               step.carries == Step::Carries::kAnswerEnd,
+                               step.carries == Step::Carries::kMalformed);
+                 });
     return;
   }
 
   // A plain response: a stall never answers, a cut drops the connection.
   if (fault == Fault::kStall || fault == Fault::kCut) {
     if (fault == Fault::kCut) writer->Abort();
-    return stats_.Record(std::move(arrival), 0, 0);
+    stats_.Record(std::move(arrival), 0, 0);
+    return;
   }
   std::string body = api == Api::kAnthropic
                          ? AnthropicMessage(*parsed, answer)
@@ -293,15 +316,27 @@ void Simulator::Chat(const http::Request& request,
   if (fault == Fault::kMalformed) body.resize(body.size() / 2);
   body.insert(0, std::string(controls->keepalives, '\n'));
   arrival.status = 200;
-  stats_.Record(std::move(arrival), usage.prompt_tokens,
-                usage.completion_tokens);
+  size_t index = stats_.Record(std::move(arrival), usage.prompt_tokens,
+                               usage.completion_tokens);
   absl::Duration delay =
       controls->ttft + controls->per_token *
                            std::max<int64_t>(answer.completion_tokens() - 1, 0);
-  player_.After(delay,
-                [writer = std::move(writer), body = std::move(body)]() mutable {
-                  writer->Respond(200, JsonHeaders(), std::move(body));
-                });
+  // A body cut in half carries nothing a client can read.
+  bool whole = fault != Fault::kMalformed;
+  player_.After(delay, [this, index, whole, usage, writer = std::move(writer),
+                        body = std::move(body)]() mutable {
+    if (writer->ClientGone()) return;
+    writer->Respond(200, JsonHeaders(), std::move(body));
+    if (whole) {
+      stats_.Sent(index, usage.reasoning_tokens,
+                  usage.completion_tokens - usage.reasoning_tokens, true);
+    }
+  });
+}
+
+int Simulator::CountArrival(const std::string& prompt_key) {
+  absl::MutexLock lock(&mu_);
+  return ++arrivals_[prompt_key];
 }
 
 }  // namespace sluice::sim

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -70,6 +71,8 @@ class Simulator {
   void QueueFaults(const http::Request& request, http::ResponseWriter& writer);
   // True when the prompt was seen before (the simulated prompt cache).
   bool SeenPrompt(const std::string& key);
+  // Requests with this prompt so far, this one included.
+  int CountArrival(const std::string& prompt_key);
 
   const SimulatorOptions options_;
   FaultPlan faults_;
@@ -80,6 +83,7 @@ class Simulator {
 
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> seen_prompts_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> arrivals_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::sim

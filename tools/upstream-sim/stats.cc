@@ -39,6 +39,23 @@ std::string StatsToJson(const Stats& stats) {
       w.Bool(arrival.stream);
       w.Key("key");
       WriteString(w, arrival.key);
+      w.Key("prompt_key");
+      WriteString(w, arrival.prompt_key);
+      for (auto [name, value] :
+           {std::pair<const char*, int64_t>{"prompt_tokens",
+                                            arrival.prompt_tokens},
+            {"cache_hit_tokens", arrival.cache_hit_tokens},
+            {"completion_tokens", arrival.completion_tokens},
+            {"reasoning_tokens", arrival.reasoning_tokens},
+            {"sent_completion_tokens", arrival.sent_completion_tokens},
+            {"sent_reasoning_tokens", arrival.sent_reasoning_tokens}}) {
+        w.Key(name);
+        w.Int64(value);
+      }
+      w.Key("sent_usage");
+      w.Bool(arrival.sent_usage);
+      w.Key("malformed");
+      w.Bool(arrival.malformed);
       w.EndObject();
     }
     w.EndArray();
@@ -52,14 +69,28 @@ int64_t StatsRecorder::NowMs() const {
       .count();
 }
 
-void StatsRecorder::Record(Arrival arrival, int64_t prompt_tokens,
-                           int64_t completion_tokens) {
+size_t StatsRecorder::Record(Arrival arrival, int64_t prompt_tokens,
+                             int64_t completion_tokens) {
   absl::MutexLock lock(&mu_);
   ++stats_.requests;
   ++stats_.by_status[arrival.status];
   stats_.prompt_tokens += prompt_tokens;
   stats_.completion_tokens += completion_tokens;
   stats_.arrivals.push_back(std::move(arrival));
+  return stats_.arrivals.size() - 1;
+}
+
+void StatsRecorder::Sent(size_t index, int64_t reasoning, int64_t content,
+                         bool whole, bool malformed) {
+  absl::MutexLock lock(&mu_);
+  // A Clear() since: nothing to add to.
+  if (index >= stats_.arrivals.size()) return;
+  Arrival& arrival = stats_.arrivals[index];
+  if (malformed) arrival.malformed = true;
+  if (arrival.malformed) return;
+  arrival.sent_reasoning_tokens += reasoning;
+  arrival.sent_completion_tokens += reasoning + content;
+  if (whole) arrival.sent_usage = true;
 }
 
 Stats StatsRecorder::Snapshot() const {

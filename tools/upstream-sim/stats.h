@@ -20,6 +20,20 @@ struct Arrival {
   int status = 0;     // 0: the connection was dropped without an answer
   bool stream = false;
   std::string key;  // last 4 characters of the API key sent, or empty
+  // The answer (none when refused): its prompt (Answer::prompt_key) and the
+  // usage it reports.
+  std::string prompt_key;
+  int64_t prompt_tokens = 0;
+  int64_t cache_hit_tokens = 0;
+  int64_t completion_tokens = 0;  // reasoning included
+  int64_t reasoning_tokens = 0;
+  // What of it was written before the client went (a stream's tokens up to
+  // a cut or a stall; none after a malformed event, which no client reads
+  // past), and whether the whole answer, usage included, was.
+  int64_t sent_completion_tokens = 0;  // reasoning included
+  int64_t sent_reasoning_tokens = 0;
+  bool sent_usage = false;
+  bool malformed = false;
 };
 
 struct Stats {
@@ -32,7 +46,9 @@ struct Stats {
 
 // {"requests":N,"by_status":{"200":N},"prompt_tokens":N,
 //  "completion_tokens":N,"arrivals":[{"ms","path","model","fault","status",
-//  "stream","key"}]}
+//  "stream","key","prompt_key","prompt_tokens","cache_hit_tokens",
+//  "completion_tokens","reasoning_tokens","sent_completion_tokens",
+//  "sent_reasoning_tokens","sent_usage","malformed"}]}
 std::string StatsToJson(const Stats& stats);
 
 // Thread-safe.
@@ -42,8 +58,13 @@ class StatsRecorder {
 
   // Ms since start, for Arrival::ms.
   int64_t NowMs() const;
-  void Record(Arrival arrival, int64_t prompt_tokens,
-              int64_t completion_tokens);
+  // Returns the arrival's index, for Sent().
+  size_t Record(Arrival arrival, int64_t prompt_tokens,
+                int64_t completion_tokens);
+  // Adds to what arrival `index` sent: tokens, then (`whole`) the end of
+  // the answer; a malformed event first stops the count.
+  void Sent(size_t index, int64_t reasoning, int64_t content, bool whole,
+            bool malformed = false);
   Stats Snapshot() const;
   void Clear();
 

@@ -203,5 +203,99 @@ TEST_F(GrpcGlueTest, CancellingTheCallerCancelsTheRemoteProducer) {
   EXPECT_LT(service_.producer_->produced(), kChunks);
 }
 
+// Sends chunk 1, then, once its context is cancelled, chunk 2 and its end:
+// what a router does for a caller that left (the usage of what was sent).
+class WindingService final : public sluice::v1::Worker::CallbackService {
+ public:
+  grpc::ServerWriteReactor<ChatChunk>* Generate(
+      grpc::CallbackServerContext* context,
+      const sluice::v1::ChatRequest*) override {
+    return ServeStream<ChatChunk>(
+        context, nullptr,
+        [](CallContextPtr ctx, Sink<ChatChunk>* sink) {
+          ChatChunk first;
+          first.set_id("1");
+          sink->Next(std::move(first));
+          ctx->OnCancel([sink] {
+            ChatChunk last;
+            last.set_id("2");
+            sink->Next(std::move(last));
+            sink->Done(absl::CancelledError("the caller went away"));
+          });
+        },
+        &streams_);
+  }
+  StreamCancels streams_;
+};
+
+class WindDownTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sluice::testing::HoldGrpcCallbackQueue();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = sluice::v1::Worker::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  // Reads a stream that is wound down through `ask` when `context` is
+  // cancelled (once its first chunk is in).
+  void Read(CallContextPtr context, SlowReader* reader, WindDown wind_down) {
+    sluice::v1::Worker::Stub* stub = stub_.get();
+    auto request = std::make_shared<sluice::v1::ChatRequest>();
+    ClientStreamCall<ChatChunk>::Run(
+        [stub, request](grpc::ClientContext* c,
+                        grpc::ClientReadReactor<ChatChunk>* r) {
+          stub->async()->Generate(c, request.get(), r);
+        },
+        context, nullptr, reader, request, std::move(wind_down));
+    while (reader->received() == 0) absl::SleepFor(absl::Milliseconds(5));
+    context->Cancel();
+    ASSERT_TRUE(
+        reader->done_.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  }
+
+  WindingService service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<sluice::v1::Worker::Stub> stub_;
+};
+
+TEST_F(WindDownTest,
+       ACancelledCallerStillGetsWhatTheServerSendsWhileWindingDown) {
+  SlowReader reader;  // says "full" all along: read to the end regardless
+  WindDown wind_down;
+  wind_down.ask = [this](const std::string& call_id,
+                         absl::AnyInvocable<void(bool) &&> done) {
+    std::move(done)(service_.streams_.Cancel(call_id));
+  };
+  Read(CallContext::Create({absl::Now() + absl::Seconds(60), "req_wind"}),
+       &reader, std::move(wind_down));
+  EXPECT_EQ(reader.status_.code(), absl::StatusCode::kCancelled);
+  absl::MutexLock lock(&reader.mu_);
+  EXPECT_EQ(reader.ids_, (std::vector<int>{1, 2}));
+}
+
+TEST_F(WindDownTest, AServerThatKnowsNoSuchCallHasItCut) {
+  SlowReader reader;
+  WindDown wind_down;
+  wind_down.ask = [](const std::string&,
+                     absl::AnyInvocable<void(bool) &&> done) {
+    std::move(done)(false);
+  };
+  absl::Time start = absl::Now();
+  Read(CallContext::Create({absl::Now() + absl::Seconds(60), "req_cut"}),
+       &reader, std::move(wind_down));
+  EXPECT_EQ(reader.status_.code(), absl::StatusCode::kCancelled);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));  // not the grace
+  absl::MutexLock lock(&reader.mu_);
+  EXPECT_EQ(reader.ids_.size(), 1u);
+}
+
 }  // namespace
 }  // namespace sluice::host

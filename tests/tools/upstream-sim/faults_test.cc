@@ -197,5 +197,46 @@ TEST_F(SimTest, KeepAlivesComeBeforeTheFirstToken) {
   EXPECT_TRUE(Json(plain.body.substr(2)).IsObject());
 }
 
+// A gateway forwards no x-sim-* header: the same controls ride in the
+// prompt, and x-sim-fault-times lets a retry of the same prompt through.
+TEST_F(SimTest, ControlsInThePromptAndWhatWasSent) {
+  constexpr char kTwice[] =
+      R"({"model":"deepseek-chat","stream":true,"messages":[{"role":"user",)"
+      R"("content":"one two x-sim-fault=cut x-sim-fault-after=3 )"
+      R"(x-sim-fault-times=1"}]})";
+  Reply cut = Chat(kTwice);
+  EXPECT_EQ(ContentPieces(ParseSse(cut.body).Data()).size(), 3u);
+  EXPECT_FALSE(absl::StrContains(cut.body, "[DONE]"));
+  Reply whole = Chat(kTwice);
+  EXPECT_TRUE(absl::StrContains(whole.body, "[DONE]"));
+  EXPECT_EQ(Chat(R"({"model":"deepseek-chat","messages":[{"role":"user",)"
+                 R"("content":"hi x-sim-fault=bogus"}]})")
+                .status,
+            400);
+
+  Stats stats = sim_->stats();
+  ASSERT_EQ(stats.arrivals.size(), 3u);
+  const Arrival& first = stats.arrivals[0];
+  const Arrival& second = stats.arrivals[1];
+  EXPECT_EQ(first.fault, "cut");
+  EXPECT_EQ(first.sent_completion_tokens, 3);
+  EXPECT_FALSE(first.sent_usage);
+  EXPECT_EQ(second.fault, "none");
+  EXPECT_EQ(second.prompt_key, first.prompt_key);
+  EXPECT_EQ(second.sent_completion_tokens, second.completion_tokens);
+  EXPECT_TRUE(second.sent_usage);
+  // The second time, the prompt is in the simulated prompt cache.
+  EXPECT_EQ(second.cache_hit_tokens, second.prompt_tokens);
+
+  // Nothing after a malformed event counts as sent.
+  Reply malformed =
+      Chat(kStream, {"x-sim-fault: malformed", "x-sim-fault-after: 2"});
+  EXPECT_EQ(malformed.status, 200);
+  const Arrival broken = sim_->stats().arrivals.back();
+  EXPECT_TRUE(broken.malformed);
+  EXPECT_EQ(broken.sent_completion_tokens, 2);
+  EXPECT_FALSE(broken.sent_usage);
+}
+
 }  // namespace
 }  // namespace sluice::sim::testing
