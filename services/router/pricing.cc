@@ -38,9 +38,16 @@ void PriceDecision(const sluice::v1::ModelSpec* spec,
     decision.set_price_micro_usd(static_cast<int64_t>(
         std::llround(static_cast<double>(list) *
                      std::clamp(cached_price_fraction, 0.0, 1.0))));
+    decision.set_cache_saved_micro_usd(list);
+    decision.set_off_peak_saved_micro_usd(0);
   } else {
     decision.set_upstream_cost_micro_usd(list);
     decision.set_price_micro_usd(list);
+    decision.set_cache_saved_micro_usd(0);
+    // Against the model's own prices (the peak ones); a dearer window
+    // saves nothing.
+    const int64_t own = ListPriceMicroUsd(spec, usage, absl::InfiniteFuture());
+    decision.set_off_peak_saved_micro_usd(std::max<int64_t>(0, own - list));
   }
 }
 

@@ -583,6 +583,9 @@ void RouteCall::StampDecision(sluice::v1::RouteDecision* decision) {
   decision->set_cache(cache_status_);
   if (!loop_.has_value()) return;
   decision->set_attempts(loop_->attempts());
+  const Candidate* serving = loop_->current();
+  decision->set_fell_back(serving != nullptr && !route_.order.empty() &&
+                          serving->route() != route_.order.front().route());
   decision->set_upstream_us(
       absl::ToInt64Microseconds(loop_->UpstreamTime(absl::Now())));
   if (!loop_->reason().empty()) {

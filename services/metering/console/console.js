@@ -108,9 +108,12 @@ function showTotals(rows) {
   const figures = [
     ['charged', '$' + usd(sum('price_micro_usd'))],
     ['upstream cost', '$' + usd(sum('upstream_cost_micro_usd'))],
+    ['saved by the cache', '$' + usd(sum('cache_saved_micro_usd'))],
+    ['saved off-peak', '$' + usd(sum('off_peak_saved_micro_usd'))],
     ['requests', requests],
     ['error rate', pct(sum('errors'), requests)],
     ['cache-hit rate', pct(sum('cache_hits'), requests)],
+    ['fallback rate', pct(sum('fallbacks'), requests)],
     ['tokens', sum('prompt_tokens') + sum('completion_tokens')],
   ];
   const totals = $('totals');
@@ -159,7 +162,8 @@ async function loadReports() {
     const models = [...byModel.data].sort((a, b) => b.requests - a.requests);
     fillTable('models', models, (r) => [
       r.model || '–', r.provider || '–', r.requests, pct(r.errors, r.requests), r.rate_limited,
-      r.server_errors, r.cancelled, pct(r.cache_hits, r.requests), r.latency_p50_ms,
+      r.server_errors, r.cancelled, pct(r.fallbacks, r.requests), pct(r.cache_hits, r.requests),
+      usd(r.cache_saved_micro_usd), r.latency_p50_ms,
       r.latency_p95_ms, r.latency_p99_ms, r.ttft_p50_ms, usd(r.price_micro_usd),
     ]);
     status(`updated ${new Date().toLocaleTimeString()}`);

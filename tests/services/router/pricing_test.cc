@@ -117,6 +117,36 @@ TEST(PricingTest, CachedAnswersAreAFractionOfTheWindowsPrice) {
   EXPECT_EQ(decision.price_micro_usd(), 175000);
 }
 
+TEST(PricingTest, SavingsAreWhatTheCacheAndCheaperWindowsAvoided) {
+  sluice::v1::ModelSpec spec = WindowedSpec();
+  // Off-peak upstream call: 350,000 instead of the model's own 700,000.
+  sluice::v1::RouteDecision off_peak;
+  off_peak.set_cache("miss");
+  PriceDecision(&spec, Usage(1000000, 0, 1000000), At(20, 0), 0.5, off_peak);
+  EXPECT_EQ(off_peak.price_micro_usd(), 350000);
+  EXPECT_EQ(off_peak.off_peak_saved_micro_usd(), 350000);
+  EXPECT_EQ(off_peak.cache_saved_micro_usd(), 0);
+  // At peak nothing is saved.
+  sluice::v1::RouteDecision peak;
+  peak.set_cache("bypass");
+  PriceDecision(&spec, Usage(1000000, 0, 1000000), At(12, 0), 0.5, peak);
+  EXPECT_EQ(peak.off_peak_saved_micro_usd(), 0);
+  // A cached answer saves the upstream call it avoided, at the window's
+  // price, whatever the tenant is charged for it.
+  sluice::v1::RouteDecision hit;
+  hit.set_cache("hit");
+  PriceDecision(&spec, Usage(1000000, 0, 1000000), At(20, 0), 0.5, hit);
+  EXPECT_EQ(hit.cache_saved_micro_usd(), 350000);
+  EXPECT_EQ(hit.price_micro_usd(), 175000);
+  EXPECT_EQ(hit.off_peak_saved_micro_usd(), 0);
+  // A window dearer than the model's own prices saves nothing.
+  spec.mutable_price_windows(0)->set_input_usd_per_mtok(1);
+  sluice::v1::RouteDecision dear;
+  dear.set_cache("miss");
+  PriceDecision(&spec, Usage(1000000, 0, 0), At(20, 0), 0.5, dear);
+  EXPECT_EQ(dear.off_peak_saved_micro_usd(), 0);
+}
+
 TEST(PricingTest, RequestsArePricedWhenAccepted) {
   sluice::v1::RequestContext context;
   context.set_priced_at_unix_ms(absl::ToUnixMillis(At(17, 0)));

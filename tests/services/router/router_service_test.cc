@@ -54,6 +54,7 @@ router:
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_FALSE(Text(*response).empty());
   EXPECT_EQ(response->decision().attempts(), 4);
+  EXPECT_FALSE(response->decision().fell_back());  // retried, same candidate
   std::vector<sim::Arrival> arrivals = sim_a_->stats().arrivals;
   ASSERT_EQ(arrivals.size(), 4u);
   for (size_t i = 1; i < arrivals.size(); ++i) {
@@ -91,6 +92,7 @@ TEST_F(RouterTest, ServerErrorFallsBackToTheNextCandidate) {
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->route(), "b/deepseek-chat");
   EXPECT_EQ(response->decision().attempts(), 2);
+  EXPECT_TRUE(response->decision().fell_back());
   EXPECT_THAT(response->decision().reason(), HasSubstr("a/deepseek-chat:server_error"));
   EXPECT_EQ(Requests(*sim_a_), 1);
   EXPECT_EQ(Requests(*sim_b_), 1);
