@@ -326,6 +326,7 @@ TEST(MeteringOutageTest, ABrokerOutageAcrossARestartLosesNoUsage) {
 struct PhaseLatencies {
   std::vector<absl::Duration> all;
   int failed = 0;
+  std::string failures;  // the first few: status, curl's error, body
 
   absl::Duration Quantile(double q) const {
     if (all.empty()) return absl::ZeroDuration();
@@ -352,7 +353,10 @@ PhaseLatencies Load(const Gateway& gateway, int clients, absl::Duration pace,
         {
           absl::MutexLock lock(&mu);
           latencies.all.push_back(took);
-          if (answer.status != 200) ++latencies.failed;
+          if (answer.status != 200 && ++latencies.failed <= 3) {
+            absl::StrAppend(&latencies.failures, answer.status, " ",
+                            answer.error, " ", answer.body, "\n");
+          }
         }
         absl::SleepFor(std::max(absl::ZeroDuration(), pace - took));
       }
@@ -374,7 +378,7 @@ TEST(MeteringOutageTest, ABrokerDownForAMinuteUnderLoadSlowsNothingAndLosesNothi
   const absl::Duration pace = absl::Milliseconds(40);
   PhaseLatencies before =
       Load(**gateway, kClients, pace, absl::Now() + absl::Seconds(5));
-  ASSERT_EQ(before.failed, 0);
+  ASSERT_EQ(before.failed, 0) << before.failures;
 
   Subprocess& broker = (*gateway)->broker_process();
   ::kill(broker.pid(), SIGUSR1);
@@ -382,7 +386,7 @@ TEST(MeteringOutageTest, ABrokerDownForAMinuteUnderLoadSlowsNothingAndLosesNothi
   const absl::Time outage_start = absl::Now();
   PhaseLatencies during =
       Load(**gateway, kClients, pace, outage_start + absl::Seconds(60));
-  ASSERT_EQ(during.failed, 0);
+  ASSERT_EQ(during.failed, 0) << during.failures;
   const int sent = static_cast<int>(before.all.size() + during.all.size());
   std::printf(
       "outage under load: %zu requests before (p50 %.1f ms, p99 %.1f ms, max "
