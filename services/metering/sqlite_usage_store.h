@@ -36,7 +36,7 @@ class SqliteUsageStore : public UsageStore {
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The statement for `sql`, prepared on first use and kept (parsing SQL
   // for every usage event was a visible share of a busy gateway's CPU),
-  // reset with its bindings cleared; null with the error in `error`.
+  // reset (each use binds every parameter); null with the error in `error`.
   sqlite3_stmt* Prepared(int slot, const char* sql, absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Inserts one event (into the event log only), inside the caller's
@@ -63,6 +63,8 @@ class SqliteUsageStore : public UsageStore {
   absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_);
   sqlite3_stmt* statements_[kStatementCount] ABSL_GUARDED_BY(mu_) = {};
+  // The event being inserted, serialized (kept to reuse its buffer).
+  std::string blob_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::metering
