@@ -1,7 +1,9 @@
 #include "services/metering/sqlite_usage_store.h"
 
+#include <algorithm>
 #include <iterator>
 #include <memory>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -424,8 +426,18 @@ absl::StatusOr<sluice::v1::UsageReport> SqliteUsageStore::Totals(
 }
 
 absl::Status SqliteUsageStore::UpsertRollups(const Rollups& rows) {
-  auto row = rows.begin();
-  for (size_t left = rows.size(); left > 0;) {
+  // In key order: neighbouring rows share their pages.
+  std::vector<const Rollups::value_type*> sorted;
+  sorted.reserve(rows.size());
+  for (const auto& entry : rows) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->first.granularity, a->first.bucket, a->first.tenant,
+                    a->first.key_id, a->first.model, a->first.provider) <
+           std::tie(b->first.granularity, b->first.bucket, b->first.tenant,
+                    b->first.key_id, b->first.model, b->first.provider);
+  });
+  auto next = sorted.begin();
+  for (size_t left = sorted.size(); left > 0;) {
     const int count =
         left >= static_cast<size_t>(kRollupsPerUpsert) ? kRollupsPerUpsert : 1;
     absl::Status error;
@@ -436,15 +448,15 @@ absl::Status SqliteUsageStore::UpsertRollups(const Rollups& rows) {
                        error);
     if (statement == nullptr) return error;
     int parameter = 1;
-    for (int i = 0; i < count; ++i, ++row, --left) {
-      const RollupKey& key = row->first;
+    for (int i = 0; i < count; ++i, ++next, --left) {
+      const auto& [key, row] = **next;
       sqlite3_bind_int64(statement, parameter++, key.granularity);
       sqlite3_bind_int64(statement, parameter++, key.bucket);
       BindStatic(statement, parameter++, key.tenant);
       BindStatic(statement, parameter++, key.key_id);
       BindStatic(statement, parameter++, key.model);
       BindStatic(statement, parameter++, key.provider);
-      for (int64_t value : row->second.Values()) {
+      for (int64_t value : row.Values()) {
         sqlite3_bind_int64(statement, parameter++, value);
       }
     }
