@@ -5,6 +5,7 @@
 #include "libs/process/thread_name.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -20,17 +21,21 @@ constexpr int kPollTimeoutMs = 100;
 // Handled messages between asynchronous commits; an idle poll commits too.
 constexpr int kCommitEvery = 100;
 
-Message ToMessage(const rd_kafka_message_t& raw) {
-  Message message;
+// Copies `raw` into `message`, reusing the memory of its strings (a
+// message of the previous batch).
+void CopyMessage(const rd_kafka_message_t& raw, Message& message) {
   message.topic = rd_kafka_topic_name(raw.rkt);
   message.partition = raw.partition;
   message.offset = raw.offset;
+  message.key.clear();
   if (raw.key != nullptr) {
     message.key.assign(static_cast<const char*>(raw.key), raw.key_len);
   }
+  message.value.clear();
   if (raw.payload != nullptr) {
     message.value.assign(static_cast<const char*>(raw.payload), raw.len);
   }
+  message.headers.clear();
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&raw, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name = nullptr;
@@ -45,7 +50,6 @@ Message ToMessage(const rd_kafka_message_t& raw) {
                                  : std::string(static_cast<const char*>(value), size));
     }
   }
-  return message;
 }
 
 // Commits what was handled before giving partitions up, so their next owner
@@ -220,15 +224,26 @@ void Consumer::PollLoop() {
       }
       continue;
     }
-    batch.clear();
-    for (rd_kafka_message_t* raw : raws) batch.push_back(ToMessage(*raw));
+    // Into the messages of the previous batch, reusing their memory.
+    batch.resize(raws.size());
+    for (size_t i = 0; i < raws.size(); ++i) CopyMessage(*raws[i], batch[i]);
     if (Handle(batch)) {
+      // One entry per partition: the offset after its last message.
       rd_kafka_topic_partition_list_t* offsets =
-          rd_kafka_topic_partition_list_new(static_cast<int>(raws.size()));
+          rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_t* last = nullptr;
       for (rd_kafka_message_t* raw : raws) {
-        rd_kafka_topic_partition_list_add(
-            offsets, rd_kafka_topic_name(raw->rkt), raw->partition)
-            ->offset = raw->offset + 1;
+        const char* topic = rd_kafka_topic_name(raw->rkt);
+        if (last == nullptr || last->partition != raw->partition ||
+            std::strcmp(last->topic, topic) != 0) {
+          last = rd_kafka_topic_partition_list_find(offsets, topic,
+                                                    raw->partition);
+          if (last == nullptr) {
+            last = rd_kafka_topic_partition_list_add(offsets, topic,
+                                                     raw->partition);
+          }
+        }
+        last->offset = std::max(last->offset, raw->offset + 1);
       }
       // Fails only if a partition was revoked meanwhile; its new owner
       // then re-reads the messages (at least once).

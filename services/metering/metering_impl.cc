@@ -11,7 +11,7 @@ namespace sluice::metering {
 namespace {
 
 // Usage events stored per transaction at most.
-constexpr size_t kMaxBatch = 2000;
+constexpr size_t kMaxBatch = 10000;
 
 }  // namespace
 
@@ -93,8 +93,11 @@ void MeteringImpl::FlushSpans() {
 
 absl::Status MeteringImpl::Consume(
     const std::vector<kafka::Message>& messages) {
-  std::vector<sluice::v1::UsageEvent> events;
-  events.reserve(messages.size());
+  // Parsed into the events of the previous batch, reusing their memory
+  // (allocating and freeing it was a fifth of consuming).
+  std::vector<sluice::v1::UsageEvent>& events = events_;
+  if (events.size() < messages.size()) events.resize(messages.size());
+  size_t parsed = 0;
   std::vector<ConsumedOffset> offsets;
   for (const kafka::Message& message : messages) {
     auto consumed = std::find_if(
@@ -107,14 +110,15 @@ absl::Status MeteringImpl::Consume(
       consumed = offsets.end() - 1;
     }
     consumed->next = std::max(consumed->next, message.offset + 1);
-    sluice::v1::UsageEvent event;
+    sluice::v1::UsageEvent& event = events[parsed];
     if (!event.ParseFromString(message.value) || event.request_id().empty()) {
       spdlog::error("metering: skipping malformed usage event at {}/{}@{}",
                     message.topic, message.partition, message.offset);
       continue;
     }
-    events.push_back(std::move(event));
+    ++parsed;
   }
+  events.resize(parsed);
   absl::StatusOr<int> recorded = store_->RecordAll(events, offsets);
   return recorded.status();  // an error is retried by the consumer
 }

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "libs/io/bounded_pool.h"
@@ -56,6 +57,9 @@ class MeteringImpl final : public Metering {
   UsageStorePtr store_;
   // Null when tracing.keep_disabled.
   std::unique_ptr<SpanWriter> spans_;
+  // The last batch's events, parsed into again by the next (only on the
+  // consumer's thread).
+  std::vector<sluice::v1::UsageEvent> events_;
   std::unique_ptr<kafka::Consumer> consumer_;
   // Last: its threads stop (running what is queued) before the store goes.
   std::unique_ptr<io::BoundedPool> readers_ =

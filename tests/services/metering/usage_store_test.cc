@@ -415,6 +415,84 @@ TEST_P(UsageStoreTest, SpansShareTheFileOrDatabaseWithUsage) {
   EXPECT_TRUE((*store)->FindRequest("req_a").ok());
 }
 
+// Batches of hundreds (stored many events to a statement) with repeats: a
+// request twice in one batch, one from an earlier batch, a whole batch
+// redelivered. Each request counts once, in the totals and in the minute,
+// hour and day rows.
+TEST_P(UsageStoreTest, LargeBatchesWithRepeatsCountEachRequestOnce) {
+  absl::StatusOr<UsageStorePtr> store = Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  // Request i: six seconds after request i - 1, one of seven keys, every
+  // 25th a 502.
+  auto request = [](int i) {
+    sluice::v1::UsageEvent event =
+        Timed(absl::StrCat("r", i), "acme", "a", kDayStart + i * 6,
+              100 + i % 50, i % 25 == 0 ? 502 : 200);
+    event.set_key_id(absl::StrCat("key-", i % 7));
+    return event;
+  };
+  std::vector<sluice::v1::UsageEvent> first;
+  for (int i = 0; i < 300; ++i) first.push_back(request(i));
+  std::vector<sluice::v1::UsageEvent> second;
+  for (int i = 300; i < 700; ++i) {
+    second.push_back(request(i));
+    if (i == 310) second.push_back(request(305));  // twice in this batch
+    if (i == 480) second.push_back(request(123));  // in the first batch
+  }
+  absl::StatusOr<int> added = (*store)->RecordAll(first);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(*added, 300);
+  added = (*store)->RecordAll(second);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(*added, 400);
+  added = (*store)->RecordAll(second);  // redelivered
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(*added, 0);
+
+  absl::StatusOr<sluice::v1::UsageReport> totals = (*store)->Totals("acme");
+  ASSERT_TRUE(totals.ok()) << totals.status();
+  EXPECT_EQ(totals->events(), 700);
+  ASSERT_EQ(totals->totals_size(), 1);
+  EXPECT_EQ(totals->totals(0).requests(), 700);
+  EXPECT_EQ(totals->totals(0).errors(), 28);
+  EXPECT_EQ(totals->totals(0).prompt_tokens(), 70'000);
+
+  // 70 minutes, in two hours, in one day.
+  for (auto [granularity, rows] :
+       {std::pair{sluice::v1::GRANULARITY_MINUTE, 70},
+        std::pair{sluice::v1::GRANULARITY_HOUR, 2},
+        std::pair{sluice::v1::GRANULARITY_DAY, 1}}) {
+    sluice::v1::ReportQuery query;
+    query.set_granularity(granularity);
+    query.mutable_start()->set_seconds(kDayStart);
+    query.mutable_end()->set_seconds(kDayStart + kDay);
+    absl::StatusOr<sluice::v1::ReportResponse> report = (*store)->Report(query);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->rows_size(), rows) << granularity;
+    int64_t requests = 0;
+    int64_t server_errors = 0;
+    int64_t prompt_tokens = 0;
+    for (const sluice::v1::ReportRow& row : report->rows()) {
+      requests += row.requests();
+      server_errors += row.server_errors();
+      prompt_tokens += row.prompt_tokens();
+    }
+    EXPECT_EQ(requests, 700) << granularity;
+    EXPECT_EQ(server_errors, 28) << granularity;
+    EXPECT_EQ(prompt_tokens, 70'000) << granularity;
+  }
+  sluice::v1::ReportQuery per_key;
+  per_key.add_group_by("key");
+  per_key.mutable_start()->set_seconds(kDayStart);
+  per_key.mutable_end()->set_seconds(kDayStart + kDay);
+  absl::StatusOr<sluice::v1::ReportResponse> report = (*store)->Report(per_key);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->rows_size(), 7);
+  for (const sluice::v1::ReportRow& row : report->rows()) {
+    EXPECT_EQ(row.requests(), 100) << row.key_id();
+  }
+}
+
 }  // namespace
 }  // namespace sluice::metering
 
