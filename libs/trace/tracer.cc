@@ -94,7 +94,6 @@ bool Tracer::SampleNewTrace() const {
 
 void Tracer::Record(sluice::v1::Span span) {
   if (!recording()) return;
-  span.set_service(options_.service_name);
   absl::MutexLock lock(&mu_);
   if (static_cast<size_t>(queued_.spans_size()) >= options_.max_queued_spans) {
     DroppedSpans().Increment();
@@ -131,6 +130,10 @@ void Tracer::ExportQueued() {
       absl::MutexLock lock(&mu_);
       if (queued_.spans_size() == 0) return;
       TakeFront(queued_, kExportBatch, batch);
+    }
+    // Named here, off the threads that record.
+    for (sluice::v1::Span& span : *batch.mutable_spans()) {
+      span.set_service(options_.service_name);
     }
     const size_t count = static_cast<size_t>(batch.spans_size());
     for (size_t i = 0; i < exporters_.size(); ++i) {

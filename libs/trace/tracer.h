@@ -70,7 +70,7 @@ class Tracer {
   bool SampleNewTrace() const;
   const std::string& service_name() const { return options_.service_name; }
 
-  // Queues a finished span (its service is set here).
+  // Queues a finished span (its service is set when it is exported).
   void Record(sluice::v1::Span span);
   // Sends what is queued now, on the calling thread (tests, shutdown).
   void Flush();

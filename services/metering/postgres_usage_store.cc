@@ -44,6 +44,13 @@ std::string SchemaSql() {
     absl::StrAppend(&rollup_columns, ", ", column,
                     " BIGINT NOT NULL DEFAULT 0");
   }
+  // Tables created before a column existed get it.
+  std::string added_columns;
+  for (const char* column : kRollupColumnsAddedLater) {
+    absl::StrAppend(&added_columns,
+                    "ALTER TABLE sluice_usage_rollups ADD COLUMN IF NOT EXISTS ",
+                    column, " BIGINT NOT NULL DEFAULT 0;\n");
+  }
   return absl::StrCat(R"sql(
 BEGIN;
 SELECT pg_advisory_xact_lock(hashtext('sluice_usage_schema'));
@@ -82,8 +89,8 @@ CREATE TABLE IF NOT EXISTS sluice_usage_rollups (
   provider TEXT NOT NULL)sql",
                       rollup_columns, R"sql(,
   PRIMARY KEY (granularity, bucket, tenant, key_id, model, provider));
-COMMIT;
-)sql");
+)sql",
+                      added_columns, "COMMIT;\n");
 }
 
 int64_t Int64At(PGresult* result, int row, int column) {

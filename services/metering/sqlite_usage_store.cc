@@ -189,6 +189,13 @@ absl::StatusOr<UsageStorePtr> SqliteUsageStore::Open(const std::string& path) {
     for (const char* added : kAddedColumns) {
       store->Exec(added).IgnoreError();
     }
+    for (const char* column : kRollupColumnsAddedLater) {
+      store
+          ->Exec(absl::StrCat("ALTER TABLE usage_rollups ADD COLUMN ", column,
+                              " INTEGER NOT NULL DEFAULT 0")
+                     .c_str())
+          .IgnoreError();
+    }
   }
   return store;
 }

@@ -59,6 +59,9 @@ void RollupRow::Add(const sluice::v1::UsageEvent& event) {
   upstream_cost_micro_usd += event.decision().upstream_cost_micro_usd();
   const std::string& cache = event.decision().cache();
   if (cache == "hit" || cache == "shared") ++cache_hits;
+  if (event.decision().fell_back()) ++fallbacks;
+  cache_saved_micro_usd += event.decision().cache_saved_micro_usd();
+  off_peak_saved_micro_usd += event.decision().off_peak_saved_micro_usd();
   if (status >= 200 && status < 300) {
     ++latency[LatencyBucket(event.latency_ms())];
     int64_t first = event.time_to_first_token_ms() > 0
@@ -82,6 +85,9 @@ void RollupRow::Merge(const RollupRow& other) {
   price_micro_usd += other.price_micro_usd;
   upstream_cost_micro_usd += other.upstream_cost_micro_usd;
   cache_hits += other.cache_hits;
+  fallbacks += other.fallbacks;
+  cache_saved_micro_usd += other.cache_saved_micro_usd;
+  off_peak_saved_micro_usd += other.off_peak_saved_micro_usd;
   for (int i = 0; i < kLatencyBuckets; ++i) {
     latency[i] += other.latency[i];
     ttft[i] += other.ttft[i];
@@ -95,7 +101,8 @@ const std::vector<std::string>& RollupColumns() {
         "client_errors",    "server_errors",   "cancelled",
         "prompt_tokens",    "cached_tokens",   "completion_tokens",
         "reasoning_tokens", "price_micro_usd", "upstream_cost_micro_usd",
-        "cache_hits"};
+        "cache_hits",       "fallbacks",       "cache_saved_micro_usd",
+        "off_peak_saved_micro_usd"};
     for (int i = 0; i < kLatencyBuckets; ++i) {
       names->push_back("lat_" + std::to_string(i));
     }
@@ -113,7 +120,8 @@ std::vector<int64_t> RollupRow::Values() const {
       client_errors,    server_errors,   cancelled,
       prompt_tokens,    cached_tokens,   completion_tokens,
       reasoning_tokens, price_micro_usd, upstream_cost_micro_usd,
-      cache_hits};
+      cache_hits,       fallbacks,       cache_saved_micro_usd,
+      off_peak_saved_micro_usd};
   values.insert(values.end(), latency.begin(), latency.end());
   values.insert(values.end(), ttft.begin(), ttft.end());
   return values;
@@ -125,7 +133,9 @@ RollupRow RollupRow::FromValues(const int64_t* values) {
        {&row.requests, &row.errors, &row.rate_limited, &row.client_errors,
         &row.server_errors, &row.cancelled, &row.prompt_tokens,
         &row.cached_tokens, &row.completion_tokens, &row.reasoning_tokens,
-        &row.price_micro_usd, &row.upstream_cost_micro_usd, &row.cache_hits}) {
+        &row.price_micro_usd, &row.upstream_cost_micro_usd, &row.cache_hits,
+        &row.fallbacks, &row.cache_saved_micro_usd,
+        &row.off_peak_saved_micro_usd}) {
     *field = *values++;
   }
   for (int64_t& count : row.latency) count = *values++;
@@ -147,6 +157,9 @@ void RollupRow::FillReportRow(sluice::v1::ReportRow& row) const {
   row.set_price_micro_usd(price_micro_usd);
   row.set_upstream_cost_micro_usd(upstream_cost_micro_usd);
   row.set_cache_hits(cache_hits);
+  row.set_fallbacks(fallbacks);
+  row.set_cache_saved_micro_usd(cache_saved_micro_usd);
+  row.set_off_peak_saved_micro_usd(off_peak_saved_micro_usd);
   auto summarize = [](const LatencyCounts& counts,
                       sluice::v1::LatencySummary& summary) {
     summary.set_p50_ms(QuantileMs(counts, 0.50));

@@ -103,6 +103,11 @@ struct RollupRow {
   int64_t upstream_cost_micro_usd = 0;
   // Answers from the cache or a shared flight.
   int64_t cache_hits = 0;
+  // Answers from a fallback candidate; what the cache and cheaper price
+  // windows saved (RouteDecision's figures).
+  int64_t fallbacks = 0;
+  int64_t cache_saved_micro_usd = 0;
+  int64_t off_peak_saved_micro_usd = 0;
   // Of successful requests: total latency and time to the first token.
   LatencyCounts latency{};
   LatencyCounts ttft{};
@@ -120,6 +125,10 @@ struct RollupRow {
 // Column names of a stored rollup row's figures: the counters, then
 // lat_0.. and ttft_0.. for the histogram buckets.
 const std::vector<std::string>& RollupColumns();
+// Those of RollupColumns() added after the first schema: stores add them to
+// tables created before.
+inline constexpr const char* kRollupColumnsAddedLater[] = {
+    "fallbacks", "cache_saved_micro_usd", "off_peak_saved_micro_usd"};
 
 using Rollups =
     absl::flat_hash_map<RollupKey, RollupRow, RollupKeyHash, RollupKeyEq>;

@@ -73,18 +73,46 @@ TEST(UsageRollupTest, StatusesAreCountedByKindAndOnlySuccessesHaveLatency) {
   EXPECT_EQ(row.ttft[LatencyBucket(120)], 2);
 }
 
+TEST(UsageRollupTest, FallbacksAndSavingsAreSummed) {
+  RollupRow row;
+  sluice::v1::UsageEvent fallback = Event(200, 30);
+  fallback.mutable_decision()->set_fell_back(true);
+  fallback.mutable_decision()->set_off_peak_saved_micro_usd(70);
+  sluice::v1::UsageEvent hit = Event(200, 1);
+  hit.mutable_decision()->set_cache("hit");
+  hit.mutable_decision()->set_cache_saved_micro_usd(40);
+  for (const auto& event : {fallback, hit, Event(200, 30)}) row.Add(event);
+  EXPECT_EQ(row.fallbacks, 1);
+  EXPECT_EQ(row.cache_hits, 1);
+  EXPECT_EQ(row.cache_saved_micro_usd, 40);
+  EXPECT_EQ(row.off_peak_saved_micro_usd, 70);
+  sluice::v1::ReportRow report;
+  row.FillReportRow(report);
+  EXPECT_EQ(report.fallbacks(), 1);
+  EXPECT_EQ(report.cache_saved_micro_usd(), 40);
+  EXPECT_EQ(report.off_peak_saved_micro_usd(), 70);
+}
+
 TEST(UsageRollupTest, ValuesRoundTripInColumnOrder) {
   RollupRow row;
   row.Add(Event(200, 30));
   row.Add(Event(500, 30));
+  sluice::v1::UsageEvent saving = Event(200, 30);
+  saving.mutable_decision()->set_fell_back(true);
+  saving.mutable_decision()->set_cache_saved_micro_usd(5);
+  saving.mutable_decision()->set_off_peak_saved_micro_usd(6);
+  row.Add(saving);
   std::vector<int64_t> values = row.Values();
   ASSERT_EQ(values.size(), RollupColumns().size());
   RollupRow back = RollupRow::FromValues(values.data());
   EXPECT_EQ(back.Values(), values);
   RollupRow merged = back;
   merged.Merge(row);
-  EXPECT_EQ(merged.requests, 4);
-  EXPECT_EQ(merged.latency[LatencyBucket(30)], 2);
+  EXPECT_EQ(merged.requests, 6);
+  EXPECT_EQ(merged.latency[LatencyBucket(30)], 4);
+  EXPECT_EQ(merged.fallbacks, 2);
+  EXPECT_EQ(merged.cache_saved_micro_usd, 10);
+  EXPECT_EQ(merged.off_peak_saved_micro_usd, 12);
 }
 
 TEST(UsageRollupTest, EachEventAddsToItsMinuteHourAndDay) {

@@ -3,6 +3,7 @@
 // model, errors apart, offsets stored with their events, reports over the
 // rollups, one request's event, and the data kept for the next process.
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "services/metering/postgres_usage_store.h"
@@ -82,7 +83,6 @@ class UsageStoreTest : public ::testing::TestWithParam<std::string> {
     return OpenPostgresSpanStore(dsn_);
   }
 
- private:
   void Sql(const std::string& sql) {
     PGresult* result = PQexec(admin_, sql.c_str());
     EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK)
@@ -273,6 +273,10 @@ TEST_P(UsageStoreTest, ReportsSumBucketsGroupsAndFilters) {
   for (int i = 0; i < 3; ++i) {
     events.push_back(Timed(absl::StrCat("d", i), "demo", "a", kDayStart + i, 30));
   }
+  // One fallback and some savings among acme's model-a requests.
+  events[0].mutable_decision()->set_fell_back(true);
+  events[1].mutable_decision()->set_cache_saved_micro_usd(7);
+  events[2].mutable_decision()->set_off_peak_saved_micro_usd(11);
   ASSERT_TRUE((*store)->RecordAll(events).ok());
   ASSERT_TRUE((*store)->RecordAll(events).ok());  // redelivered: no change
 
@@ -294,6 +298,9 @@ TEST_P(UsageStoreTest, ReportsSumBucketsGroupsAndFilters) {
   EXPECT_EQ(first.server_errors(), 1);
   EXPECT_EQ(first.prompt_tokens(), 1000);
   EXPECT_EQ(first.price_micro_usd(), 500);
+  EXPECT_EQ(first.fallbacks(), 1);
+  EXPECT_EQ(first.cache_saved_micro_usd(), 7);
+  EXPECT_EQ(first.off_peak_saved_micro_usd(), 11);
   // Nine successes at 100..108 ms, in (50, 100] and (100, 250].
   EXPECT_GT(first.latency().p50_ms(), 50);
   EXPECT_LE(first.latency().p99_ms(), 250);
@@ -347,6 +354,48 @@ TEST_P(UsageStoreTest, FindsOneRequestsEvent) {
   EXPECT_EQ(found->client_request_id(), "mine");
   EXPECT_EQ((*store)->FindRequest("req_2").status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// A database made by an earlier release, whose rollup table lacks the
+// columns added since, gets them when the store opens it.
+TEST_P(UsageStoreTest, RollupColumnsAddedLaterAreAddedToOldTables) {
+  std::string columns;
+  for (const std::string& column : RollupColumns()) {
+    bool later = false;
+    for (const char* added : kRollupColumnsAddedLater) later |= column == added;
+    if (!later) absl::StrAppend(&columns, ", ", column, " BIGINT NOT NULL DEFAULT 0");
+  }
+  const std::string keys =
+      "granularity BIGINT NOT NULL, bucket BIGINT NOT NULL, tenant TEXT NOT "
+      "NULL, key_id TEXT NOT NULL, model TEXT NOT NULL, provider TEXT NOT NULL";
+  const std::string primary =
+      ", PRIMARY KEY (granularity, bucket, tenant, key_id, model, provider))";
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/metering.db").c_str(), &db), SQLITE_OK);
+    const std::string create = absl::StrCat("CREATE TABLE usage_rollups (", keys,
+                                            columns, primary, " WITHOUT ROWID");
+    EXPECT_EQ(sqlite3_exec(db, create.c_str(), nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  } else {
+    Sql(absl::StrCat("CREATE TABLE ", schema_, ".sluice_usage_rollups (", keys,
+                     columns, primary));
+  }
+  absl::StatusOr<UsageStorePtr> store = Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  sluice::v1::UsageEvent event = Timed("x", "acme", "a", kDayStart, 10);
+  event.mutable_decision()->set_fell_back(true);
+  event.mutable_decision()->set_cache_saved_micro_usd(9);
+  ASSERT_TRUE((*store)->RecordAll({event}).ok());
+  sluice::v1::ReportQuery query;
+  query.set_tenant("acme");
+  absl::StatusOr<sluice::v1::ReportResponse> report = (*store)->Report(query);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->rows_size(), 1);
+  EXPECT_EQ(report->rows(0).fallbacks(), 1);
+  EXPECT_EQ(report->rows(0).cache_saved_micro_usd(), 9);
 }
 
 sluice::v1::Span StoredSpan(const std::string& request_id,
