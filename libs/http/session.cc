@@ -259,6 +259,7 @@ void Session::OnRead(beast::error_code ec) {
   request.body = std::move(message.body());
   request.remote_address = remote_address_;
   writer_ = std::make_shared<WriterImpl>(weak_from_this());
+  answering_hold_ = shared_from_this();
   WatchForClientGone();
   try {
     handler_(std::move(request), writer_);
@@ -301,8 +302,11 @@ void Session::WatchForClientGone() {
         ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1,
                            MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-          self->Fail();
+          return self->Fail();
         }
+        // A readiness with nothing to read (the reactor's, for bytes the
+        // request read already took): keep watching.
+        if (n < 0) return self->WatchForClientGone();
         // n > 0: the client pipelined its next request; it is read after
         // this response.
       });
@@ -435,6 +439,8 @@ void Session::ResponseDone() {
   answering_ = false;
   DropChunks();
   writer_.reset();
+  // The caller's handler holds the session until it returns.
+  answering_hold_.reset();
   if (!keep_alive_ || closing_) return LingeringClose();
   DoRead();
 }
@@ -511,6 +517,8 @@ void Session::Fail() {
   DropChunks();
   std::shared_ptr<WriterImpl> writer = std::move(writer_);
   writer_.reset();
+  // Callers hold the session (a handler's `self`) while this runs.
+  std::shared_ptr<Session> hold = std::move(answering_hold_);
   beast::error_code ignored;
   stream_.socket().close(ignored);
   if (writer != nullptr) writer->MarkClientGone();

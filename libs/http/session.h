@@ -96,6 +96,12 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t largest_body_limit_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::shared_ptr<WriterImpl> writer_;  // of the request being answered
+  // The session itself while a request is being answered: the writer holds
+  // it only weakly, and no read or wait need be pending meanwhile (a
+  // spurious readiness of the client-gone watch ended the last one, and
+  // the session went with its socket: the client got nothing). Dropped
+  // when the answer ends or the session fails.
+  std::shared_ptr<Session> answering_hold_;
   asio::steady_timer read_timer_;
   uint64_t read_timer_generation_ = 0;  // tells stale timer callbacks apart
   bool read_timed_out_ = false;         // request_read_timeout passed

@@ -355,7 +355,8 @@ PhaseLatencies Load(const Gateway& gateway, int clients, absl::Duration pace,
           latencies.all.push_back(took);
           if (answer.status != 200 && ++latencies.failed <= 3) {
             absl::StrAppend(&latencies.failures, answer.status, " ",
-                            answer.error, " ", answer.body, "\n");
+                            answer.error, " ", answer.body, " at ",
+                            absl::FormatTime(absl::Now()), " stream=", i % 2 == 0, "\n");
           }
         }
         absl::SleepFor(std::max(absl::ZeroDuration(), pace - took));

@@ -56,6 +56,37 @@ class WriterSlot {
   ResponseWriterPtr writer_ ABSL_GUARDED_BY(mu_);
 };
 
+// A request answered later, with the next one already pipelined behind
+// it: the connection stays open until the answer (the session used to be
+// held only by its client-gone watch, which ends on seeing the pipelined
+// bytes, or on a readiness with nothing to read: then the session and its
+// socket went, and the client got no answer at all).
+TEST(HttpServerTest, AnAnswerLaterWithAPipelinedRequestBehindIt) {
+  WriterSlot slot;
+  ServerPtr server = Start([&](Request request, ResponseWriterPtr writer) {
+    slot.Put(std::move(writer));
+  });
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/first")));
+  ResponseWriterPtr first = slot.Take();
+  ASSERT_NE(first, nullptr);
+  // Pipelined while the first is being answered: the watch sees it (and
+  // ends); the connection stays.
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/second")));
+  EXPECT_FALSE(client.WaitForClose(absl::Milliseconds(300)));
+  first->Respond(200, {}, "one");
+  std::optional<TestResponse> one = client.ReadResponse();
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->body, "one");
+  ResponseWriterPtr second = slot.Take();
+  ASSERT_NE(second, nullptr);
+  second->Respond(200, {}, "two");
+  std::optional<TestResponse> two = client.ReadResponse();
+  ASSERT_TRUE(two.has_value());
+  EXPECT_EQ(two->body, "two");
+}
+
 TEST(HttpServerTest, GetAndPostRoundTrip) {
   ServerPtr server = Start(Echo);
   ASSERT_NE(server, nullptr);
