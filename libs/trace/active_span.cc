@@ -56,7 +56,8 @@ sluice::v1::SpanAttribute* ActiveSpan::Add(absl::string_view key) {
   return attribute;
 }
 
-ActiveSpan& ActiveSpan::SetString(absl::string_view key, absl::string_view value) {
+ActiveSpan& ActiveSpan::SetString(absl::string_view key,
+                                  absl::string_view value) {
   if (span_ != nullptr) Add(key)->set_string_value(std::string(value));
   return *this;
 }

@@ -12,9 +12,7 @@
 namespace sluice::trace {
 namespace {
 
-size_t Discard(char*, size_t size, size_t count, void*) {
-  return size * count;
-}
+size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
 }  // namespace
 

@@ -32,8 +32,8 @@ obs::Counter& ExportedSpans(const char* exporter, bool ok) {
 
 void TakeFront(sluice::v1::SpanBatch& from, size_t count,
                sluice::v1::SpanBatch& to) {
-  const int moved = static_cast<int>(
-      std::min(count, static_cast<size_t>(from.spans_size())));
+  const int moved =
+      static_cast<int>(std::min(count, static_cast<size_t>(from.spans_size())));
   if (moved == from.spans_size() && to.spans_size() == 0) {
     to.Swap(&from);
     return;

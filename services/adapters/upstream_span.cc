@@ -7,8 +7,8 @@ namespace sluice::adapters {
 trace::ActiveSpan StartUpstreamSpan(const host::CallContext& context,
                                     const sluice::v1::AdapterRequest& request) {
   trace::ActiveSpan span = trace::ActiveSpan::Start(
-      absl::StrCat("chat ", request.upstream_model()),
-      trace::SpanKind::kClient, context.traceparent(), context.request_id());
+      absl::StrCat("chat ", request.upstream_model()), trace::SpanKind::kClient,
+      context.traceparent(), context.request_id());
   span.SetString("gen_ai.operation.name", "chat")
       .SetString("gen_ai.provider.name", request.provider())
       .SetString("gen_ai.request.model", request.upstream_model())

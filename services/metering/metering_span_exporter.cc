@@ -29,7 +29,7 @@ absl::Status MeteringSpanExporter::Export(sluice::v1::SpanBatch batch) {
         outcome->done.Notify();
       });
   if (!outcome->done.WaitForNotificationWithTimeout(timeout_ +
-                                                     absl::Seconds(1))) {
+                                                    absl::Seconds(1))) {
     return absl::DeadlineExceededError("metering took no spans in time");
   }
   if (!outcome->status.ok()) return outcome->status;

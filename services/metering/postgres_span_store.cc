@@ -89,9 +89,9 @@ class PostgresSpanStore final : public SpanStore {
     Parameters parameters;
     parameters.Add(request_id);
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<Result> result = Exec(
-        "SELECT spans FROM sluice_request_spans WHERE request_id = $1",
-        parameters, "read spans", /*binary_result=*/true);
+    absl::StatusOr<Result> result =
+        Exec("SELECT spans FROM sluice_request_spans WHERE request_id = $1",
+             parameters, "read spans", /*binary_result=*/true);
     if (!result.ok()) return result.status();
     std::vector<sluice::v1::SpanBatch> rows;
     for (int row = 0; row < PQntuples(result->get()); ++row) {
@@ -129,10 +129,10 @@ class PostgresSpanStore final : public SpanStore {
       values.push_back(value.data());
       lengths.push_back(static_cast<int>(value.size()));
     }
-    Result result(PQexecParams(
-        conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-        values.data(), lengths.data(), parameters.binary.data(),
-        binary_result ? 1 : 0));
+    Result result(
+        PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
+                     nullptr, values.data(), lengths.data(),
+                     parameters.binary.data(), binary_result ? 1 : 0));
     ExecStatusType status = PQresultStatus(result.get());
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
       return result;

@@ -34,7 +34,7 @@ using SpanStorePtr = std::unique_ptr<SpanStore>;
 // order the requests first appear.
 struct RequestSpans {
   std::string request_id;
-  std::string first_span_id;  // with the request id, the row's key
+  std::string first_span_id;    // with the request id, the row's key
   int64_t start_unix_nano = 0;  // the earliest of its spans
   sluice::v1::SpanBatch spans;
 };

@@ -62,8 +62,7 @@ void SpanWriter::Run() {
   absl::MutexLock lock(&mu_);
   while (!stopping_) {
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ ||
-             static_cast<size_t>(queued_.spans_size()) >= kBatch;
+      return stopping_ || static_cast<size_t>(queued_.spans_size()) >= kBatch;
     };
     mu_.AwaitWithTimeout(absl::Condition(&ready), options_.flush_interval);
     if (stopping_) break;

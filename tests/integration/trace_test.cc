@@ -56,7 +56,8 @@ struct KeptSpan {
 // spans (metering stores them within a second or so).
 std::vector<KeptSpan> WaitForTrace(const Gateway& gateway,
                                    const std::string& key,
-                                   const std::string& request_id, size_t spans) {
+                                   const std::string& request_id,
+                                   size_t spans) {
   std::vector<KeptSpan> kept;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   HttpAnswer answer;
@@ -70,12 +71,14 @@ std::vector<KeptSpan> WaitForTrace(const Gateway& gateway,
         KeptSpan& out = kept.emplace_back();
         out.name = span["name"].GetString();
         out.span_id = span["span_id"].GetString();
-        out.parent =
-            span.HasMember("parent_span_id") ? span["parent_span_id"].GetString() : "";
+        out.parent = span.HasMember("parent_span_id")
+                         ? span["parent_span_id"].GetString()
+                         : "";
         out.trace_id = span["trace_id"].GetString();
         out.service = span["service"].GetString();
         out.kind = span.HasMember("kind") ? span["kind"].GetInt() : 0;
-        out.status = span.HasMember("status_code") ? span["status_code"].GetInt() : 0;
+        out.status =
+            span.HasMember("status_code") ? span["status_code"].GetInt() : 0;
         if (span.HasMember("attributes")) {
           for (const auto& attribute : span["attributes"].GetArray()) {
             for (const char* field : {"string_value", "int_value"}) {
@@ -100,7 +103,8 @@ std::vector<KeptSpan> WaitForTrace(const Gateway& gateway,
 const KeptSpan* Named(const std::vector<KeptSpan>& spans,
                       const std::string& prefix, int kind = 0) {
   for (const KeptSpan& span : spans) {
-    if (absl::StartsWith(span.name, prefix) && (kind == 0 || span.kind == kind)) {
+    if (absl::StartsWith(span.name, prefix) &&
+        (kind == 0 || span.kind == kind)) {
       return &span;
     }
   }
@@ -113,9 +117,9 @@ TEST_P(TraceTest, EveryComponentAddsItsSpanToTheClientsTrace) {
   auto collector = OtlpCollector::Start();
   ASSERT_TRUE(collector.ok()) << collector.status();
   GatewayOptions options;
-  options.extra_yaml = absl::StrCat("tracing:\n  otlp_endpoint: ",
-                                    (*collector)->endpoint(),
-                                    "\n  export_interval: 200ms\n");
+  options.extra_yaml =
+      absl::StrCat("tracing:\n  otlp_endpoint: ", (*collector)->endpoint(),
+                   "\n  export_interval: 200ms\n");
   auto gateway = Gateway::Start(GetParam(), options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
 
@@ -161,7 +165,8 @@ TEST_P(TraceTest, EveryComponentAddsItsSpanToTheClientsTrace) {
     EXPECT_EQ(router->service, "sluice-router+scheduler");
     // Processes without an API port serve /metrics on a listener of their
     // own: the router its providers' figures, metering its consumer lag.
-    HttpAnswer router_metrics = HttpCall("GET", (*gateway)->metrics_url("router"));
+    HttpAnswer router_metrics =
+        HttpCall("GET", (*gateway)->metrics_url("router"));
     EXPECT_EQ(router_metrics.status, 200);
     EXPECT_TRUE(absl::StrContains(router_metrics.body,
                                   "sluice_provider_requests_total{"))
@@ -184,15 +189,16 @@ TEST_P(TraceTest, EveryComponentAddsItsSpanToTheClientsTrace) {
 
   // The same spans reached the OTLP collector.
   for (const KeptSpan& span : spans) {
-    EXPECT_TRUE((*collector)->WaitFor(
-        [&](const ReceivedSpan& received) {
-          return received.span_id == span.span_id &&
-                 received.trace_id == kTraceId &&
-                 received.parent_span_id == span.parent &&
-                 received.service == span.service &&
-                 received.Attribute("sluice.request_id") == id;
-        },
-        absl::Seconds(10)))
+    EXPECT_TRUE((*collector)
+                    ->WaitFor(
+                        [&](const ReceivedSpan& received) {
+                          return received.span_id == span.span_id &&
+                                 received.trace_id == kTraceId &&
+                                 received.parent_span_id == span.parent &&
+                                 received.service == span.service &&
+                                 received.Attribute("sluice.request_id") == id;
+                        },
+                        absl::Seconds(10)))
         << span.name;
   }
   EXPECT_EQ((*collector)->malformed(), 0);
@@ -228,8 +234,9 @@ TEST(ConsoleTest, HeadlessChromiumShowsTenantsCostsAndATrace) {
   ASSERT_FALSE(node.empty()) << "node is not on PATH (./dev test installs it)";
   const char* playwright = std::getenv("SLUICE_PLAYWRIGHT_DIR");
   const std::string playwright_dir =
-      playwright != nullptr ? playwright
-                            : SourceDir() + "/.cache/npm/console_test/node_modules";
+      playwright != nullptr
+          ? playwright
+          : SourceDir() + "/.cache/npm/console_test/node_modules";
   ASSERT_TRUE(std::filesystem::exists(playwright_dir + "/playwright-core"))
       << "playwright-core is not installed in " << playwright_dir
       << " (./dev test installs it)";
@@ -300,7 +307,8 @@ TEST(ConsoleTest, HeadlessChromiumShowsTenantsCostsAndATrace) {
   EXPECT_STREQ(seen["trace"].GetString(), "shown") << run.output;
   EXPECT_TRUE(absl::StrContains(seen["summary"].GetString(), traced));
   std::set<std::string> names;
-  for (const auto& name : seen["spans"].GetArray()) names.insert(name.GetString());
+  for (const auto& name : seen["spans"].GetArray())
+    names.insert(name.GetString());
   EXPECT_TRUE(names.count("chat deepseek-chat")) << run.output;
   EXPECT_TRUE(names.count("route deepseek-chat")) << run.output;
   // The screenshot is kept beside the test binary as the run's artifact.

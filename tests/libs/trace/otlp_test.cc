@@ -96,21 +96,21 @@ TEST(OtlpHttpExporterTest, ACollectorReceivesWhatIsExported) {
 }
 
 TEST(OtlpHttpExporterTest, ARefusingOrAbsentCollectorIsAnError) {
-  auto refusing = http::StartServer(
-      {}, [](http::Request, http::ResponseWriterPtr writer) {
+  auto refusing =
+      http::StartServer({}, [](http::Request, http::ResponseWriterPtr writer) {
         writer->Respond(503, {}, "busy");
       });
   ASSERT_TRUE(refusing.ok());
-  auto exporter = OtlpHttpExporter::Create(
-      "http://127.0.0.1:" + std::to_string((*refusing)->port()));
+  auto exporter = OtlpHttpExporter::Create("http://127.0.0.1:" +
+                                           std::to_string((*refusing)->port()));
   ASSERT_TRUE(exporter.ok());
   absl::Status status = (*exporter)->Export(Batch({MakeSpan("sluice", "1")}));
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(status.message().find("503"), std::string::npos) << status;
   const uint16_t port = (*refusing)->port();
   (*refusing)->Shutdown();
-  auto gone = OtlpHttpExporter::Create("http://127.0.0.1:" +
-                                        std::to_string(port) + "/v1/traces");
+  auto gone = OtlpHttpExporter::Create(
+      "http://127.0.0.1:" + std::to_string(port) + "/v1/traces");
   ASSERT_TRUE(gone.ok());
   EXPECT_FALSE((*gone)->Export(Batch({MakeSpan("sluice", "1")})).ok());
   EXPECT_EQ(OtlpHttpExporter::Create("collector:4318").status().code(),
