@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/pq/pq_handles.h"
+#include "libs/pq/pq_session.h"
 #include "services/metering/span_store.h"
 
 namespace sluice::metering {
@@ -36,15 +37,7 @@ COMMIT;
 constexpr const char* kSessionSettings =
     "SET statement_timeout = 30000; SET synchronous_commit = off";
 
-// Text parameters, and binary ones where `binary` says so.
-struct Parameters {
-  std::vector<std::string> values;
-  std::vector<int> binary;
-  void Add(std::string value, bool is_binary = false) {
-    values.push_back(std::move(value));
-    binary.push_back(is_binary ? 1 : 0);
-  }
-};
+using pq::Parameters;
 
 class PostgresSpanStore final : public SpanStore {
  public:
@@ -73,10 +66,10 @@ class PostgresSpanStore final : public SpanStore {
       const int n = static_cast<int>(4 * i);
       absl::StrAppend(&sql, i == 0 ? "" : ", ", "($", n + 1, ", $", n + 2,
                       ", $", n + 3, ", $", n + 4, ")");
-      parameters.Add(rows[i].request_id);
-      parameters.Add(rows[i].first_span_id);
-      parameters.Add(std::to_string(rows[i].start_unix_nano));
-      parameters.Add(rows[i].spans.SerializeAsString(), /*is_binary=*/true);
+      parameters.Text(rows[i].request_id);
+      parameters.Text(rows[i].first_span_id);
+      parameters.Text(std::to_string(rows[i].start_unix_nano));
+      parameters.Bytes(rows[i].spans.SerializeAsString());
     }
     sql += " ON CONFLICT DO NOTHING";
     absl::MutexLock lock(&mu_);
@@ -87,7 +80,7 @@ class PostgresSpanStore final : public SpanStore {
   absl::StatusOr<std::vector<sluice::v1::Span>> FindByRequest(
       const std::string& request_id) override {
     Parameters parameters;
-    parameters.Add(request_id);
+    parameters.Text(request_id);
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Result> result =
         Exec("SELECT spans FROM sluice_request_spans WHERE request_id = $1",
@@ -106,7 +99,7 @@ class PostgresSpanStore final : public SpanStore {
 
   absl::StatusOr<int64_t> Prune(absl::Time cutoff) override {
     Parameters parameters;
-    parameters.Add(std::to_string(absl::ToUnixNanos(cutoff)));
+    parameters.Text(std::to_string(absl::ToUnixNanos(cutoff)));
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Result> pruned =
         Exec("DELETE FROM sluice_request_spans WHERE start_unix_nano < $1",
@@ -123,29 +116,8 @@ class PostgresSpanStore final : public SpanStore {
                               absl::string_view what,
                               bool binary_result = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    for (const std::string& value : parameters.values) {
-      values.push_back(value.data());
-      lengths.push_back(static_cast<int>(value.size()));
-    }
-    Result result(
-        PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
-                     nullptr, values.data(), lengths.data(),
-                     parameters.binary.data(), binary_result ? 1 : 0));
-    ExecStatusType status = PQresultStatus(result.get());
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-      return result;
-    }
-    absl::Status error = absl::UnavailableError(
-        absl::StrCat("span store ", what, ": ", PQerrorMessage(conn_.get())));
-    if (PQstatus(conn_.get()) == CONNECTION_BAD) {
-      PQreset(conn_.get());
-      if (PQstatus(conn_.get()) == CONNECTION_OK) {
-        Result(PQexec(conn_.get(), kSessionSettings));
-      }
-    }
-    return error;
+    return pq::ExecParams(conn_.get(), sql, parameters, kSessionSettings,
+                          "span store", what, binary_result);
   }
 
   absl::Mutex mu_;
@@ -155,22 +127,9 @@ class PostgresSpanStore final : public SpanStore {
 }  // namespace
 
 absl::StatusOr<SpanStorePtr> OpenPostgresSpanStore(const std::string& dsn) {
-  const char* const keys[] = {"dbname", "connect_timeout", nullptr};
-  const char* const values[] = {dsn.c_str(), "5", nullptr};
-  Conn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("span store: cannot connect to PostgreSQL: ",
-                     PQerrorMessage(conn.get())));
-  }
-  PQsetNoticeProcessor(
-      conn.get(), [](void*, const char*) {}, nullptr);
-  Result settings(PQexec(conn.get(), kSessionSettings));
-  if (PQresultStatus(settings.get()) != PGRES_COMMAND_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("span store: PostgreSQL: ", PQerrorMessage(conn.get())));
-  }
-  auto store = std::make_unique<PostgresSpanStore>(std::move(conn));
+  absl::StatusOr<Conn> conn = pq::Connect(dsn, kSessionSettings, "span store");
+  if (!conn.ok()) return conn.status();
+  auto store = std::make_unique<PostgresSpanStore>(*std::move(conn));
   if (absl::Status s = store->CreateSchema(); !s.ok()) return s;
   return store;
 }

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "libs/pq/pq_handles.h"
+#include "libs/pq/pq_session.h"
 #include "services/metering/report_plan.h"
 #include "services/metering/usage_rollup.h"
 
@@ -122,20 +123,10 @@ std::string AddExcluded(const std::string& table, const Columns& columns) {
 }
 
 // Query parameters: text, or binary where marked (bytea).
-struct Parameters {
-  std::vector<std::string> values;
-  std::vector<int> binary;
+using pq::Parameters;
 
-  void Text(std::string value) {
-    values.push_back(std::move(value));
-    binary.push_back(0);
-  }
-  void Int(int64_t value) { Text(std::to_string(value)); }
-  void Bytes(std::string value) {
-    values.push_back(std::move(value));
-    binary.push_back(1);
-  }
-};
+// A hung server fails a statement instead of holding metering forever.
+constexpr const char* kSessionSettings = "SET statement_timeout = 30000";
 
 class PostgresUsageStore : public UsageStore {
  public:
@@ -427,29 +418,8 @@ class PostgresUsageStore : public UsageStore {
                               absl::string_view what,
                               bool binary_result = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    for (const std::string& value : parameters.values) {
-      values.push_back(value.data());
-      lengths.push_back(static_cast<int>(value.size()));
-    }
-    Result result(
-        PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
-                     nullptr, values.data(), lengths.data(),
-                     parameters.binary.data(), binary_result ? 1 : 0));
-    ExecStatusType status = PQresultStatus(result.get());
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-      return result;
-    }
-    absl::Status error = absl::UnavailableError(
-        absl::StrCat("metering ", what, ": ", PQerrorMessage(conn_.get())));
-    if (PQstatus(conn_.get()) == CONNECTION_BAD) {
-      PQreset(conn_.get());
-      if (PQstatus(conn_.get()) == CONNECTION_OK) {
-        Result(PQexec(conn_.get(), "SET statement_timeout = 30000"));
-      }
-    }
-    return error;
+    return pq::ExecParams(conn_.get(), sql, parameters, kSessionSettings,
+                          "metering", what, binary_result);
   }
 
   absl::Mutex mu_;
@@ -459,25 +429,9 @@ class PostgresUsageStore : public UsageStore {
 }  // namespace
 
 absl::StatusOr<UsageStorePtr> OpenPostgresUsageStore(const std::string& dsn) {
-  // The DSN (key=value or URI) expanded, then a connect timeout of ours.
-  const char* const keys[] = {"dbname", "connect_timeout", nullptr};
-  const char* const values[] = {dsn.c_str(), "5", nullptr};
-  Conn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("metering: cannot connect to PostgreSQL: ",
-                     PQerrorMessage(conn.get())));
-  }
-  // Server notices ("relation already exists") are not worth a log line.
-  PQsetNoticeProcessor(
-      conn.get(), [](void*, const char*) {}, nullptr);
-  // A hung server fails a statement instead of holding metering forever.
-  Result timeout(PQexec(conn.get(), "SET statement_timeout = 30000"));
-  if (PQresultStatus(timeout.get()) != PGRES_COMMAND_OK) {
-    return absl::UnavailableError(
-        absl::StrCat("metering: PostgreSQL: ", PQerrorMessage(conn.get())));
-  }
-  auto store = std::make_unique<PostgresUsageStore>(std::move(conn));
+  absl::StatusOr<Conn> conn = pq::Connect(dsn, kSessionSettings, "metering");
+  if (!conn.ok()) return conn.status();
+  auto store = std::make_unique<PostgresUsageStore>(*std::move(conn));
   if (absl::Status s = store->CreateSchema(); !s.ok()) return s;
   return store;
 }

@@ -1,0 +1,46 @@
+// What every libpq-backed store does around a connection: connect with a
+// connect timeout and session settings, run parameterised statements, and
+// reset a broken connection (settings applied again) for the next call.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "libs/pq/pq_handles.h"
+
+namespace sluice::pq {
+
+// Statement parameters: text, or binary where Bytes() added them.
+struct Parameters {
+  std::vector<std::string> values;
+  std::vector<int> binary;
+
+  void Text(std::string value) {
+    values.push_back(std::move(value));
+    binary.push_back(0);
+  }
+  void Int(int64_t value) { Text(std::to_string(value)); }
+  void Bytes(std::string value) {
+    values.push_back(std::move(value));
+    binary.push_back(1);
+  }
+};
+
+// Connects to `dsn` (key=value or URI; connect_timeout 5 s), silences
+// server notices and runs `settings` (e.g. "SET statement_timeout = 30000").
+// UNAVAILABLE "`who`: cannot connect to PostgreSQL: ..." otherwise.
+absl::StatusOr<Conn> Connect(const std::string& dsn, const char* settings,
+                             absl::string_view who);
+
+// Runs `sql`; UNAVAILABLE "`who` `what`: <libpq's message>" on failure,
+// after which a broken connection is reset and given `settings` again.
+absl::StatusOr<Result> ExecParams(PGconn* conn, const std::string& sql,
+                                  const Parameters& parameters,
+                                  const char* settings, absl::string_view who,
+                                  absl::string_view what,
+                                  bool binary_result = false);
+
+}  // namespace sluice::pq
