@@ -149,7 +149,7 @@ std::optional<ConfigIssue> CheckProvidersAndRoutes(
     }
     if (m.model().empty()) return Issue(path + ".model", "required");
     if (m.input_usd_per_mtok() < 0 || m.output_usd_per_mtok() < 0 ||
-        m.cached_input_usd_per_mtok() < 0) {
+        m.cached_input_usd_per_mtok() < 0 || m.reasoning_usd_per_mtok() < 0) {
       return Issue(path, "prices must not be negative");
     }
     if (auto issue = FindPriceWindowIssue(m)) {
@@ -214,6 +214,9 @@ std::optional<ConfigIssue> FindPriceWindowIssue(
     }
     if (!(window.cached_input_usd_per_mtok() >= 0)) {
       return Issue(path + ".cached_input_usd_per_mtok", "must not be negative");
+    }
+    if (!(window.reasoning_usd_per_mtok() >= 0)) {
+      return Issue(path + ".reasoning_usd_per_mtok", "must not be negative");
     }
   }
   return std::nullopt;

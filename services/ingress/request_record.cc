@@ -76,8 +76,10 @@ std::string RequestRecord::SetDecision(
   *event_.mutable_decision() = decision;
   const absl::Duration elapsed = absl::Now() - start_;
   event_.set_time_to_first_token_ms(absl::ToInt64Milliseconds(elapsed));
-  absl::Duration overhead =
-      elapsed - absl::Microseconds(decision.upstream_us());
+  // Waiting in the scheduler's queue (a provider's limits) is not ours.
+  absl::Duration overhead = elapsed -
+                            absl::Microseconds(decision.upstream_us()) -
+                            absl::Microseconds(decision.queue_us());
   overhead = std::max(overhead, absl::ZeroDuration());
   event_.set_overhead_us(absl::ToInt64Microseconds(overhead));
   return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(overhead));

@@ -19,7 +19,9 @@ SpendEstimator::Prices SpendEstimator::Prices::Of(
     const sluice::v1::ModelSpec& spec) {
   // Whatever the time of day the request is priced at.
   router::TokenPrices highest = router::HighestPrices(spec);
-  return {highest.input_usd_per_mtok, highest.output_usd_per_mtok,
+  // Any completion token may be a reasoning one.
+  return {highest.input_usd_per_mtok,
+          std::max(highest.output_usd_per_mtok, highest.reasoning_usd_per_mtok),
           spec.max_output_tokens()};
 }
 

@@ -42,8 +42,13 @@ absl::Time MidnightBefore(absl::Time at) {
   return absl::UnixEpoch() + absl::Floor(at - absl::UnixEpoch(), kDay);
 }
 
-TokenPrices Prices(double input, double output, double cached_input) {
-  return {input, output, cached_input > 0 ? cached_input : input};
+template <typename PricesMessage>  // ModelSpec or PriceWindow
+TokenPrices PricesOf(const PricesMessage& m) {
+  return {m.input_usd_per_mtok(), m.output_usd_per_mtok(),
+          m.cached_input_usd_per_mtok() > 0 ? m.cached_input_usd_per_mtok()
+                                            : m.input_usd_per_mtok(),
+          m.reasoning_usd_per_mtok() > 0 ? m.reasoning_usd_per_mtok()
+                                         : m.output_usd_per_mtok()};
 }
 
 // What a batch over `specs` pays per million tokens in and out at `at`.
@@ -90,31 +95,27 @@ TokenPrices PricesAt(const sluice::v1::ModelSpec& spec, absl::Time at) {
     for (const sluice::v1::PriceWindow& window : spec.price_windows()) {
       std::optional<Span> span = SpanOf(window);
       if (span && Holds(*span, time_of_day)) {
-        return Prices(window.input_usd_per_mtok(), window.output_usd_per_mtok(),
-                      window.cached_input_usd_per_mtok());
+        return PricesOf(window);
       }
     }
   }
-  return Prices(spec.input_usd_per_mtok(), spec.output_usd_per_mtok(),
-                spec.cached_input_usd_per_mtok());
+  return PricesOf(spec);
 }
 
 TokenPrices HighestPrices(const sluice::v1::ModelSpec& spec) {
-  TokenPrices highest =
-      Prices(spec.input_usd_per_mtok(), spec.output_usd_per_mtok(),
-             spec.cached_input_usd_per_mtok());
+  TokenPrices highest = PricesOf(spec);
   // Every window counts, even one that never holds a time: a reservation
   // errs high.
   for (const sluice::v1::PriceWindow& window : spec.price_windows()) {
-    TokenPrices prices =
-        Prices(window.input_usd_per_mtok(), window.output_usd_per_mtok(),
-               window.cached_input_usd_per_mtok());
+    TokenPrices prices = PricesOf(window);
     highest.input_usd_per_mtok =
         std::max(highest.input_usd_per_mtok, prices.input_usd_per_mtok);
     highest.output_usd_per_mtok =
         std::max(highest.output_usd_per_mtok, prices.output_usd_per_mtok);
     highest.cached_input_usd_per_mtok = std::max(
         highest.cached_input_usd_per_mtok, prices.cached_input_usd_per_mtok);
+    highest.reasoning_usd_per_mtok = std::max(highest.reasoning_usd_per_mtok,
+                                              prices.reasoning_usd_per_mtok);
   }
   return highest;
 }

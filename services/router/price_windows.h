@@ -18,13 +18,16 @@ struct TokenPrices {
   double output_usd_per_mtok = 0;
   // Never 0 for "none": the input price stands in for a missing one.
   double cached_input_usd_per_mtok = 0;
+  // Never 0 for "none": the output price stands in for a missing one.
+  double reasoning_usd_per_mtok = 0;
 
   bool operator==(const TokenPrices&) const = default;
 };
 
 // The prices of `spec` at `at`: those of the first window that holds it
 // (start inclusive, end exclusive, UTC), else the spec's own. A cached-input
-// price of 0 is the input price of the same window (or of the spec).
+// price of 0 is the input price of the same window (or of the spec), a
+// reasoning price of 0 its output price.
 TokenPrices PricesAt(const sluice::v1::ModelSpec& spec, absl::Time at);
 
 // Per component, the highest of the spec's own prices and all its windows':

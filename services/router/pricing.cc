@@ -19,12 +19,17 @@ int64_t ListPriceMicroUsd(const sluice::v1::ModelSpec* spec,
   if (spec == nullptr) return 0;
   TokenPrices prices = PricesAt(*spec, at);
   int64_t cached = std::min(usage.cached_tokens(), usage.prompt_tokens());
+  // Reasoning tokens are part of the completion tokens (OpenAI's and
+  // DeepSeek's usage), priced at their own rate where the model has one.
+  int64_t reasoning =
+      std::min(usage.reasoning_tokens(), usage.completion_tokens());
   double micro_usd =
       static_cast<double>(usage.prompt_tokens() - cached) *
           prices.input_usd_per_mtok +
       static_cast<double>(cached) * prices.cached_input_usd_per_mtok +
-      static_cast<double>(usage.completion_tokens()) *
-          prices.output_usd_per_mtok;
+      static_cast<double>(usage.completion_tokens() - reasoning) *
+          prices.output_usd_per_mtok +
+      static_cast<double>(reasoning) * prices.reasoning_usd_per_mtok;
   return static_cast<int64_t>(std::llround(micro_usd));
 }
 

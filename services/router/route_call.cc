@@ -1,5 +1,6 @@
 #include "services/router/route_call.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -478,6 +479,7 @@ void RouteCall::OnUnaryAnswer(int attempt,
   absl::Time now = absl::Now();
   absl::Duration latency = now - attempt_start_;
   core_->metrics().Success(loop_->current()->route(), latency);
+  queued_ += absl::Microseconds(answer->decision().queue_us());
   // How the provider chose among its own backends (a worker pool).
   if (!answer->decision().reason().empty()) {
     loop_->Note(loop_->current()->route(), answer->decision().reason());
@@ -495,12 +497,17 @@ void RouteCall::OnUnaryAnswer(int attempt,
     *response_.mutable_usage() =
         core_->EstimateUsage(route_, call_.request(), AnswerText(response_),
                              ReasoningText(response_));
+  } else {
+    core_->CountUnreportedReasoning(route_, ReasoningText(response_),
+                                    *response_.mutable_usage());
   }
   Finish(absl::OkStatus());
 }
 
 void RouteCall::OnChunk(int attempt, ChatChunk chunk) {
   if (attempt != attempt_ || finished_) return;
+  // The scheduler stamps an attempt's first chunk with its queue wait.
+  queued_ += absl::Microseconds(chunk.decision().queue_us());
   if (head_.id().empty()) {
     head_.set_id(chunk.id());
     head_.set_created(chunk.created());
@@ -586,8 +593,10 @@ void RouteCall::StampDecision(sluice::v1::RouteDecision* decision) {
   const Candidate* serving = loop_->current();
   decision->set_fell_back(serving != nullptr && !route_.order.empty() &&
                           serving->route() != route_.order.front().route());
-  decision->set_upstream_us(
-      absl::ToInt64Microseconds(loop_->UpstreamTime(absl::Now())));
+  const absl::Duration upstream = loop_->UpstreamTime(absl::Now());
+  decision->set_queue_us(absl::ToInt64Microseconds(queued_));
+  decision->set_upstream_us(absl::ToInt64Microseconds(
+      std::max(upstream - queued_, absl::ZeroDuration())));
   if (!loop_->reason().empty()) {
     decision->set_reason(decision->reason().empty()
                              ? loop_->reason()
@@ -610,6 +619,7 @@ void RouteCall::SendUsage() {
   if (usage_.has_value()) {
     usage = std::move(*usage_);
     usage_.reset();
+    core_->CountUnreportedReasoning(route_, reasoning_, *usage.mutable_usage());
   } else {
     usage = head_;
     *usage.mutable_usage() =

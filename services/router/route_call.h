@@ -138,6 +138,7 @@ class RouteCall final : public std::enable_shared_from_this<RouteCall> {
   sluice::v1::ChatChunk head_;
   std::string text_;                   // what was sent, for estimates
   std::string reasoning_;              // the reasoning part of it
+  absl::Duration queued_;              // in the scheduler's queues
   sluice::v1::ChatResponse response_;  // unary
   std::unique_ptr<host::Timer> timer_;
   bool waiting_ = false;

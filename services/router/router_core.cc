@@ -291,11 +291,29 @@ absl::StatusOr<sluice::v1::TokenCountResponse> RouterCore::CountTokens(
   return response;
 }
 
+namespace {
+
+// `text`'s tokens in `tokenizer`; about four bytes a token for a vocabulary
+// that failed to load.
+int64_t CountOrGuess(tokenizer::TokenCounter& counter, absl::string_view text,
+                     const std::string& tokenizer) {
+  if (text.empty()) return 0;
+  absl::StatusOr<int64_t> count = counter.CountText(text, tokenizer);
+  return count.ok() ? *count : static_cast<int64_t>((text.size() + 3) / 4);
+}
+
+}  // namespace
+
 sluice::v1::Usage RouterCore::EstimateUsage(
     const PreparedRoute& route, const sluice::v1::ChatRequest& request,
     absl::string_view completion_text, absl::string_view reasoning_text) {
   sluice::v1::Usage usage;
   usage.set_estimated(true);
+  // Every kind is ours; cached tokens stay 0, the provider's cache unknown.
+  usage.set_prompt_tokens_estimated(true);
+  usage.set_completion_tokens_estimated(true);
+  usage.set_cached_tokens_estimated(true);
+  usage.set_reasoning_tokens_estimated(true);
   int64_t prompt_tokens = route.prompt_tokens;
   if (!route.prompt_tokens_exact) {
     absl::StatusOr<tokenizer::PromptCount> count = counter_.CountPromptOnly(
@@ -303,24 +321,23 @@ sluice::v1::Usage RouterCore::EstimateUsage(
     if (count.ok()) prompt_tokens = count->prompt_tokens;
   }
   usage.set_prompt_tokens(prompt_tokens);
-  if (!completion_text.empty()) {
-    absl::StatusOr<int64_t> completion =
-        counter_.CountText(completion_text, route.tokenizer);
-    // A vocabulary that failed to load: about four bytes a token.
-    usage.set_completion_tokens(completion.ok()
-                                    ? *completion
-                                    : static_cast<int64_t>(
-                                          (completion_text.size() + 3) / 4));
-  }
-  if (!reasoning_text.empty()) {
-    absl::StatusOr<int64_t> reasoning =
-        counter_.CountText(reasoning_text, route.tokenizer);
-    usage.set_reasoning_tokens(
-        reasoning.ok() ? *reasoning
-                       : static_cast<int64_t>((reasoning_text.size() + 3) / 4));
-  }
+  usage.set_completion_tokens(
+      CountOrGuess(counter_, completion_text, route.tokenizer));
+  usage.set_reasoning_tokens(
+      CountOrGuess(counter_, reasoning_text, route.tokenizer));
   usage.set_total_tokens(usage.prompt_tokens() + usage.completion_tokens());
   return usage;
+}
+
+void RouterCore::CountUnreportedReasoning(const PreparedRoute& route,
+                                          absl::string_view reasoning_text,
+                                          sluice::v1::Usage& usage) {
+  if (reasoning_text.empty() || usage.reasoning_tokens() > 0) return;
+  usage.set_reasoning_tokens(
+      std::min(CountOrGuess(counter_, reasoning_text, route.tokenizer),
+               usage.completion_tokens()));
+  usage.set_reasoning_tokens_estimated(true);
+  usage.set_estimated(true);
 }
 
 }  // namespace sluice::router

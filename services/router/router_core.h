@@ -97,6 +97,13 @@ class RouterCore {
                                   const sluice::v1::ChatRequest& request,
                                   absl::string_view completion_text,
                                   absl::string_view reasoning_text = {});
+  // The provider's `usage` without a count of the reasoning tokens it
+  // relayed (vLLM, llama-server and our worker report none): counts
+  // `reasoning_text` with the model's tokenizer, at most the completion
+  // tokens, and flags that kind estimated. Otherwise leaves it unchanged.
+  void CountUnreportedReasoning(const PreparedRoute& route,
+                                absl::string_view reasoning_text,
+                                sluice::v1::Usage& usage);
 
   // Prices `usage` of an answer served by `route` ("provider/model") for
   // the request of `context` (its tenant's cache fraction, at the prices of

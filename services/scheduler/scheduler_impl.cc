@@ -48,6 +48,11 @@ class FinishingSink final : public host::Sink<ChatChunk> {
 
   void Start(host::FlowPtr flow) override { sink_->Start(std::move(flow)); }
   bool Next(ChatChunk chunk) override {
+    if (first_) {
+      first_ = false;
+      chunk.mutable_decision()->set_queue_us(
+          absl::ToInt64Microseconds(started_.waited));
+    }
     if (chunk.has_usage()) {
       prompt_ = chunk.usage().prompt_tokens();
       completion_ = chunk.usage().completion_tokens();
@@ -73,6 +78,7 @@ class FinishingSink final : public host::Sink<ChatChunk> {
   SchedulerImpl* const scheduler_;
   const SchedulerImpl::Started started_;
   host::Sink<ChatChunk>* const sink_;
+  bool first_ = true;
   bool has_usage_ = false;
   int64_t prompt_ = 0;
   int64_t completion_ = 0;
@@ -548,6 +554,7 @@ void SchedulerImpl::Complete(host::CallContextPtr context, AdapterRequest reques
   Started started;
   QueuedCall call = Describe(*context, request, &started);
   std::string provider = request.provider();
+  started.queued_at = absl::Now();
   call.start = [this, context, request = std::move(request), started,
                 done = std::move(done),
                 span = StartQueueSpan(*context, provider,
@@ -557,6 +564,7 @@ void SchedulerImpl::Complete(host::CallContextPtr context, AdapterRequest reques
       std::move(done)(std::move(status));
       return;
     }
+    started.waited = absl::Now() - started.queued_at;
     next_->Complete(
         std::move(context), std::move(request),
         [this, started = std::move(started), done = std::move(done)](
@@ -565,6 +573,8 @@ void SchedulerImpl::Complete(host::CallContextPtr context, AdapterRequest reques
           if (answer.ok()) {
             prompt = answer->usage().prompt_tokens();
             completion = answer->usage().completion_tokens();
+            answer->mutable_decision()->set_queue_us(
+                absl::ToInt64Microseconds(started.waited));
           }
           Finished(started, prompt, completion, answer.status());
           std::move(done)(std::move(answer));
@@ -579,6 +589,7 @@ void SchedulerImpl::StreamComplete(host::CallContextPtr context,
   Started started;
   QueuedCall call = Describe(*context, request, &started);
   std::string provider = request.provider();
+  started.queued_at = absl::Now();
   call.start = [this, context, request = std::move(request), started, sink,
                 span = StartQueueSpan(*context, provider,
                                       started.batch)](absl::Status status) mutable {
@@ -587,6 +598,7 @@ void SchedulerImpl::StreamComplete(host::CallContextPtr context,
       sink->Done(std::move(status));
       return;
     }
+    started.waited = absl::Now() - started.queued_at;
     next_->StreamComplete(std::move(context), std::move(request),
                           new FinishingSink(this, std::move(started), sink));
   };

@@ -79,6 +79,9 @@ class SchedulerImpl final : public adapters::Adapters {
     absl::Time deadline = absl::InfiniteFuture();
     // Set when the provider's shared limits granted a lease.
     std::shared_ptr<std::string> lease;
+    // Submitted to the queue, and taken from it to start.
+    absl::Time queued_at;
+    absl::Duration waited;
   };
   // A started call ended: `prompt` and `completion` as the provider counted
   // them (or estimated), `status` its outcome.

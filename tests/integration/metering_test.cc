@@ -227,6 +227,63 @@ INSTANTIATE_TEST_SUITE_P(Layouts, MeteringTest,
                                       : "Split";
                          });
 
+// Proto3 JSON prints 64-bit integers as strings.
+int64_t Int64Member(const rapidjson::Value& object, const char* name) {
+  if (!object.IsObject() || !object.HasMember(name)) return 0;
+  const rapidjson::Value& value = object[name];
+  if (value.IsInt64()) return value.GetInt64();
+  int64_t parsed = 0;
+  return value.IsString() && absl::SimpleAtoi(value.GetString(), &parsed)
+             ? parsed
+             : -1;
+}
+
+// An event's latencies apart: the time a call waited for the provider's one
+// slot is queue time, neither the upstream's nor sluice's overhead.
+TEST_P(MeteringTest, AnEventSaysHowLongItQueuedAndWaitedUpstream) {
+  constexpr int64_t kTtftUs = 300000;
+  GatewayOptions options;
+  options.sim_limits = "{max_concurrency: 1}";
+  options.sim_ttft = absl::Microseconds(kTtftUs);
+  auto gateway = Gateway::Start(GetParam(), options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  std::string ids[2];
+  {
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 2; ++i) {
+      clients.emplace_back([&, i] {
+        HttpAnswer answer = Chat(**gateway, kDemoKey, i == 0 ? kUnary : kStream);
+        EXPECT_EQ(answer.status, 200) << answer.body;
+        ids[i] = answer.Header("x-request-id");
+      });
+    }
+    for (std::thread& client : clients) client.join();
+  }
+  ASSERT_EQ(Metered(**gateway, kDemoKey, 2).first, 2);
+  int64_t queued_total = 0;
+  for (const std::string& id : ids) {
+    HttpAnswer one = Get(**gateway, kDemoKey, "/v1/usage/requests/" + id);
+    ASSERT_EQ(one.status, 200) << one.body;
+    rapidjson::Document doc = Json(one);
+    const rapidjson::Value& event = doc["event"];
+    const rapidjson::Value& decision = event["decision"];
+    const int64_t queue_us = Int64Member(decision, "queue_us");
+    const int64_t upstream_us = Int64Member(decision, "upstream_us");
+    const int64_t latency_ms = Int64Member(event, "latency_ms");
+    queued_total += queue_us;
+    // Each waited its own first token upstream, and no more than its
+    // whole time.
+    EXPECT_GE(upstream_us, kTtftUs - 1000) << one.body;
+    EXPECT_LE((queue_us + upstream_us) / 1000, latency_ms + 1) << one.body;
+    // Sluice's own share is what is left: far below the queue wait.
+    EXPECT_LT(Int64Member(event, "overhead_us"), kTtftUs / 2) << one.body;
+    EXPECT_GT(Int64Member(event, "time_to_first_token_ms"), 0) << one.body;
+  }
+  // One of the two waited for the other's call (at least its first token's
+  // time, less the head start the other's client had) before its own.
+  EXPECT_GE(queued_total, kTtftUs / 3);
+}
+
 TEST(MeteringOutageTest, ABrokerOutageAcrossARestartLosesNoUsage) {
   GatewayOptions options;
   // Events wait half a second for the broker in memory, then on disk.

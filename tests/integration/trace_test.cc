@@ -306,6 +306,13 @@ TEST(ConsoleTest, HeadlessChromiumShowsTenantsCostsAndATrace) {
   // The trace opened from the link: its request and its spans.
   EXPECT_STREQ(seen["trace"].GetString(), "shown") << run.output;
   EXPECT_TRUE(absl::StrContains(seen["summary"].GetString(), traced));
+  // Its latencies and its tokens by kind (the simulator reports usage, so
+  // none is marked estimated).
+  const std::string summary = seen["summary"].GetString();
+  EXPECT_TRUE(absl::StrContains(summary, "queue ")) << summary;
+  EXPECT_TRUE(absl::StrContains(summary, "upstream ")) << summary;
+  EXPECT_TRUE(absl::StrContains(summary, "completion ")) << summary;
+  EXPECT_FALSE(absl::StrContains(summary, "(est.)")) << summary;
   std::set<std::string> names;
   for (const auto& name : seen["spans"].GetArray())
     names.insert(name.GetString());

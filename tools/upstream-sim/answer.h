@@ -48,6 +48,9 @@ struct Usage {
   int64_t cache_hit_tokens = 0;  // DeepSeek's prompt_cache_hit_tokens
   int64_t reasoning_tokens = 0;
   int64_t completion_tokens = 0;
+  // False: only prompt, completion and total tokens, without the cached and
+  // reasoning details (as vLLM and llama-server report usage).
+  bool details = true;
 };
 
 Answer MakeAnswer(const ChatRequest& request);

@@ -17,7 +17,8 @@ constexpr char kUsage[] =
     "usage: upstream-sim [--listen HOST:PORT] [--latency-ttft-ms N]\n"
     "                    [--latency-per-token-ms N] [--api-key KEY]\n"
     "                    [--fault NAME] [--threads N]\n"
-    "                    [--fill-to-max-tokens true]   answers as long as max_tokens\n";
+    "                    [--fill-to-max-tokens true]   answers as long as max_tokens\n"
+    "                    [--usage-details false]   usage without token details\n";
 
 bool ParseMs(const std::string& text, absl::Duration& out) {
   int ms = 0;
@@ -61,6 +62,9 @@ bool ParseFlags(int argc, char** argv, sluice::sim::SimulatorOptions& options) {
     } else if (flag == "--fill-to-max-tokens") {
       ok = value == "true" || value == "false";
       options.fill_to_max_tokens = value == "true";
+    } else if (flag == "--usage-details") {
+      ok = value == "true" || value == "false";
+      options.usage_details = value == "true";
     } else if (flag == "--threads") {
       ok = absl::SimpleAtoi(value, &options.threads) && options.threads > 0;
     } else {

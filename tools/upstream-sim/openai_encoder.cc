@@ -15,6 +15,10 @@ void WriteUsage(JsonWriter& w, const Usage& usage) {
   w.Int64(usage.completion_tokens);
   w.Key("total_tokens");
   w.Int64(usage.prompt_tokens + usage.completion_tokens);
+  if (!usage.details) {
+    w.EndObject();
+    return;
+  }
   w.Key("prompt_tokens_details");
   w.StartObject();
   w.Key("cached_tokens");

@@ -277,6 +277,7 @@ void Simulator::Chat(const http::Request& request,
       SeenPrompt(answer.prompt_key) ? answer.prompt_tokens : 0;
   usage.reasoning_tokens = answer.reasoning_tokens();
   usage.completion_tokens = answer.completion_tokens();
+  usage.details = options_.usage_details;
   arrival.prompt_tokens = usage.prompt_tokens;
   arrival.cache_hit_tokens = usage.cache_hit_tokens;
   arrival.completion_tokens = usage.completion_tokens;

@@ -47,6 +47,10 @@ struct SimulatorOptions {
   // padded with filler words up to it (long answers for benchmarks and
   // flow-control tests; the rule of answer.h otherwise).
   bool fill_to_max_tokens = false;
+  // False: OpenAI-format usage without prompt_tokens_details,
+  // completion_tokens_details and DeepSeek's cache fields (vLLM's and
+  // llama-server's usage); the Anthropic format is unchanged.
+  bool usage_details = true;
 };
 
 class Simulator {

@@ -243,6 +243,15 @@ async function showRequest(id) {
       `${e.request_id} · tenant ${e.tenant} · ${e.model} → ${e.provider || '–'}/${e.upstream_model || '–'} · ` +
       `HTTP ${e.status} · ${e.latency_ms || 0} ms · ${u.prompt_tokens || 0}+${u.completion_tokens || 0} tokens · ` +
       `$${usd(Number(d.price_micro_usd || 0))}` + (d.reason ? ` · ${d.reason}` : '')));
+    // Tokens by kind, marked where sluice counted them (the provider gave none).
+    const kind = (name, flag) => `${name} ${u[`${name}_tokens`] || 0}${u[flag] ? ' (est.)' : ''}`;
+    const ms = (us) => (Number(us || 0) / 1000).toFixed(1);
+    summary.append(el('p', { class: 'request-detail' },
+      [kind('prompt', 'prompt_tokens_estimated'), kind('cached', 'cached_tokens_estimated'),
+        kind('completion', 'completion_tokens_estimated'),
+        kind('reasoning', 'reasoning_tokens_estimated')].join(' · ') +
+      ` · first token ${e.time_to_first_token_ms || 0} ms · queue ${ms(d.queue_us)} ms · ` +
+      `upstream ${ms(d.upstream_us)} ms · sluice ${ms(e.overhead_us)} ms`));
     if (trace.error) {
       summary.append(el('p', { class: 'empty' }, `No trace: ${trace.error.message}`));
     } else {

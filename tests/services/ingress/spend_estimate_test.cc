@@ -192,6 +192,18 @@ TEST(SpendEstimatorTest, ATenantsOwnRouteIsPricedByItsCandidates) {
   EXPECT_EQ(spend.MaxMicroUsd("fast", "other", 1, 1), 1 + 2);
 }
 
+// Any completion token may be a reasoning one: the dearer of the two prices.
+TEST(SpendEstimatorTest, ReasoningPricedAboveOutputRaisesTheReservation) {
+  sluice::v1::Config config = TestConfig();
+  config.mutable_models(0)->set_reasoning_usd_per_mtok(7);  // sim/cheap
+  SpendEstimator spend(config);
+  EXPECT_EQ(spend.MaxMicroUsd("short", "", 1000, 100), 1000 + 700);
+  // A cheaper reasoning price leaves the output price in charge.
+  config.mutable_models(0)->set_reasoning_usd_per_mtok(0.5);
+  EXPECT_EQ(SpendEstimator(config).MaxMicroUsd("short", "", 1000, 100),
+            1000 + 200);
+}
+
 // Whatever the time of day a request is priced at: the highest of each
 // price in or out of the model's price windows.
 TEST(SpendEstimatorTest, PriceWindowsNeverMakeAReservationTooSmall) {

@@ -48,8 +48,9 @@ sluice::v1::ModelSpec DeepSeek() {
   return spec;
 }
 
-const TokenPrices kPeak = {0.28, 0.42, 0.028};
-const TokenPrices kOffPeak = {0.14, 0.21, 0.014};
+// Reasoning at the output price: neither the spec nor its window has one.
+const TokenPrices kPeak = {0.28, 0.42, 0.028, 0.42};
+const TokenPrices kOffPeak = {0.14, 0.21, 0.014, 0.21};
 
 TEST(PriceWindowsTest, OutsideEveryWindowTheSpecsPricesApply) {
   sluice::v1::ModelSpec spec = DeepSeek();
@@ -79,10 +80,10 @@ TEST(PriceWindowsTest, AWindowWithinOneDay) {
   spec.set_input_usd_per_mtok(2);
   spec.set_output_usd_per_mtok(4);
   AddWindow(spec, "02:00", "04:00", 1, 3);
-  EXPECT_EQ(PricesAt(spec, At(1, 59)), (TokenPrices{2, 4, 2}));
-  EXPECT_EQ(PricesAt(spec, At(2, 0)), (TokenPrices{1, 3, 1}));
-  EXPECT_EQ(PricesAt(spec, At(4, 0)), (TokenPrices{2, 4, 2}));
-  EXPECT_EQ(PricesAt(spec, At(20, 0)), (TokenPrices{2, 4, 2}));
+  EXPECT_EQ(PricesAt(spec, At(1, 59)), (TokenPrices{2, 4, 2, 4}));
+  EXPECT_EQ(PricesAt(spec, At(2, 0)), (TokenPrices{1, 3, 1, 3}));
+  EXPECT_EQ(PricesAt(spec, At(4, 0)), (TokenPrices{2, 4, 2, 4}));
+  EXPECT_EQ(PricesAt(spec, At(20, 0)), (TokenPrices{2, 4, 2, 4}));
 }
 
 TEST(PriceWindowsTest, ACachedPriceOfZeroIsTheInputPriceOfTheSameWindow) {
@@ -92,6 +93,18 @@ TEST(PriceWindowsTest, ACachedPriceOfZeroIsTheInputPriceOfTheSameWindow) {
   AddWindow(spec, "02:00", "04:00", 1, 3);
   EXPECT_EQ(PricesAt(spec, At(3, 0)).cached_input_usd_per_mtok, 1);
   EXPECT_EQ(PricesAt(spec, At(5, 0)).cached_input_usd_per_mtok, 2);
+}
+
+TEST(PriceWindowsTest, AReasoningPriceOfZeroIsTheOutputPriceOfTheSameWindow) {
+  sluice::v1::ModelSpec spec;
+  spec.set_output_usd_per_mtok(4);
+  spec.set_reasoning_usd_per_mtok(6);
+  AddWindow(spec, "02:00", "04:00", 1, 3);
+  EXPECT_EQ(PricesAt(spec, At(3, 0)).reasoning_usd_per_mtok, 3);
+  EXPECT_EQ(PricesAt(spec, At(5, 0)).reasoning_usd_per_mtok, 6);
+  spec.mutable_price_windows(0)->set_reasoning_usd_per_mtok(5);
+  EXPECT_EQ(PricesAt(spec, At(3, 0)).reasoning_usd_per_mtok, 5);
+  EXPECT_EQ(HighestPrices(spec).reasoning_usd_per_mtok, 6);
 }
 
 TEST(PriceWindowsTest, TheFirstWindowThatHoldsTheTimeWins) {
@@ -120,7 +133,7 @@ TEST(PriceWindowsTest, HighestPricesArePerComponentOverSpecAndWindows) {
   // A peak surcharge on input; its cached price is its input price.
   AddWindow(spec, "08:00", "10:00", 3, 2);
   AddWindow(spec, "20:00", "22:00", 0.5, 9, 0.2);
-  EXPECT_EQ(HighestPrices(spec), (TokenPrices{3, 9, 3}));
+  EXPECT_EQ(HighestPrices(spec), (TokenPrices{3, 9, 3, 9}));
   EXPECT_EQ(HighestPrices(DeepSeek()), kPeak);
 }
 

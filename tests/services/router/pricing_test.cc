@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "libs/obs/metrics.h"
+#include "services/router/price_windows.h"
 #include "services/router/router_core.h"
 
 namespace sluice::router {
@@ -66,6 +67,29 @@ TEST(PricingTest, ListPriceCountsEachKindOfToken) {
   spec.clear_cached_input_usd_per_mtok();
   EXPECT_EQ(ListPriceMicroUsd(&spec, Usage(1000, 400, 500), kNoon), 490);
   EXPECT_EQ(ListPriceMicroUsd(nullptr, Usage(1000, 0, 500), kNoon), 0);
+}
+
+TEST(PricingTest, ReasoningTokensAreCompletionTokensAtTheReasoningPrice) {
+  sluice::v1::ModelSpec spec = Spec();
+  sluice::v1::Usage usage = Usage(0, 0, 1000);
+  usage.set_reasoning_tokens(600);
+  // No reasoning price: all 1,000 completion tokens at $0.42/M = 420.
+  EXPECT_EQ(ListPriceMicroUsd(&spec, usage, kNoon), 420);
+  // 400 at $0.42 + 600 at $2.00 = 168 + 1,200.
+  spec.set_reasoning_usd_per_mtok(2.0);
+  EXPECT_EQ(ListPriceMicroUsd(&spec, usage, kNoon), 1368);
+  // Never more reasoning tokens than completion tokens.
+  usage.set_reasoning_tokens(5000);
+  EXPECT_EQ(ListPriceMicroUsd(&spec, usage, kNoon), 2000);
+  // A window's own reasoning price, or its output price when it has none.
+  spec = WindowedSpec();
+  spec.set_reasoning_usd_per_mtok(2.0);
+  usage.set_reasoning_tokens(600);
+  EXPECT_EQ(ListPriceMicroUsd(&spec, usage, At(20, 0)), 210);
+  spec.mutable_price_windows(0)->set_reasoning_usd_per_mtok(1.0);
+  EXPECT_EQ(ListPriceMicroUsd(&spec, usage, At(20, 0)), 684);
+  // Reservations take the dearest price any completion token may cost.
+  EXPECT_EQ(HighestPrices(spec).reasoning_usd_per_mtok, 2.0);
 }
 
 TEST(PricingTest, UpstreamCallsCostTheirListPrice) {

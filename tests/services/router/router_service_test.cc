@@ -154,12 +154,57 @@ TEST_F(RouterTest, StallAfterTheFirstByteEndsWithAnErrorNotASilentStop) {
   const auto& finish = result.chunks[result.chunks.size() - 2];
   ASSERT_EQ(finish.choices_size(), 1);
   EXPECT_EQ(finish.choices(0).finish_reason(), "error");
-  // a never sent usage: ours is counted with the tokenizer and says so.
+  // a never sent usage: ours is counted with the tokenizer and says so,
+  // kind by kind.
   const auto& usage = result.chunks.back();
   ASSERT_TRUE(usage.has_usage());
   EXPECT_TRUE(usage.usage().estimated());
+  EXPECT_TRUE(usage.usage().prompt_tokens_estimated());
+  EXPECT_TRUE(usage.usage().completion_tokens_estimated());
+  EXPECT_TRUE(usage.usage().cached_tokens_estimated());
+  EXPECT_TRUE(usage.usage().reasoning_tokens_estimated());
   EXPECT_GT(usage.usage().prompt_tokens(), 0);
   EXPECT_GT(usage.usage().completion_tokens(), 0);
+}
+
+// A provider whose usage has no token details (vLLM, llama-server): its
+// counts stand, and the reasoning it relayed is counted by us and flagged.
+TEST_F(RouterTest, ReasoningAProviderDoesNotReportIsCountedAndFlagged) {
+  sim::SimulatorOptions plain;
+  plain.usage_details = false;
+  StartAll(Config(R"yaml(
+models:
+  - {provider: a, model: deepseek-reasoner, tokenizer: deepseek-llm}
+  - {provider: b, model: deepseek-reasoner, tokenizer: deepseek-llm}
+routes:
+  - {model: r, provider: a, upstream_model: deepseek-reasoner}
+  - {model: detailed, provider: b, upstream_model: deepseek-reasoner}
+)yaml"),
+           plain, {});
+  auto check = [](const sluice::v1::Usage& usage) {
+    EXPECT_GT(usage.prompt_tokens(), 0);
+    EXPECT_FALSE(usage.prompt_tokens_estimated());
+    EXPECT_FALSE(usage.completion_tokens_estimated());
+    EXPECT_TRUE(usage.reasoning_tokens_estimated());
+    EXPECT_TRUE(usage.estimated());
+    EXPECT_GT(usage.reasoning_tokens(), 0);
+    EXPECT_LT(usage.reasoning_tokens(), usage.completion_tokens());
+  };
+  absl::StatusOr<sluice::v1::ChatResponse> unary = Route(Ask("r", "why is the sky blue"));
+  ASSERT_TRUE(unary.ok()) << unary.status();
+  ASSERT_FALSE(unary->choices(0).message().reasoning_content().empty());
+  check(unary->usage());
+  StreamResult stream = Stream(Ask("r", "why is the sea blue"));
+  ASSERT_TRUE(stream.status.ok()) << stream.status.message();
+  ASSERT_TRUE(stream.chunks.back().has_usage());
+  check(stream.chunks.back().usage());
+  // With the details reported (b), nothing is ours.
+  absl::StatusOr<sluice::v1::ChatResponse> detailed =
+      Route(Ask("detailed", "why is the sky blue"));
+  ASSERT_TRUE(detailed.ok()) << detailed.status();
+  EXPECT_FALSE(detailed->usage().estimated());
+  EXPECT_FALSE(detailed->usage().reasoning_tokens_estimated());
+  EXPECT_GT(detailed->usage().reasoning_tokens(), 0);
 }
 
 TEST_F(RouterTest, StallBeforeAnyContentIsCutAndFallsBack) {

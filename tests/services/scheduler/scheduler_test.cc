@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ class Answers {
       absl::MutexLock lock(&mu_);
       order_.push_back(name);
       statuses_[name] = answer.status();
+      if (answer.ok()) {
+        queued_[name] = absl::Microseconds(answer->decision().queue_us());
+      }
     };
   }
   // Waits until `count` answers came.
@@ -53,11 +57,47 @@ class Answers {
     absl::MutexLock lock(&mu_);
     return statuses_.at(name);
   }
+  // The wait in the queue the answer reports.
+  absl::Duration QueuedOf(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    return queued_.at(name);
+  }
 
  private:
   absl::Mutex mu_;
   std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Status> statuses_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Duration> queued_ ABSL_GUARDED_BY(mu_);
+};
+
+// A stream's chunks, and its end.
+class StreamAnswer final : public host::Sink<sluice::v1::ChatChunk> {
+ public:
+  bool Next(sluice::v1::ChatChunk chunk) override {
+    absl::MutexLock lock(&mu_);
+    chunks_.push_back(std::move(chunk));
+    return true;
+  }
+  void Done(absl::Status status) override {
+    absl::MutexLock lock(&mu_);
+    status_ = std::move(status);
+  }
+  // The chunks, once the stream ended.
+  std::optional<std::vector<sluice::v1::ChatChunk>> Wait() {
+    absl::MutexLock lock(&mu_);
+    auto ended = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return status_.has_value();
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&ended), kWait) || !status_->ok()) {
+      return std::nullopt;
+    }
+    return chunks_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<sluice::v1::ChatChunk> chunks_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> status_ ABSL_GUARDED_BY(mu_);
 };
 
 class SchedulerTest : public ::testing::Test {
@@ -156,6 +196,31 @@ TEST_F(SchedulerTest, TheProviderNeverSeesMoreThanItsConcurrency) {
   for (size_t i = 3; i < ms.size(); ++i) {
     EXPECT_GE(ms[i] - ms[i - 3], absl::ToInt64Milliseconds(kLatency) - 1)
         << "arrivals " << i - 3 << ".." << i << " overlap";
+  }
+}
+
+// What a call waited for a slot is reported with its answer (and on a
+// stream's first chunk), for the usage event's queue time.
+TEST_F(SchedulerTest, AnAnswerSaysHowLongItsCallWaitedInTheQueue) {
+  constexpr absl::Duration kLatency = absl::Milliseconds(200);
+  StartCapped(1, kLatency);
+  Answers answers;
+  scheduler_->Complete(Context("t"), Request("first"), answers.Add("first"));
+  scheduler_->Complete(Context("t"), Request("second"), answers.Add("second"));
+  StreamAnswer third;
+  scheduler_->StreamComplete(Context("t"), Request("third"), &third);
+  ASSERT_TRUE(answers.WaitFor(2));
+  ASSERT_TRUE(answers.StatusOf("second").ok()) << answers.StatusOf("second");
+  // The first found the slot free; the second waited out the first call.
+  EXPECT_LT(answers.QueuedOf("first"), kLatency / 2);
+  EXPECT_GE(answers.QueuedOf("second"), kLatency - absl::Milliseconds(5));
+  std::optional<std::vector<sluice::v1::ChatChunk>> chunks = third.Wait();
+  ASSERT_TRUE(chunks.has_value() && !chunks->empty());
+  // The stream waited out both.
+  EXPECT_GE(absl::Microseconds(chunks->front().decision().queue_us()),
+            2 * kLatency - absl::Milliseconds(10));
+  for (size_t i = 1; i < chunks->size(); ++i) {
+    EXPECT_EQ((*chunks)[i].decision().queue_us(), 0) << "chunk " << i;
   }
 }
 
