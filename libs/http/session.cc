@@ -97,6 +97,28 @@ uint64_t LargestBodyLimit(const ServerOptions& options) {
   return largest;
 }
 
+// Whether a head leaves no doubt about where its body ends (RFC 9112 6.3):
+// at most one Content-Length, of one value; Transfer-Encoding only alone and
+// only "chunked" (the one coding we decode). Anything else is the ground of
+// request smuggling behind a proxy that reads the length another way.
+bool BodyFramingIsUnambiguous(const http::fields& fields) {
+  int lengths = 0, encodings = 0;
+  for (const auto& field : fields) {
+    if (field.name() == http::field::content_length) {
+      ++lengths;
+      if (field.value().find(',') != beast::string_view::npos) return false;
+    } else if (field.name() == http::field::transfer_encoding) {
+      ++encodings;
+      absl::string_view value(field.value().data(), field.value().size());
+      if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(value),
+                                  "chunked")) {
+        return false;
+      }
+    }
+  }
+  return lengths <= 1 && encodings <= 1 && !(lengths == 1 && encodings == 1);
+}
+
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
@@ -177,6 +199,12 @@ void Session::OnHeader(beast::error_code ec) {
   if (ec || read_timed_out_) {
     StopReadTimer();
     return OnReadError(ec ? ec : asio::error::operation_aborted);
+  }
+  if (!BodyFramingIsUnambiguous(parser_->get())) {
+    StopReadTimer();
+    return Reject(400, "invalid_request",
+                  "Ambiguous request body length (Content-Length and "
+                  "Transfer-Encoding)");
   }
   beast::string_view target = parser_->get().target();
   uint64_t limit =

@@ -28,9 +28,9 @@ bool CachedKeyStore::Load() {
   absl::MutexLock lock(&mu_);
   last_refresh_ = all.status();
   if (!all.ok()) return false;
-  for (const KeyRecord& record : *all) {
-    if (!record.revoked.has_value()) Add(record);
-  }
+  // Every change up to the highest seen is in the list: sequences commit in
+  // order, so polls from there on miss nothing.
+  ApplyLocked(*all);
   loaded_ = true;
   return true;
 }
@@ -62,18 +62,38 @@ absl::StatusOr<KeyRecord> CachedKeyStore::FindByHash(
   }
   absl::StatusOr<KeyRecord> found = store_->FindByHash(sha256_hex);
   if (found.ok()) {
-    // A revocation landing between the lookup and this insert is caught by
-    // the next poll: polls re-read `overlap` of the past.
+    // A revocation applied since the lookup read the key wins; one not yet
+    // polled is applied by the next poll (it has a later sequence).
     absl::MutexLock lock(&mu_);
+    if (revoked_ids_.contains(found->id)) {
+      return absl::NotFoundError("unknown or revoked API key");
+    }
     Add(*found);
   }
   return found;
+}
+
+std::optional<absl::StatusOr<KeyRecord>> CachedKeyStore::FindByHashInMemory(
+    absl::string_view sha256_hex) {
+  if (!LooksLikeKeyHash(sha256_hex)) {
+    return absl::NotFoundError("unknown or revoked API key");
+  }
+  absl::MutexLock lock(&mu_);
+  if (auto it = by_hash_.find(sha256_hex); it != by_hash_.end()) {
+    return it->second;
+  }
+  // Refilled, not taken: FindByHash takes the token when it asks.
+  if (loaded_ && !HasLookupToken()) {
+    return absl::NotFoundError("unknown or revoked API key");
+  }
+  return std::nullopt;
 }
 
 absl::Status CachedKeyStore::Revoke(const std::string& id) {
   absl::Status status = store_->Revoke(id);
   if (status.ok()) {
     absl::MutexLock lock(&mu_);
+    revoked_ids_.insert(id);
     EvictId(id);
   }
   return status;
@@ -84,9 +104,9 @@ absl::StatusOr<std::vector<KeyRecord>> CachedKeyStore::List(
   return store_->List(tenant);
 }
 
-absl::StatusOr<std::vector<KeyRecord>> CachedKeyStore::ChangedSince(
-    absl::Time since) {
-  return store_->ChangedSince(since);
+absl::StatusOr<std::vector<KeyRecord>> CachedKeyStore::ChangedAfter(
+    int64_t change_seq) {
+  return store_->ChangedAfter(change_seq);
 }
 
 bool CachedKeyStore::loaded() const {
@@ -100,35 +120,31 @@ absl::Status CachedKeyStore::last_refresh_status() const {
 }
 
 void CachedKeyStore::PollLoop() {
-  // Changes from (a little before) the load on; until a load has worked,
-  // each turn tries again.
-  absl::Time since = options_.now() - options_.overlap;
+  // Until a load has worked, each turn tries again.
   while (!stop_.WaitForNotificationWithTimeout(options_.refresh)) {
-    absl::Time started = options_.now();
-    bool loaded;
+    int64_t seen;
     {
       absl::MutexLock lock(&mu_);
-      loaded = loaded_;
+      if (!loaded_) seen = -1;
+      else seen = seen_seq_;
     }
-    if (!loaded) {
-      if (Load()) since = started - options_.overlap;
+    if (seen < 0) {
+      Load();
       continue;
     }
     absl::StatusOr<std::vector<KeyRecord>> changes =
-        store_->ChangedSince(since);
-    if (changes.ok()) {
-      Apply(*changes);
-      since = started - options_.overlap;
-    }
+        store_->ChangedAfter(seen);
     absl::MutexLock lock(&mu_);
+    if (changes.ok()) ApplyLocked(*changes);
     last_refresh_ = changes.status();
   }
 }
 
-void CachedKeyStore::Apply(const std::vector<KeyRecord>& changes) {
-  absl::MutexLock lock(&mu_);
+void CachedKeyStore::ApplyLocked(const std::vector<KeyRecord>& changes) {
   for (const KeyRecord& record : changes) {
+    seen_seq_ = std::max(seen_seq_, record.change_seq);
     if (record.revoked.has_value()) {
+      revoked_ids_.insert(record.id);
       EvictId(record.id);
     } else {
       Add(record);
@@ -138,7 +154,7 @@ void CachedKeyStore::Apply(const std::vector<KeyRecord>& changes) {
 
 // A token bucket: a second's worth of lookups at once (a new key's first
 // burst of requests), refilled at the rate.
-bool CachedKeyStore::TakeLookupToken() {
+void CachedKeyStore::RefillLookupTokens() {
   const double rate = std::max(1, options_.unknown_lookups_per_second);
   absl::Time now = options_.now();
   if (lookup_tokens_refilled_ == absl::InfinitePast()) {
@@ -149,13 +165,23 @@ bool CachedKeyStore::TakeLookupToken() {
                   absl::ToDoubleSeconds(now - lookup_tokens_refilled_) * rate);
   }
   lookup_tokens_refilled_ = now;
-  if (lookup_tokens_ < 1) return false;
+}
+
+bool CachedKeyStore::HasLookupToken() {
+  RefillLookupTokens();
+  return lookup_tokens_ >= 1;
+}
+
+bool CachedKeyStore::TakeLookupToken() {
+  if (!HasLookupToken()) return false;
   lookup_tokens_ -= 1;
   return true;
 }
 
 void CachedKeyStore::Add(const KeyRecord& record) {
-  if (record.secret_sha256.empty()) return;
+  // A lookup that read the key before its revocation landed here comes
+  // too late to bring it back.
+  if (record.secret_sha256.empty() || revoked_ids_.contains(record.id)) return;
   hash_by_id_[record.id] = record.secret_sha256;
   by_hash_[record.secret_sha256] = record;
 }

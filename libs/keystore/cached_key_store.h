@@ -1,9 +1,11 @@
 // A KeyStore decorator for the request path: FindByHash (so FindBySecret
 // too) answers from memory only. At start it loads every key (by its stored
-// hash); then it polls the store's ChangedSince every `refresh` on a
-// background thread, adding keys created anywhere and dropping revoked ones,
-// so a key created or revoked through any replica (or `sluice keys`) is
-// known everywhere within about refresh + one query. A hash not in memory is
+// hash); then it polls the store's ChangedAfter (the store's own change
+// sequence, never a clock) every `refresh` on a background thread, adding
+// keys created anywhere and dropping revoked ones, so a key created or
+// revoked through any replica (or `sluice keys`) is known everywhere within
+// about refresh + one query. A revoked key's id is remembered, so a lookup
+// that raced its revocation cannot bring it back. A hash not in memory is
 // looked up in the store at most `unknown_lookups_per_second` times a
 // second, with a second's worth at once (a key made elsewhere a moment ago
 // is found before the next poll brings it), so a flood of made-up keys costs
@@ -14,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -32,10 +36,6 @@ class CachedKeyStore : public KeyStore {
  public:
   struct Options {
     absl::Duration refresh = absl::Milliseconds(500);
-    // Each poll asks again for this much of the past, so changes committed
-    // late or stamped by a slightly slow clock are not missed; re-applying a
-    // change is harmless.
-    absl::Duration overlap = absl::Seconds(5);
     // Store lookups for hashes not in memory, per second at most.
     int unknown_lookups_per_second = 20;
     std::function<absl::Time()> now = [] { return absl::Now(); };
@@ -52,11 +52,16 @@ class CachedKeyStore : public KeyStore {
                                 const std::string& name,
                                 const KeyPolicy& policy) override;
   absl::StatusOr<KeyRecord> FindByHash(absl::string_view sha256_hex) override;
+  // The key, or NOT_FOUND for a hash no key can have or when no store
+  // lookup may be spent on it now; nullopt when FindByHash would ask the
+  // store.
+  std::optional<absl::StatusOr<KeyRecord>> FindByHashInMemory(
+      absl::string_view sha256_hex) override;
   absl::Status Revoke(const std::string& id) override;
   absl::StatusOr<std::vector<KeyRecord>> List(
       const std::string& tenant) override;
-  absl::StatusOr<std::vector<KeyRecord>> ChangedSince(
-      absl::Time since) override;
+  absl::StatusOr<std::vector<KeyRecord>> ChangedAfter(
+      int64_t change_seq) override;
 
   // The outcome of the latest poll (OK before the first).
   absl::Status last_refresh_status() const;
@@ -67,8 +72,12 @@ class CachedKeyStore : public KeyStore {
   void PollLoop();
   // Reads every key; true once that worked.
   bool Load() ABSL_LOCKS_EXCLUDED(mu_);
-  void Apply(const std::vector<KeyRecord>& changes);
+  // Takes in created and revoked keys, in change order.
+  void ApplyLocked(const std::vector<KeyRecord>& changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Add(const KeyRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RefillLookupTokens() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasLookupToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TakeLookupToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictId(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -85,6 +94,10 @@ class CachedKeyStore : public KeyStore {
   absl::flat_hash_map<std::string, KeyRecord> by_hash_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> hash_by_id_
       ABSL_GUARDED_BY(mu_);
+  // Ids of keys seen revoked (never added again), and the highest change
+  // applied.
+  absl::flat_hash_set<std::string> revoked_ids_ ABSL_GUARDED_BY(mu_);
+  int64_t seen_seq_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status last_refresh_ ABSL_GUARDED_BY(mu_);
 
   absl::Notification stop_;

@@ -16,10 +16,11 @@ namespace sluice::keystore {
 inline constexpr absl::string_view kKeyColumns =
     "id, tenant, name, last4, models, rpm, tpm, budget_micro_usd, priority, "
     "cache_policy, created_at_us, revoked_at_us";
-// What every SELECT reads: the same, then the secret's hash (column 12).
+// What every SELECT reads: the same, then the secret's hash (column 12)
+// and the change sequence (column 13).
 inline constexpr absl::string_view kKeyColumnsRead =
     "id, tenant, name, last4, models, rpm, tpm, budget_micro_usd, priority, "
-    "cache_policy, created_at_us, revoked_at_us, key_hash";
+    "cache_policy, created_at_us, revoked_at_us, key_hash, change_seq";
 
 // Allowed models as a JSON array of strings.
 std::string EncodeModels(const std::vector<std::string>& models);

@@ -39,6 +39,10 @@ struct KeyRecord {
   // Hex SHA-256 of the secret, as stored (the secret itself never is):
   // lets a cache index every key without asking the database per lookup.
   std::string secret_sha256;
+  // The store's change sequence at the key's latest change (its creation
+  // or revocation): increasing in commit order, 0 for keys stored before
+  // sequences existed.
+  int64_t change_seq = 0;
 };
 
 // Create's answer: the record and the secret, returned once, never stored.
@@ -62,6 +66,14 @@ class KeyStore {
   // secret it never kept (batch lines run long after their request).
   virtual absl::StatusOr<KeyRecord> FindByHash(
       absl::string_view sha256_hex) = 0;
+  // FindByHash's answer when it needs no database (a caching store answers
+  // from memory), without blocking; nullopt when the database must be asked:
+  // call FindByHash then, on a thread that may block. Plain stores always
+  // answer nullopt.
+  virtual std::optional<absl::StatusOr<KeyRecord>> FindByHashInMemory(
+      absl::string_view sha256_hex) {
+    return std::nullopt;
+  }
   // FindByHash of the secret's hash; a secret not shaped like one that
   // NewKeySecret makes is NOT_FOUND without a lookup.
   absl::StatusOr<KeyRecord> FindBySecret(absl::string_view secret);
@@ -70,10 +82,13 @@ class KeyStore {
   // The tenant's keys, revoked ones included; an empty tenant lists all.
   virtual absl::StatusOr<std::vector<KeyRecord>> List(
       const std::string& tenant) = 0;
-  // Keys created or revoked at or after `since`, for replicas that cache
-  // keys and poll.
-  virtual absl::StatusOr<std::vector<KeyRecord>> ChangedSince(
-      absl::Time since) = 0;
+  // Keys created or revoked after change `change_seq` (0: every key with a
+  // sequence), in change order, for replicas that cache keys and poll. The
+  // sequence is the store's, in commit order, never a process's clock: a
+  // replica that asks after the highest it has seen misses nothing,
+  // whatever its clock says.
+  virtual absl::StatusOr<std::vector<KeyRecord>> ChangedAfter(
+      int64_t change_seq) = 0;
 };
 
 using KeyStorePtr = std::unique_ptr<KeyStore>;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/hash/sha256.h"
@@ -34,10 +35,20 @@ CREATE TABLE IF NOT EXISTS sluice_keys (
   cache_policy TEXT NOT NULL,
   created_at_us INTEGER NOT NULL,
   revoked_at_us INTEGER,
-  changed_at_us INTEGER NOT NULL);
+  changed_at_us INTEGER NOT NULL,
+  change_seq INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS sluice_keys_tenant ON sluice_keys (tenant);
-CREATE INDEX IF NOT EXISTS sluice_keys_changed ON sluice_keys (changed_at_us);
 )sql";
+
+// After the column exists (tables made before it get it added).
+constexpr const char* kChangeSeqIndex =
+    "CREATE INDEX IF NOT EXISTS sluice_keys_by_change_seq ON sluice_keys "
+    "(change_seq);";
+
+// The next change's sequence, read inside a write transaction (writers are
+// serialized, so it increases in commit order).
+constexpr const char* kNextChangeSeq =
+    "SELECT COALESCE(MAX(change_seq), 0) + 1 FROM sluice_keys";
 
 struct StmtDeleter {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
@@ -76,6 +87,7 @@ absl::StatusOr<KeyRecord> ReadRecord(sqlite3_stmt* s) {
     r.revoked = FromMicros(sqlite3_column_int64(s, 11));
   }
   r.secret_sha256 = ColumnText(s, 12);
+  r.change_seq = sqlite3_column_int64(s, 13);
   return r;
 }
 
@@ -90,27 +102,36 @@ class SqliteKeyStore : public KeyStore {
                                 const KeyPolicy& policy) override {
     if (absl::Status s = ValidateNewKey(tenant, policy); !s.ok()) return s;
     NewKey key = MakeNewKey(tenant, name, policy, absl::Now());
-    const KeyRecord& r = key.record;
+    KeyRecord& r = key.record;
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<Stmt> stmt = Prepare(absl::StrCat(
-        "INSERT INTO sluice_keys (", kKeyColumns,
-        ", key_hash, changed_at_us) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?12, ?11)"));
-    if (!stmt.ok()) return stmt.status();
-    sqlite3_stmt* s = stmt->get();
-    BindText(s, 1, r.id);
-    BindText(s, 2, r.tenant);
-    BindText(s, 3, r.name);
-    BindText(s, 4, r.last4);
-    BindText(s, 5, EncodeModels(r.policy.models));
-    sqlite3_bind_int64(s, 6, r.policy.rpm);
-    sqlite3_bind_int64(s, 7, r.policy.tpm);
-    sqlite3_bind_int64(s, 8, r.policy.budget_micro_usd);
-    sqlite3_bind_int(s, 9, r.policy.priority);
-    BindText(s, 10, r.policy.cache);
-    sqlite3_bind_int64(s, 11, ToMicros(r.created));
-    BindText(s, 12, hash::Sha256Hex(key.secret));
-    if (sqlite3_step(s) != SQLITE_DONE) return Error("insert key");
+    absl::Status written = InWriteTransaction([&]() -> absl::Status {
+      absl::StatusOr<int64_t> seq = NextChangeSeq();
+      if (!seq.ok()) return seq.status();
+      r.change_seq = *seq;
+      absl::StatusOr<Stmt> stmt = Prepare(absl::StrCat(
+          "INSERT INTO sluice_keys (", kKeyColumns,
+          ", key_hash, changed_at_us, change_seq) VALUES "
+          "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, ?12, ?11, "
+          "?13)"));
+      if (!stmt.ok()) return stmt.status();
+      sqlite3_stmt* s = stmt->get();
+      BindText(s, 1, r.id);
+      BindText(s, 2, r.tenant);
+      BindText(s, 3, r.name);
+      BindText(s, 4, r.last4);
+      BindText(s, 5, EncodeModels(r.policy.models));
+      sqlite3_bind_int64(s, 6, r.policy.rpm);
+      sqlite3_bind_int64(s, 7, r.policy.tpm);
+      sqlite3_bind_int64(s, 8, r.policy.budget_micro_usd);
+      sqlite3_bind_int(s, 9, r.policy.priority);
+      BindText(s, 10, r.policy.cache);
+      sqlite3_bind_int64(s, 11, ToMicros(r.created));
+      BindText(s, 12, hash::Sha256Hex(key.secret));
+      sqlite3_bind_int64(s, 13, r.change_seq);
+      if (sqlite3_step(s) != SQLITE_DONE) return Error("insert key");
+      return absl::OkStatus();
+    });
+    if (!written.ok()) return written;
     return key;
   }
 
@@ -131,19 +152,30 @@ class SqliteKeyStore : public KeyStore {
 
   absl::Status Revoke(const std::string& id) override {
     absl::MutexLock lock(&mu_);
-    // A second revoke keeps the first revocation time.
-    absl::StatusOr<Stmt> stmt = Prepare(
-        "UPDATE sluice_keys SET changed_at_us = CASE WHEN revoked_at_us IS "
-        "NULL THEN ?2 ELSE changed_at_us END, revoked_at_us = "
-        "COALESCE(revoked_at_us, ?2) WHERE id = ?1");
-    if (!stmt.ok()) return stmt.status();
-    BindText(stmt->get(), 1, id);
-    sqlite3_bind_int64(stmt->get(), 2, ToMicros(absl::Now()));
-    if (sqlite3_step(stmt->get()) != SQLITE_DONE) return Error("revoke key");
-    if (sqlite3_changes(db_) == 0) {
-      return absl::NotFoundError(absl::StrCat("no key with id ", id));
-    }
-    return absl::OkStatus();
+    return InWriteTransaction([&]() -> absl::Status {
+      absl::StatusOr<Stmt> found =
+          Prepare("SELECT revoked_at_us IS NULL FROM sluice_keys WHERE id = ?1");
+      if (!found.ok()) return found.status();
+      BindText(found->get(), 1, id);
+      int rc = sqlite3_step(found->get());
+      if (rc == SQLITE_DONE) {
+        return absl::NotFoundError(absl::StrCat("no key with id ", id));
+      }
+      if (rc != SQLITE_ROW) return Error("find key to revoke");
+      // A second revoke keeps the first revocation (time and change).
+      if (sqlite3_column_int(found->get(), 0) == 0) return absl::OkStatus();
+      absl::StatusOr<int64_t> seq = NextChangeSeq();
+      if (!seq.ok()) return seq.status();
+      absl::StatusOr<Stmt> stmt = Prepare(
+          "UPDATE sluice_keys SET revoked_at_us = ?2, changed_at_us = ?2, "
+          "change_seq = ?3 WHERE id = ?1");
+      if (!stmt.ok()) return stmt.status();
+      BindText(stmt->get(), 1, id);
+      sqlite3_bind_int64(stmt->get(), 2, ToMicros(absl::Now()));
+      sqlite3_bind_int64(stmt->get(), 3, *seq);
+      if (sqlite3_step(stmt->get()) != SQLITE_DONE) return Error("revoke key");
+      return absl::OkStatus();
+    });
   }
 
   absl::StatusOr<std::vector<KeyRecord>> List(
@@ -158,16 +190,14 @@ class SqliteKeyStore : public KeyStore {
     return ReadAll(stmt->get());
   }
 
-  absl::StatusOr<std::vector<KeyRecord>> ChangedSince(
-      absl::Time since) override {
+  absl::StatusOr<std::vector<KeyRecord>> ChangedAfter(
+      int64_t change_seq) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Stmt> stmt = Prepare(absl::StrCat(
         "SELECT ", kKeyColumnsRead,
-        " FROM sluice_keys WHERE changed_at_us >= ?1 ORDER BY changed_at_us"));
+        " FROM sluice_keys WHERE change_seq > ?1 ORDER BY change_seq"));
     if (!stmt.ok()) return stmt.status();
-    sqlite3_bind_int64(
-        stmt->get(), 1,
-        since == absl::InfinitePast() ? INT64_MIN : ToMicros(since));
+    sqlite3_bind_int64(stmt->get(), 1, change_seq);
     return ReadAll(stmt->get());
   }
 
@@ -180,6 +210,31 @@ class SqliteKeyStore : public KeyStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return absl::UnavailableError(
         absl::StrCat("keystore sqlite: ", what, ": ", sqlite3_errmsg(db_)));
+  }
+
+  // Runs `write` in a transaction that holds SQLite's write lock from its
+  // start (BEGIN IMMEDIATE: other processes' writers wait on the busy
+  // timeout), committed when it returns OK and rolled back otherwise.
+  absl::Status InWriteTransaction(absl::FunctionRef<absl::Status()> write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) !=
+        SQLITE_OK) {
+      return Error("begin");
+    }
+    absl::Status status = write();
+    if (status.ok() &&
+        sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      status = Error("commit");
+    }
+    if (!status.ok()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return status;
+  }
+
+  absl::StatusOr<int64_t> NextChangeSeq() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    absl::StatusOr<Stmt> stmt = Prepare(kNextChangeSeq);
+    if (!stmt.ok()) return stmt.status();
+    if (sqlite3_step(stmt->get()) != SQLITE_ROW) return Error("next change");
+    return sqlite3_column_int64(stmt->get(), 0);
   }
 
   absl::StatusOr<Stmt> Prepare(absl::string_view sql)
@@ -227,12 +282,32 @@ absl::StatusOr<KeyStorePtr> OpenSqliteKeyStore(const std::string& path) {
   std::string setup = path == ":memory:" ? "" : "PRAGMA journal_mode=WAL;";
   setup += kSchema;
   char* error = nullptr;
-  if (sqlite3_exec(db, setup.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+  auto failed = [&](absl::string_view what) {
     std::string message = error ? error : "unknown error";
     sqlite3_free(error);
     sqlite3_close_v2(db);
     return absl::UnavailableError(
-        absl::StrCat("keystore sqlite: schema: ", message));
+        absl::StrCat("keystore sqlite: ", what, ": ", message));
+  };
+  if (sqlite3_exec(db, setup.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    return failed("schema");
+  }
+  // A table made before change sequences gets the column (its keys keep
+  // sequence 0: a replica reads them at its start).
+  sqlite3_stmt* probe = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT change_seq FROM sluice_keys LIMIT 0", -1,
+                         &probe, nullptr) != SQLITE_OK) {
+    if (sqlite3_exec(db,
+                     "ALTER TABLE sluice_keys ADD COLUMN change_seq INTEGER "
+                     "NOT NULL DEFAULT 0",
+                     nullptr, nullptr, &error) != SQLITE_OK) {
+      return failed("add change_seq");
+    }
+  }
+  sqlite3_finalize(probe);
+  if (sqlite3_exec(db, kChangeSeqIndex, nullptr, nullptr, &error) !=
+      SQLITE_OK) {
+    return failed("schema");
   }
   return std::make_unique<SqliteKeyStore>(db);
 }

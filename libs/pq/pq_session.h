@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "libs/pq/pq_handles.h"
 
 namespace sluice::pq {
@@ -37,10 +38,14 @@ absl::StatusOr<Conn> Connect(const std::string& dsn, const char* settings,
 
 // Runs `sql`; UNAVAILABLE "`who` `what`: <libpq's message>" on failure,
 // after which a broken connection is reset and given `settings` again.
-absl::StatusOr<Result> ExecParams(PGconn* conn, const std::string& sql,
-                                  const Parameters& parameters,
-                                  const char* settings, absl::string_view who,
-                                  absl::string_view what,
-                                  bool binary_result = false);
+// `timeout` bounds the wait for the answer on our side: a server that stopped
+// answering (paused, or cut off by the network) never enforces its own
+// statement_timeout. A statement given up on leaves the connection to be
+// reset (bounded by the connect timeout) when it is next used.
+absl::StatusOr<Result> ExecParams(
+    PGconn* conn, const std::string& sql, const Parameters& parameters,
+    const char* settings, absl::string_view who, absl::string_view what,
+    bool binary_result = false,
+    absl::Duration timeout = absl::InfiniteDuration());
 
 }  // namespace sluice::pq

@@ -5,6 +5,9 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "libs/status/errors.h"
+
 namespace sluice::adapters {
 namespace {
 
@@ -32,22 +35,44 @@ CancelCall StartBodyCall(
     std::function<void(absl::Status, const upstream::HttpResponseHead&,
                        std::string)>
         done) {
-  auto head = std::make_shared<upstream::HttpResponseHead>();
-  auto body = std::make_shared<std::string>();
+  struct BodyCall {
+    upstream::HttpResponseHead head;
+    std::string body;
+    // Set on the event thread when the body passed kMaxAnswerBody; the id
+    // is known once Start returned (the body may come before that).
+    std::atomic<bool> too_large{false};
+    std::atomic<upstream::CallId> id{0};
+  };
+  auto call = std::make_shared<BodyCall>();
   upstream::HttpCallbacks callbacks;
-  callbacks.on_head = [head, on_head = std::move(on_head)](
+  callbacks.on_head = [call, on_head = std::move(on_head)](
                           const upstream::HttpResponseHead& h) {
-    *head = h;
+    call->head = h;
     if (on_head) on_head(h);
   };
-  callbacks.on_body = [body](absl::string_view bytes) {
-    body->append(bytes.data(), bytes.size());
+  callbacks.on_body = [call, client](absl::string_view bytes) {
+    if (call->body.size() + bytes.size() > kMaxAnswerBody) {
+      // No more of it is read or kept: the call ends as cancelled.
+      call->too_large = true;
+      if (upstream::CallId id = call->id.load(); id != 0) client->Cancel(id);
+      return false;
+    }
+    call->body.append(bytes.data(), bytes.size());
     return true;
   };
-  callbacks.on_done = [head, body, done = std::move(done)](absl::Status status) {
-    done(std::move(status), *head, std::move(*body));
+  callbacks.on_done = [call, done = std::move(done)](absl::Status status) {
+    if (call->too_large) {
+      // A bad upstream (502): another candidate may serve.
+      status = status::UpstreamError(
+          absl::StrCat("the upstream's answer is larger than ",
+                       kMaxAnswerBody, " bytes"),
+          502);
+    }
+    done(std::move(status), call->head, std::move(call->body));
   };
   upstream::CallId id = client->Start(std::move(request), std::move(callbacks));
+  call->id = id;
+  if (call->too_large) client->Cancel(id);  // it came before the id
   return [client, id]() { client->Cancel(id); };
 }
 

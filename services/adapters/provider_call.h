@@ -2,6 +2,7 @@
 // for a streamed (SSE) one. Callbacks run on the HttpClient's event thread.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -25,8 +26,14 @@ struct SseCallHandlers {
       finish;
 };
 
+// The most of a whole answer kept in memory: far above any real chat
+// completion (128k tokens of text is under 1 MB), so only a runaway or
+// hostile upstream reaches it.
+inline constexpr size_t kMaxAnswerBody = 32 * 1024 * 1024;
+
 // A call whose answer is read whole: `done` gets the transport's status,
-// the head and the body.
+// the head and the body; past kMaxAnswerBody the call is cut and `done`
+// gets UNAVAILABLE as a 502 (what was read is dropped).
 CancelCall StartBodyCall(
     upstream::HttpClient* client, upstream::HttpRequest request,
     std::function<void(const upstream::HttpResponseHead&)> on_head,

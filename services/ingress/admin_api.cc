@@ -137,7 +137,7 @@ AdminApi::AdminApi(const sluice::v1::Config& config,
   }
 }
 
-void AdminApi::AddRoutes(http::PathRouter& paths) {
+void AdminApi::AddRoutes(http::PathRouter& paths, const KeyLookups& lookups) {
   paths.Add("DELETE", "/admin/cache",
             [this](http::Request r, http::ResponseWriterPtr w) {
               sluice::v1::CacheInvalidateRequest request;
@@ -165,21 +165,21 @@ void AdminApi::AddRoutes(http::PathRouter& paths) {
                   },
                   &StatsJson);
             });
-  // The key store answers from its database at once (SQLite or
-  // PostgreSQL, milliseconds); admin calls are rare, so they are answered
-  // on the I/O thread.
+  // The key store asks its database (milliseconds, or as long as a hung
+  // one takes to time out): off the I/O threads.
   paths.Add("POST", "/admin/keys",
-            [this](http::Request r, http::ResponseWriterPtr w) {
+            lookups.OffIo([this](http::Request r, http::ResponseWriterPtr w) {
               CreateKey(r, *w);
-            });
+            }));
   paths.Add("GET", "/admin/keys",
-            [this](http::Request r, http::ResponseWriterPtr w) {
+            lookups.OffIo([this](http::Request r, http::ResponseWriterPtr w) {
               ListKeys(r, *w);
-            });
-  paths.AddPrefix("DELETE", "/admin/keys/",
-                  [this](http::Request r, http::ResponseWriterPtr w) {
-                    RevokeKey(r, *w);
-                  });
+            }));
+  paths.AddPrefix(
+      "DELETE", "/admin/keys/",
+      lookups.OffIo([this](http::Request r, http::ResponseWriterPtr w) {
+        RevokeKey(r, *w);
+      }));
 }
 
 absl::Status AdminApi::AuthorizeKeys(const http::Request& request) const {

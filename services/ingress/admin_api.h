@@ -17,6 +17,7 @@
 #include "libs/http/path_router.h"
 #include "libs/http/server.h"
 #include "services/cache/cache.h"
+#include "services/ingress/key_lookups.h"
 #include "sluice/v1/config.pb.h"
 
 namespace sluice::ingress {
@@ -29,7 +30,8 @@ class AdminApi {
            keystore::KeyStore* keys);
 
   // Adds the /admin routes to `paths`; this must outlive it.
-  void AddRoutes(http::PathRouter& paths);
+  // The key routes (database calls) are answered from a lookup thread.
+  void AddRoutes(http::PathRouter& paths, const KeyLookups& lookups);
 
   // PERMISSION_DENIED / UNAUTHENTICATED unless the request bears an admin
   // key.

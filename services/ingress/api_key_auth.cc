@@ -54,15 +54,38 @@ absl::StatusOr<std::string> ApiKeyAuth::KeyHashOf(
 
 absl::StatusOr<Caller> ApiKeyAuth::Authenticate(
     absl::string_view authorization) const {
-  absl::StatusOr<absl::string_view> key = BearerKey(authorization);
-  if (!key.ok()) return key.status();
-  // Only a key shaped like a virtual key's secret is worth a store lookup.
-  return FindCaller(hash::Sha256Hex(*key), keystore::LooksLikeKeySecret(*key),
-                    "Incorrect API key provided.");
+  std::optional<absl::StatusOr<Caller>> known = Find(authorization, kAsk);
+  return *std::move(known);
+}
+
+std::optional<absl::StatusOr<Caller>> ApiKeyAuth::AuthenticateInMemory(
+    absl::string_view authorization) const {
+  return Find(authorization, kMemoryOnly);
 }
 
 absl::StatusOr<Caller> ApiKeyAuth::AuthenticateKeyHash(
     absl::string_view sha256_hex) const {
+  std::optional<absl::StatusOr<Caller>> known = FindHash(sha256_hex, kAsk);
+  return *std::move(known);
+}
+
+std::optional<absl::StatusOr<Caller>> ApiKeyAuth::AuthenticateKeyHashInMemory(
+    absl::string_view sha256_hex) const {
+  return FindHash(sha256_hex, kMemoryOnly);
+}
+
+std::optional<absl::StatusOr<Caller>> ApiKeyAuth::Find(
+    absl::string_view authorization, StoreUse store) const {
+  absl::StatusOr<absl::string_view> key = BearerKey(authorization);
+  if (!key.ok()) return key.status();
+  // Only a key shaped like a virtual key's secret is worth a store lookup.
+  return FindCaller(hash::Sha256Hex(*key),
+                    keystore::LooksLikeKeySecret(*key) ? store : kNever,
+                    "Incorrect API key provided.");
+}
+
+std::optional<absl::StatusOr<Caller>> ApiKeyAuth::FindHash(
+    absl::string_view sha256_hex, StoreUse store) const {
   constexpr absl::string_view kUnknown =
       "The API key this work was submitted with has been revoked or is "
       "unknown.";
@@ -71,21 +94,26 @@ absl::StatusOr<Caller> ApiKeyAuth::AuthenticateKeyHash(
   if (!keystore::LooksLikeKeyHash(hash)) {
     return status::Unauthenticated(std::string(kUnknown));
   }
-  return FindCaller(hash, /*ask_store=*/true, kUnknown);
+  return FindCaller(hash, store, kUnknown);
 }
 
-absl::StatusOr<Caller> ApiKeyAuth::FindCaller(
-    const std::string& sha256_hex, bool ask_store,
+std::optional<absl::StatusOr<Caller>> ApiKeyAuth::FindCaller(
+    const std::string& sha256_hex, StoreUse store,
     absl::string_view unknown_message) const {
   if (auto it = tenant_by_hash_.find(sha256_hex); it != tenant_by_hash_.end()) {
     return Caller{it->second, sha256_hex.substr(0, 12), {}, false};
   }
-  if (keys_ != nullptr && ask_store) {
-    absl::StatusOr<keystore::KeyRecord> record = keys_->FindByHash(sha256_hex);
-    if (record.ok()) {
-      return Caller{record->tenant, record->id, record->policy, true};
+  if (keys_ != nullptr && store != kNever) {
+    std::optional<absl::StatusOr<keystore::KeyRecord>> record =
+        keys_->FindByHashInMemory(sha256_hex);
+    if (!record.has_value()) {
+      if (store == kMemoryOnly) return std::nullopt;
+      record = keys_->FindByHash(sha256_hex);
     }
-    if (!absl::IsNotFound(record.status())) {
+    if (record->ok()) {
+      return Caller{(*record)->tenant, (*record)->id, (*record)->policy, true};
+    }
+    if (!absl::IsNotFound(record->status())) {
       return absl::UnavailableError("API keys cannot be checked right now");
     }
   }

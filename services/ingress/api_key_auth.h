@@ -6,6 +6,7 @@
 // kept or logged.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -37,8 +38,15 @@ class ApiKeyAuth {
 
   // UNAUTHENTICATED (OpenAI code invalid_api_key) when the header is
   // missing, malformed or names no active key; UNAVAILABLE when the key
-  // store cannot be asked.
+  // store cannot be asked. May block on the key store's database: request
+  // threads call AuthenticateInMemory first.
   absl::StatusOr<Caller> Authenticate(absl::string_view authorization) const;
+  // Authenticate's answer when it needs no database (config keys, keys the
+  // cache holds, keys no lookup may be spent on), without blocking; nullopt
+  // when the key store must be asked: Authenticate then, off the I/O and
+  // RPC threads (KeyLookups).
+  std::optional<absl::StatusOr<Caller>> AuthenticateInMemory(
+      absl::string_view authorization) const;
 
   // The key whose SHA-256 (lower-case hex, as KeyHashOf gives) is
   // `sha256_hex`, as it stands now: for work sluice runs later under a key
@@ -47,6 +55,9 @@ class ApiKeyAuth {
   // never known); UNAVAILABLE when the key store cannot be asked.
   absl::StatusOr<Caller> AuthenticateKeyHash(
       absl::string_view sha256_hex) const;
+  // AuthenticateKeyHash from memory, as AuthenticateInMemory.
+  std::optional<absl::StatusOr<Caller>> AuthenticateKeyHashInMemory(
+      absl::string_view sha256_hex) const;
 
   // The lower-case SHA-256 hex of the key in an `Authorization: Bearer ...`
   // header, whether or not any key has it; UNAUTHENTICATED
@@ -54,11 +65,20 @@ class ApiKeyAuth {
   static absl::StatusOr<std::string> KeyHashOf(absl::string_view authorization);
 
  private:
-  // The caller for a lower-case key hash: config keys, then (when
-  // `ask_store`) the key store.
-  absl::StatusOr<Caller> FindCaller(const std::string& sha256_hex,
-                                    bool ask_store,
-                                    absl::string_view unknown_message) const;
+  // How far a lookup may go: config keys only, the key cache's memory too,
+  // or the key store's database too.
+  enum StoreUse { kNever, kMemoryOnly, kAsk };
+  // The caller for a bearer header or a key hash; nullopt only for
+  // kMemoryOnly when the database would have to be asked.
+  std::optional<absl::StatusOr<Caller>> Find(absl::string_view authorization,
+                                             StoreUse store) const;
+  std::optional<absl::StatusOr<Caller>> FindHash(absl::string_view sha256_hex,
+                                                 StoreUse store) const;
+  // The caller for a lower-case key hash: config keys, then the key store
+  // as far as `store` lets.
+  std::optional<absl::StatusOr<Caller>> FindCaller(
+      const std::string& sha256_hex, StoreUse store,
+      absl::string_view unknown_message) const;
 
   absl::flat_hash_map<std::string, std::string> tenant_by_hash_;
   keystore::KeyStore* keys_;

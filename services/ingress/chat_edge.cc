@@ -81,15 +81,18 @@ class EdgeStream final : public host::Sink<ChatChunk> {
 
 }  // namespace
 
-absl::Status ChatEdge::Refusal(const absl::Status& invalid,
-                               const RequestHeaders& headers,
-                               RequestRecord& record) const {
-  absl::StatusOr<Caller> caller =
-      AuthenticateHeaders(admission_->auth(), headers);
-  if (!caller.ok()) return caller.status();
-  record.event().set_tenant(caller->tenant);
-  record.event().set_key_id(caller->key_id);
-  return invalid;
+void ChatEdge::Refuse(const absl::Status& invalid,
+                      const RequestHeaders& headers,
+                      const RequestRecordPtr& record,
+                      absl::AnyInvocable<void(absl::Status) &&> then) const {
+  admission_->lookups().Authenticate(
+      headers, [invalid, record, then = std::move(then)](
+                   absl::StatusOr<Caller> caller) mutable {
+        if (!caller.ok()) return std::move(then)(caller.status());
+        record->event().set_tenant(caller->tenant);
+        record->event().set_key_id(caller->key_id);
+        std::move(then)(invalid);
+      });
 }
 
 void ChatEdge::StampAcceptance(sluice::v1::ChatRequest& request) const {
@@ -119,7 +122,8 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
   call->record = std::move(record);
   call->face = std::move(face);
   if (!request.ok()) {
-    return call->Fail(Refusal(request.status(), headers, *call->record));
+    return Refuse(request.status(), headers, call->record,
+                  [call](absl::Status refusal) { call->Fail(refusal); });
   }
   call->request = *std::move(request);
   if (!call->ticket) return call->Fail(Stopping());
@@ -151,7 +155,8 @@ void ChatEdge::Stream(host::CallContextPtr context, const RequestHeaders& header
   bool stopping = !ticket;
   auto* stream = new EdgeStream(std::move(ticket), record, std::move(face));
   if (!request.ok()) {
-    return stream->End(Refusal(request.status(), headers, *record));
+    return Refuse(request.status(), headers, record,
+                  [stream](absl::Status refusal) { stream->End(refusal); });
   }
   if (stopping) return stream->End(Stopping());
   struct Call {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "libs/host/call_context.h"
 #include "libs/host/call_tracker.h"
@@ -76,12 +77,13 @@ class ChatEdge {
   const ChatAdmission& admission() const { return *admission_; }
 
  private:
-  // The error to answer a request the transport could not take with: its
-  // own, or the key's when the key is bad. The record is charged to the
-  // key's tenant either way when the key is good.
-  absl::Status Refusal(const absl::Status& invalid,
-                       const RequestHeaders& headers,
-                       RequestRecord& record) const;
+  // Calls `then` (now, or from a key lookup thread) with the error to
+  // answer a request the transport could not take with: its own, or the
+  // key's when the key is bad. The record is charged to the key's tenant
+  // when the key is good.
+  void Refuse(const absl::Status& invalid, const RequestHeaders& headers,
+              const RequestRecordPtr& record,
+              absl::AnyInvocable<void(absl::Status) &&> then) const;
 
   // Sets the request's priced_at to now.
   void StampAcceptance(sluice::v1::ChatRequest& request) const;

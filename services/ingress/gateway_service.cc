@@ -130,19 +130,20 @@ grpc::ServerUnaryReactor* GatewayService::ListModels(
     const sluice::v1::ListModelsRequest* request,
     sluice::v1::ListModelsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = edge_->admission().auth().Authenticate(
-      host::ClientMetadata(*context, "authorization"));
-  if (!caller.ok()) {
-    reactor->Finish(status::ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  for (const std::string& model : models_) {
-    if (!caller->MayUse(model)) continue;
-    sluice::v1::ModelInfo* info = response->add_models();
-    info->set_id(model);
-    info->set_owned_by("sluice");
-  }
-  reactor->Finish(grpc::Status::OK);
+  Authenticate(*context, [this, reactor, response](
+                             absl::StatusOr<Caller> caller) {
+    if (!caller.ok()) {
+      reactor->Finish(status::ToGrpcStatus(caller.status()));
+      return;
+    }
+    for (const std::string& model : models_) {
+      if (!caller->MayUse(model)) continue;
+      sluice::v1::ModelInfo* info = response->add_models();
+      info->set_id(model);
+      info->set_owned_by("sluice");
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 
@@ -150,27 +151,37 @@ grpc::ServerUnaryReactor* GatewayService::GetJob(grpc::CallbackServerContext* co
                                                  const sluice::v1::JobResultRequest* request,
                                                  sluice::v1::JobResult* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Caller> caller = edge_->admission().auth().Authenticate(
-      host::ClientMetadata(*context, "authorization"));
-  if (!caller.ok()) {
-    reactor->Finish(status::ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  if (jobs_ == nullptr) {
-    reactor->Finish(
-        status::ToGrpcStatus(absl::UnavailableError("async jobs are disabled")));
-    return reactor;
-  }
-  absl::StatusOr<std::string> line = jobs_->FinishedResult(caller->tenant, request->custom_id());
-  if (!line.ok()) {
-    reactor->Finish(status::ToGrpcStatus(line.status()));
-    return reactor;
-  }
-  response->set_custom_id(request->custom_id());
-  response->set_status("completed");
-  response->set_result_json(*std::move(line));
-  reactor->Finish(grpc::Status::OK);
+  Authenticate(*context, [this, reactor, request, response](
+                             absl::StatusOr<Caller> caller) {
+    if (!caller.ok()) {
+      reactor->Finish(status::ToGrpcStatus(caller.status()));
+      return;
+    }
+    if (jobs_ == nullptr) {
+      reactor->Finish(status::ToGrpcStatus(
+          absl::UnavailableError("async jobs are disabled")));
+      return;
+    }
+    absl::StatusOr<std::string> line =
+        jobs_->FinishedResult(caller->tenant, request->custom_id());
+    if (!line.ok()) {
+      reactor->Finish(status::ToGrpcStatus(line.status()));
+      return;
+    }
+    response->set_custom_id(request->custom_id());
+    response->set_status("completed");
+    response->set_result_json(*std::move(line));
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
+}
+
+void GatewayService::Authenticate(
+    const grpc::CallbackServerContext& context,
+    absl::AnyInvocable<void(absl::StatusOr<Caller>) &&> then) const {
+  RequestHeaders headers;
+  headers.authorization = host::ClientMetadata(context, "authorization");
+  edge_->admission().lookups().Authenticate(headers, std::move(then));
 }
 
 }  // namespace sluice::ingress

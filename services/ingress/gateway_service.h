@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "services/ingress/chat_edge.h"
 #include "services/ingress/job_store.h"
 #include "services/ingress/usage_reporter.h"
@@ -38,6 +39,12 @@ class GatewayService final : public sluice::v1::Gateway::CallbackService {
                                    sluice::v1::JobResult* response) override;
 
  private:
+  // Calls `then` with the caller the call's authorization metadata names:
+  // now, or from a key lookup thread when the database must be asked.
+  void Authenticate(
+      const grpc::CallbackServerContext& context,
+      absl::AnyInvocable<void(absl::StatusOr<Caller>) &&> then) const;
+
   ChatEdge* edge_;
   UsageReporter* usage_;
   std::vector<std::string> models_;

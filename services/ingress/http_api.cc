@@ -11,6 +11,7 @@
 #include "rapidjson/writer.h"
 #include "libs/status/errors.h"
 #include "services/ingress/http_errors.h"
+#include "services/ingress/key_lookups.h"
 #include "services/metering/console/console_routes.h"
 
 namespace sluice::ingress {
@@ -39,25 +40,31 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
              [this](http::Request r, http::ResponseWriterPtr w) {
                chat_.Handle(std::move(r), std::move(w));
              });
-  admin_.AddRoutes(paths_);
+  const KeyLookups& lookups = parts.edge->admission().lookups();
+  admin_.AddRoutes(paths_, lookups);
   if (parts.batch_store != nullptr) {
     batches_.emplace(config, auth_, &admin_, parts.batch_store, parts.batches,
                      parts.clock, parts.manual_clock);
     batches_->AddRoutes(paths_);
   }
+  // Each authenticates its caller: from a lookup thread when the key is
+  // not in memory.
   paths_.Add("POST", "/v1/token-count",
-             [this](http::Request r, http::ResponseWriterPtr w) {
-               token_count_.Handle(std::move(r), std::move(w));
-             });
+             lookups.WhenKeyKnown(
+                 [this](http::Request r, http::ResponseWriterPtr w) {
+                   token_count_.Handle(std::move(r), std::move(w));
+                 }));
   paths_.Add("GET", "/v1/models",
-             [this](http::Request r, http::ResponseWriterPtr w) {
-               Models(r, *w);
-             });
-  usage_.AddRoutes(paths_);
+             lookups.WhenKeyKnown(
+                 [this](http::Request r, http::ResponseWriterPtr w) {
+                   Models(r, *w);
+                 }));
+  usage_.AddRoutes(paths_, lookups);
   paths_.AddPrefix("GET", "/v1/jobs/",
-                   [this](http::Request r, http::ResponseWriterPtr w) {
-                     JobResult(r, *w);
-                   });
+                   lookups.WhenKeyKnown(
+                       [this](http::Request r, http::ResponseWriterPtr w) {
+                         JobResult(r, *w);
+                       }));
   auto ok = [](http::Request, http::ResponseWriterPtr w) {
     w->Respond(200, {{"content-type", "application/json"}},
                R"({"status":"ok"})");

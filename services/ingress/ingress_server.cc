@@ -141,14 +141,22 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   if (!gate.ok()) return gate.status();
   ingress->gate_ = *std::move(gate);
   ingress->slots_ = std::make_unique<StreamSlots>(config);
+  ingress->lookups_ = std::make_unique<KeyLookups>(ingress->auth_.get());
   ingress->admission_ = std::make_unique<ChatAdmission>(
-      ingress->auth_.get(), ingress->gate_.get(), ingress->slots_.get());
+      ingress->auth_.get(), ingress->lookups_.get(), ingress->gate_.get(),
+      ingress->slots_.get());
   ingress->edge_ = std::make_unique<ChatEdge>(
       ingress->admission_.get(), ingress->router_, &ingress->calls_, ingress->clock_);
-  // Only a caller with a key may make this server hold a file upload.
+  // Only a caller with a key may make this server hold a file upload. On
+  // the I/O thread, so from memory: a key it cannot tell without the
+  // database (one a lookup may be spent on) may send, and is checked when
+  // its request is handled.
   options.may_send_large_body = [auth = ingress->auth_.get()](const http::Headers& headers) {
     for (const auto& [name, value] : headers) {
-      if (name == "authorization") return auth->Authenticate(value).ok();
+      if (name != "authorization") continue;
+      std::optional<absl::StatusOr<Caller>> known =
+          auth->AuthenticateInMemory(value);
+      return !known.has_value() || known->ok();
     }
     return false;
   };
@@ -162,11 +170,12 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
                          ClientRequestId(rejected.Header("x-client-request-id"),
                                          rejected.Header("x-request-id")),
                          /*stream=*/false);
-    if (absl::StatusOr<Caller> caller =
-            auth->Authenticate(rejected.Header("authorization"));
-        caller.ok()) {
-      record.event().set_tenant(caller->tenant);
-      record.event().set_key_id(caller->key_id);
+    // On the I/O thread: a key memory cannot tell is charged to no tenant.
+    std::optional<absl::StatusOr<Caller>> caller =
+        auth->AuthenticateInMemory(rejected.Header("authorization"));
+    if (caller.has_value() && caller->ok()) {
+      record.event().set_tenant((*caller)->tenant);
+      record.event().set_key_id((*caller)->key_id);
     }
     record.Finish(rejected.status, "invalid_request_error");
   };

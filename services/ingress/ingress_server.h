@@ -19,6 +19,7 @@
 #include "services/ingress/batch_runner.h"
 #include "services/ingress/batch_store.h"
 #include "services/ingress/chat_admission.h"
+#include "services/ingress/key_lookups.h"
 #include "services/ingress/chat_edge.h"
 #include "services/ingress/gateway_service.h"
 #include "services/ingress/http_api.h"
@@ -79,6 +80,10 @@ class IngressServer {
   std::unique_ptr<SpendSync> spend_sync_;
   std::unique_ptr<StreamSlots> slots_;
   std::unique_ptr<ChatAdmission> admission_;
+  // Key lookups that need the database, off the request threads; after
+  // what its queued lookups call into, so that it stops (running them)
+  // first.
+  std::unique_ptr<KeyLookups> lookups_;
   // Every call between its start and its usage record (declared after what
   // the records point to, so that it goes first).
   host::CallTracker calls_;

@@ -79,7 +79,14 @@ absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
                                         const RequestHeaders& headers,
                                         sluice::v1::ChatRequest& request,
                                         RequestRecord& record) {
-  absl::StatusOr<Caller> caller = AuthenticateHeaders(auth, headers);
+  return AdmitChatRequestAs(AuthenticateHeaders(auth, headers), headers,
+                            request, record);
+}
+
+absl::StatusOr<Caller> AdmitChatRequestAs(absl::StatusOr<Caller> caller,
+                                          const RequestHeaders& headers,
+                                          sluice::v1::ChatRequest& request,
+                                          RequestRecord& record) {
   if (!caller.ok()) return caller.status();
   sluice::v1::UsageEvent& event = record.event();
   event.set_tenant(caller->tenant);

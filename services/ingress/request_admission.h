@@ -54,6 +54,11 @@ absl::StatusOr<Caller> AdmitChatRequest(const ApiKeyAuth& auth,
                                         const RequestHeaders& headers,
                                         sluice::v1::ChatRequest& request,
                                         RequestRecord& record);
+// AdmitChatRequest for a caller already authenticated (or refused).
+absl::StatusOr<Caller> AdmitChatRequestAs(absl::StatusOr<Caller> caller,
+                                          const RequestHeaders& headers,
+                                          sluice::v1::ChatRequest& request,
+                                          RequestRecord& record);
 
 // The client's own id for a request: its `x-client-request-id` header (the
 // name OpenAI's API uses), else its `x-request-id`, when sane (at most 128

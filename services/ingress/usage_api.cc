@@ -273,15 +273,17 @@ void RespondWithMessage(http::ResponseWriter& writer,
 
 }  // namespace
 
-void UsageApi::AddRoutes(http::PathRouter& paths) {
+void UsageApi::AddRoutes(http::PathRouter& paths, const KeyLookups& lookups) {
   paths.Add("GET", "/v1/usage",
-            [this](http::Request r, http::ResponseWriterPtr w) {
-              Usage(r, std::move(w));
-            });
+            lookups.WhenKeyKnown(
+                [this](http::Request r, http::ResponseWriterPtr w) {
+                  Usage(r, std::move(w));
+                }));
   paths.AddPrefix("GET", kRequestsPrefix,
-                  [this](http::Request r, http::ResponseWriterPtr w) {
-                    RequestUsage(r, std::move(w));
-                  });
+                  lookups.WhenKeyKnown(
+                      [this](http::Request r, http::ResponseWriterPtr w) {
+                        RequestUsage(r, std::move(w));
+                      }));
 }
 
 std::optional<std::string> UsageApi::Viewer(

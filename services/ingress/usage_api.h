@@ -23,6 +23,7 @@
 #include "libs/http/server.h"
 #include "services/ingress/admin_api.h"
 #include "services/ingress/api_key_auth.h"
+#include "services/ingress/key_lookups.h"
 #include "services/metering/metering.h"
 
 namespace sluice::ingress {
@@ -35,7 +36,8 @@ class UsageApi {
       : auth_(auth), admin_(admin), metering_(metering), calls_(calls) {}
 
   // Adds the routes to `paths`; this must outlive it.
-  void AddRoutes(http::PathRouter& paths);
+  // Routes whose key is not in memory are answered from a lookup thread.
+  void AddRoutes(http::PathRouter& paths, const KeyLookups& lookups);
 
  private:
   // Who asks: the tenant whose figures it may see (empty: every tenant,

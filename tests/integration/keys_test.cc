@@ -5,13 +5,18 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,6 +29,7 @@
 #include "tests/support/grpc_callback_queue.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/tcp_proxy.h"
 
 namespace sluice::testing {
 namespace {
@@ -199,6 +205,118 @@ INSTANTIATE_TEST_SUITE_P(Stores, KeyStoreBackendTest,
                          ::testing::Values(keystore::SqliteBackend(),
                                            keystore::PostgresBackend()),
                          [](const auto& info) { return info.param.name; });
+
+// The port of the PostgreSQL server SLUICE_TEST_POSTGRES names; 0 if none.
+uint16_t TestPostgresPort() {
+  const char* dsn = std::getenv("SLUICE_TEST_POSTGRES");
+  if (dsn == nullptr) return 0;
+  for (absl::string_view part : absl::StrSplit(dsn, ' ')) {
+    int port = 0;
+    if (absl::ConsumePrefix(&part, "port=") && absl::SimpleAtoi(part, &port)) {
+      return static_cast<uint16_t>(port);
+    }
+  }
+  return 0;
+}
+
+// A key made of the right shape that no store holds: worth a lookup.
+std::string MadeUpKey(int i) {
+  std::string key = absl::StrCat("sk-sluice-made-up-", i, "-");
+  key.resize(10 + 32, 'x');
+  return key;
+}
+
+// A PostgreSQL that stops answering (paused: its connections stay open,
+// nothing comes back) holds only the key lookups that need it, never the
+// request threads: /health, keys in memory and config keys are answered
+// meanwhile, and a lookup it leaves hanging is answered 503 after a bounded
+// wait rather than never.
+TEST_F(KeysTest, AHungKeyDatabaseHoldsOnlyTheLookupsThatNeedIt) {
+  keystore::TestBackend postgres = keystore::PostgresBackend();
+  if (std::string why = postgres.skip_reason(); !why.empty()) {
+    GTEST_FAIL() << why;
+  }
+  absl::StatusOr<std::unique_ptr<keystore::TestDatabase>> database =
+      postgres.make();
+  ASSERT_TRUE(database.ok()) << database.status();
+  const uint16_t postgres_port = TestPostgresPort();
+  ASSERT_NE(postgres_port, 0) << "SLUICE_TEST_POSTGRES names no port";
+  absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
+      TcpProxy::Start(postgres_port);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  GatewayOptions options;
+  options.keys = absl::StrReplaceAll(
+      (*database)->KeysConfigYaml(),
+      {{absl::StrCat("port=", postgres_port),
+        absl::StrCat("port=", (*proxy)->port())}});
+  ASSERT_NE(options.keys, (*database)->KeysConfigYaml());
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  const std::string base = (*gateway)->http_base();
+  HttpAnswer created =
+      Admin("POST", base, "/admin/keys", R"({"tenant":"acme"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string known = Member(Json(created.body), "key");
+  ASSERT_EQ(Ask(base, known).status, 200);
+
+  (*proxy)->Freeze();
+  // More lookups than the server has I/O threads (and than the lookups
+  // have threads), each needing the database: made-up keys, and an admin
+  // call.
+  constexpr int kStuck = 6;
+  absl::Mutex mu;
+  std::vector<long> statuses;
+  std::vector<std::thread> stuck;
+  for (int i = 0; i < kStuck; ++i) {
+    stuck.emplace_back([&, i] {
+      long status = i == 0 ? Admin("GET", base, "/admin/keys").status
+                           : Ask(base, MadeUpKey(i)).status;
+      absl::MutexLock lock(&mu);
+      statuses.push_back(status);
+    });
+  }
+  // Until the first statement reached the paused database.
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while ((*proxy)->held_from_clients() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GT((*proxy)->held_from_clients(), 0);
+  // Meanwhile everything that needs no database is answered (each within
+  // a bound, so that a held request thread fails here instead of hanging).
+  EXPECT_EQ(HttpCallWithin("GET", base + "/health", {}, "", 5000).status, 200);
+  EXPECT_EQ(HttpCallWithin("POST", base + "/v1/chat/completions", Auth(known),
+                           kAsk, 5000)
+                .status,
+            200);
+  EXPECT_EQ(HttpCallWithin("POST", base + "/v1/chat/completions",
+                           Auth(kDemoKey), kAsk, 5000)
+                .status,
+            200);
+  // The lookups are still held...
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_LT(statuses.size(), static_cast<size_t>(kStuck));
+  }
+  // ...until their wait runs out: the database is down, 503, not a hang.
+  {
+    absl::MutexLock lock(&mu);
+    auto some = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return !statuses.empty();
+    };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&some), absl::Seconds(30)));
+    EXPECT_EQ(statuses.front(), 503);
+  }
+  (*proxy)->Thaw();
+  for (std::thread& thread : stuck) thread.join();
+  for (long status : statuses) {
+    // Refused after the database answered, or out of patience before.
+    EXPECT_TRUE(status == 401 || status == 503 || status == 200) << status;
+  }
+  // Back: keys are made and taken again.
+  HttpAnswer again = Admin("POST", base, "/admin/keys", R"({"tenant":"acme"})");
+  ASSERT_EQ(again.status, 201) << again.body;
+  EXPECT_EQ(Ask(base, Member(Json(again.body), "key")).status, 200);
+}
 
 TEST_F(KeysTest, CliCreatesKeysTheGatewayTakesAndRevokes) {
   auto gateway = Gateway::Start(Gateway::Layout::kOneProcess);

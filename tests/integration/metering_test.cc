@@ -284,6 +284,50 @@ TEST_P(MeteringTest, AnEventSaysHowLongItQueuedAndWaitedUpstream) {
   EXPECT_GE(queued_total, kTtftUs / 3);
 }
 
+// The arrivals the simulator logged, in order: whether each was answered
+// whole (its usage written to a client still there).
+std::vector<bool> SimAnswered(const Gateway& gateway) {
+  HttpAnswer stats = HttpCall("GET", gateway.sim_base() + "/sim/stats");
+  rapidjson::Document doc;
+  doc.Parse(stats.body.c_str());
+  std::vector<bool> answered;
+  if (!doc.IsObject() || !doc.HasMember("arrivals")) return answered;
+  for (const auto& arrival : doc["arrivals"].GetArray()) {
+    answered.push_back(arrival["sent_usage"].GetBool());
+  }
+  return answered;
+}
+
+// A unary client that leaves before its answer: the upstream call is cut
+// (in both layouts, across processes too), so the provider's answer is
+// never read (nor paid for past the cut), and the request is metered once,
+// as the client's close (499).
+TEST_P(MeteringTest, AUnaryClientThatLeavesCutsItsUpstreamCall) {
+  GatewayOptions options;
+  options.sim_ttft = absl::Milliseconds(1500);
+  auto gateway = Gateway::Start(GetParam(), options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  HttpAnswer left = HttpCallWithin(
+      "POST", (*gateway)->http_base() + "/v1/chat/completions",
+      {absl::StrCat("Authorization: Bearer ", kDemoKey),
+       "Content-Type: application/json"},
+      kUnary, 300);
+  ASSERT_EQ(left.status, 0) << "the client did not leave: " << left.body;
+  rapidjson::Document usage = WaitForUsage(**gateway, 1, kDemoKey);
+  ASSERT_TRUE(usage.IsObject() && usage.HasMember("data")) << "not metered";
+  ASSERT_EQ(usage["data"].Size(), 1u);
+  EXPECT_EQ(usage["data"][0]["requests"].GetInt64(), 1);
+  EXPECT_EQ(usage["data"][0]["cancelled"].GetInt64(), 1);
+  // A second request to the same upstream, answered: its answer comes
+  // after the first one's was due (same delay, later start), so by then
+  // the simulator has tried to answer the first.
+  ASSERT_EQ(Chat(**gateway, kDemoKey, kUnary).status, 200);
+  std::vector<bool> answered = SimAnswered(**gateway);
+  ASSERT_EQ(answered.size(), 2u);
+  EXPECT_FALSE(answered[0]) << "the upstream answered a call nobody waited for";
+  EXPECT_TRUE(answered[1]);
+}
+
 TEST(MeteringOutageTest, ABrokerOutageAcrossARestartLosesNoUsage) {
   GatewayOptions options;
   // Events wait half a second for the broker in memory, then on disk.

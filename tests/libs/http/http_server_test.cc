@@ -180,6 +180,54 @@ TEST(HttpServerTest, OversizedHeaderGets431AndGarbageGets400) {
   }
 }
 
+// Requests whose body length two parsers could read differently (the
+// ground of request smuggling behind a proxy) are refused with 400 and the
+// connection closed; none reaches the handler.
+TEST(HttpServerTest, AmbiguousBodyLengthsAre400AndClose) {
+  std::atomic<int> handled{0};
+  ServerPtr server = Start([&handled](Request request, ResponseWriterPtr writer) {
+    ++handled;
+    Echo(std::move(request), std::move(writer));
+  });
+  const std::string head = "POST /x HTTP/1.1\r\nHost: h\r\n";
+  const struct {
+    const char* name;
+    std::string bytes;
+  } cases[] = {
+      {"conflicting Content-Length",
+       head + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"},
+      {"duplicate Content-Length",
+       head + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello"},
+      {"Content-Length list", head + "Content-Length: 5, 5\r\n\r\nhello"},
+      {"Content-Length with Transfer-Encoding",
+       head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n0\r\n\r\n"},
+      {"Transfer-Encoding not ending in chunked",
+       head + "Transfer-Encoding: gzip\r\n\r\nhello"},
+      {"Transfer-Encoding chunked twice",
+       head + "Transfer-Encoding: chunked, chunked\r\n\r\n"
+              "5\r\nhello\r\n0\r\n\r\n"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TestClient client(server->port());
+    ASSERT_TRUE(client.Send(c.bytes));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 400);
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  EXPECT_EQ(handled.load(), 0);
+  // A plain chunked body still works.
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(head +
+                          "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+  std::optional<TestResponse> ok = client.ReadResponse();
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(handled.load(), 1);
+}
+
 TEST(HttpServerTest, StreamsEventsWrittenFromAnotherThread) {
   WriterSlot slot;
   ServerPtr server = Start(

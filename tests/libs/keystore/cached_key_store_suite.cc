@@ -1,6 +1,12 @@
 // CachedKeyStore over each backend: replicas learn creations and
 // revocations by polling, and lookups are answered from memory only.
 #include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
@@ -28,7 +34,7 @@ class CountingKeyStore : public KeyStore {
   }
   absl::StatusOr<KeyRecord> FindByHash(absl::string_view sha256_hex) override {
     ++finds_;
-    return store_->FindByHash(sha256_hex);
+    return HeldFind(store_->FindByHash(sha256_hex));
   }
   absl::Status Revoke(const std::string& id) override {
     return store_->Revoke(id);
@@ -37,14 +43,65 @@ class CountingKeyStore : public KeyStore {
       const std::string& tenant) override {
     return store_->List(tenant);
   }
-  absl::StatusOr<std::vector<KeyRecord>> ChangedSince(
-      absl::Time since) override {
-    return store_->ChangedSince(since);
+  absl::StatusOr<std::vector<KeyRecord>> ChangedAfter(
+      int64_t change_seq) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++polls_;
+    }
+    absl::StatusOr<std::vector<KeyRecord>> changes =
+        store_->ChangedAfter(change_seq);
+    if (changes.ok()) {
+      absl::MutexLock lock(&mu_);
+      for (const KeyRecord& record : *changes) {
+        if (record.revoked.has_value()) revoked_in_poll_[record.id] = polls_;
+      }
+    }
+    return changes;
+  }
+
+  // Holds each FindByHash after its read until Release() (a lookup slowed
+  // between reading the key and answering).
+  void HoldFinds() {
+    absl::MutexLock lock(&mu_);
+    hold_ = true;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    hold_ = false;
+  }
+  // Whether a poll delivered `id`'s revocation and the cache has applied it
+  // (the poller asks again only after applying what it got).
+  bool RevocationApplied(const std::string& id) {
+    absl::MutexLock lock(&mu_);
+    auto it = revoked_in_poll_.find(id);
+    return it != revoked_in_poll_.end() && polls_ > it->second;
+  }
+  // Whether a find is held.
+  bool FindHeld() {
+    absl::MutexLock lock(&mu_);
+    return held_ > 0;
   }
 
  private:
+  absl::StatusOr<KeyRecord> HeldFind(absl::StatusOr<KeyRecord> found) {
+    absl::MutexLock lock(&mu_);
+    ++held_;
+    auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !hold_;
+    };
+    mu_.Await(absl::Condition(&released));
+    --held_;
+    return found;
+  }
+
   const KeyStorePtr store_;
   std::atomic<int> finds_{0};
+  absl::Mutex mu_;
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  int held_ ABSL_GUARDED_BY(mu_) = 0;
+  int polls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> revoked_in_poll_ ABSL_GUARDED_BY(mu_);
 };
 
 // A clock the test moves by hand.
@@ -94,6 +151,77 @@ TEST_P(CachedKeyStoreTest, RevocationReachesTheOtherReplicaWithinOneSecond) {
   ASSERT_TRUE(refused) << "replica b still accepts the key after " << elapsed;
   EXPECT_LT(elapsed, absl::Seconds(1) + absl::Milliseconds(250));
   EXPECT_TRUE(b.last_refresh_status().ok()) << b.last_refresh_status();
+}
+
+// Replicas learn revocations by the store's change sequence, not by their
+// clocks: one whose clock is an hour off either way still drops the key.
+TEST_P(CachedKeyStoreTest, RevocationReachesReplicasWhateverTheirClocks) {
+  auto store_a = db_->Open();
+  ASSERT_TRUE(store_a.ok()) << store_a.status();
+  CachedKeyStore a(*std::move(store_a));
+  auto key = a.Create("acme", "ci", KeyPolicy());
+  ASSERT_TRUE(key.ok()) << key.status();
+  std::vector<std::unique_ptr<CachedKeyStore>> skewed;
+  for (absl::Duration skew : {absl::Hours(1), -absl::Hours(1)}) {
+    auto store = db_->Open();
+    ASSERT_TRUE(store.ok()) << store.status();
+    CachedKeyStore::Options options;
+    options.now = [skew] { return absl::Now() + skew; };
+    skewed.push_back(
+        std::make_unique<CachedKeyStore>(*std::move(store), options));
+    ASSERT_TRUE(skewed.back()->FindBySecret(key->secret).ok());
+  }
+  ASSERT_TRUE(a.Revoke(key->record.id).ok());
+  for (const auto& replica : skewed) {
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    bool refused = false;
+    while (!refused && absl::Now() < deadline) {
+      std::optional<absl::StatusOr<KeyRecord>> known =
+          replica->FindByHashInMemory(key->record.secret_sha256);
+      refused = known.has_value() && absl::IsNotFound(known->status());
+      if (!refused) absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_TRUE(refused) << "a replica with a skewed clock keeps the key";
+  }
+}
+
+// A lookup that read a key just before it was revoked, and answers after
+// the revocation was polled, does not bring the key back into memory.
+TEST_P(CachedKeyStoreTest, ALookupRacingARevocationDoesNotReviveTheKey) {
+  auto store_a = db_->Open();
+  auto store_b = db_->Open();
+  ASSERT_TRUE(store_a.ok() && store_b.ok());
+  auto counting = std::make_unique<CountingKeyStore>(*std::move(store_b));
+  CountingKeyStore* b_store = counting.get();
+  CachedKeyStore b(std::move(counting));
+  // Made after b loaded, so b must look it up.
+  auto key = (*store_a)->Create("acme", "ci", KeyPolicy());
+  ASSERT_TRUE(key.ok()) << key.status();
+
+  b_store->HoldFinds();
+  absl::StatusOr<KeyRecord> raced = absl::UnknownError("not run");
+  std::thread lookup([&] { raced = b.FindBySecret(key->secret); });
+  auto wait_for = [](auto condition) {
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!condition() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return condition();
+  };
+  ASSERT_TRUE(wait_for([&] { return b_store->FindHeld(); }));
+  // Revoked, and the revocation polled into b, while the lookup holds its
+  // (now stale) read.
+  ASSERT_TRUE((*store_a)->Revoke(key->record.id).ok());
+  ASSERT_TRUE(
+      wait_for([&] { return b_store->RevocationApplied(key->record.id); }));
+  b_store->Release();
+  lookup.join();
+  EXPECT_TRUE(absl::IsNotFound(raced.status())) << raced.status();
+  std::optional<absl::StatusOr<KeyRecord>> known =
+      b.FindByHashInMemory(key->record.secret_sha256);
+  ASSERT_TRUE(known.has_value());
+  EXPECT_TRUE(absl::IsNotFound(known->status()))
+      << "the revoked key is back in memory";
 }
 
 TEST_P(CachedKeyStoreTest, HitsAreServedFromMemory) {

@@ -191,28 +191,62 @@ TEST_P(KeyStoreTest, ListFiltersByTenant) {
   EXPECT_TRUE(none->empty());
 }
 
-TEST_P(KeyStoreTest, ChangedSinceReturnsCreatedAndRevokedKeys) {
-  absl::Time t0 = absl::Now() - absl::Milliseconds(1);
+TEST_P(KeyStoreTest, ChangedAfterReturnsCreatedAndRevokedKeysInChangeOrder) {
   auto k1 = store_->Create("acme", "one", KeyPolicy());
   auto k2 = store_->Create("acme", "two", KeyPolicy());
   ASSERT_TRUE(k1.ok() && k2.ok());
-  auto created = store_->ChangedSince(t0);
+  // Each change takes the next sequence number of the store.
+  EXPECT_GT(k1->record.change_seq, 0);
+  EXPECT_GT(k2->record.change_seq, k1->record.change_seq);
+  auto created = store_->ChangedAfter(0);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_THAT(Ids(*created), ElementsAre(k1->record.id, k2->record.id));
+  EXPECT_EQ((*created)[1].change_seq, k2->record.change_seq);
 
-  absl::Time t1 = absl::Now();  // after k2's insert, before the revoke
   ASSERT_TRUE(store_->Revoke(k1->record.id).ok());
-  auto revoked = store_->ChangedSince(t1);
+  auto revoked = store_->ChangedAfter(k2->record.change_seq);
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   ASSERT_THAT(Ids(*revoked), ElementsAre(k1->record.id));
   EXPECT_TRUE((*revoked)[0].revoked.has_value());
-
-  auto later = store_->ChangedSince(absl::Now() + absl::Seconds(1));
-  ASSERT_TRUE(later.ok()) << later.status();
-  EXPECT_TRUE(later->empty());
-  auto everything = store_->ChangedSince(absl::InfinitePast());
+  const int64_t revocation = (*revoked)[0].change_seq;
+  EXPECT_GT(revocation, k2->record.change_seq);
+  // Revoking again changes nothing.
+  ASSERT_TRUE(store_->Revoke(k1->record.id).ok());
+  auto again = store_->ChangedAfter(revocation);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->empty());
+  auto everything = store_->ChangedAfter(0);
   ASSERT_TRUE(everything.ok()) << everything.status();
-  EXPECT_EQ(everything->size(), 2u);
+  EXPECT_THAT(Ids(*everything), ElementsAre(k2->record.id, k1->record.id));
+}
+
+// Writers on several connections (replicas) take distinct sequence numbers,
+// so a replica polling after the highest it saw misses none of them.
+TEST_P(KeyStoreTest, ChangesFromManyWritersAllFollowTheHighestSeen) {
+  auto other = db_->Open();
+  ASSERT_TRUE(other.ok()) << other.status();
+  std::vector<std::thread> writers;
+  for (KeyStore* store : {store_.get(), other->get()}) {
+    writers.emplace_back([store] {
+      for (int i = 0; i < 15; ++i) {
+        auto key = store->Create("acme", "w", KeyPolicy());
+        ASSERT_TRUE(key.ok()) << key.status();
+        if (i % 3 == 0) {
+          ASSERT_TRUE(store->Revoke(key->record.id).ok());
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  auto all = store_->ChangedAfter(0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 30u);
+  std::set<int64_t> seqs;
+  for (const KeyRecord& record : *all) seqs.insert(record.change_seq);
+  EXPECT_EQ(seqs.size(), 30u);  // distinct
+  for (size_t i = 1; i < all->size(); ++i) {
+    EXPECT_LT((*all)[i - 1].change_seq, (*all)[i].change_seq);  // in order
+  }
 }
 
 TEST_P(KeyStoreTest, ConcurrentCreatesAreDistinctAndFindable) {

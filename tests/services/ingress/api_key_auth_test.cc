@@ -3,12 +3,15 @@
 // revoked keys are 401 invalid_api_key.
 #include "services/ingress/api_key_auth.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "libs/hash/sha256.h"
+#include "libs/keystore/cached_key_store.h"
 #include "libs/keystore/key_store.h"
 #include "libs/status/errors.h"
 #include "services/ingress/request_admission.h"
@@ -111,6 +114,49 @@ TEST_F(ApiKeyAuthTest, UnknownKeysAreUnauthenticated) {
       auth.Authenticate("Bearer sk-sluice-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
   // The hash itself is not a key.
   ExpectInvalidApiKey(auth.Authenticate("Bearer " + hash::Sha256Hex(kAcmeKey)));
+}
+
+// What request threads may ask: memory's answer, or "the database must be
+// asked" (nullopt), never a database call.
+TEST_F(ApiKeyAuthTest, InMemoryAnswersWhatNeedsNoDatabase) {
+  keystore::NewKey key = CreateKey("globex", {});
+  // A plain store holds nothing in memory: its keys need the database.
+  ApiKeyAuth plain(config_, store_.get());
+  EXPECT_FALSE(plain.AuthenticateInMemory("Bearer " + key.secret).has_value());
+  // Config keys and keys no lookup is spent on are answered at once.
+  std::optional<absl::StatusOr<Caller>> config_key =
+      plain.AuthenticateInMemory(std::string("Bearer ") + kAcmeKey);
+  ASSERT_TRUE(config_key.has_value());
+  ASSERT_TRUE(config_key->ok());
+  EXPECT_EQ((*config_key)->tenant, "acme");
+  std::optional<absl::StatusOr<Caller>> malformed =
+      plain.AuthenticateInMemory("Basic nope");
+  ASSERT_TRUE(malformed.has_value());
+  ExpectInvalidApiKey(*malformed);
+  std::optional<absl::StatusOr<Caller>> not_shaped =
+      plain.AuthenticateInMemory("Bearer sk-nobody");
+  ASSERT_TRUE(not_shaped.has_value());
+  ExpectInvalidApiKey(*not_shaped);
+
+  // A caching store answers its keys from memory; an unknown one needs the
+  // database, until no lookup may be spent on it.
+  keystore::CachedKeyStore::Options options;
+  options.unknown_lookups_per_second = 1;
+  keystore::CachedKeyStore cached(std::move(store_), options);
+  ApiKeyAuth auth(config_, &cached);
+  std::optional<absl::StatusOr<Caller>> held =
+      auth.AuthenticateInMemory("Bearer " + key.secret);
+  ASSERT_TRUE(held.has_value());
+  ASSERT_TRUE(held->ok()) << held->status();
+  EXPECT_EQ((*held)->key_id, key.record.id);
+  const std::string unknown =
+      "Bearer sk-sluice-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  EXPECT_FALSE(auth.AuthenticateInMemory(unknown).has_value());
+  ExpectInvalidApiKey(auth.Authenticate(unknown));  // spends the one lookup
+  std::optional<absl::StatusOr<Caller>> spent =
+      auth.AuthenticateInMemory(unknown);
+  ASSERT_TRUE(spent.has_value());
+  ExpectInvalidApiKey(*spent);
 }
 
 TEST_F(ApiKeyAuthTest, VirtualKeyMapsToTenantIdAndPolicy) {
