@@ -56,7 +56,8 @@ absl::StatusOr<KeyRecord> CachedKeyStore::FindByHash(
     if (auto it = by_hash_.find(sha256_hex); it != by_hash_.end()) {
       return it->second;
     }
-    if (loaded_ && !TakeLookupToken()) {
+    if (revoked_hashes_.contains(sha256_hex) ||
+        (loaded_ && !TakeLookupToken())) {
       return absl::NotFoundError("unknown or revoked API key");
     }
   }
@@ -83,7 +84,8 @@ std::optional<absl::StatusOr<KeyRecord>> CachedKeyStore::FindByHashInMemory(
     return it->second;
   }
   // Refilled, not taken: FindByHash takes the token when it asks.
-  if (loaded_ && !HasLookupToken()) {
+  if (revoked_hashes_.contains(sha256_hex) ||
+      (loaded_ && !HasLookupToken())) {
     return absl::NotFoundError("unknown or revoked API key");
   }
   return std::nullopt;
@@ -93,6 +95,9 @@ absl::Status CachedKeyStore::Revoke(const std::string& id) {
   absl::Status status = store_->Revoke(id);
   if (status.ok()) {
     absl::MutexLock lock(&mu_);
+    if (auto it = hash_by_id_.find(id); it != hash_by_id_.end()) {
+      revoked_hashes_.insert(it->second);
+    }
     revoked_ids_.insert(id);
     EvictId(id);
   }
@@ -145,6 +150,9 @@ void CachedKeyStore::ApplyLocked(const std::vector<KeyRecord>& changes) {
     seen_seq_ = std::max(seen_seq_, record.change_seq);
     if (record.revoked.has_value()) {
       revoked_ids_.insert(record.id);
+      if (!record.secret_sha256.empty()) {
+        revoked_hashes_.insert(record.secret_sha256);
+      }
       EvictId(record.id);
     } else {
       Add(record);

@@ -94,9 +94,10 @@ class CachedKeyStore : public KeyStore {
   absl::flat_hash_map<std::string, KeyRecord> by_hash_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> hash_by_id_
       ABSL_GUARDED_BY(mu_);
-  // Ids of keys seen revoked (never added again), and the highest change
-  // applied.
+  // Keys seen revoked, by id and by hash (never added again, refused from
+  // memory), and the highest change applied.
   absl::flat_hash_set<std::string> revoked_ids_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> revoked_hashes_ ABSL_GUARDED_BY(mu_);
   int64_t seen_seq_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status last_refresh_ ABSL_GUARDED_BY(mu_);
 

@@ -51,9 +51,11 @@ CancelCall StartBodyCall(
     if (on_head) on_head(h);
   };
   callbacks.on_body = [call, client](absl::string_view bytes) {
+    if (call->too_large) return false;
     if (call->body.size() + bytes.size() > kMaxAnswerBody) {
       // No more of it is read or kept: the call ends as cancelled.
       call->too_large = true;
+      std::string().swap(call->body);  // its memory goes at once
       if (upstream::CallId id = call->id.load(); id != 0) client->Cancel(id);
       return false;
     }
