@@ -317,7 +317,13 @@ TEST_P(MeteringTest, AUnaryClientThatLeavesCutsItsUpstreamCall) {
   ASSERT_TRUE(usage.IsObject() && usage.HasMember("data")) << "not metered";
   ASSERT_EQ(usage["data"].Size(), 1u);
   EXPECT_EQ(usage["data"][0]["requests"].GetInt64(), 1);
-  EXPECT_EQ(usage["data"][0]["cancelled"].GetInt64(), 1);
+  // Errors by kind: the client's close.
+  rapidjson::Document report =
+      Json(Get(**gateway, kDemoKey, "/v1/usage?group_by=model"));
+  ASSERT_TRUE(report.IsObject() && report.HasMember("data")) << "no report";
+  ASSERT_EQ(report["data"].Size(), 1u);
+  EXPECT_EQ(report["data"][0]["cancelled"].GetInt64(), 1);
+  EXPECT_EQ(report["data"][0]["server_errors"].GetInt64(), 0);
   // A second request to the same upstream, answered: its answer comes
   // after the first one's was due (same delay, later start), so by then
   // the simulator has tried to answer the first.
