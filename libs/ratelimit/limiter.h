@@ -92,9 +92,13 @@ class Limiter {
   // Admits `ask` only if every subject has room in every limit, and then
   // charges all of them. A status is an infrastructure failure (Redis down
   // or slow), not a denial: the caller decides to fail open or closed.
-  // `done` runs exactly once, possibly on another thread.
+  // `done` runs exactly once, possibly on another thread. `id`, when not
+  // empty, is the reservation's id (NewReservationId()): a Reserve that
+  // failed waiting for Redis's reply may still have run there, and
+  // settling that id then corrects its charge. (The local limiter, which
+  // cannot fail so, picks its own.)
   virtual void Reserve(const std::vector<Subject>& subjects, const Ask& ask,
-                       VerdictCallback done) = 0;
+                       VerdictCallback done, std::string id = "") = 0;
 
   // Replaces a reservation's estimate by `actual`. NOT_FOUND for a
   // reservation unknown, already settled or older than reservation_ttl.
@@ -103,13 +107,16 @@ class Limiter {
 
   // Raises `subject`'s budget spend to at least `micro_usd` (what metering
   // has settled for it, over every replica and restart); never lowers it.
-  // The Redis limiter's ledger is shared and outlives restarts already, so
-  // it keeps its own.
-  virtual void RaiseSpent(const std::string& /*subject*/,
-                          int64_t /*micro_usd*/) {}
+  // Redis's shared ledger outlives restarts, but not what was spent while
+  // it was unreachable (admitted by each replica's own limiter): this
+  // brings that in.
+  virtual void RaiseSpent(const std::string& subject, int64_t micro_usd) = 0;
 };
 
 using LimiterPtr = std::unique_ptr<Limiter>;
+
+// 128 random bits in hex: a reservation id unique across replicas.
+std::string NewReservationId();
 
 // One Lua script per Reserve and per Settle, timed by the Redis server's
 // clock, so any number of replicas share the limits exactly. `redis` must

@@ -54,7 +54,7 @@ class LocalLimiter : public Limiter {
 
   // ratelimit::Limiter
   void Reserve(const std::vector<Subject>& subjects, const Ask& ask,
-               VerdictCallback done) override {
+               VerdictCallback done, std::string /*id*/) override {
     done(ReserveNow(subjects, ask));
   }
 

@@ -2,6 +2,7 @@
 // their replies. All the logic is in redis_limiter_script.cc.
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "libs/ratelimit/limiter.h"
 #include "libs/ratelimit/redis_limiter_script.h"
@@ -53,7 +54,8 @@ class RedisLimiter : public Limiter {
 
   // ratelimit::Limiter
   void Reserve(const std::vector<Subject>& subjects, const Ask& ask,
-               VerdictCallback done) override {
+               VerdictCallback done, std::string id) override {
+    if (id.empty()) id = NewReservationId();
     std::vector<std::string> keys = {SeqKey()};
     std::vector<std::string> args = {
         absl::StrCat(absl::ToInt64Milliseconds(options_.window)),
@@ -66,11 +68,19 @@ class RedisLimiter : public Limiter {
       args.push_back(absl::StrCat(s.limits.tpm));
       args.push_back(absl::StrCat(s.limits.budget_micro_usd));
     }
+    args.push_back(std::move(id));
     redis_->Eval(
         kReserveScript, std::move(keys), std::move(args),
         [subjects, done = std::move(done)](absl::StatusOr<RedisReply> reply) {
           done(DecodeVerdict(subjects, std::move(reply)));
         });
+  }
+
+  void RaiseSpent(const std::string& subject, int64_t micro_usd) override {
+    redis_->Eval(kRaiseSpentScript,
+                 {absl::StrCat(options_.key_prefix, subject, ":budget")},
+                 {absl::StrCat(micro_usd)},
+                 [](absl::StatusOr<RedisReply>) {});  // again in 30 s
   }
 
   void Settle(const std::string& reservation, const Ask& actual,
@@ -103,6 +113,13 @@ class RedisLimiter : public Limiter {
 };
 
 }  // namespace
+
+std::string NewReservationId() {
+  thread_local absl::BitGen bits;
+  return absl::StrCat(
+      absl::Hex(absl::Uniform<uint64_t>(bits), absl::kZeroPad16),
+      absl::Hex(absl::Uniform<uint64_t>(bits), absl::kZeroPad16));
+}
 
 LimiterPtr NewRedisLimiter(redis::RedisClient* redis, LimiterOptions options) {
   return std::make_unique<RedisLimiter>(redis, std::move(options));

@@ -92,9 +92,11 @@ if admitted then
       table.insert(rec.budgets, s.base)
     end
   end
-  local id = redis.call('INCR', KEYS[1])
+  -- The caller's id: one that timed out waiting for this reply still knows
+  -- what to settle.
+  local id = ARGV[6 + 3 * n]
   redis.call('SET', KEYS[1] .. ':' .. id, cjson.encode(rec), 'PX', ttl)
-  reservation = tostring(id)
+  reservation = id
 end
 
 -- Header values from the subject with the least room in each dimension.
@@ -150,6 +152,12 @@ if rec.w >= math.floor(now / rec.W) - 1 then
   end
 end
 for _, base in ipairs(rec.budgets) do add(base .. ':budget', nil, du) end
+return 1
+)lua";
+
+const char kRaiseSpentScript[] = R"lua(
+local spent = tonumber(redis.call('GET', KEYS[1])) or 0
+if spent < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 )lua";
 

@@ -72,6 +72,14 @@ absl::Status DenialStatus(const ratelimit::Verdict& verdict) {
                                                       : verdict.retry_after);
 }
 
+// What a finished request settles its reservation to.
+ratelimit::Ask ActualOf(const sluice::v1::UsageEvent& event) {
+  ratelimit::Ask actual;
+  actual.tokens = event.usage().total_tokens();
+  actual.micro_usd = event.decision().price_micro_usd();
+  return actual;
+}
+
 }  // namespace
 
 int64_t PromptByteBound(const sluice::v1::ChatRequest& request) {
@@ -131,9 +139,11 @@ absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
                                       : "admitted unchecked");
     }
     gate->limiter_ = ratelimit::NewRedisLimiter(gate->redis_.get());
+    if (!gate->fail_closed_) gate->fallback_ = ratelimit::NewLocalLimiter();
   } else {
     gate->limiter_ = ratelimit::NewLocalLimiter();
   }
+  gate->settles_ = std::make_unique<SettleRetries>(gate->limiter_.get());
   return gate;
 }
 
@@ -156,7 +166,11 @@ RateGate::RateGate(const sluice::v1::Config& config)
   }
 }
 
-RateGate::~RateGate() = default;
+RateGate::~RateGate() {
+  // No retry calls the limiter from here on; its Redis client's last
+  // callbacks still find the retries (and are dropped).
+  if (settles_ != nullptr) settles_->Stop();
+}
 
 std::pair<std::string, std::string> RateGate::VocabularyOf(
     const sluice::v1::ChatRequest& request, const std::string& tenant) const {
@@ -242,38 +256,74 @@ void RateGate::Reserve(const RequestRecordPtr& record, const Caller& caller,
   ask.tokens = prompt + completion;
   ask.micro_usd =
       spend_->MaxMicroUsd(request.model(), caller.tenant, prompt, completion);
-  ratelimit::Limiter* limiter = limiter_.get();
-  bool fail_closed = fail_closed_;
-  limiter->Reserve(
+  std::string id = ratelimit::NewReservationId();
+  limiter_->Reserve(
       subjects, ask,
-      [record, limiter, fail_closed, next = std::move(next)](
-          absl::StatusOr<ratelimit::Verdict> verdict) {
-        if (!verdict.ok()) {
-          UnavailableCounter().Increment();
-          return next(fail_closed ? absl::UnavailableError(
-                                        "rate limits cannot be checked now")
-                                  : absl::OkStatus());
+      [this, record, id, subjects, ask, next = std::move(next)](
+          absl::StatusOr<ratelimit::Verdict> verdict) mutable {
+        if (verdict.ok()) {
+          AddHeaders(*verdict, record->headers());
+          if (!verdict->admitted) return next(DenialStatus(*verdict));
+          SettleOnFinish(record, verdict->reservation);
+          return next(absl::OkStatus());
         }
-        AddHeaders(*verdict, record->headers());
-        if (!verdict->admitted) return next(DenialStatus(*verdict));
-        std::string reservation = verdict->reservation;
-        record->OnFinish([limiter, reservation](
+        UnavailableCounter().Increment();
+        // The reserve may have run all the same (its reply came too late):
+        // settling its id then corrects the estimate it charged.
+        SettleOnFinish(record, id);
+        if (fail_closed_) {
+          return next(
+              absl::UnavailableError("rate limits cannot be checked now"));
+        }
+        if (fallback_ == nullptr) return next(absl::OkStatus());
+        ReserveOnThisReplica(record, subjects, ask, std::move(next));
+      },
+      id);
+}
+
+void RateGate::ReserveOnThisReplica(
+    const RequestRecordPtr& record,
+    const std::vector<ratelimit::Subject>& subjects, const ratelimit::Ask& ask,
+    std::function<void(absl::Status)> next) {
+  ratelimit::Limiter* limiter = fallback_.get();
+  // The local limiter answers at once and never fails.
+  limiter->Reserve(subjects, ask,
+                   [record, limiter, next = std::move(next)](
+                       absl::StatusOr<ratelimit::Verdict> verdict) mutable {
+                     if (!verdict.ok()) return next(absl::OkStatus());
+                     AddHeaders(*verdict, record->headers());
+                     if (!verdict->admitted) {
+                       return next(DenialStatus(*verdict));
+                     }
+                     record->OnFinish(
+                         [limiter, id = verdict->reservation](
                              const sluice::v1::UsageEvent& event) {
-          ratelimit::Ask actual;
-          actual.tokens = event.usage().total_tokens();
-          actual.micro_usd = event.decision().price_micro_usd();
-          limiter->Settle(reservation, actual, [](absl::Status) {});
-        });
-        next(absl::OkStatus());
-      });
+                           limiter->Settle(id, ActualOf(event),
+                                           [](absl::Status) {});
+                         });
+                     next(absl::OkStatus());
+                   });
+}
+
+void RateGate::SettleOnFinish(const RequestRecordPtr& record,
+                              std::string reservation) {
+  record->OnFinish([settles = settles_.get(), reservation = std::move(reservation)](
+                       const sluice::v1::UsageEvent& event) {
+    settles->Settle(reservation, ActualOf(event));
+  });
 }
 
 void RateGate::RaiseTenantSpent(const std::string& tenant, int64_t micro_usd) {
-  limiter_->RaiseSpent(absl::StrCat("tenant:", tenant), micro_usd);
+  RaiseSpent(absl::StrCat("tenant:", tenant), micro_usd);
 }
 
 void RateGate::RaiseKeySpent(const std::string& key_id, int64_t micro_usd) {
-  limiter_->RaiseSpent(absl::StrCat("key:", key_id), micro_usd);
+  RaiseSpent(absl::StrCat("key:", key_id), micro_usd);
+}
+
+void RateGate::RaiseSpent(const std::string& subject, int64_t micro_usd) {
+  limiter_->RaiseSpent(subject, micro_usd);
+  if (fallback_ != nullptr) fallback_->RaiseSpent(subject, micro_usd);
 }
 
 }  // namespace sluice::ingress

@@ -10,7 +10,10 @@
 // configured (one atomic Lua script per call: limits hold across ingress
 // replicas), else in this process. A refused request gets 429 (rate_limit_exceeded with
 // Retry-After, or insufficient_quota); every response carries the
-// x-ratelimit-* headers of the tightest limits.
+// x-ratelimit-* headers of the tightest limits. When Redis cannot answer,
+// limits fail closed (503) or, by default, fall back to this replica's own
+// limiter; a reservation that timed out is settled all the same (it may
+// have been made), and settles Redis fails are tried again.
 #pragma once
 
 #include <functional>
@@ -28,6 +31,7 @@
 #include "libs/redis/redis_client.h"
 #include "services/ingress/api_key_auth.h"
 #include "services/ingress/request_record.h"
+#include "services/ingress/settle_retries.h"
 #include "services/ingress/spend_estimate.h"
 #include "sluice/v1/chat.pb.h"
 #include "sluice/v1/config.pb.h"
@@ -68,6 +72,15 @@ class RateGate {
                const sluice::v1::ChatRequest& request,
                std::vector<ratelimit::Subject> subjects, int64_t prompt,
                std::function<void(absl::Status)> next);
+  // Reserves on fallback_ (Redis could not answer; limits fail open).
+  void ReserveOnThisReplica(const RequestRecordPtr& record,
+                            const std::vector<ratelimit::Subject>& subjects,
+                            const ratelimit::Ask& ask,
+                            std::function<void(absl::Status)> next);
+  // Settles `reservation` of limiter_ to the request's usage when its
+  // record finishes (again later while Redis fails it).
+  void SettleOnFinish(const RequestRecordPtr& record, std::string reservation);
+  void RaiseSpent(const std::string& subject, int64_t micro_usd);
   // The tokenizer and chat template of the model the request names (its
   // first candidate's; empty: the defaults).
   std::pair<std::string, std::string> VocabularyOf(
@@ -81,8 +94,16 @@ class RateGate {
   std::unique_ptr<SpendEstimator> spend_;
   absl::flat_hash_map<std::string, ratelimit::Limits> limits_;
   bool fail_closed_ = false;
+  // Settles limiter_ did not take, tried again. Before redis_: it outlives
+  // the Redis client's last callbacks (stopped first, in ~RateGate).
+  std::unique_ptr<SettleRetries> settles_;
   std::unique_ptr<redis::RedisClient> redis_;
   ratelimit::LimiterPtr limiter_;
+  // This replica's own limits, for requests admitted while the admission
+  // Redis cannot be reached and limits fail open: budgets and rates then
+  // hold per replica (budgets raised to metering's figures like Redis's)
+  // instead of not at all. Null without Redis.
+  ratelimit::LimiterPtr fallback_;
   routing::RouteTable routes_;
   tokenizer::TokenCounter counter_;
   std::unique_ptr<io::BoundedPool> counting_;  // last: stops first

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "tests/libs/ratelimit/limiter_test_util.h"
 
@@ -150,6 +151,52 @@ TEST_F(RedisLimiterBehaviourTest, IdleSubjectsExpire) {
     EXPECT_GT(ttl->integer, 0) << key;
     EXPECT_LE(ttl->integer, 300'000) << key;
   }
+}
+
+// The caller names the reservation: one whose reply never came (Redis slow
+// past the command timeout) can still be settled by that name.
+TEST_F(RedisLimiterBehaviourTest, AReservationCarriesTheCallersId) {
+  Start();
+  const std::string id = NewReservationId();
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_NE(id, NewReservationId());
+  absl::Notification done;
+  absl::StatusOr<Verdict> verdict = absl::UnknownError("no answer");
+  limiter_->Reserve(
+      {{"tenant:t", {.budget_micro_usd = 1000}}}, {.micro_usd = 900},
+      [&](absl::StatusOr<Verdict> v) {
+        verdict = std::move(v);
+        done.Notify();
+      },
+      id);
+  done.WaitForNotification();
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  ASSERT_TRUE(verdict->admitted);
+  EXPECT_EQ(verdict->reservation, id);
+  ASSERT_TRUE(SettleSync(*limiter_, id, {.micro_usd = 100}).ok());
+  auto spent = CommandSync(*client_, {"GET", "sluice:rl:tenant:t:budget"});
+  ASSERT_TRUE(spent.ok()) << spent.status();
+  EXPECT_EQ(spent->str, "100");
+}
+
+// Metering's figure raises the shared ledger (spend admitted by replicas on
+// their own while Redis was away), never lowers it.
+TEST_F(RedisLimiterBehaviourTest, RaiseSpentLiftsTheSharedLedgerOnly) {
+  Start();
+  const std::vector<Subject> tenant = {{"tenant:t", {.budget_micro_usd = 1000}}};
+  ASSERT_TRUE(Reserve(tenant, {.micro_usd = 200}).admitted);
+  auto ledger = [&] {
+    auto spent = CommandSync(*client_, {"GET", "sluice:rl:tenant:t:budget"});
+    int64_t value = -1;
+    if (spent.ok()) (void)absl::SimpleAtoi(spent->str, &value);
+    return value;
+  };
+  limiter_->RaiseSpent("tenant:t", 950);
+  ASSERT_TRUE(redis::testing::WaitUntil([&] { return ledger() == 950; }));
+  EXPECT_EQ(Reserve(tenant, {.micro_usd = 100}).reason, kInsufficientQuota);
+  limiter_->RaiseSpent("tenant:t", 10);  // lower: ignored
+  ASSERT_TRUE(CommandSync(*client_, {"PING"}).ok());  // after it, in order
+  EXPECT_EQ(ledger(), 950);
 }
 
 TEST_F(RedisLimiterBehaviourTest, RedisDownFailsFast) {

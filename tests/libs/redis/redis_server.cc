@@ -1,6 +1,7 @@
 #include "tests/libs/redis/redis_server.h"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -76,6 +77,14 @@ void RedisServer::Stop() { process_.reset(); }
 absl::Status RedisServer::Restart() {
   Stop();
   return Launch();
+}
+
+void RedisServer::Pause() {
+  if (process_ != nullptr) kill(process_->pid(), SIGSTOP);
+}
+
+void RedisServer::Resume() {
+  if (process_ != nullptr) kill(process_->pid(), SIGCONT);
 }
 
 std::string RedisServer::address() const {

@@ -25,6 +25,10 @@ class RedisServer {
   void Stop();
   // Starts it again on the same port.
   absl::Status Restart();
+  // SIGSTOP / SIGCONT: connections stay open and take commands, nothing is
+  // answered until Resume() (a hung Redis, its data kept).
+  void Pause();
+  void Resume();
 
   int port() const { return port_; }
   std::string address() const;
