@@ -290,7 +290,8 @@ absl::StatusOr<std::unique_ptr<CacheImpl>> CacheImpl::Create(
 
 CacheImpl::~CacheImpl() {
   // Redis's pending callbacks run (CANCELLED) while the store they touch
-  // is still here.
+  // is still here; the invalidation log's poller stops before.
+  store_->StopFollowing();
   redis_.reset();
 }
 

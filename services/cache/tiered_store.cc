@@ -42,7 +42,14 @@ TieredStore::TieredStore(L1Cache* l1, redis::RedisClient* redis)
           "Cache reads or writes that Redis could not serve (down, slow, "
           "corrupt entry); each was treated as a miss.")),
       l2_hits_(obs::MetricsRegistry::Default().counter(
-          "sluice_cache_l2_hits_total", "Cache hits served from Redis.")) {}
+          "sluice_cache_l2_hits_total", "Cache hits served from Redis.")) {
+  if (redis_ != nullptr) {
+    log_ = std::make_unique<InvalidationLog>(
+        redis_, [this](const std::string& tenant, const std::string& model) {
+          ForgetLocally(tenant, model);
+        });
+  }
+}
 
 std::string TieredStore::RedisKey(const std::string& key,
                                   const std::string& tenant,
@@ -68,9 +75,10 @@ void TieredStore::Get(const std::string& key, const std::string& tenant,
     if (answer.ok()) return done(*std::move(answer), "l1");
   }
   if (redis_ == nullptr) return done(std::nullopt, "");
+  const uint64_t generation = generation_.load();
   redis_->Eval(
       kGetWithTtl, {RedisKey(key, tenant, model)}, {},
-      [this, key, tenant, model, done = std::move(done)](
+      [this, key, tenant, model, generation, done = std::move(done)](
           absl::StatusOr<redis::RedisReply> reply) {
         if (!reply.ok() || reply->type != redis::RedisReply::Type::kArray ||
             reply->elements.size() != 2) {
@@ -95,7 +103,10 @@ void TieredStore::Get(const std::string& key, const std::string& tenant,
         entry->bytes = value.str;
         entry->expires = pttl > 0 ? now + absl::Milliseconds(pttl)
                                   : absl::InfiniteFuture();
-        l1_->Put(key, std::move(entry), now);
+        // Unless an invalidation came since the read began.
+        if (generation_.load() == generation) {
+          l1_->Put(key, std::move(entry), now);
+        }
         done(*std::move(answer), "l2");
       });
 }
@@ -125,12 +136,28 @@ bool TieredStore::Put(const std::string& key, const std::string& tenant,
   return true;
 }
 
+int64_t TieredStore::ForgetLocally(const std::string& tenant,
+                                   const std::string& model) {
+  ++generation_;
+  return l1_->Invalidate(tenant, model);
+}
+
 void TieredStore::Invalidate(const std::string& tenant, const std::string& model,
                              std::function<void(int64_t, int64_t)> done) {
-  int64_t l1 = l1_->Invalidate(tenant, model);
+  int64_t l1 = ForgetLocally(tenant, model);
   if (redis_ == nullptr) return done(l1, 0);
+  // L1 again once L2 is clear: a read between the two could have put an
+  // entry back from L2 (the generation keeps later ones out); then the
+  // other replicas.
   ScanAndDelete("0", RedisPattern(tenant, model), 0,
-                [l1, done = std::move(done)](int64_t l2) { done(l1, l2); });
+                [this, l1, tenant, model, done = std::move(done)](int64_t l2) {
+                  const int64_t again = ForgetLocally(tenant, model);
+                  if (log_ == nullptr) return done(l1 + again, l2);  // stopping
+                  log_->Append(tenant, model,
+                               [l1, again, l2, done](bool) {
+                                 done(l1 + again, l2);
+                               });
+                });
 }
 
 void TieredStore::ScanAndDelete(std::string cursor, std::string pattern,

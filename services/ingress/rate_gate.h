@@ -94,16 +94,16 @@ class RateGate {
   std::unique_ptr<SpendEstimator> spend_;
   absl::flat_hash_map<std::string, ratelimit::Limits> limits_;
   bool fail_closed_ = false;
-  // Settles limiter_ did not take, tried again. Before redis_: it outlives
-  // the Redis client's last callbacks (stopped first, in ~RateGate).
+  // Settles limiter_ did not take, tried again, and this replica's own
+  // limits, for requests admitted while the admission Redis cannot be
+  // reached and limits fail open: budgets and rates then hold per replica
+  // (budgets raised to metering's figures like Redis's) instead of not at
+  // all (null without Redis). Both before redis_: they outlive the Redis
+  // client's last callbacks (the retries are stopped first, in ~RateGate).
   std::unique_ptr<SettleRetries> settles_;
+  ratelimit::LimiterPtr fallback_;
   std::unique_ptr<redis::RedisClient> redis_;
   ratelimit::LimiterPtr limiter_;
-  // This replica's own limits, for requests admitted while the admission
-  // Redis cannot be reached and limits fail open: budgets and rates then
-  // hold per replica (budgets raised to metering's figures like Redis's)
-  // instead of not at all. Null without Redis.
-  ratelimit::LimiterPtr fallback_;
   routing::RouteTable routes_;
   tokenizer::TokenCounter counter_;
   std::unique_ptr<io::BoundedPool> counting_;  // last: stops first
