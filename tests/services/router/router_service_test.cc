@@ -296,11 +296,21 @@ router:
     EXPECT_EQ(response->route(), "b/deepseek-chat");
   }
   EXPECT_EQ(Requests(*sim_a_), 3);
-  // After the cooldown, one probe goes to a; it succeeds and closes it.
-  absl::SleepFor(opened + absl::Milliseconds(1100) - absl::Now());
-  absl::StatusOr<sluice::v1::ChatResponse> probe = Route(Ask("m", "hi"));
-  ASSERT_TRUE(probe.ok());
-  EXPECT_EQ(probe->route(), "a/deepseek-chat");
+  // Once the cooldown has passed (not before), one probe goes to a; it
+  // succeeds and closes the circuit. Asked until then, with a deadline.
+  std::string served;
+  absl::Time probed;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (served != "a/deepseek-chat" && absl::Now() < deadline) {
+    absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hi"));
+    ASSERT_TRUE(response.ok()) << response.status();
+    served = response->route();
+    probed = absl::Now();
+    if (served != "a/deepseek-chat") absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(served, "a/deepseek-chat") << "no probe after the cooldown";
+  // (opened was read just after the circuit opened.)
+  EXPECT_GE(probed - opened, absl::Milliseconds(900));
   EXPECT_EQ(Requests(*sim_a_), 4);
   EXPECT_EQ(CircuitGauge("a"), 0);  // closed
 }
