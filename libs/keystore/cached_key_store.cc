@@ -8,6 +8,13 @@
 #include "libs/keystore/key_secret.h"
 
 namespace sluice::keystore {
+namespace {
+
+absl::Status UnknownKey() {
+  return absl::NotFoundError("unknown or revoked API key");
+}
+
+}  // namespace
 
 CachedKeyStore::CachedKeyStore(KeyStorePtr store, Options options)
     : store_(std::move(store)), options_(std::move(options)) {
@@ -46,29 +53,32 @@ absl::StatusOr<NewKey> CachedKeyStore::Create(const std::string& tenant,
   return key;
 }
 
+std::optional<absl::StatusOr<KeyRecord>> CachedKeyStore::MemoryAnswer(
+    absl::string_view sha256_hex, bool take_token) {
+  if (!LooksLikeKeyHash(sha256_hex)) return UnknownKey();
+  absl::MutexLock lock(&mu_);
+  if (auto it = by_hash_.find(sha256_hex); it != by_hash_.end()) {
+    return it->second;
+  }
+  if (revoked_hashes_.contains(sha256_hex)) return UnknownKey();
+  if (loaded_ && !(take_token ? TakeLookupToken() : HasLookupToken())) {
+    return UnknownKey();
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<KeyRecord> CachedKeyStore::FindByHash(
     absl::string_view sha256_hex) {
-  if (!LooksLikeKeyHash(sha256_hex)) {
-    return absl::NotFoundError("unknown or revoked API key");
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    if (auto it = by_hash_.find(sha256_hex); it != by_hash_.end()) {
-      return it->second;
-    }
-    if (revoked_hashes_.contains(sha256_hex) ||
-        (loaded_ && !TakeLookupToken())) {
-      return absl::NotFoundError("unknown or revoked API key");
-    }
+  if (std::optional<absl::StatusOr<KeyRecord>> known =
+          MemoryAnswer(sha256_hex, /*take_token=*/true)) {
+    return *std::move(known);
   }
   absl::StatusOr<KeyRecord> found = store_->FindByHash(sha256_hex);
   if (found.ok()) {
     // A revocation applied since the lookup read the key wins; one not yet
     // polled is applied by the next poll (it has a later sequence).
     absl::MutexLock lock(&mu_);
-    if (revoked_ids_.contains(found->id)) {
-      return absl::NotFoundError("unknown or revoked API key");
-    }
+    if (revoked_ids_.contains(found->id)) return UnknownKey();
     Add(*found);
   }
   return found;
@@ -76,19 +86,8 @@ absl::StatusOr<KeyRecord> CachedKeyStore::FindByHash(
 
 std::optional<absl::StatusOr<KeyRecord>> CachedKeyStore::FindByHashInMemory(
     absl::string_view sha256_hex) {
-  if (!LooksLikeKeyHash(sha256_hex)) {
-    return absl::NotFoundError("unknown or revoked API key");
-  }
-  absl::MutexLock lock(&mu_);
-  if (auto it = by_hash_.find(sha256_hex); it != by_hash_.end()) {
-    return it->second;
-  }
-  // Refilled, not taken: FindByHash takes the token when it asks.
-  if (revoked_hashes_.contains(sha256_hex) ||
-      (loaded_ && !HasLookupToken())) {
-    return absl::NotFoundError("unknown or revoked API key");
-  }
-  return std::nullopt;
+  // The token is only looked at: FindByHash takes it when it asks.
+  return MemoryAnswer(sha256_hex, /*take_token=*/false);
 }
 
 absl::Status CachedKeyStore::Revoke(const std::string& id) {

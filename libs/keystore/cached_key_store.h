@@ -76,6 +76,10 @@ class CachedKeyStore : public KeyStore {
   void ApplyLocked(const std::vector<KeyRecord>& changes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Add(const KeyRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What memory says of a hash (nullopt: the store must be asked), taking
+  // a lookup token for that ask or only checking there is one.
+  std::optional<absl::StatusOr<KeyRecord>> MemoryAnswer(
+      absl::string_view sha256_hex, bool take_token) ABSL_LOCKS_EXCLUDED(mu_);
   void RefillLookupTokens() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool HasLookupToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TakeLookupToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
