@@ -26,6 +26,10 @@ namespace {
 constexpr std::chrono::seconds kLingerTime(2);
 // The first read of a request: how many bytes to ask for.
 constexpr size_t kFirstReadSize = 4096;
+// While a request is answered, the client's pipelined bytes are read ahead
+// (so that its leaving is still seen) up to this much; past it the watch
+// ends and they wait in the socket.
+constexpr size_t kMaxPipelinedBytes = 64 * 1024;
 
 Headers LowerCasedFields(const http::fields& fields) {
   Headers headers;
@@ -335,8 +339,16 @@ void Session::WatchForClientGone() {
         // A readiness with nothing to read (the reactor's, for bytes the
         // request read already took): keep watching.
         if (n < 0) return self->WatchForClientGone();
-        // n > 0: the client pipelined its next request; it is read after
-        // this response.
+        // The client pipelined its next request: its bytes go where the
+        // next read starts (all on this strand), and the watch goes on, so
+        // a client that leaves after pipelining is still seen.
+        if (self->buffer_.size() >= kMaxPipelinedBytes) return;
+        auto space = self->buffer_.prepare(kFirstReadSize);
+        ssize_t got = ::recv(self->stream_.socket().native_handle(),
+                             space.data(), space.size(), MSG_DONTWAIT);
+        if (got == 0) return self->Fail();
+        if (got > 0) self->buffer_.commit(static_cast<size_t>(got));
+        self->WatchForClientGone();
       });
 }
 

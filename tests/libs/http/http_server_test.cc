@@ -71,8 +71,8 @@ TEST(HttpServerTest, AnAnswerLaterWithAPipelinedRequestBehindIt) {
   ASSERT_TRUE(client.Send(MakeRequest("GET", "/first")));
   ResponseWriterPtr first = slot.Take();
   ASSERT_NE(first, nullptr);
-  // Pipelined while the first is being answered: the watch sees it (and
-  // ends); the connection stays.
+  // Pipelined while the first is being answered: the watch reads it ahead
+  // (for the next request) and goes on; the connection stays.
   ASSERT_TRUE(client.Send(MakeRequest("GET", "/second")));
   EXPECT_FALSE(client.WaitForClose(absl::Milliseconds(300)));
   first->Respond(200, {}, "one");
@@ -85,6 +85,27 @@ TEST(HttpServerTest, AnAnswerLaterWithAPipelinedRequestBehindIt) {
   std::optional<TestResponse> two = client.ReadResponse();
   ASSERT_TRUE(two.has_value());
   EXPECT_EQ(two->body, "two");
+}
+
+// A client that pipelines its next request and then leaves while the first
+// is still being answered is seen leaving (the watch used to end at the
+// first pipelined byte, so the answer ran to its end for nobody).
+TEST(HttpServerTest, AClientLeavingAfterPipeliningIsSeen) {
+  WriterSlot slot;
+  ServerPtr server = Start([&](Request request, ResponseWriterPtr writer) {
+    slot.Put(std::move(writer));
+  });
+  ASSERT_NE(server, nullptr);
+  TestClient client(server->port());
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/first")));
+  ResponseWriterPtr first = slot.Take();
+  ASSERT_NE(first, nullptr);
+  absl::Notification gone;
+  first->SetOnClientGone([&gone] { gone.Notify(); });
+  ASSERT_TRUE(client.Send(MakeRequest("GET", "/second")));
+  client.Close();
+  EXPECT_TRUE(gone.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(first->ClientGone());
 }
 
 TEST(HttpServerTest, GetAndPostRoundTrip) {
