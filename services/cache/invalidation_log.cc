@@ -83,7 +83,11 @@ void InvalidationLog::Poll() {
   }
   const int64_t number = reply->elements[0].integer;
   if (seen_ < 0) {
-    seen_ = number;  // what came before this replica held nothing of it
+    // What came before may concern entries this replica took in meanwhile
+    // (Redis was away, or this poll was late): forget them all, once.
+    forget_("", "");
+    seen_ = number;
+    following_ = true;
     return;
   }
   if (number == seen_) return;

@@ -8,6 +8,7 @@
 // while it is away; a poll missed is caught up by the next.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -33,6 +34,10 @@ class InvalidationLog {
                   absl::Duration poll = absl::Milliseconds(250));
   ~InvalidationLog();
 
+  // Whether a poll has answered: from then on every invalidation reaches
+  // this replica (before, its L1 is cleared whole at the first answer).
+  bool following() const { return following_.load(); }
+
   // Appends an invalidation; `done` gets whether Redis took it.
   void Append(const std::string& tenant, const std::string& model,
               std::function<void(bool)> done);
@@ -47,6 +52,7 @@ class InvalidationLog {
   const Forget forget_;
   const absl::Duration poll_;
   int64_t seen_ = -1;  // the log's number when last asked; -1: never
+  std::atomic<bool> following_{false};
   absl::Notification stop_;
   std::thread thread_;  // last: starts once the rest exists
 };

@@ -46,6 +46,10 @@ class TieredStore {
   // flight from putting what they read into L1 (they may predate it).
   // Returns the entries dropped.
   int64_t ForgetLocally(const std::string& tenant, const std::string& model);
+  // Whether other replicas' invalidations reach this one now (with Redis).
+  bool following_invalidations() const {
+    return log_ != nullptr && log_->following();
+  }
   // Stops following other replicas' invalidations (before Redis goes).
   void StopFollowing() { log_.reset(); }
 

@@ -71,6 +71,11 @@ TEST(CacheInvalidationTest, ReachesEveryReplicasL1) {
   ASSERT_TRUE(server.ok()) << server.status();
   Replica a((*server)->address());
   Replica b((*server)->address());
+  // Both have read the log once (their first answer clears L1 whole).
+  ASSERT_TRUE(WaitUntil([&] {
+    return a.store->following_invalidations() &&
+           b.store->following_invalidations();
+  }));
   ASSERT_TRUE(a.store->Put("k1", "acme", "m", Answer("one"), absl::Hours(1)));
   ASSERT_TRUE(a.store->Put("k2", "globex", "m", Answer("two"), absl::Hours(1)));
   // b reads both from Redis once, then from its own L1.
