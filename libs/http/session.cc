@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/http/request_head.h"
 #include "libs/http/writer_impl.h"
 
 namespace sluice::http::internal {
@@ -30,98 +31,6 @@ constexpr size_t kFirstReadSize = 4096;
 // (so that its leaving is still seen) up to this much; past it the watch
 // ends and they wait in the socket.
 constexpr size_t kMaxPipelinedBytes = 64 * 1024;
-
-Headers LowerCasedFields(const http::fields& fields) {
-  Headers headers;
-  for (const auto& field : fields) {
-    headers.emplace_back(
-        absl::AsciiStrToLower(absl::string_view(field.name_string().data(),
-                                                field.name_string().size())),
-        std::string(field.value()));
-  }
-  return headers;
-}
-
-// Best effort for the part of a head the parser has not consumed (it takes
-// the request line and each field as they arrive): the request line when
-// `request_line`, then complete header lines up to the first that does not
-// look like one.
-void ReadPartialHead(absl::string_view raw, bool request_line,
-                     RejectedRequest& out) {
-  size_t eol = raw.find("\r\n");
-  if (request_line) {
-    if (eol == absl::string_view::npos) return;
-    std::vector<absl::string_view> parts =
-        absl::StrSplit(raw.substr(0, eol), ' ');
-    if (parts.size() != 3 || parts[0].empty() || parts[1].empty() ||
-        !absl::StartsWith(parts[2], "HTTP/")) {
-      return;
-    }
-    out.method = std::string(parts[0]);
-    out.target = std::string(parts[1]);
-    raw.remove_prefix(eol + 2);
-    eol = raw.find("\r\n");
-  }
-  for (; eol != absl::string_view::npos && eol > 0; eol = raw.find("\r\n")) {
-    absl::string_view line = raw.substr(0, eol);
-    raw.remove_prefix(eol + 2);
-    size_t colon = line.find(':');
-    if (colon == absl::string_view::npos || colon == 0 ||
-        line.substr(0, colon).find_first_of(" \t") != absl::string_view::npos) {
-      return;
-    }
-    out.headers.emplace_back(
-        absl::AsciiStrToLower(line.substr(0, colon)),
-        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
-  }
-}
-
-// The body limit of a request to `target`: that of the longest prefix of its
-// path in body_limits_by_path_prefix, else max_body_bytes.
-uint64_t BodyLimitFor(const ServerOptions& options, absl::string_view target) {
-  absl::string_view path = target.substr(0, target.find('?'));
-  uint64_t limit = options.max_body_bytes;
-  std::optional<size_t> longest;
-  for (const auto& [prefix, prefix_limit] :
-       options.body_limits_by_path_prefix) {
-    if (absl::StartsWith(path, prefix) &&
-        (!longest.has_value() || prefix.size() > *longest)) {
-      longest = prefix.size();
-      limit = prefix_limit;
-    }
-  }
-  return limit;
-}
-
-uint64_t LargestBodyLimit(const ServerOptions& options) {
-  uint64_t largest = options.max_body_bytes;
-  for (const auto& [prefix, limit] : options.body_limits_by_path_prefix) {
-    largest = std::max(largest, limit);
-  }
-  return largest;
-}
-
-// Whether a head leaves no doubt about where its body ends (RFC 9112 6.3):
-// at most one Content-Length, of one value; Transfer-Encoding only alone and
-// only "chunked" (the one coding we decode). Anything else is the ground of
-// request smuggling behind a proxy that reads the length another way.
-bool BodyFramingIsUnambiguous(const http::fields& fields) {
-  int lengths = 0, encodings = 0;
-  for (const auto& field : fields) {
-    if (field.name() == http::field::content_length) {
-      ++lengths;
-      if (field.value().find(',') != beast::string_view::npos) return false;
-    } else if (field.name() == http::field::transfer_encoding) {
-      ++encodings;
-      absl::string_view value(field.value().data(), field.value().size());
-      if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(value),
-                                  "chunked")) {
-        return false;
-      }
-    }
-  }
-  return lengths <= 1 && encodings <= 1 && !(lengths == 1 && encodings == 1);
-}
 
 }  // namespace
 
@@ -279,16 +188,7 @@ void Session::OnRead(beast::error_code ec) {
   if (ec) return OnReadError(ec);
   http::request<http::string_body> message = parser_->release();
   keep_alive_ = message.keep_alive();
-  Request request;
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  size_t question = request.target.find('?');
-  request.path = request.target.substr(0, question);
-  if (question != std::string::npos) {
-    request.query = request.target.substr(question + 1);
-  }
-  request.headers = LowerCasedFields(message);
-  request.body = std::move(message.body());
+  Request request = RequestFromMessage(std::move(message));
   request.remote_address = remote_address_;
   writer_ = std::make_shared<WriterImpl>(weak_from_this());
   answering_hold_ = shared_from_this();

@@ -19,13 +19,6 @@ std::string BatchJson(const BatchRecord& batch);
 // {"object":"list","data":[...],"first_id","last_id","has_more"}.
 std::string BatchListJson(const std::vector<BatchRecord>& batches, bool has_more);
 
-// One entry of a failed batch's `errors`.
-struct BatchLineError {
-  std::string code;
-  std::string message;
-  std::string param;  // may be empty
-  int64_t line = 0;
-};
 std::string BatchErrorsJson(const std::vector<BatchLineError>& errors);
 
 }  // namespace sluice::ingress

@@ -6,14 +6,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "libs/codec/openai_codec.h"
+#include "services/ingress/batch_file.h"
 #include "services/ingress/batch_json.h"
 #include "services/ingress/job_line.h"
-#include "services/ingress/request_admission.h"
 #include "services/router/price_windows.h"
 #include "services/router/pricing.h"
 #include "spdlog/spdlog.h"
@@ -23,15 +21,6 @@ namespace {
 
 // Errors listed for a failed batch, at most (the first ones, by line).
 constexpr size_t kMaxListedErrors = 1000;
-
-// The lines of a JSONL file: "\n" or "\r\n" ends a line; a blank last line
-// is no line.
-std::vector<absl::string_view> SplitLines(absl::string_view content) {
-  std::vector<absl::string_view> lines = absl::StrSplit(content, '\n');
-  if (!lines.empty() && lines.back().empty()) lines.pop_back();
-  for (absl::string_view& line : lines) absl::ConsumeSuffix(&line, "\r");
-  return lines;
-}
 
 }  // namespace
 
@@ -190,63 +179,26 @@ absl::StatusOr<bool> BatchRunner::Step(BatchRecord& batch) {
 
 absl::Status BatchRunner::Validate(BatchRecord& batch) {
   absl::StatusOr<std::string> content = store_->FileContent(batch.tenant, batch.input_file_id);
-  std::vector<BatchLineError> errors;
-  std::vector<BatchLine> lines;
-  std::set<std::string> models;
+  BatchFile file;
   if (!content.ok()) {
     if (!absl::IsNotFound(content.status())) return content.status();
-    errors.push_back({"invalid_file", "The input file no longer exists.",
-                      "input_file_id", 0});
+    file.errors.push_back({"invalid_file", "The input file no longer exists.",
+                           "input_file_id", 0});
   } else {
-    absl::flat_hash_set<std::string> custom_ids;
-    int64_t line_no = 0;
-    for (absl::string_view text : SplitLines(*content)) {
-      ++line_no;
-      auto add_error = [&](std::string code, std::string message, std::string param) {
-        if (errors.size() < kMaxListedErrors) {
-          errors.push_back({std::move(code), std::move(message), std::move(param), line_no});
-        }
-      };
-      absl::StatusOr<JobLine> line = ParseJobLine(text);
-      if (!line.ok()) {
-        add_error("invalid_request", std::string(line.status().message()), "");
-        continue;
-      }
-      if (!custom_ids.insert(line->custom_id).second) {
-        add_error("duplicate_custom_id",
-                  absl::StrCat("The custom_id \"", line->custom_id,
-                               "\" appears more than once in this file."),
-                  "custom_id");
-        continue;
-      }
-      absl::StatusOr<sluice::v1::ChatRequest> request = codec::ParseChatRequest(line->body);
-      absl::Status valid = request.ok() ? ValidateChatRequest(*request) : request.status();
-      if (valid.ok() && request->stream()) {
-        valid = absl::InvalidArgumentError("batch requests cannot be streamed");
-      }
-      if (!valid.ok()) {
-        add_error("invalid_request", std::string(valid.message()), "body");
-        continue;
-      }
-      models.insert(request->model());
-      lines.push_back({line_no, std::move(line->custom_id), std::move(line->body)});
-    }
-    if (line_no == 0) {
-      errors.push_back({"empty_file", "The input file has no requests.", "input_file_id", 0});
-    }
+    file = ParseBatchFile(*content, kMaxListedErrors);
   }
   absl::Time now = clock_->Now();
-  if (!errors.empty()) {
+  if (!file.errors.empty()) {
     batch.status = kBatchFailed;
     batch.failed_at = now;
-    batch.errors_json = BatchErrorsJson(errors);
+    batch.errors_json = BatchErrorsJson(file.errors);
     return store_->UpdateBatch(batch, kBatchValidating);
   }
-  if (absl::Status added = store_->AddLines(batch.id, lines); !added.ok()) return added;
+  if (absl::Status added = store_->AddLines(batch.id, file.lines); !added.ok()) return added;
   batch.run_after = now;
   if (!batch.run_now && routes_ != nullptr) {
     std::vector<const sluice::v1::ModelSpec*> specs;
-    for (const std::string& model : models) {
+    for (const std::string& model : file.models) {
       absl::StatusOr<routing::RoutePlan> plan = routes_->Resolve(model, batch.tenant, "");
       if (!plan.ok()) continue;  // each such line fails on its own
       for (const routing::Candidate& candidate : plan->candidates) {

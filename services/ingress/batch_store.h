@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "services/ingress/batch_file.h"
 
 namespace sluice::ingress {
 
@@ -82,12 +83,6 @@ struct BatchRecord {
   int64_t cost_micro_usd = 0;  // what the lines were charged
   // What they would have been charged at the prices of submission time.
   int64_t cost_at_submission_micro_usd = 0;
-};
-
-struct BatchLine {
-  int64_t line_no = 0;  // 1-based, as in the input file
-  std::string custom_id;
-  std::string body;  // the request, as JSON text
 };
 
 // What one finished line adds to its batch.

@@ -43,30 +43,6 @@ std::string ClientRequestId(absl::string_view client_request_id_header,
   return "";
 }
 
-absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request) {
-  if (request.model().empty()) {
-    return status::InvalidRequest("you must provide a model parameter",
-                                  "model");
-  }
-  // A model name longer than any real one would be logged, echoed in
-  // errors and stored in usage events at whatever size the client sent.
-  if (request.model().size() > kMaxModelBytes) {
-    return status::InvalidRequest(
-        absl::StrCat("'model' must be at most ", kMaxModelBytes,
-                     " characters long; got ", request.model().size()),
-        "model");
-  }
-  if (request.messages().empty()) {
-    return status::InvalidRequest(
-        "'messages' must contain at least one message", "messages");
-  }
-  if (request.has_n() && request.n() != 1) {
-    return status::InvalidRequest(
-        absl::StrCat("Only n=1 is supported; got n=", request.n()), "n");
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Caller> AuthenticateHeaders(const ApiKeyAuth& auth,
                                            const RequestHeaders& headers) {
   if (!headers.key_sha256.empty()) {

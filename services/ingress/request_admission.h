@@ -11,16 +11,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "services/ingress/api_key_auth.h"
+#include "services/ingress/chat_request_rules.h"
 #include "services/ingress/request_record.h"
 #include "sluice/v1/chat.pb.h"
 
 namespace sluice::ingress {
-
-// The longest `model` accepted (real names are a few dozen characters).
-inline constexpr size_t kMaxModelBytes = 256;
-
-// Checks the semantic rules shared by both APIs (model, messages, n).
-absl::Status ValidateChatRequest(const sluice::v1::ChatRequest& request);
 
 // What a chat request brings besides its body (HTTP headers or gRPC
 // metadata).
