@@ -1,0 +1,3 @@
+
+m	
+userxz[[[[š{"model":"other"}

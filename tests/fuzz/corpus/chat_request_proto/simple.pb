@@ -1,0 +1,4 @@
+
+deepseek-chat
+
+userhi
