@@ -3,6 +3,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <algorithm>
+#include <atomic>
 #include <future>
 #include <memory>
 #include <thread>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/http/session.h"
+#include "libs/obs/metrics.h"
 #include "libs/process/thread_name.h"
 
 namespace sluice::http {
@@ -43,6 +46,21 @@ class SessionCount {
   absl::Mutex mu_;
   int live_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+obs::Gauge& OpenConnectionsGauge() {
+  static obs::Gauge& gauge = obs::MetricsRegistry::Default().gauge(
+      "sluice_http_connections_open",
+      "Client connections the HTTP API holds open.");
+  return gauge;
+}
+
+obs::Counter& ConnectionsOverCapCounter(absl::string_view outcome) {
+  return obs::MetricsRegistry::Default().counter(
+      "sluice_http_connections_over_cap_total",
+      "Connections that came while the HTTP API held server.max_connections: "
+      "answered 503 (outcome=answered) or closed at once (outcome=closed).",
+      {{"outcome", std::string(outcome)}});
+}
 
 class ServerImpl : public Server {
  public:
@@ -147,8 +165,27 @@ class ServerImpl : public Server {
         [this, alive = sessions_alive_.Join()](boost::system::error_code ec,
                                                tcp::socket socket) {
           if (ec) return;  // acceptor closed
+          bool over_cap = false;
+          if (options_.max_connections > 0) {
+            int64_t open = open_connections_.load(std::memory_order_relaxed);
+            if (open >= options_.max_connections +
+                            std::max(1, options_.max_connections / 8)) {
+              static obs::Counter& closed = ConnectionsOverCapCounter("closed");
+              closed.Increment();
+              boost::system::error_code ignored;
+              socket.close(ignored);
+              return Accept();
+            }
+            over_cap = open >= options_.max_connections;
+            if (over_cap) {
+              static obs::Counter& answered =
+                  ConnectionsOverCapCounter("answered");
+              answered.Increment();
+            }
+          }
           auto session = std::make_shared<internal::Session>(
-              std::move(socket), options_, handler_, sessions_alive_.Join());
+              std::move(socket), options_, handler_, sessions_alive_.Join(),
+              CountConnection(), over_cap);
           {
             absl::MutexLock lock(&mu_);
             if (stopped_ || draining_) return;
@@ -163,9 +200,20 @@ class ServerImpl : public Server {
         });
   }
 
+  // Held by a session for its connection's life.
+  std::shared_ptr<void> CountConnection() {
+    open_connections_.fetch_add(1, std::memory_order_relaxed);
+    OpenConnectionsGauge().Add(1);
+    return std::shared_ptr<void>(nullptr, [this](void*) {
+      open_connections_.fetch_sub(1, std::memory_order_relaxed);
+      OpenConnectionsGauge().Add(-1);
+    });
+  }
+
   const ServerOptions options_;
   const Handler handler_;
   SessionCount sessions_alive_;
+  std::atomic<int64_t> open_connections_{0};
   std::unique_ptr<asio::io_context> owned_io_;  // without options.io
   asio::io_context& io_;
   tcp::acceptor acceptor_;

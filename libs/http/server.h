@@ -134,6 +134,11 @@ struct ServerOptions {
   // a slower client gets 408 and the connection is closed.
   absl::Duration request_read_timeout = absl::Seconds(30);
   // (Either timeout: absl::InfiniteDuration() disables it.)
+  // Open connections held at most (0: no cap). Past it a new connection's
+  // first request gets 503 with Retry-After (reported to on_rejected) and
+  // the connection closes; past it by a further eighth, new connections are
+  // closed at once, so a flood cannot use up the process's file descriptors.
+  int max_connections = 0;
   // Called once per RejectedRequest, on an I/O thread (several may call it
   // at once), before the error is written. Not called when a connection is
   // closed without an answer (idle timeout, client gone). Must not block

@@ -35,13 +35,16 @@ constexpr size_t kMaxPipelinedBytes = 64 * 1024;
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
-                 const Handler& handler, std::shared_ptr<void> alive)
+                 const Handler& handler, std::shared_ptr<void> alive,
+                 std::shared_ptr<void> connection, bool over_cap)
     : stream_(std::move(socket)),
       options_(options),
       handler_(handler),
       largest_body_limit_(LargestBodyLimit(options)),
       read_timer_(stream_.get_executor()),
-      alive_(std::move(alive)) {}
+      alive_(std::move(alive)),
+      connection_(std::move(connection)),
+      over_cap_(over_cap) {}
 
 void Session::Start() {
   beast::error_code ignored;
@@ -118,6 +121,12 @@ void Session::OnHeader(beast::error_code ec) {
     return Reject(400, "invalid_request",
                   "Ambiguous request body length (Content-Length and "
                   "Transfer-Encoding)");
+  }
+  if (over_cap_) {
+    StopReadTimer();
+    return Reject(503, "too_many_connections",
+                  "The server holds as many connections as it may; retry "
+                  "shortly");
   }
   beast::string_view target = parser_->get().target();
   uint64_t limit =
@@ -444,11 +453,12 @@ void Session::RespondWithError(int status, const char* code,
   if (writer_ == nullptr) {
     writer_ = std::make_shared<WriterImpl>(weak_from_this());
   }
-  Respond(
-      writer_.get(), status, {{"content-type", "application/json"}},
-      absl::StrCat(R"({"error":{"message":")", message,
-                   R"(","type":"invalid_request_error","param":null,"code":")",
-                   code, "\"}}"));
+  Headers headers = {{"content-type", "application/json"}};
+  if (status == 503) headers.emplace_back("retry-after", "1");
+  Respond(writer_.get(), status, std::move(headers),
+          absl::StrCat(R"({"error":{"message":")", message, R"(","type":")",
+                       status >= 500 ? "server_error" : "invalid_request_error",
+                       R"(","param":null,"code":")", code, "\"}}"));
 }
 
 void Session::Fail() {

@@ -32,8 +32,12 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   // `options` and `handler` belong to the server, which outlives its
   // sessions: it waits for `alive` to go before it goes.
+  // `connection` is held for the connection's life (the server counts open
+  // connections by it); an `over_cap` session answers its first request
+  // 503 and closes.
   Session(asio::ip::tcp::socket socket, const ServerOptions& options,
-          const Handler& handler, std::shared_ptr<void> alive);
+          const Handler& handler, std::shared_ptr<void> alive,
+          std::shared_ptr<void> connection = nullptr, bool over_cap = false);
   void Start();
   // Thread-safe: closes the connection (server shutdown).
   void Close();
@@ -123,6 +127,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t chunk_bytes_ = 0;
   std::shared_ptr<std::array<char, 4096>> discard_;  // lingering close
   std::shared_ptr<void> alive_;  // the server's count of live sessions
+  std::shared_ptr<void> connection_;  // the server's count of connections
+  const bool over_cap_;
 };
 
 }  // namespace sluice::http::internal

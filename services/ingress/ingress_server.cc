@@ -1,5 +1,7 @@
 #include "services/ingress/ingress_server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -42,6 +44,18 @@ std::string UsageSpoolDir(const sluice::v1::Config& config) {
       .string();
 }
 
+// server.max_connections: as set, else half the open-file limit (the other
+// half for upstream connections, files and databases); negative: no cap.
+int MaxConnections(const sluice::v1::ServerConfig& server) {
+  if (server.max_connections() > 0) return server.max_connections();
+  if (server.max_connections() < 0) return 0;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) {
+    return 0;
+  }
+  return static_cast<int>(std::min<rlim_t>(files.rlim_cur / 2, 1 << 20));
+}
+
 // How often budget ledgers are raised to metering's settled spend.
 constexpr absl::Duration kSpendRefresh = absl::Seconds(30);
 
@@ -80,6 +94,7 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     options.max_header_bytes =
         static_cast<uint32_t>(config.server().max_header_bytes());
   }
+  options.max_connections = MaxConnections(config.server());
   options.idle_timeout =
       config::DurationOr(config.server().idle_timeout(), options.idle_timeout);
   options.request_read_timeout = config::DurationOr(

@@ -481,3 +481,57 @@ TEST_F(HttpServerLimitsTest, AnsweredRequestsNeverCallTheHook) {
 
 }  // namespace
 }  // namespace sluice::http
+
+namespace sluice::http {
+namespace {
+
+TEST_F(HttpServerLimitsTest, ConnectionsPastTheCapGet503ThenAreClosedAtOnce) {
+  ServerOptions options;
+  options.max_connections = 2;  // and one more that is answered 503
+  Start(options);
+  TestClient first(server_->port()), second(server_->port());
+  for (TestClient* client : {&first, &second}) {
+    ASSERT_TRUE(client->Send(MakeRequest("GET", "/a")));
+    std::optional<TestResponse> ok = client->ReadResponse();
+    ASSERT_TRUE(ok.has_value());
+    EXPECT_EQ(ok->status, 200);
+  }
+  // Both held (keep-alive): the next is over the cap, and the one after it
+  // past the margin too, which is closed without a word.
+  TestClient over(server_->port()), past(server_->port());
+  EXPECT_TRUE(past.WaitForClose());
+  ASSERT_TRUE(over.Send(MakeRequest("POST", "/v1/chat/completions", "{}")));
+  std::optional<TestResponse> refused = over.ReadResponse();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->headers["retry-after"], "1");
+  EXPECT_EQ(refused->headers["connection"], "close");
+  EXPECT_EQ(refused->body,
+            R"({"error":{"message":"The server holds as many connections as )"
+            R"(it may; retry shortly","type":"server_error","param":null,)"
+            R"("code":"too_many_connections"}})");
+  EXPECT_TRUE(over.WaitForClose());
+  std::vector<RejectedRequest> rejected = log_.WaitFor(1);
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].status, 503);
+  EXPECT_EQ(rejected[0].target, "/v1/chat/completions");
+  EXPECT_EQ(handler_calls_.load(), 2);
+
+  // The held ones are still served; once one goes, a newcomer is too (the
+  // server sees the close a moment later: until then it may still refuse).
+  ASSERT_TRUE(second.Send(MakeRequest("GET", "/b")));
+  ASSERT_TRUE(second.ReadResponse().has_value());
+  first.Close();
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  int status = 0;
+  while (status != 200 && absl::Now() < deadline) {
+    TestClient newcomer(server_->port());
+    if (!newcomer.Send(MakeRequest("GET", "/c"))) continue;
+    std::optional<TestResponse> answer = newcomer.ReadResponse();
+    status = answer.has_value() ? answer->status : 0;
+  }
+  EXPECT_EQ(status, 200);
+}
+
+}  // namespace
+}  // namespace sluice::http
