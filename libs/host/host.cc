@@ -126,7 +126,24 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(
   for (auto& service : host->services_) {
     if (absl::Status s = service->Serve(host->announce_); !s.ok()) return s;
   }
+  host->serving_ = true;
   return host;
+}
+
+int Host::metrics_port() const {
+  return metrics_server_ == nullptr ? 0 : metrics_server_->port();
+}
+
+absl::Status Host::Ready() const {
+  if (!serving_) return absl::UnavailableError("not serving");
+  // The services outlive the metrics listener (Shutdown stops it first).
+  for (size_t i = 0; i < services_.size(); ++i) {
+    if (absl::Status s = services_[i]->Ready(); !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat(hosted_names_[i], ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Host::StartListeners(const sluice::v1::Config& config) {
@@ -186,7 +203,7 @@ absl::Status Host::StartMetricsListener(const sluice::v1::Config& config) {
   options.port = static_cast<uint16_t>(port);
   options.io = &io_->context();
   absl::StatusOr<std::unique_ptr<http::Server>> server = http::StartServer(
-      options, [](http::Request request, http::ResponseWriterPtr writer) {
+      options, [this](http::Request request, http::ResponseWriterPtr writer) {
         if (request.method == "GET" && request.path == "/metrics") {
           writer->Respond(200,
                           {{"content-type", "text/plain; version=0.0.4"}},
@@ -194,6 +211,14 @@ absl::Status Host::StartMetricsListener(const sluice::v1::Config& config) {
         } else if (request.method == "GET" && request.path == "/health") {
           writer->Respond(200, {{"content-type", "application/json"}},
                           R"({"status":"ok"})");
+        } else if (request.method == "GET" && request.path == "/ready") {
+          // For load balancers and readiness probes: 503 while this
+          // process starts, drains or has a service that cannot serve.
+          absl::Status ready = Ready();
+          writer->Respond(ready.ok() ? 200 : 503,
+                          {{"content-type", "text/plain"}},
+                          ready.ok() ? std::string("ready\n")
+                                     : absl::StrCat(ready.message(), "\n"));
         } else {
           writer->Respond(404, {{"content-type", "text/plain"}}, "not found\n");
         }
@@ -252,6 +277,7 @@ Host::~Host() { Shutdown(); }
 void Host::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  serving_ = false;
   absl::Time deadline = absl::Now() + drain_timeout_;
   // The listeners stop taking calls and wait for theirs (cancelled at the
   // deadline) while the services drain, callers first.
