@@ -223,6 +223,43 @@ TEST_F(HostTest, ShutdownCancelsCallsStillRunningAfterTheDrainTimeout) {
   hosting->reset();
 }
 
+// A remote name that resolves to several addresses (a headless Service, a
+// scaled compose service) spreads its calls over all of them.
+TEST_F(HostTest, CallsSpreadOverEveryAddressOfARemoteService) {
+  auto other_sim = sim::Simulator::Start(sim::SimulatorOptions{});
+  ASSERT_TRUE(other_sim.ok()) << other_sim.status();
+  auto first = HostAdapters();
+  ASSERT_TRUE(first.ok()) << first.status();
+  config_.mutable_providers(0)->set_base_url(
+      absl::StrCat("http://127.0.0.1:", (*other_sim)->port(), "/v1"));
+  auto second = HostAdapters();
+  ASSERT_TRUE(second.ok()) << second.status();
+
+  sluice::v1::Config calling_config = config_;
+  auto* remote = calling_config.add_remotes();
+  remote->set_name("adapters");
+  remote->set_address(absl::StrCat("ipv4:127.0.0.1:", (*first)->internal_port(),
+                                   ",127.0.0.1:", (*second)->internal_port()));
+  auto calling =
+      Host::Start(calling_config, {{}, {adapters::AdaptersClientDefinition()}});
+  ASSERT_TRUE(calling.ok()) << calling.status();
+  auto* adapters =
+      (*calling)->components().Find<adapters::Adapters>("adapters");
+  ASSERT_NE(adapters, nullptr);
+  // (Calls go to the addresses connected so far: the second may take a
+  // few calls to join.)
+  int calls = 0;
+  while (calls < 100 && ((sim_->stats().requests == 0 ||
+                          (*other_sim)->stats().requests == 0))) {
+    absl::StatusOr<sluice::v1::ChatResponse> answer = Complete(*adapters);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    ++calls;
+  }
+  EXPECT_GT(sim_->stats().requests, 0);
+  EXPECT_GT((*other_sim)->stats().requests, 0) << "after " << calls << " calls";
+  EXPECT_EQ(sim_->stats().requests + (*other_sim)->stats().requests, calls);
+}
+
 using ::sluice::testing::HttpAnswer;
 using ::sluice::testing::HttpCall;
 
