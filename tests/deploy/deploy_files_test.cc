@@ -52,6 +52,7 @@ const Files& Read() {
     std::filesystem::create_directories(scratch);
     f->compose = ReadCompose(f->source);
     f->k8s = ReadK8s(f->source, scratch);
+    std::filesystem::remove_all(scratch);  // read as the pods were parsed
     return f;
   }();
   return *files;
