@@ -20,6 +20,10 @@ namespace {
 // Internal messages carry cached answers and whole requests: more room than
 // a client's body limit.
 constexpr int kInternalMessageBytes = 64 << 20;
+// Callers of the internal listener reconnect after this (calls in flight
+// finish first), and so resolve its name again: replicas added since
+// take calls too.
+constexpr int kInternalConnectionAgeMs = 2 * 60 * 1000;
 
 const ServiceDefinition* FindService(const HostDefinition& definition,
                                      absl::string_view name) {
@@ -84,6 +88,9 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(kInternalMessageBytes);
     args.SetMaxSendMessageSize(kInternalMessageBytes);
+    // Every address the name resolves to (the replicas behind a headless
+    // Service, a scaled compose service) takes calls, not only the first.
+    args.SetLoadBalancingPolicyName("round_robin");
     client->connect(host->components_,
                     grpc::CreateCustomChannel(
                         remote.address(), host->auth_->ChannelCredentials(),
@@ -126,7 +133,24 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(
   for (auto& service : host->services_) {
     if (absl::Status s = service->Serve(host->announce_); !s.ok()) return s;
   }
+  host->serving_ = true;
   return host;
+}
+
+int Host::metrics_port() const {
+  return metrics_server_ == nullptr ? 0 : metrics_server_->port();
+}
+
+absl::Status Host::Ready() const {
+  if (!serving_) return absl::UnavailableError("not serving");
+  // The services outlive the metrics listener (Shutdown stops it first).
+  for (size_t i = 0; i < services_.size(); ++i) {
+    if (absl::Status s = services_[i]->Ready(); !s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat(hosted_names_[i], ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Host::StartListeners(const sluice::v1::Config& config) {
@@ -140,13 +164,17 @@ absl::Status Host::StartListeners(const sluice::v1::Config& config) {
   // gRPC refuses a server with no services: a listener only where needed.
   auto listen = [](const std::string& address,
                    std::shared_ptr<grpc::ServerCredentials> credentials,
-                   int max_message_bytes,
+                   int max_message_bytes, int max_connection_age_ms,
                    const std::vector<grpc::Service*>& services, int* port,
                    std::unique_ptr<grpc::Server>* server) -> absl::Status {
     if (services.empty()) return absl::OkStatus();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address, std::move(credentials), port);
     builder.SetMaxReceiveMessageSize(max_message_bytes);
+    if (max_connection_age_ms > 0) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                                 max_connection_age_ms);
+    }
     for (grpc::Service* service : services) builder.RegisterService(service);
     *server = builder.BuildAndStart();
     if (*server == nullptr || *port == 0) {
@@ -159,15 +187,16 @@ absl::Status Host::StartListeners(const sluice::v1::Config& config) {
   if (absl::Status s = listen(
           server.grpc_listen().empty() ? "127.0.0.1:0" : server.grpc_listen(),
           grpc::InsecureServerCredentials(),
-          static_cast<int>(max_message_bytes_), public_services, &public_port_,
-          &public_server_);
+          static_cast<int>(max_message_bytes_), /*max_connection_age_ms=*/0,
+          public_services, &public_port_, &public_server_);
       !s.ok()) {
     return s;
   }
   return listen(server.internal_listen().empty() ? "127.0.0.1:0"
                                                  : server.internal_listen(),
                 auth_->ServerCredentials(), kInternalMessageBytes,
-                internal_services, &internal_port_, &internal_server_);
+                kInternalConnectionAgeMs, internal_services, &internal_port_,
+                &internal_server_);
 }
 
 absl::Status Host::StartMetricsListener(const sluice::v1::Config& config) {
@@ -186,7 +215,7 @@ absl::Status Host::StartMetricsListener(const sluice::v1::Config& config) {
   options.port = static_cast<uint16_t>(port);
   options.io = &io_->context();
   absl::StatusOr<std::unique_ptr<http::Server>> server = http::StartServer(
-      options, [](http::Request request, http::ResponseWriterPtr writer) {
+      options, [this](http::Request request, http::ResponseWriterPtr writer) {
         if (request.method == "GET" && request.path == "/metrics") {
           writer->Respond(200,
                           {{"content-type", "text/plain; version=0.0.4"}},
@@ -194,6 +223,14 @@ absl::Status Host::StartMetricsListener(const sluice::v1::Config& config) {
         } else if (request.method == "GET" && request.path == "/health") {
           writer->Respond(200, {{"content-type", "application/json"}},
                           R"({"status":"ok"})");
+        } else if (request.method == "GET" && request.path == "/ready") {
+          // For load balancers and readiness probes: 503 while this
+          // process starts, drains or has a service that cannot serve.
+          absl::Status ready = Ready();
+          writer->Respond(ready.ok() ? 200 : 503,
+                          {{"content-type", "text/plain"}},
+                          ready.ok() ? std::string("ready\n")
+                                     : absl::StrCat(ready.message(), "\n"));
         } else {
           writer->Respond(404, {{"content-type", "text/plain"}}, "not found\n");
         }
@@ -252,6 +289,7 @@ Host::~Host() { Shutdown(); }
 void Host::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  serving_ = false;
   absl::Time deadline = absl::Now() + drain_timeout_;
   // The listeners stop taking calls and wait for theirs (cancelled at the
   // deadline) while the services drain, callers first.

@@ -10,6 +10,7 @@
 // configured).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,7 +60,8 @@ class HostedService {
   // cancels the rest and waits for them to end. After it returns nothing
   // of the service runs (the host then destroys it).
   virtual void Drain(absl::Time deadline) {}
-  // Whether the service can take requests now (what /ready reports).
+  // Whether the service can take requests now (what /ready reports: the
+  // ingress HTTP API's, and the host's on server.metrics_listen).
   virtual absl::Status Ready() const { return absl::OkStatus(); }
 };
 
@@ -118,6 +120,8 @@ class Host {
 
   int public_port() const { return public_port_; }
   int internal_port() const { return internal_port_; }
+  // The port of server.metrics_listen's listener; 0 when none.
+  int metrics_port() const;
   const std::vector<std::string>& hosted() const { return hosted_names_; }
   // The operator's lines the services asked for (listening addresses...).
   const std::vector<std::string>& announcements() const { return announce_; }
@@ -129,8 +133,11 @@ class Host {
  private:
   Host() = default;
   absl::Status StartListeners(const sluice::v1::Config& config);
-  // Serves /metrics and /health on server.metrics_listen, when set.
+  // Serves /metrics, /health and /ready on server.metrics_listen, when set.
   absl::Status StartMetricsListener(const sluice::v1::Config& config);
+  // OK once every hosted service serves and says it is ready, until
+  // Shutdown begins; else why not.
+  absl::Status Ready() const;
   // Starts the process's tracer when its spans go anywhere (an OTLP
   // collector, metering).
   absl::Status StartTracing(const sluice::v1::Config& config,
@@ -154,6 +161,9 @@ class Host {
   std::vector<std::string> announce_;
   bool stopped_ = false;
   bool tracing_ = false;
+  // Every service serves, and Shutdown has not begun (read by /ready on an
+  // I/O thread).
+  std::atomic<bool> serving_{false};
 };
 
 }  // namespace sluice::host

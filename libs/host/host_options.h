@@ -15,7 +15,7 @@ namespace sluice::host {
 //   --services a,b         services hosted here (default: all)
 //   --http-listen H:P      --grpc-listen H:P (public)
 //   --internal-listen H:P  internal services
-//   --metrics-listen H:P   /metrics and /health on a listener of their own
+//   --metrics-listen H:P   /metrics, /health, /ready on a listener of their own
 //   --remote NAME=H:P      where a service not hosted here lives (repeatable)
 //   --kafka-brokers LIST   empty: in-process dev broker
 //   --sqlite-path FILE     metering store

@@ -3,6 +3,7 @@
 // the internal listener takes only calls that carry the shared secret.
 #include "libs/host/host.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 
@@ -16,6 +17,7 @@
 #include "services/worker/worker_service.h"
 #include "sluice/v1/adapter.grpc.pb.h"
 #include "tests/support/grpc_callback_queue.h"
+#include "tests/support/http_test_client.h"
 #include "tools/upstream-sim/simulator.h"
 
 namespace sluice::host {
@@ -219,6 +221,103 @@ TEST_F(HostTest, ShutdownCancelsCallsStillRunningAfterTheDrainTimeout) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   // A call after the drain is refused, not lost.
   hosting->reset();
+}
+
+// A remote name that resolves to several addresses (a headless Service, a
+// scaled compose service) spreads its calls over all of them.
+TEST_F(HostTest, CallsSpreadOverEveryAddressOfARemoteService) {
+  auto other_sim = sim::Simulator::Start(sim::SimulatorOptions{});
+  ASSERT_TRUE(other_sim.ok()) << other_sim.status();
+  auto first = HostAdapters();
+  ASSERT_TRUE(first.ok()) << first.status();
+  config_.mutable_providers(0)->set_base_url(
+      absl::StrCat("http://127.0.0.1:", (*other_sim)->port(), "/v1"));
+  auto second = HostAdapters();
+  ASSERT_TRUE(second.ok()) << second.status();
+
+  sluice::v1::Config calling_config = config_;
+  auto* remote = calling_config.add_remotes();
+  remote->set_name("adapters");
+  remote->set_address(absl::StrCat("ipv4:127.0.0.1:", (*first)->internal_port(),
+                                   ",127.0.0.1:", (*second)->internal_port()));
+  auto calling =
+      Host::Start(calling_config, {{}, {adapters::AdaptersClientDefinition()}});
+  ASSERT_TRUE(calling.ok()) << calling.status();
+  auto* adapters =
+      (*calling)->components().Find<adapters::Adapters>("adapters");
+  ASSERT_NE(adapters, nullptr);
+  // (Calls go to the addresses connected so far: the second may take a
+  // few calls to join.)
+  int calls = 0;
+  while (calls < 100 && ((sim_->stats().requests == 0 ||
+                          (*other_sim)->stats().requests == 0))) {
+    absl::StatusOr<sluice::v1::ChatResponse> answer = Complete(*adapters);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    ++calls;
+  }
+  EXPECT_GT(sim_->stats().requests, 0);
+  EXPECT_GT((*other_sim)->stats().requests, 0) << "after " << calls << " calls";
+  EXPECT_EQ(sim_->stats().requests + (*other_sim)->stats().requests, calls);
+}
+
+using ::sluice::testing::HttpAnswer;
+using ::sluice::testing::HttpCall;
+
+// A service whose readiness the test sets, and which reads the host's
+// /ready while it drains.
+class ProbedService final : public HostedService {
+ public:
+  struct State {
+    std::atomic<bool> ready{true};
+    std::string ready_url;
+    HttpAnswer while_draining;
+  };
+  explicit ProbedService(State* state) : state_(state) {}
+  absl::Status Ready() const override {
+    return state_->ready ? absl::OkStatus()
+                         : absl::UnavailableError("its store is down");
+  }
+  void Drain(absl::Time) override {
+    state_->while_draining = HttpCall("GET", state_->ready_url);
+  }
+
+ private:
+  State* state_;
+};
+
+TEST_F(HostTest, MetricsListenerSaysWhetherTheHostedServicesAreReady) {
+  ProbedService::State state;
+  config_.mutable_server()->set_metrics_listen("127.0.0.1:0");
+  auto hosting = Host::Start(
+      config_, {{{"probed", /*uses_kafka=*/false,
+                  [&state](HostEnvironment&)
+                      -> absl::StatusOr<std::unique_ptr<HostedService>> {
+                    return std::make_unique<ProbedService>(&state);
+                  }}},
+                {}});
+  ASSERT_TRUE(hosting.ok()) << hosting.status();
+  ASSERT_GT((*hosting)->metrics_port(), 0);
+  const std::string base =
+      absl::StrCat("http://127.0.0.1:", (*hosting)->metrics_port());
+  state.ready_url = base + "/ready";
+
+  HttpAnswer ready = HttpCall("GET", base + "/ready");
+  EXPECT_EQ(ready.status, 200) << ready.error << ready.body;
+  state.ready = false;
+  HttpAnswer not_ready = HttpCall("GET", base + "/ready");
+  EXPECT_EQ(not_ready.status, 503) << not_ready.error;
+  EXPECT_NE(not_ready.body.find("probed: its store is down"), std::string::npos)
+      << not_ready.body;
+  // Metrics and liveness do not depend on it.
+  EXPECT_EQ(HttpCall("GET", base + "/metrics").status, 200);
+  EXPECT_EQ(HttpCall("GET", base + "/health").status, 200);
+  state.ready = true;
+  EXPECT_EQ(HttpCall("GET", base + "/ready").status, 200);
+
+  // A draining process is taken out of load balancing at once.
+  (*hosting)->Shutdown();
+  EXPECT_EQ(state.while_draining.status, 503) << state.while_draining.error;
+  EXPECT_NE(state.while_draining.body.find("not serving"), std::string::npos);
 }
 
 }  // namespace
