@@ -245,14 +245,22 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   return gateway;
 }
 
-absl::Status Gateway::KillAndRestart() {
+absl::Status Gateway::KillAndRestart() { return StopAndRestart(SIGKILL); }
+
+absl::Status Gateway::TerminateAndRestart() { return StopAndRestart(SIGTERM); }
+
+absl::Status Gateway::StopAndRestart(int signal) {
   if (one_process_flags_.empty()) {
-    return absl::FailedPreconditionError("KillAndRestart: not a one-process gateway");
+    return absl::FailedPreconditionError("restart: not a one-process gateway");
   }
   Subprocess& old = *processes_[ingress_index_];
-  ::kill(old.pid(), SIGKILL);
+  ::kill(old.pid(), signal);
   absl::StatusOr<int> code = old.Wait(absl::Seconds(30));
   if (!code.ok()) return code.status();
+  if (signal == SIGTERM && *code != 0) {
+    return absl::InternalError(
+        absl::StrCat("sluice exited with ", *code, " after SIGTERM"));
+  }
   auto one = Serve(one_process_flags_);
   if (!one.ok()) return one.status();
   ingress_index_ = processes_.size() - 1;

@@ -110,6 +110,8 @@ class Gateway {
   // nothing flushed) and starts it again on the same config, broker and
   // databases; http_base() then names the new process.
   absl::Status KillAndRestart();
+  // The same after a graceful stop (SIGTERM): the process must exit 0.
+  absl::Status TerminateAndRestart();
   // Split layout: one more ingress process in front of the same router,
   // metering and cache (a replica); returns its HTTP base URL.
   absl::StatusOr<std::string> AddIngressReplica();
@@ -118,6 +120,7 @@ class Gateway {
   absl::StatusOr<std::vector<std::string>> IngressReplicas(int count);
 
  private:
+  absl::Status StopAndRestart(int signal);
   Gateway() = default;
   struct Listeners {
     std::string public_grpc;    // empty when it hosts no public service

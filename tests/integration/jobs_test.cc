@@ -256,6 +256,38 @@ TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
   EXPECT_LE(rerun, 64);
 }
 
+TEST_F(JobsTest, SigtermInTheMiddleOfAThousandJobsFinishesThemAndRunsNoneTwice) {
+  GatewayOptions options;
+  options.sim_ttft = absl::Milliseconds(50);  // jobs in flight when it stops
+  StartGateway(options);
+  constexpr int kJobs = 1000;
+  std::vector<std::string> lines;
+  for (int i = 0; i < kJobs; ++i) lines.push_back(Job(absl::StrCat("job-", i)));
+  Produce(lines, kDemoKey);
+
+  // A graceful stop in the middle: what it took runs to its result, its
+  // offsets are committed, and it exits 0; the restart takes the rest.
+  Consume("sluice.job-results", 100);
+  ASSERT_TRUE(gateway_->TerminateAndRestart().ok());
+
+  absl::Time deadline = absl::Now() + absl::Minutes(3);
+  std::map<std::string, std::vector<std::string>> results;
+  std::vector<std::pair<std::string, std::string>> messages;
+  while (absl::Now() < deadline) {
+    messages = Consume("sluice.job-results", 1);
+    results.clear();
+    for (const auto& [custom_id, line] : messages) results[custom_id].push_back(line);
+    if (results.size() >= static_cast<size_t>(kJobs)) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  ASSERT_EQ(results.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(Consume("sluice.jobs.dlq", 0).size(), 0u);
+  // Nothing ran twice upstream and each job has one result (a drained stop
+  // leaves no job half done, and no committed job is delivered again).
+  EXPECT_EQ(gateway_->UpstreamRequests(), kJobs);
+  EXPECT_EQ(messages.size(), static_cast<size_t>(kJobs));
+}
+
 TEST_F(JobsTest, JobsPastTheTenantsBudgetGetInsufficientQuotaResults) {
   // acme may spend 600 micro-USD; a line reserves 200 (20 tokens at
   // $10/Mtok) until its answer settles: a burst of ten admits three.
