@@ -72,7 +72,7 @@ tenants:
     api_key_sha256s: [DEMO_HASH]
   - name: acme
     api_key_sha256s: [ACME_HASH]
-    limits: ACME_LIMITS
+    limits: ACME_LIMITSEXTRA_TENANTS
 admin:
   api_key_sha256s: [ADMIN_HASH]
 keys: KEYS
@@ -107,6 +107,13 @@ logging:
                                    : absl::StrCat("\n  - ",
                                                   absl::StrJoin(
                                                       options.extra_models,
+                                                      "\n  - "))},
+                              {"EXTRA_TENANTS",
+                               options.extra_tenants.empty()
+                                   ? ""
+                                   : absl::StrCat("\n  - ",
+                                                  absl::StrJoin(
+                                                      options.extra_tenants,
                                                       "\n  - "))},
                               {"PRICES", options.deepseek_prices.empty()
                                              ? ""

@@ -55,6 +55,9 @@ struct GatewayOptions {
   // More catalog entries (flow-style YAML, one per element), e.g.
   // "{provider: sim, model: deepseek-reasoner, output_usd_per_mtok: 2}".
   std::vector<std::string> extra_models;
+  // More tenants (flow-style YAML, one per element), e.g.
+  // "{name: beta, api_key_sha256s: [<hash>]}".
+  std::vector<std::string> extra_tenants;
   // A GGUF the worker serves as model "local" (provider "local"); empty:
   // the worker has no model and routes to it fail over.
   std::string worker_model;
