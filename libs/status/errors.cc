@@ -1,10 +1,15 @@
 // Building error statuses and reading their OpenAI details back.
 #include "libs/status/errors.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace sluice::status {
 namespace {
@@ -219,6 +224,35 @@ std::string RedactSecrets(absl::string_view text) {
     }
   }
   return out;
+}
+
+std::string RedactValues(absl::string_view text,
+                         absl::Span<const std::string> secrets) {
+  std::vector<std::pair<absl::string_view, absl::string_view>> masks;
+  for (const std::string& secret : secrets) {
+    if (!secret.empty()) masks.emplace_back(secret, "***");
+  }
+  return absl::StrReplaceAll(text, masks);
+}
+
+absl::Status RedactValues(const absl::Status& status,
+                          absl::Span<const std::string> secrets) {
+  if (status.ok()) return status;
+  std::string message = RedactValues(status.message(), secrets);
+  bool changed = message != status.message();
+  absl::Status redacted(status.code(), message);
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    sluice::v1::Error error;
+    if (url != kErrorUrl || !error.ParseFromString(std::string(payload))) {
+      redacted.SetPayload(url, payload);
+      return;
+    }
+    std::string error_message = RedactValues(error.message(), secrets);
+    changed = changed || error_message != error.message();
+    error.set_message(std::move(error_message));
+    redacted.SetPayload(url, absl::Cord(error.SerializeAsString()));
+  });
+  return changed ? redacted : status;
 }
 
 }  // namespace sluice::status

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "sluice/v1/chat.pb.h"
 
 namespace sluice::status {
@@ -57,5 +58,15 @@ absl::Status StatusFromError(const sluice::v1::Error& error,
 // "sk-abc123" → "sk-***", "Bearer abc" → "Bearer ***", "x-api-key: k" →
 // "x-api-key: ***".
 std::string RedactSecrets(absl::string_view text);
+
+// Replaces every occurrence of each of `secrets` (values known to be
+// secret, such as the provider API keys sluice sends, whatever their shape)
+// in `text` with "***". Empty secrets are ignored.
+std::string RedactValues(absl::string_view text,
+                         absl::Span<const std::string> secrets);
+// `status` with RedactValues applied to its message and to its OpenAI
+// error's message; its code and other payloads are kept.
+absl::Status RedactValues(const absl::Status& status,
+                          absl::Span<const std::string> secrets);
 
 }  // namespace sluice::status

@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/host/cancel_binding.h"
+#include "libs/status/errors.h"
 #include "services/adapters/anthropic_provider.h"
+#include "services/adapters/api_key_ring.h"
 #include "services/adapters/openai_provider.h"
 #include "services/adapters/upstream_span.h"
 #include "services/adapters/worker_provider.h"
@@ -27,11 +29,13 @@ class TrackedStream final : public ChunkSink {
  public:
   TrackedStream(host::CallTracker::Ticket ticket,
                 std::shared_ptr<host::CancelBinding> binding, ChunkSink* out,
-                trace::ActiveSpan span)
+                trace::ActiveSpan span,
+                const std::vector<std::string>* provider_keys)
       : ticket_(std::move(ticket)),
         binding_(std::move(binding)),
         out_(out),
-        span_(std::move(span)) {}
+        span_(std::move(span)),
+        provider_keys_(provider_keys) {}
 
   // ChunkSink
   void Start(host::FlowPtr flow) override { out_->Start(std::move(flow)); }
@@ -46,6 +50,7 @@ class TrackedStream final : public ChunkSink {
   // tickets, every caller has its answer.
   void Done(absl::Status status) override {
     binding_->End();
+    status = status::RedactValues(status, *provider_keys_);
     EndUpstreamSpan(span_, status, usage_.has_value() ? &*usage_ : nullptr,
                     model_);
     out_->Done(std::move(status));
@@ -57,6 +62,7 @@ class TrackedStream final : public ChunkSink {
   std::shared_ptr<host::CancelBinding> binding_;
   ChunkSink* out_;
   trace::ActiveSpan span_;
+  const std::vector<std::string>* provider_keys_;
   std::string model_;
   std::optional<sluice::v1::Usage> usage_;
 };
@@ -90,6 +96,9 @@ absl::StatusOr<std::unique_ptr<AdaptersImpl>> AdaptersImpl::Create(
         continue;
     }
     adapters->providers_[provider.name()] = std::move(made);
+    for (std::string& key : ApiKeysFromEnv(provider)) {
+      adapters->provider_keys_.push_back(std::move(key));
+    }
   }
   return adapters;
 }
@@ -128,8 +137,10 @@ void AdaptersImpl::Complete(host::CallContextPtr context,
   call->span = StartUpstreamSpan(*context, request);
   CancelCall cancel = (*provider)->Complete(
       context, request,
-      [call](absl::StatusOr<sluice::v1::ChatResponse> result) {
+      [call, keys = &provider_keys_](
+          absl::StatusOr<sluice::v1::ChatResponse> result) {
         call->binding.End();
+        if (!result.ok()) result = status::RedactValues(result.status(), *keys);
         EndUpstreamSpan(call->span, result.status(),
                         result.ok() ? &result->usage() : nullptr,
                         result.ok() ? result->model() : std::string());
@@ -148,8 +159,9 @@ void AdaptersImpl::StreamComplete(host::CallContextPtr context,
   if (!provider.ok()) return sink->Done(provider.status());
   // Shared: the stream may end (and be gone) before Stream() returns.
   auto binding = std::make_shared<host::CancelBinding>(context);
-  auto* stream = new TrackedStream(std::move(ticket), binding, sink,
-                                   StartUpstreamSpan(*context, request));
+  auto* stream =
+      new TrackedStream(std::move(ticket), binding, sink,
+                        StartUpstreamSpan(*context, request), &provider_keys_);
   binding->Bind((*provider)->Stream(context, request, stream));
 }
 

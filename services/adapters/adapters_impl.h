@@ -1,10 +1,14 @@
 // The Adapters component as hosted in this process: one provider per
 // config entry, sharing one upstream HTTP client; each call is tracked so
-// that Drain() can wait for (or cancel) what is in flight.
+// that Drain() can wait for (or cancel) what is in flight. A provider's
+// error that quotes one of our provider API keys (some providers put the
+// key they were sent in their 401) never leaves here with it: every error
+// is masked before its span or its caller sees it.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -44,6 +48,8 @@ class AdaptersImpl final : public Adapters {
 
   upstream::HttpClientPtr client_;
   absl::flat_hash_map<std::string, ProviderPtr> providers_;
+  // Every provider's API keys, masked in errors.
+  std::vector<std::string> provider_keys_;
   host::CallTracker calls_;
 };
 

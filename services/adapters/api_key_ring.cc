@@ -13,6 +13,11 @@ ApiKeyRing::ApiKeyRing(std::vector<std::string> keys)
 
 std::shared_ptr<ApiKeyRing> ApiKeyRing::FromEnv(
     const sluice::v1::ProviderConfig& config) {
+  return std::make_shared<ApiKeyRing>(ApiKeysFromEnv(config));
+}
+
+std::vector<std::string> ApiKeysFromEnv(
+    const sluice::v1::ProviderConfig& config) {
   std::vector<std::string> names;
   if (!config.api_key_env().empty()) names.push_back(config.api_key_env());
   names.insert(names.end(), config.api_key_envs().begin(),
@@ -24,7 +29,7 @@ std::shared_ptr<ApiKeyRing> ApiKeyRing::FromEnv(
     if (std::find(keys.begin(), keys.end(), value) != keys.end()) continue;
     keys.emplace_back(value);
   }
-  return std::make_shared<ApiKeyRing>(std::move(keys));
+  return keys;
 }
 
 std::optional<ApiKeyRing::Key> ApiKeyRing::Pick(absl::Time now) {

@@ -27,8 +27,7 @@ class ApiKeyRing {
 
   explicit ApiKeyRing(std::vector<std::string> keys);
 
-  // Reads the variables the config names once: api_key_env first, then
-  // api_key_envs, skipping unset, empty and repeated keys.
+  // Reads the variables the config names once: ApiKeysFromEnv.
   static std::shared_ptr<ApiKeyRing> FromEnv(
       const sluice::v1::ProviderConfig& config);
 
@@ -56,6 +55,11 @@ class ApiKeyRing {
 };
 
 using ApiKeyRingPtr = std::shared_ptr<ApiKeyRing>;
+
+// The keys of the variables `config` names: api_key_env first, then
+// api_key_envs, skipping unset, empty and repeated keys.
+std::vector<std::string> ApiKeysFromEnv(
+    const sluice::v1::ProviderConfig& config);
 
 // An HttpCallbacks::on_head that rests `key` (the one a call used, if any)
 // when the answer is a 429.

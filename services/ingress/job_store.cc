@@ -1,6 +1,7 @@
 #include "services/ingress/job_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "libs/sqlite/sqlite_statement.h"
 #include "libs/status/errors.h"
 
@@ -30,7 +31,8 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path
 }
 
 std::string JobStore::JobId(absl::string_view tenant, absl::string_view custom_id) {
-  return absl::StrCat(tenant, "/", custom_id);
+  return absl::StrCat(absl::StrReplaceAll(tenant, {{"%", "%25"}, {"/", "%2F"}}),
+                      "/", custom_id);
 }
 
 absl::StatusOr<std::string> JobStore::FinishedResult(absl::string_view tenant,

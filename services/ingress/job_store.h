@@ -25,7 +25,10 @@ class JobStore {
   ~JobStore();
 
   // A job's id: its tenant and custom_id (another tenant's job of the same
-  // custom_id is another job).
+  // custom_id is another job). "tenant/custom_id", with any '%' and '/' of
+  // the tenant's name percent-encoded: the first '/' always ends the
+  // tenant, so tenant "a" with custom_id "b/x" is not tenant "a/b" with
+  // "x" (names without either character keep the ids they always had).
   static std::string JobId(absl::string_view tenant, absl::string_view custom_id);
 
   // The output line of the finished job `custom_id` of `tenant`: NOT_FOUND

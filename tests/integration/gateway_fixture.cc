@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "libs/hash/sha256.h"
 #include "tests/support/http_test_client.h"
 
@@ -44,11 +45,11 @@ providers:
     kind: openai
     base_url: http://127.0.0.1:SIM_PORT/v1
     timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
-    limits: SIM_LIMITS
+    limits: SIM_LIMITSKEY_ENV
   - name: sim-anthropic
     kind: anthropic
     base_url: http://127.0.0.1:SIM_PORT/v1
-    timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}
+    timeouts: {connect: 2s, first_token: 10s, stall: 1s, total: 30s}KEY_ENV
   - name: local
     kind: worker
     timeouts: {total: 60s}WORKER_POOL
@@ -71,18 +72,24 @@ tenants:
     api_key_sha256s: [DEMO_HASH]
   - name: acme
     api_key_sha256s: [ACME_HASH]
-    limits: ACME_LIMITS
+    limits: ACME_LIMITSEXTRA_TENANTS
 admin:
   api_key_sha256s: [ADMIN_HASH]
 keys: KEYS
 logging:
-  level: warn
+  level: LOG_LEVEL
 )yaml",
                              {{"SIM_PORT", std::to_string(sim_port)},
                               {"USAGE_TIMEOUT",
                                std::to_string(absl::ToInt64Milliseconds(
                                    options.usage_delivery_timeout))},
                               {"WORKER_POOL", pool},
+                              {"KEY_ENV", options.provider_api_key.empty()
+                                              ? ""
+                                              : absl::StrCat(
+                                                    "\n    api_key_env: ",
+                                                    kProviderKeyEnv)},
+                              {"LOG_LEVEL", options.log_level},
                               {"DRAIN", std::to_string(absl::ToInt64Milliseconds(
                                             options.drain_timeout))},
                               {"DEMO_HASH", hash::Sha256Hex(kDemoKey)},
@@ -100,6 +107,13 @@ logging:
                                    : absl::StrCat("\n  - ",
                                                   absl::StrJoin(
                                                       options.extra_models,
+                                                      "\n  - "))},
+                              {"EXTRA_TENANTS",
+                               options.extra_tenants.empty()
+                                   ? ""
+                                   : absl::StrCat("\n  - ",
+                                                  absl::StrJoin(
+                                                      options.extra_tenants,
                                                       "\n  - "))},
                               {"PRICES", options.deepseek_prices.empty()
                                              ? ""
@@ -123,6 +137,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   char pattern[] = "/tmp/sluice-it.XXXXXX";
   if (mkdtemp(pattern) == nullptr) return absl::InternalError("mkdtemp");
   gateway->dir_ = pattern;
+  if (options.capture_logs) {
+    gateway->capture_ = Subprocess::Capture::kStdoutAndStderr;
+  }
+  // Inherited by every process the gateway starts (the adapters read it).
+  if (!options.provider_api_key.empty()) {
+    setenv(kProviderKeyEnv, options.provider_api_key.c_str(), 1);
+  }
   gateway->sluice_binary_ = options.sluice_binary.empty()
                                 ? BuiltBinary("apps/sluice/sluice")
                                 : options.sluice_binary;
@@ -141,20 +162,25 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     sim_options.ttft = options.sim_ttft;
     sim_options.fill_to_max_tokens = options.sim_fill_to_max_tokens;
     sim_options.per_token = options.sim_per_token;
+    sim_options.required_api_key = options.provider_api_key;
     auto simulator = sim::Simulator::Start(sim_options);
     if (!simulator.ok()) return simulator.status();
     gateway->simulator_ = *std::move(simulator);
     sim_port = gateway->simulator_->port();
   } else {
-    auto sim = gateway->StartHelper(
-        {BuiltBinary("tools/upstream-sim/upstream-sim"), "--listen",
-         "127.0.0.1:0", "--latency-ttft-ms",
-         std::to_string(absl::ToInt64Milliseconds(options.sim_ttft)),
-         "--fill-to-max-tokens",
-         options.sim_fill_to_max_tokens ? "true" : "false",
-         "--latency-per-token-ms",
-         std::to_string(absl::ToInt64Milliseconds(options.sim_per_token))},
-        "upstream-sim listening on 127.0.0.1:");
+    std::vector<std::string> sim_argv = {
+        BuiltBinary("tools/upstream-sim/upstream-sim"), "--listen",
+        "127.0.0.1:0", "--latency-ttft-ms",
+        std::to_string(absl::ToInt64Milliseconds(options.sim_ttft)),
+        "--fill-to-max-tokens",
+        options.sim_fill_to_max_tokens ? "true" : "false",
+        "--latency-per-token-ms",
+        std::to_string(absl::ToInt64Milliseconds(options.sim_per_token))};
+    if (!options.provider_api_key.empty()) {
+      sim_argv.insert(sim_argv.end(), {"--api-key", options.provider_api_key});
+    }
+    auto sim = gateway->StartHelper(std::move(sim_argv),
+                                    "upstream-sim listening on 127.0.0.1:");
     if (!sim.ok()) return sim.status();
     if (!absl::SimpleAtoi(*sim, &sim_port)) {
       return absl::InternalError("upstream-sim printed no port");
@@ -175,7 +201,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
         ", slots: 2, slot_context: 1024, threads: 1}\n"
         "logging: {level: warn}\n");
     for (int i = 0; i < options.worker_processes; ++i) {
-      auto process = Subprocess::Start(
+      auto process = gateway->Spawn(
           {gateway->sluice_binary_, "serve", "--config", worker_config});
       if (!process.ok()) return process.status();
       gateway->processes_.push_back(*std::move(process));
@@ -269,9 +295,14 @@ absl::Status Gateway::StopAndRestart(int signal) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<Subprocess>> Gateway::Spawn(
+    std::vector<std::string> argv) const {
+  return Subprocess::Start(std::move(argv), capture_);
+}
+
 absl::StatusOr<std::string> Gateway::StartHelper(std::vector<std::string> argv,
                                                 absl::string_view prefix) {
-  auto process = Subprocess::Start(std::move(argv));
+  auto process = Spawn(std::move(argv));
   if (!process.ok()) return process.status();
   Subprocess& p = **process;
   processes_.push_back(*std::move(process));
@@ -286,7 +317,7 @@ absl::StatusOr<Gateway::Listeners> Gateway::Serve(
                                    "--config", config_path_, "--kafka-brokers",
                                    brokers_};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  auto process = Subprocess::Start(argv);
+  auto process = Spawn(argv);
   if (!process.ok()) return process.status();
   Subprocess& p = **process;
   processes_.push_back(*std::move(process));
@@ -343,6 +374,25 @@ int64_t Gateway::UpstreamRequests() const {
   absl::string_view rest = absl::string_view(stats.body).substr(at + 11);
   absl::SimpleAtoi(rest.substr(0, rest.find_first_of(",}")), &requests);
   return requests;
+}
+
+void Gateway::Stop() {
+  // Reverse order of start: ingress first.
+  for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) {
+    (*it)->Terminate();
+    (*it)->WaitForEndOfOutput(absl::Seconds(10)).IgnoreError();
+  }
+}
+
+std::string Gateway::Output() {
+  std::string out;
+  for (const auto& process : processes_) {
+    for (absl::string_view line :
+         absl::StrSplit(process->Output(), '\n', absl::SkipEmpty())) {
+      absl::StrAppend(&out, "[pid ", process->pid(), "] ", line, "\n");
+    }
+  }
+  return out;
 }
 
 Gateway::~Gateway() {

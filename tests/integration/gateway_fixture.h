@@ -23,6 +23,9 @@ inline constexpr char kAcmeKey[] = "sk-sluice-acme";
 inline constexpr char kAdminKey[] = "sk-sluice-admin";
 // The internal secret the split layout's processes share.
 inline constexpr char kInternalSecret[] = "sluice-test-internal-secret";
+// The environment variable the simulated providers' `api_key_env` names
+// when GatewayOptions::provider_api_key is set.
+inline constexpr char kProviderKeyEnv[] = "SLUICE_TEST_PROVIDER_KEY";
 
 struct GatewayOptions {
   // Appended to the generated config (top-level keys it does not set, such
@@ -52,6 +55,9 @@ struct GatewayOptions {
   // More catalog entries (flow-style YAML, one per element), e.g.
   // "{provider: sim, model: deepseek-reasoner, output_usd_per_mtok: 2}".
   std::vector<std::string> extra_models;
+  // More tenants (flow-style YAML, one per element), e.g.
+  // "{name: beta, api_key_sha256s: [<hash>]}".
+  std::vector<std::string> extra_tenants;
   // A GGUF the worker serves as model "local" (provider "local"); empty:
   // the worker has no model and routes to it fail over.
   std::string worker_model;
@@ -63,6 +69,15 @@ struct GatewayOptions {
   // How long a usage event waits in memory for the broker before it is
   // spooled to disk (kafka.usage_delivery_timeout); zero: the default.
   absl::Duration usage_delivery_timeout = absl::ZeroDuration();
+  // The providers sim and sim-anthropic send this API key (read from
+  // kProviderKeyEnv, which their `api_key_env` names and Start sets), and
+  // the simulator refuses requests without it; empty: no key at all.
+  std::string provider_api_key;
+  // The config's logging.level.
+  std::string log_level = "warn";
+  // Every process's stderr (its logs) is read with its stdout, for
+  // Gateway::Output(); otherwise it goes to the test's own stderr.
+  bool capture_logs = false;
 };
 
 // The config's `admission:` for limits shared in the Redis at `address`:
@@ -118,6 +133,15 @@ class Gateway {
   // Split layout: replicas until there are `count` ingress processes; the
   // HTTP base URLs of all of them, the first one first.
   absl::StatusOr<std::vector<std::string>> IngressReplicas(int count);
+  // The directory holding the config and every file the gateway writes
+  // (databases, spools).
+  const std::string& dir() const { return dir_; }
+  // Stops every process (ingress first), waiting for each to exit and for
+  // the last of its output; the gateway serves no more.
+  void Stop();
+  // What every process printed so far (with capture_logs, its logs too),
+  // each line prefixed with the pid of the process that printed it.
+  std::string Output();
 
  private:
   absl::Status StopAndRestart(int signal);
@@ -127,6 +151,9 @@ class Gateway {
     std::string internal_grpc;  // empty when it hosts no internal one
     std::string metrics;        // its /metrics URL, when it serves one
   };
+  // Starts `argv` with the output this gateway captures.
+  absl::StatusOr<std::unique_ptr<Subprocess>> Spawn(
+      std::vector<std::string> argv) const;
   // Starts `sluice serve` with `flags`; returns where it listens.
   absl::StatusOr<Listeners> Serve(std::vector<std::string> flags);
 
@@ -137,6 +164,7 @@ class Gateway {
 
   std::string dir_;
   std::string sluice_binary_;
+  Subprocess::Capture capture_ = Subprocess::Capture::kStdout;
   std::string brokers_;
   std::string config_path_;
   std::unique_ptr<sim::Simulator> simulator_;

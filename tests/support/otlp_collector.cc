@@ -70,6 +70,11 @@ int OtlpCollector::malformed() const {
   return malformed_;
 }
 
+std::string OtlpCollector::bodies() const {
+  absl::MutexLock lock(&mu_);
+  return bodies_;
+}
+
 bool OtlpCollector::WaitFor(
     const std::function<bool(const ReceivedSpan&)>& match,
     absl::Duration timeout) const {
@@ -85,6 +90,10 @@ bool OtlpCollector::WaitFor(
 
 void OtlpCollector::Receive(const http::Request& request,
                             http::ResponseWriter& writer) {
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StrAppend(&bodies_, request.body, "\n");
+  }
   rapidjson::Document body;
   body.Parse(request.body.data(), request.body.size());
   const bool well_formed =

@@ -40,6 +40,9 @@ class OtlpCollector {
   std::vector<ReceivedSpan> spans() const;
   // Requests that were not a well-formed OTLP JSON POST to /v1/traces.
   int malformed() const;
+  // Every request body received, as sent, one per line (whatever a test
+  // looks for in what left the gateway).
+  std::string bodies() const;
   // Waits until some span satisfies `match`, up to `timeout`.
   bool WaitFor(const std::function<bool(const ReceivedSpan&)>& match,
                absl::Duration timeout) const;
@@ -52,6 +55,7 @@ class OtlpCollector {
   mutable absl::Mutex mu_;
   std::vector<ReceivedSpan> spans_ ABSL_GUARDED_BY(mu_);
   int malformed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string bodies_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::testing

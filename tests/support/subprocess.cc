@@ -21,12 +21,15 @@ std::string BuiltBinary(absl::string_view relative_path) {
 }
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
-    std::vector<std::string> argv) {
+    std::vector<std::string> argv, Capture capture) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  if (capture == Capture::kStdoutAndStderr) {
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  }
   posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -155,6 +158,16 @@ int Subprocess::Terminate(absl::Duration grace) {
   exited_ = true;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   return exit_code_;
+}
+
+absl::Status Subprocess::WaitForEndOfOutput(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return eof_; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&ended), timeout)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(name_, ": its output did not end in time"));
+  }
+  return absl::OkStatus();
 }
 
 std::string Subprocess::Output() {

@@ -1,6 +1,7 @@
 // Runs one of our binaries as a child process for integration tests, reading
-// its stdout line by line so a test can wait for "listening on ..." with a
-// deadline. The child is terminated (SIGTERM, then SIGKILL) on destruction.
+// its stdout (and, when asked, its stderr: the logs) line by line so a test
+// can wait for "listening on ..." with a deadline. The child is terminated
+// (SIGTERM, then SIGKILL) on destruction.
 #pragma once
 
 #include "absl/strings/string_view.h"
@@ -19,8 +20,12 @@ namespace sluice::testing {
 
 class Subprocess {
  public:
+  // What the test reads: stdout alone (stderr goes to the test's own), or
+  // both in one stream of lines (a test that checks the logs).
+  enum class Capture { kStdout, kStdoutAndStderr };
+
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
-      std::vector<std::string> argv);
+      std::vector<std::string> argv, Capture capture = Capture::kStdout);
   ~Subprocess();
 
   // The first stdout line containing `needle`, waiting up to `timeout`.
@@ -32,6 +37,9 @@ class Subprocess {
   // Sends SIGTERM and waits; returns the exit code (-signal if killed).
   int Terminate(absl::Duration grace = absl::Seconds(10));
   std::string Output();
+  // Waits until the child's output has ended (it exited, and every line it
+  // wrote has been read), up to `timeout`.
+  absl::Status WaitForEndOfOutput(absl::Duration timeout);
   pid_t pid() const { return pid_; }
 
  private:

@@ -17,6 +17,7 @@ constexpr std::pair<Fault, absl::string_view> kNames[] = {
     {Fault::kTruncate, "truncate"},
     {Fault::kMalformed, "malformed"},
     {Fault::kCut, "cut"},
+    {Fault::kEchoKey, "echo-key"},
 };
 
 }  // namespace

@@ -24,10 +24,13 @@ enum class Fault {
   kMalformed,  // one invalid JSON event mid-stream; a plain body is cut
   kCut,        // a stream ends (chunked end) after some tokens, without
                // [DONE] / message_stop; a plain response is a reset
+  kEchoKey,    // 401 whose message quotes, whole, the API key the request
+               // sent (as some providers' errors do): a secret the gateway
+               // must keep out of what it says and records
 };
 
 // "none", "429", "500", "503", "529", "reset", "stall", "truncate",
-// "malformed", "cut"; nullopt for anything else.
+// "malformed", "cut", "echo-key"; nullopt for anything else.
 std::optional<Fault> ParseFault(absl::string_view name);
 absl::string_view FaultName(Fault fault);
 

@@ -78,12 +78,18 @@ bool Authorized(const http::Request& request, Api api, const std::string& key) {
   return request.Header("authorization") == absl::StrCat("Bearer ", key);
 }
 
-// The last 4 characters of the key a request sent (Bearer token or
-// x-api-key): enough for tests to tell keys apart, never the whole secret.
-std::string KeySuffix(const http::Request& request) {
+// The key a request sent (x-api-key, or the Bearer token).
+absl::string_view SentKey(const http::Request& request) {
   absl::string_view key = request.Header("x-api-key");
   absl::string_view auth = request.Header("authorization");
   if (key.empty() && absl::ConsumePrefix(&auth, "Bearer ")) key = auth;
+  return key;
+}
+
+// The last 4 characters of the key a request sent: enough for tests to tell
+// keys apart, never the whole secret.
+std::string KeySuffix(const http::Request& request) {
+  absl::string_view key = SentKey(request);
   return std::string(key.substr(key.size() - std::min<size_t>(key.size(), 4)));
 }
 
@@ -254,6 +260,10 @@ void Simulator::Chat(const http::Request& request,
     case Fault::k503:
     case Fault::k529:
       return fail(ServerError(fault), "Upstream failure (simulated).");
+    case Fault::kEchoKey:
+      return fail(
+          kBadKey,
+          absl::StrCat("Incorrect API key provided: ", SentKey(request), "."));
     case Fault::kReset:
       writer->Abort();
       stats_.Record(std::move(arrival), 0, 0);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "libs/keystore/key_secret.h"
 
 namespace sluice::keystore {
@@ -154,9 +155,24 @@ class PostgresTestDatabase : public TestDatabase {
     return absl::StrCat(base_dsn_, " options='-c search_path=", schema_, "'");
   }
 
+  // Every row of every table in the schema (the store's own, and any it
+  // may add), as text.
   absl::StatusOr<std::string> DumpAll() override {
-    return Exec(absl::StrCat("SELECT t::text FROM ", schema_, ".sluice_keys t"),
-                {});
+    absl::StatusOr<std::string> tables = Exec(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = $1 ORDER BY table_name",
+        {schema_});
+    if (!tables.ok()) return tables.status();
+    std::string out;
+    for (absl::string_view table :
+         absl::StrSplit(*tables, '\n', absl::SkipEmpty())) {
+      absl::StatusOr<std::string> rows = Exec(
+          absl::StrCat("SELECT t::text FROM ", schema_, ".\"", table, "\" t"),
+          {});
+      if (!rows.ok()) return rows.status();
+      absl::StrAppend(&out, "== ", table, "\n", *rows);
+    }
+    return out;
   }
 
   absl::StatusOr<std::string> StoredHash(const std::string& id) override {

@@ -1,6 +1,10 @@
 // Error statuses: their OpenAI details, the code → HTTP table, redaction.
 #include "libs/status/errors.h"
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/cord.h"
 #include "gtest/gtest.h"
 #include "libs/status/openai_error.h"
 
@@ -149,6 +153,36 @@ TEST(RedactSecretsTest, MasksKeysInsideFieldsAndSecretNamedValues) {
   EXPECT_EQ(RedactSecrets("api_keys are hashed; my_password_hint=x"),
             "api_keys are hashed; my_password_hint=x");
   EXPECT_EQ(RedactSecrets("prompt_tokens=12 apikey"), "prompt_tokens=12 apikey");
+}
+
+TEST(RedactValuesTest, MasksTheGivenValuesWhateverTheirShape) {
+  const std::vector<std::string> secrets = {"gsk_abc123", "AIzaSyXY", ""};
+  EXPECT_EQ(RedactValues("bad key gsk_abc123 (and AIzaSyXY).", secrets),
+            "bad key *** (and ***).");
+  EXPECT_EQ(RedactValues("key=gsk_abc123gsk_abc123", secrets), "key=******");
+  EXPECT_EQ(RedactValues("nothing here", secrets), "nothing here");
+  EXPECT_EQ(RedactValues("nothing here", {}), "nothing here");
+}
+
+TEST(RedactValuesTest, MasksAStatusAndItsOpenAIErrorKeepingTheRest) {
+  const std::vector<std::string> secrets = {"prov-key-42"};
+  absl::Status status = UpstreamError(
+      "upstream answered HTTP 401: Incorrect API key provided: prov-key-42.",
+      401, "invalid_request_error", "invalid_api_key");
+  status.SetPayload("type.example/other", absl::Cord("kept"));
+  absl::Status redacted = RedactValues(status, secrets);
+  EXPECT_EQ(redacted.code(), status.code());
+  EXPECT_EQ(redacted.message(),
+            "upstream answered HTTP 401: Incorrect API key provided: ***.");
+  sluice::v1::Error error = ErrorFromStatus(redacted);
+  EXPECT_EQ(error.message(), redacted.message());
+  EXPECT_EQ(error.http_status(), 502);
+  EXPECT_EQ(error.code(), "invalid_api_key");
+  EXPECT_EQ(redacted.GetPayload("type.example/other"), absl::Cord("kept"));
+  // Nothing to mask: the same status.
+  EXPECT_EQ(RedactValues(absl::OkStatus(), secrets), absl::OkStatus());
+  absl::Status clean = absl::UnavailableError("no key here");
+  EXPECT_EQ(RedactValues(clean, secrets), clean);
 }
 
 }  // namespace

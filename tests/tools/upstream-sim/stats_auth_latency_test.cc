@@ -79,6 +79,24 @@ TEST_F(SimTest, ApiKeyIsRequiredWhenSet) {
   EXPECT_EQ(sim_->stats().by_status[401], 3);
 }
 
+TEST_F(SimTest, EchoKeyFaultQuotesTheWholeKeySent) {
+  SimulatorOptions options;
+  options.required_api_key = "prov-key-0123456789";
+  Restart(options);
+  Reply openai = Chat(kRequest, {"Authorization: Bearer prov-key-0123456789",
+                                 "x-sim-fault: echo-key"});
+  EXPECT_EQ(openai.status, 401);
+  rapidjson::Document error = Json(openai.body);
+  EXPECT_EQ(Str(error["error"]["code"]), "invalid_api_key");
+  EXPECT_EQ(Str(error["error"]["message"]),
+            "Incorrect API key provided: prov-key-0123456789.");
+  Reply anthropic = Messages(
+      kRequest, {"x-api-key: prov-key-0123456789", "x-sim-fault: echo-key"});
+  EXPECT_EQ(anthropic.status, 401);
+  EXPECT_EQ(Str(Json(anthropic.body)["error"]["message"]),
+            "Incorrect API key provided: prov-key-0123456789.");
+}
+
 TEST_F(SimTest, TimeToFirstTokenIsHonoured) {
   absl::Time start = absl::Now();
   Reply reply = Chat(kStream, {"x-sim-ttft-ms: 150", "x-sim-token-ms: 10"});
