@@ -17,11 +17,16 @@ class Timer {
   // Calls `fire(true)` at `when`, or `fire(false)` soon after Cancel():
   // exactly once, on another thread. Once per Timer. The timer must stay
   // alive until `fire` has run (the owner's closure usually holds it).
+  // `fire` is destroyed as soon as it has run, so it may hold the timer's
+  // owner: grpc::Alarm keeps its callback until the alarm itself goes,
+  // which would otherwise make a cycle that nothing breaks.
   void Set(absl::Time when, absl::AnyInvocable<void(bool) &&> fire) {
     auto shared =
         std::make_shared<absl::AnyInvocable<void(bool) &&>>(std::move(fire));
-    alarm_.Set(absl::ToChronoTime(when),
-               [shared](bool fired) { std::move (*shared)(fired); });
+    alarm_.Set(absl::ToChronoTime(when), [shared](bool fired) {
+      auto run = std::move(*shared);
+      std::move(run)(fired);
+    });
   }
   void Cancel() { alarm_.Cancel(); }
 

@@ -696,12 +696,14 @@ void RouteCall::Deliver(const absl::Status& status) {
     absl::MutexLock lock(&flow_mu_);
     attempt_flow_.reset();
   }
-  if (stream_) {
-    out_->Done(status);
-  } else if (status.ok()) {
-    std::move(done_)(std::move(response_));
+  if (stream_) return out_->Done(status);
+  // What the caller's callback holds (for ingress, its call and that call's
+  // ticket) goes once it has run, not when this call is destroyed.
+  host::Callback<sluice::v1::ChatResponse> done = std::exchange(done_, nullptr);
+  if (status.ok()) {
+    std::move(done)(std::move(response_));
   } else {
-    std::move(done_)(status);
+    std::move(done)(status);
   }
 }
 

@@ -193,5 +193,48 @@ TEST(ShutdownTest, InFlightRequestsAreDrainedAndMeteredOnce) {
   }
 }
 
+// A request that failed upstream after retries (the router waited between
+// its attempts) has answered and left: a stop right after it has nothing
+// to wait for, exits 0 long before the drain timeout, and the request is
+// metered once. Runs the AddressSanitizer build when there is one, else
+// this build tree's sluice.
+TEST(ShutdownTest, StopAfterARetriedFailureDoesNotWaitForIt) {
+  const std::string binary = AsanBinary();
+  if (!binary.empty()) {
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+  }
+  GatewayOptions options;
+  options.sluice_binary = binary;
+  options.drain_timeout = absl::Seconds(8);
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  UsageEvents usage((*gateway)->brokers());
+
+  const std::string id = "shutdown-retried";
+  HttpAnswer answer = HttpCall(
+      "POST", (*gateway)->http_base() + "/v1/chat/completions",
+      {absl::StrCat("Authorization: Bearer ", kDemoKey),
+       "Content-Type: application/json", absl::StrCat("x-request-id: ", id)},
+      R"({"model":"deepseek-chat","max_tokens":20,)"
+      R"("messages":[{"role":"user","content":"x-sim-fault=500"}]})");
+  EXPECT_GE(answer.status, 500) << answer.body << answer.error;
+  EXPECT_GE((*gateway)->UpstreamRequests(), 2) << "the router did not retry";
+
+  absl::Time stop = absl::Now();
+  int exit_code = (*gateway)->ingress_process().Terminate(absl::Seconds(20));
+  absl::Duration stopping = absl::Now() - stop;
+  EXPECT_EQ(exit_code, 0) << (*gateway)->ingress_process().Output();
+  EXPECT_LT(stopping, options.drain_timeout)
+      << "the drain waited for a request that had answered";
+
+  int metered = 0;
+  for (const auto& event : usage.WaitFor({id})) {
+    if (event.client_request_id() != id) continue;
+    ++metered;
+    EXPECT_GE(event.status(), 500) << event.error_type();
+  }
+  EXPECT_EQ(metered, 1);
+}
+
 }  // namespace
 }  // namespace sluice::testing

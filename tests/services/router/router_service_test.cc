@@ -4,13 +4,16 @@
 // strategies, task classes, token counts and estimated usage.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/host/call_tracker.h"
 #include "libs/obs/metrics.h"
 #include "tests/services/router/router_fixture.h"
 
@@ -75,6 +78,47 @@ router:
   absl::StatusOr<sluice::v1::ChatResponse> response = Route(Ask("m", "hello"));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(Requests(*sim_a_), 1);
+}
+
+// A call that waited to retry lets go of what its caller gave it once it
+// has answered: the caller's context and callback, and with the callback
+// the caller's ticket (as ingress's unary calls hold theirs), so that the
+// caller's drain does not wait for a request that has ended.
+TEST_F(RouterTest, CallThatRetriedLetsGoOfItsCallerOnceItHasAnswered) {
+  StartAll(Config(R"yaml(
+routes:
+  - {model: m, provider: a, upstream_model: deepseek-chat}
+router:
+  retry: {max_attempts: 2, base_backoff: 10ms}
+)yaml"));
+  QueueFaults(*sim_a_, "500", 2);
+  host::CallTracker callers;
+  host::CallContextPtr context =
+      host::CallContext::Create({absl::Now() + absl::Seconds(30), "retried"});
+  std::weak_ptr<host::CallContext> weak_context = context;
+  auto ticket =
+      std::make_shared<host::CallTracker::Ticket>(callers.Enter(context));
+  ASSERT_TRUE(*ticket);
+  absl::Notification answered;
+  absl::Status status;
+  router_->Route(std::move(context), Ask("m", "hello"),
+                 [&answered, &status, ticket = std::move(ticket)](
+                     absl::StatusOr<sluice::v1::ChatResponse> answer) {
+                   status = answer.status();
+                   answered.Notify();
+                 });
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(Requests(*sim_a_), 2);  // retried after a wait
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while ((callers.in_flight() > 0 || !weak_context.expired()) &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(callers.in_flight(), 0u) << "the caller's ticket is still held";
+  EXPECT_TRUE(weak_context.expired()) << "the caller's context is still held";
+  host::CallTracker::Drained drained = callers.Drain(absl::Now());
+  EXPECT_EQ(drained.cancelled, 0);
 }
 
 constexpr char kFallbackRoute[] = R"yaml(
