@@ -91,6 +91,11 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(
     // Every address the name resolves to (the replicas behind a headless
     // Service, a scaled compose service) takes calls, not only the first.
     args.SetLoadBalancingPolicyName("round_robin");
+    // A restarted service is reachable again within a second: gRPC's
+    // default backoff (1 s growing to 120 s) would keep its callers failing
+    // long after it is back.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     client->connect(host->components_,
                     grpc::CreateCustomChannel(
                         remote.address(), host->auth_->ChannelCredentials(),

@@ -226,9 +226,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   } else {
     // The processes share the internal secret (inherited from here).
     setenv("SLUICE_INTERNAL_SECRET", kInternalSecret, 1);
-    auto metering = gateway->Serve({"--services", "metering", "--sqlite-path",
-                                    sqlite, "--metrics-listen", "127.0.0.1:0"});
+    std::vector<std::string> metering_flags = {
+        "--services", "metering", "--sqlite-path", sqlite, "--metrics-listen",
+        "127.0.0.1:0"};
+    auto metering = gateway->Serve(metering_flags);
     if (!metering.ok()) return metering.status();
+    gateway->Remember("metering", metering_flags, *metering);
     gateway->metrics_["metering"] = metering->metrics;
     // Every process that records spans sends them to metering (as a
     // deployment's shared config lists it among the remotes).
@@ -243,14 +246,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     }
     auto adapters = gateway->Serve(adapters_flags);
     if (!adapters.ok()) return adapters.status();
-    auto cache = gateway->Serve({"--services", "cache"});
+    gateway->Remember("adapters", adapters_flags, *adapters);
+    std::vector<std::string> cache_flags = {"--services", "cache"};
+    auto cache = gateway->Serve(cache_flags);
     if (!cache.ok()) return cache.status();
-    auto router = gateway->Serve({"--services", "router,scheduler", "--remote",
-                                  "adapters=" + adapters->internal_grpc,
-                                  "--remote", "cache=" + cache->internal_grpc,
-                                  "--remote", metering_remote,
-                                  "--metrics-listen", "127.0.0.1:0"});
+    gateway->Remember("cache", cache_flags, *cache);
+    std::vector<std::string> router_flags = {
+        "--services", "router,scheduler", "--remote",
+        "adapters=" + adapters->internal_grpc, "--remote",
+        "cache=" + cache->internal_grpc, "--remote", metering_remote,
+        "--metrics-listen", "127.0.0.1:0"};
+    auto router = gateway->Serve(router_flags);
     if (!router.ok()) return router.status();
+    gateway->Remember("router", router_flags, *router);
     gateway->metrics_["router"] = router->metrics;
     gateway->internal_grpc_ = router->internal_grpc;
     // (--sqlite-path puts ingress's job store beside metering's database,
@@ -334,6 +342,33 @@ absl::StatusOr<Gateway::Listeners> Gateway::Serve(
   std::string http = after("HTTP listening on ");
   if (!http.empty()) http_base_ = http;
   return listeners;
+}
+
+void Gateway::Remember(const std::string& service,
+                       std::vector<std::string> flags,
+                       const Listeners& listeners) {
+  services_[service] = {processes_.size() - 1, std::move(flags),
+                        listeners.internal_grpc};
+}
+
+absl::Status Gateway::KillAndRestartService(const std::string& service) {
+  auto it = services_.find(service);
+  if (it == services_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no process of its own hosts ", service));
+  }
+  SplitService& split = it->second;
+  Subprocess& old = *processes_[split.process];
+  ::kill(old.pid(), SIGKILL);
+  absl::StatusOr<int> code = old.Wait(absl::Seconds(30));
+  if (!code.ok()) return code.status();
+  // On the same internal address: its callers keep theirs.
+  std::vector<std::string> flags = split.flags;
+  flags.insert(flags.end(), {"--internal-listen", split.internal_grpc});
+  absl::StatusOr<Listeners> listeners = Serve(flags);
+  if (!listeners.ok()) return listeners.status();
+  split.process = processes_.size() - 1;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Gateway::AddIngressReplica() {

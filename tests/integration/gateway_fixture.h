@@ -127,6 +127,10 @@ class Gateway {
   absl::Status KillAndRestart();
   // The same after a graceful stop (SIGTERM): the process must exit 0.
   absl::Status TerminateAndRestart();
+  // Split layout: SIGKILLs the process of `service` ("router" (with the
+  // scheduler), "adapters", "cache", "metering") and starts it again on
+  // the same internal address, so its callers reach the new one.
+  absl::Status KillAndRestartService(const std::string& service);
   // Split layout: one more ingress process in front of the same router,
   // metering and cache (a replica); returns its HTTP base URL.
   absl::StatusOr<std::string> AddIngressReplica();
@@ -145,6 +149,15 @@ class Gateway {
 
  private:
   absl::Status StopAndRestart(int signal);
+  struct Listeners;
+  // Split layout: the process of `service`, its flags and internal address.
+  struct SplitService {
+    size_t process = 0;
+    std::vector<std::string> flags;
+    std::string internal_grpc;
+  };
+  void Remember(const std::string& service, std::vector<std::string> flags,
+                const Listeners& listeners);
   Gateway() = default;
   struct Listeners {
     std::string public_grpc;    // empty when it hosts no public service
@@ -180,6 +193,7 @@ class Gateway {
   std::vector<std::string> one_process_flags_;
   // Split layout: an ingress replica's flags (--remote, --sqlite-path).
   std::vector<std::string> ingress_remotes_;
+  std::map<std::string, SplitService> services_;
 };
 
 // Polls GET /v1/usage (as the demo tenant, or the tenant of `key`) until

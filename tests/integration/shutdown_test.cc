@@ -22,6 +22,7 @@
 #include "sluice/v1/gateway.grpc.pb.h"
 #include "sluice/v1/metering.pb.h"
 #include "tests/integration/gateway_fixture.h"
+#include "tests/integration/usage_events.h"
 #include "tests/support/http_test_client.h"
 
 namespace sluice::testing {
@@ -36,59 +37,6 @@ std::string AsanBinary() {
   const char* path = std::getenv("SLUICE_ASAN_SLUICE");
   return path == nullptr ? "" : path;
 }
-
-// Every usage event in the gateway's topic, by request id.
-class UsageEvents {
- public:
-  explicit UsageEvents(const std::string& brokers) {
-    kafka::ConsumerOptions options;
-    options.brokers = brokers;
-    options.group_id = "shutdown-test";
-    options.topics = {"sluice.usage"};
-    options.extra = {{"session.timeout.ms", "4500"},
-                     {"heartbeat.interval.ms", "300"},
-                     {"fetch.wait.max.ms", "50"}};
-    auto consumer = kafka::Consumer::Create(options);
-    EXPECT_TRUE(consumer.ok()) << consumer.status();
-    consumer_ = *std::move(consumer);
-    EXPECT_TRUE(consumer_
-                    ->Start([this](const kafka::Message& message) {
-                      sluice::v1::UsageEvent event;
-                      event.ParseFromString(message.value);
-                      absl::MutexLock lock(&mu_);
-                      events_.push_back(std::move(event));
-                      return absl::OkStatus();
-                    })
-                    .ok());
-  }
-  ~UsageEvents() { consumer_->Stop(); }
-
-  // Waits until every id in `ids` has an event, then a little longer to
-  // catch a second one.
-  std::vector<sluice::v1::UsageEvent> WaitFor(const std::set<std::string>& ids) {
-    absl::Time deadline = absl::Now() + absl::Seconds(45);
-    auto all_seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      std::set<std::string> seen;
-      for (const auto& event : events_) seen.insert(event.client_request_id());
-      for (const std::string& id : ids) {
-        if (!seen.contains(id)) return false;
-      }
-      return true;
-    };
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithDeadline(absl::Condition(&all_seen), deadline);
-    }
-    absl::SleepFor(absl::Seconds(1));
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-
- private:
-  std::unique_ptr<kafka::Consumer> consumer_;
-  absl::Mutex mu_;
-  std::vector<sluice::v1::UsageEvent> events_ ABSL_GUARDED_BY(mu_);
-};
 
 TEST(ShutdownTest, InFlightRequestsAreDrainedAndMeteredOnce) {
   const std::string binary = AsanBinary();
@@ -109,7 +57,7 @@ TEST(ShutdownTest, InFlightRequestsAreDrainedAndMeteredOnce) {
   options.drain_timeout = absl::Milliseconds(800);
   auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  UsageEvents usage((*gateway)->brokers());
+  UsageEvents usage((*gateway)->brokers(), "shutdown-test");
 
   std::set<std::string> ids;
   std::vector<std::thread> clients;
