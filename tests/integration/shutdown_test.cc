@@ -156,7 +156,7 @@ TEST(ShutdownTest, StopAfterARetriedFailureDoesNotWaitForIt) {
   options.drain_timeout = absl::Seconds(8);
   auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  UsageEvents usage((*gateway)->brokers());
+  UsageEvents usage((*gateway)->brokers(), "shutdown-test-retried");
 
   const std::string id = "shutdown-retried";
   HttpAnswer answer = HttpCall(
