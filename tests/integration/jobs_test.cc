@@ -89,6 +89,22 @@ class JobsTest : public ::testing::Test {
     return messages;
   }
 
+  // Polls the results topic (up to 3 minutes) until `jobs` custom_ids have
+  // a result; their result lines by custom_id, and every message read.
+  std::map<std::string, std::vector<std::string>> ResultsOfEveryJob(
+      int jobs, std::vector<std::pair<std::string, std::string>>& messages) {
+    absl::Time deadline = absl::Now() + absl::Minutes(3);
+    std::map<std::string, std::vector<std::string>> results;
+    while (absl::Now() < deadline) {
+      messages = Consume("sluice.job-results", 1);
+      results.clear();
+      for (const auto& [custom_id, line] : messages) results[custom_id].push_back(line);
+      if (results.size() >= static_cast<size_t>(jobs)) break;
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+    return results;
+  }
+
   std::unique_ptr<Gateway> gateway_;
   std::string dir_;
   int files_ = 0;
@@ -225,16 +241,9 @@ TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
   ASSERT_TRUE(gateway_->KillAndRestart().ok());
 
   // Every job ends with a result (or a dead letter, none expected here).
-  absl::Time deadline = absl::Now() + absl::Minutes(3);
-  std::map<std::string, std::vector<std::string>> results;
   std::vector<std::pair<std::string, std::string>> messages;
-  while (absl::Now() < deadline) {
-    messages = Consume("sluice.job-results", 1);
-    results.clear();
-    for (const auto& [custom_id, line] : messages) results[custom_id].push_back(line);
-    if (results.size() >= static_cast<size_t>(kJobs)) break;
-    absl::SleepFor(absl::Milliseconds(500));
-  }
+  std::map<std::string, std::vector<std::string>> results =
+      ResultsOfEveryJob(kJobs, messages);
   ASSERT_EQ(results.size(), static_cast<size_t>(kJobs));
   int redelivered = 0, rerun = 0;
   for (const auto& [custom_id, lines_of_job] : results) {
@@ -270,16 +279,9 @@ TEST_F(JobsTest, SigtermInTheMiddleOfAThousandJobsFinishesThemAndRunsNoneTwice) 
   Consume("sluice.job-results", 100);
   ASSERT_TRUE(gateway_->TerminateAndRestart().ok());
 
-  absl::Time deadline = absl::Now() + absl::Minutes(3);
-  std::map<std::string, std::vector<std::string>> results;
   std::vector<std::pair<std::string, std::string>> messages;
-  while (absl::Now() < deadline) {
-    messages = Consume("sluice.job-results", 1);
-    results.clear();
-    for (const auto& [custom_id, line] : messages) results[custom_id].push_back(line);
-    if (results.size() >= static_cast<size_t>(kJobs)) break;
-    absl::SleepFor(absl::Milliseconds(500));
-  }
+  std::map<std::string, std::vector<std::string>> results =
+      ResultsOfEveryJob(kJobs, messages);
   ASSERT_EQ(results.size(), static_cast<size_t>(kJobs));
   EXPECT_EQ(Consume("sluice.jobs.dlq", 0).size(), 0u);
   // Nothing ran twice upstream and each job has one result (a drained stop
