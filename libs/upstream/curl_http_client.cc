@@ -160,7 +160,7 @@ class CurlHttpClient : public HttpClient {
     // destroy the client on one of its io_context's threads.)
     std::promise<void> cleaned;
     asio::post(strand_, [this, &cleaned] {
-      stopped_ = true;
+      *stopped_ = true;
       std::vector<CallId> ids;
       for (auto& [id, t] : transfers_) ids.push_back(id);
       for (CallId id : ids) Finish(id, absl::CancelledError("client shut down"));
@@ -291,7 +291,7 @@ class CurlHttpClient : public HttpClient {
   }
 
   void Act(const std::shared_ptr<Socket>& socket, int event) {
-    if (stopped_) return;
+    if (*stopped_) return;
     int running = 0;
     curl_multi_socket_action(multi_, socket->fd, event, &running);
     Collect();
@@ -303,8 +303,8 @@ class CurlHttpClient : public HttpClient {
     curl_timer_.cancel();
     if (timeout_ms < 0) return;
     curl_timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-    curl_timer_.async_wait([this](boost::system::error_code ec) {
-      if (ec || stopped_) return;
+    curl_timer_.async_wait([this, stopped = stopped_](boost::system::error_code ec) {
+      if (*stopped || ec) return;  // stopped: the client may be gone
       int running = 0;
       curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
       Collect();
@@ -316,9 +316,10 @@ class CurlHttpClient : public HttpClient {
     if (deadlines_armed_ || transfers_.empty()) return;
     deadlines_armed_ = true;
     deadline_timer_.expires_after(kDeadlineTick);
-    deadline_timer_.async_wait([this](boost::system::error_code ec) {
+    deadline_timer_.async_wait([this, stopped = stopped_](boost::system::error_code ec) {
+      if (*stopped) return;  // the client may be gone: touch none of it
       deadlines_armed_ = false;
-      if (ec || stopped_) return;
+      if (ec) return;
       CheckDeadlines();
       ArmDeadlines();
     });
@@ -384,7 +385,7 @@ class CurlHttpClient : public HttpClient {
   }
 
   void Add(std::shared_ptr<Transfer> t) {
-    if (stopped_) {
+    if (*stopped_) {
       t->Done(absl::CancelledError("client shut down"));
       return;
     }
@@ -432,7 +433,7 @@ class CurlHttpClient : public HttpClient {
   void Recycle(Transfer& t) {
     // A handle curl still holds paused is not reused: its kept bytes must
     // never reach the next transfer.
-    if (t.easy == nullptr || t.paused || stopped_ ||
+    if (t.easy == nullptr || t.paused || *stopped_ ||
         idle_easy_.size() >= kMaxIdleEasyHandles) {
       return;
     }
@@ -510,7 +511,10 @@ class CurlHttpClient : public HttpClient {
   asio::steady_timer curl_timer_;
   asio::steady_timer deadline_timer_;
   bool deadlines_armed_ = false;
-  bool stopped_ = false;
+  // Set on the strand by the destructor. A timer's handler holds it: on a
+  // shared io_context a cancelled (or already expired) wait's handler runs
+  // after the destructor has returned, and must then touch nothing else.
+  const std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
   std::unordered_map<CallId, std::shared_ptr<Transfer>> transfers_;
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::vector<CURL*> idle_easy_;
