@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <map>
 #include <set>
 #include <memory>
@@ -87,6 +88,27 @@ class JobsTest : public ::testing::Test {
     ADD_FAILURE() << topic << " never held " << count << " messages (it has "
                   << messages.size() << ")";
     return messages;
+  }
+
+  static constexpr int kJobs = 1000;
+
+  // Starts a gateway (jobs in flight take 50 ms upstream), sends kJobs
+  // jobs, calls `restart` once 100 have results, then waits for every
+  // job's result (ResultsOfEveryJob).
+  std::map<std::string, std::vector<std::string>> RestartInTheMiddleOfJobs(
+      const std::function<absl::Status()>& restart,
+      std::vector<std::pair<std::string, std::string>>& messages) {
+    GatewayOptions options;
+    options.sim_ttft = absl::Milliseconds(50);
+    StartGateway(options);
+    std::vector<std::string> lines;
+    for (int i = 0; i < kJobs; ++i) lines.push_back(Job(absl::StrCat("job-", i)));
+    Produce(lines, kDemoKey);
+    Consume("sluice.job-results", 100);
+    absl::Status restarted = restart();
+    EXPECT_TRUE(restarted.ok()) << restarted;
+    if (!restarted.ok()) return {};
+    return ResultsOfEveryJob(kJobs, messages);
   }
 
   // Polls the results topic (up to 3 minutes) until `jobs` custom_ids have
@@ -228,22 +250,11 @@ TEST_F(JobsTest, AJobSentAgainIsAnsweredFromItsStoredResult) {
 }
 
 TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
-  GatewayOptions options;
-  options.sim_ttft = absl::Milliseconds(50);  // jobs in flight when it dies
-  StartGateway(options);
-  constexpr int kJobs = 1000;
-  std::vector<std::string> lines;
-  for (int i = 0; i < kJobs; ++i) lines.push_back(Job(absl::StrCat("job-", i)));
-  Produce(lines, kDemoKey);
-
   // Some have results, most do not: kill it without a chance to drain.
-  Consume("sluice.job-results", 100);
-  ASSERT_TRUE(gateway_->KillAndRestart().ok());
-
   // Every job ends with a result (or a dead letter, none expected here).
   std::vector<std::pair<std::string, std::string>> messages;
   std::map<std::string, std::vector<std::string>> results =
-      ResultsOfEveryJob(kJobs, messages);
+      RestartInTheMiddleOfJobs([this] { return gateway_->KillAndRestart(); }, messages);
   ASSERT_EQ(results.size(), static_cast<size_t>(kJobs));
   int redelivered = 0, rerun = 0;
   for (const auto& [custom_id, lines_of_job] : results) {
@@ -266,22 +277,11 @@ TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
 }
 
 TEST_F(JobsTest, SigtermInTheMiddleOfAThousandJobsFinishesThemAndRunsNoneTwice) {
-  GatewayOptions options;
-  options.sim_ttft = absl::Milliseconds(50);  // jobs in flight when it stops
-  StartGateway(options);
-  constexpr int kJobs = 1000;
-  std::vector<std::string> lines;
-  for (int i = 0; i < kJobs; ++i) lines.push_back(Job(absl::StrCat("job-", i)));
-  Produce(lines, kDemoKey);
-
   // A graceful stop in the middle: what it took runs to its result, its
   // offsets are committed, and it exits 0; the restart takes the rest.
-  Consume("sluice.job-results", 100);
-  ASSERT_TRUE(gateway_->TerminateAndRestart().ok());
-
   std::vector<std::pair<std::string, std::string>> messages;
   std::map<std::string, std::vector<std::string>> results =
-      ResultsOfEveryJob(kJobs, messages);
+      RestartInTheMiddleOfJobs([this] { return gateway_->TerminateAndRestart(); }, messages);
   ASSERT_EQ(results.size(), static_cast<size_t>(kJobs));
   EXPECT_EQ(Consume("sluice.jobs.dlq", 0).size(), 0u);
   // Nothing ran twice upstream and each job has one result (a drained stop
