@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/http/session.h"
+#include "libs/http/tls_context.h"
 #include "libs/obs/metrics.h"
 #include "libs/process/thread_name.h"
 
@@ -76,6 +77,14 @@ class ServerImpl : public Server {
   ~ServerImpl() override { Shutdown(); }
 
   absl::Status Listen() {
+    if (!options_.tls_certificate_file.empty() ||
+        !options_.tls_private_key_file.empty()) {
+      absl::StatusOr<std::unique_ptr<asio::ssl::context>> tls =
+          ServerTlsContext(options_.tls_certificate_file,
+                           options_.tls_private_key_file);
+      if (!tls.ok()) return tls.status();
+      tls_ = *std::move(tls);
+    }
     boost::system::error_code ec;
     auto address = asio::ip::make_address(options_.host, ec);
     if (ec)
@@ -185,7 +194,7 @@ class ServerImpl : public Server {
           }
           auto session = std::make_shared<internal::Session>(
               std::move(socket), options_, handler_, sessions_alive_.Join(),
-              CountConnection(), over_cap);
+              CountConnection(), over_cap, tls_.get());
           {
             absl::MutexLock lock(&mu_);
             if (stopped_ || draining_) return;
@@ -214,6 +223,7 @@ class ServerImpl : public Server {
   const Handler handler_;
   SessionCount sessions_alive_;
   std::atomic<int64_t> open_connections_{0};
+  std::unique_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   std::unique_ptr<asio::io_context> owned_io_;  // without options.io
   asio::io_context& io_;
   tcp::acceptor acceptor_;

@@ -144,6 +144,10 @@ struct ServerOptions {
   // closed without an answer (idle timeout, client gone). Must not block
   // or throw.
   std::function<void(const RejectedRequest&)> on_rejected;
+  // HTTPS: a PEM certificate chain and its PEM private key, read once by
+  // StartServer; both empty: plain HTTP. TLS 1.2 and 1.3 only.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
 };
 
 class Server {

@@ -8,6 +8,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -36,8 +37,9 @@ constexpr size_t kMaxPipelinedBytes = 64 * 1024;
 
 Session::Session(asio::ip::tcp::socket socket, const ServerOptions& options,
                  const Handler& handler, std::shared_ptr<void> alive,
-                 std::shared_ptr<void> connection, bool over_cap)
-    : stream_(std::move(socket)),
+                 std::shared_ptr<void> connection, bool over_cap,
+                 asio::ssl::context* tls)
+    : stream_(std::move(socket), tls),
       options_(options),
       handler_(handler),
       largest_body_limit_(LargestBodyLimit(options)),
@@ -51,8 +53,23 @@ void Session::Start() {
   stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   auto remote = stream_.socket().remote_endpoint(ignored);
   if (!ignored) remote_address_ = remote.address().to_string();
-  asio::dispatch(stream_.get_executor(),
-                 [self = shared_from_this()] { self->DoRead(); });
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->stream_.tls() != nullptr) return self->Handshake();
+    self->DoRead();
+  });
+}
+
+void Session::Handshake() {
+  ArmReadTimer(options_.request_read_timeout, /*idle=*/true);
+  stream_.tls()->async_handshake(
+      asio::ssl::stream_base::server,
+      [self = shared_from_this()](beast::error_code ec) {
+        if (self->closed_) return;
+        self->StopReadTimer();
+        // Not TLS, or a certificate the client refused: nothing to answer.
+        if (ec) return self->Fail();
+        self->DoRead();
+      });
 }
 
 void Session::Close() {
@@ -76,10 +93,17 @@ bool Session::Current(const WriterImpl* from) const {
 
 void Session::DoRead() {
   if (closed_) return;
+  if (tls_read_ahead_) {
+    // The watch's TLS read is still out: the request read starts when it
+    // ends. Meanwhile the connection is idle like any other.
+    read_after_read_ahead_ = true;
+    ArmReadTimer(options_.idle_timeout, /*idle=*/true);
+    return;
+  }
   parser_.emplace();
   parser_->body_limit(largest_body_limit_);
   parser_->header_limit(options_.max_header_bytes);
-  stream_.expires_never();  // reads are timed by read_timer_
+  stream_.tcp().expires_never();  // reads are timed by read_timer_
   read_timed_out_ = false;
   // A pipelined request may have arrived with the previous one.
   if (buffer_.size() > 0) return ReadRequest();
@@ -174,7 +198,7 @@ void Session::ArmReadTimer(absl::Duration limit, bool idle) {
     }
     if (idle) return self->Fail();
     self->read_timed_out_ = true;
-    self->stream_.cancel();  // OnHeader or OnRead answers 408
+    self->stream_.tcp().cancel();  // OnHeader or OnRead answers 408
   });
 }
 
@@ -185,9 +209,9 @@ void Session::StopReadTimer() {
 
 void Session::ArmWriteTimeout() {
   if (options_.idle_timeout == absl::InfiniteDuration()) {
-    stream_.expires_never();
+    stream_.tcp().expires_never();
   } else {
-    stream_.expires_after(absl::ToChronoNanoseconds(options_.idle_timeout));
+    stream_.tcp().expires_after(absl::ToChronoNanoseconds(options_.idle_timeout));
   }
 }
 
@@ -248,6 +272,7 @@ void Session::WatchForClientGone() {
         // A readiness with nothing to read (the reactor's, for bytes the
         // request read already took): keep watching.
         if (n < 0) return self->WatchForClientGone();
+        if (self->stream_.tls() != nullptr) return self->ReadAheadThroughTls();
         // The client pipelined its next request: its bytes go where the
         // next read starts (all on this strand), and the watch goes on, so
         // a client that leaves after pipelining is still seen.
@@ -258,6 +283,28 @@ void Session::WatchForClientGone() {
         if (got == 0) return self->Fail();
         if (got > 0) self->buffer_.commit(static_cast<size_t>(got));
         self->WatchForClientGone();
+      });
+}
+
+void Session::ReadAheadThroughTls() {
+  if (buffer_.size() >= kMaxPipelinedBytes) return;
+  tls_read_ahead_ = true;
+  stream_.tls()->async_read_some(
+      buffer_.prepare(kFirstReadSize),
+      [self = shared_from_this(), writer = std::weak_ptr<WriterImpl>(writer_)](
+          beast::error_code ec, size_t bytes) {
+        self->tls_read_ahead_ = false;
+        if (self->closed_) return;
+        // A close_notify, a reset or a FIN: the client is gone.
+        if (ec) return self->Fail();
+        self->buffer_.commit(bytes);
+        if (std::exchange(self->read_after_read_ahead_, false)) {
+          return self->DoRead();
+        }
+        auto current = writer.lock();
+        if (current != nullptr && current == self->writer_) {
+          self->WatchForClientGone();
+        }
       });
 }
 
@@ -368,7 +415,7 @@ void Session::Pump() {
           self->ResponseDone();
         });
   } else {
-    stream_.expires_never();  // waiting for the handler to write more
+    stream_.tcp().expires_never();  // waiting for the handler to write more
   }
 }
 
@@ -400,14 +447,31 @@ void Session::LingeringClose() {
   closed_ = true;  // no more requests or writes
   StopReadTimer();
   discard_ = std::make_shared<std::array<char, 4096>>();
+  stream_.tcp().expires_after(kLingerTime);
+  if (tls_read_ahead_) {
+    // The client sent more than its request; a TLS read of it is out,
+    // which no drain may race: close at once.
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    return;
+  }
+  if (stream_.tls() == nullptr) return HalfClose();
+  // TLS says it is closing (close_notify) before TCP does. Asio's shutdown
+  // then waits for the client's close_notify, which a client still sending
+  // does not send: it ends with an error, and the rest is drained as bytes.
+  stream_.tls()->async_shutdown(
+      [self = shared_from_this()](beast::error_code) { self->HalfClose(); });
+}
+
+void Session::HalfClose() {
   beast::error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(kLingerTime);
   Drain();
 }
 
 void Session::Drain() {
-  stream_.async_read_some(
+  // Raw bytes: after the answer nothing more is read as TLS.
+  stream_.tcp().async_read_some(
       asio::buffer(*discard_),
       [self = shared_from_this()](beast::error_code ec, size_t) {
         if (!ec) return self->Drain();

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "libs/http/server.h"
+#include "libs/http/session_stream.h"
 
 namespace sluice::http::internal {
 
@@ -35,9 +36,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // `connection` is held for the connection's life (the server counts open
   // connections by it); an `over_cap` session answers its first request
   // 503 and closes.
+  // `tls` (null: plain HTTP) is the server's, which outlives the session.
   Session(asio::ip::tcp::socket socket, const ServerOptions& options,
           const Handler& handler, std::shared_ptr<void> alive,
-          std::shared_ptr<void> connection = nullptr, bool over_cap = false);
+          std::shared_ptr<void> connection = nullptr, bool over_cap = false,
+          asio::ssl::context* tls = nullptr);
   void Start();
   // Thread-safe: closes the connection (server shutdown).
   void Close();
@@ -59,6 +62,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
+  // TLS only: the handshake, bounded by request_read_timeout, then DoRead.
+  void Handshake();
   void DoRead();
   void OnFirstBytes(beast::error_code ec, size_t bytes);
   // Reads the head under the largest body limit of all paths (Beast checks
@@ -80,10 +85,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void Reject(int status, const char* code, const char* message);
   RejectedRequest DescribeRejected(int status, const char* code) const;
   void WatchForClientGone();
+  // TLS: bytes came while a request is answered (a close_notify, or the
+  // next request); they can only be read through TLS, into buffer_.
+  void ReadAheadThroughTls();
   void Pump();
   void OnWritten(beast::error_code ec);
   void ResponseDone();
   void LingeringClose();
+  void HalfClose();
   void Drain();
   void RespondWithError(int status, const char* code, const char* message);
   void Fail();
@@ -91,7 +100,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Gives the writer back the bytes of chunks that will never be written.
   void DropChunks();
 
-  beast::tcp_stream stream_;
+  SessionStream stream_;
   beast::flat_buffer buffer_;
   std::string remote_address_;
   const ServerOptions& options_;
@@ -113,6 +122,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   bool closing_ = false;  // CloseWhenIdle(): no next request
   bool answering_ = false;  // Respond() or StartStream() accepted
+  // TLS: ReadAheadThroughTls() has a read in flight; the next request's
+  // read waits for it (a TLS stream takes one read at a time).
+  bool tls_read_ahead_ = false;
+  bool read_after_read_ahead_ = false;
   // Streamed response state.
   std::shared_ptr<beast::http::response<beast::http::empty_body>> head_;
   std::shared_ptr<beast::http::response_serializer<beast::http::empty_body>>

@@ -32,7 +32,7 @@ HttpApi::HttpApi(const sluice::v1::Config& config, Parts parts,
     : auth_(&parts.edge->admission().auth()),
       models_(std::move(models)),
       chat_(parts.edge, parts.usage),
-      token_count_(auth_, parts.router, parts.calls),
+      token_count_(auth_, parts.gate, parts.router, parts.usage, parts.calls),
       admin_(config, parts.cache, parts.keys),
       usage_(auth_, &admin_, parts.metering, parts.calls),
       jobs_(parts.jobs) {

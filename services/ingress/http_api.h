@@ -29,6 +29,7 @@ class HttpApi {
   // `cache` may be null: those routes then answer 503).
   struct Parts {
     ChatEdge* edge = nullptr;
+    RateGate* gate = nullptr;
     keystore::KeyStore* keys = nullptr;
     router::Router* router = nullptr;
     metering::Metering* metering = nullptr;

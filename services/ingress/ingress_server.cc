@@ -95,6 +95,8 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
         static_cast<uint32_t>(config.server().max_header_bytes());
   }
   options.max_connections = MaxConnections(config.server());
+  options.tls_certificate_file = config.server().http_tls().cert_file();
+  options.tls_private_key_file = config.server().http_tls().key_file();
   options.idle_timeout =
       config::DurationOr(config.server().idle_timeout(), options.idle_timeout);
   options.request_read_timeout = config::DurationOr(
@@ -217,6 +219,7 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   IngressServer* self = ingress.get();
   HttpApi::Parts parts;
   parts.edge = ingress->edge_.get();
+  parts.gate = ingress->gate_.get();
   parts.keys = ingress->keys_.get();
   parts.router = ingress->router_;
   parts.metering =

@@ -11,9 +11,10 @@ namespace {
 class HostedIngress final : public host::HostedService {
  public:
   HostedIngress(std::unique_ptr<IngressServer> server, std::string http_listen,
-                std::string local_model)
+                bool https, std::string local_model)
       : server_(std::move(server)),
         http_listen_(std::move(http_listen)),
+        scheme_(https ? "https://" : "http://"),
         local_model_(std::move(local_model)) {}
 
   grpc::Service* public_grpc() override { return server_->grpc_service(); }
@@ -24,10 +25,12 @@ class HostedIngress final : public host::HostedService {
     }
     std::string host = http_listen_.substr(0, http_listen_.rfind(':'));
     int port = server_->http_port();
-    announce.push_back(absl::StrCat("HTTP listening on http://", host, ":", port));
+    // A self-signed certificate needs curl's --cacert (or -k) too.
+    const std::string base = absl::StrCat(scheme_, host, ":", port);
+    announce.push_back(absl::StrCat("HTTP listening on ", base));
     announce.push_back(absl::StrCat(
         "try it:\n"
-        "  curl -s http://", host, ":", port, "/v1/chat/completions \\\n"
+        "  curl -s ", base, "/v1/chat/completions \\\n"
         "    -H 'Authorization: Bearer sk-sluice-demo' \\\n"
         "    -H 'Content-Type: application/json' \\\n"
         "    -d '{\"model\":\"deepseek-chat\",\"messages\":[{\"role\":\"user\","
@@ -35,7 +38,7 @@ class HostedIngress final : public host::HostedService {
     if (!local_model_.empty()) {
       announce.push_back(absl::StrCat(
           "the self-hosted worker streams model \"", local_model_, "\":\n"
-          "  curl -sN http://", host, ":", port, "/v1/chat/completions \\\n"
+          "  curl -sN ", base, "/v1/chat/completions \\\n"
           "    -H 'Authorization: Bearer sk-sluice-demo' \\\n"
           "    -H 'Content-Type: application/json' \\\n"
           "    -d '{\"model\":\"", local_model_, "\",\"stream\":true,"
@@ -44,7 +47,7 @@ class HostedIngress final : public host::HostedService {
     }
     announce.push_back(absl::StrCat(
         "operator console (cost reports, traces; asks for an admin key, "
-        "admin.api_key_sha256s): http://", host, ":", port, "/console"));
+        "admin.api_key_sha256s): ", base, "/console"));
     return absl::OkStatus();
   }
 
@@ -54,6 +57,7 @@ class HostedIngress final : public host::HostedService {
  private:
   std::unique_ptr<IngressServer> server_;
   std::string http_listen_;
+  std::string scheme_;
   // The worker's model name when it has one configured; empty: none.
   std::string local_model_;
 };
@@ -76,8 +80,10 @@ host::ServiceDefinition IngressServiceDefinition() {
                 worker.model_path().empty()
                     ? ""
                     : (worker.model_name().empty() ? "local" : worker.model_name());
+            const bool https =
+                !env.config.server().http_tls().cert_file().empty();
             return std::make_unique<HostedIngress>(*std::move(server), listen,
-                                                   std::move(local_model));
+                                                   https, std::move(local_model));
           }};
 }
 

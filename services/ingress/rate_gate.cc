@@ -204,9 +204,8 @@ absl::Status RateGate::Ready() const {
   return absl::OkStatus();
 }
 
-void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
-                     const sluice::v1::ChatRequest& request,
-                     std::function<void(absl::Status)> next) {
+std::vector<ratelimit::Subject> RateGate::SubjectsOf(
+    const Caller& caller) const {
   std::vector<ratelimit::Subject> subjects;
   const keystore::KeyPolicy& policy = caller.policy;
   if (policy.rpm > 0 || policy.tpm > 0 || policy.budget_micro_usd > 0) {
@@ -216,14 +215,34 @@ void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
   if (auto it = limits_.find(caller.tenant); it != limits_.end()) {
     subjects.push_back({absl::StrCat("tenant:", it->first), it->second});
   }
+  return subjects;
+}
+
+void RateGate::AdmitRequestOnly(const RequestRecordPtr& record,
+                                const Caller& caller,
+                                std::function<void(absl::Status)> next) {
+  std::vector<ratelimit::Subject> subjects;
+  for (ratelimit::Subject& subject : SubjectsOf(caller)) {
+    if (subject.limits.rpm <= 0) continue;
+    subject.limits = ratelimit::Limits{subject.limits.rpm, 0, 0};
+    subjects.push_back(std::move(subject));
+  }
+  if (subjects.empty()) return next(absl::OkStatus());
+  Reserve(record, std::move(subjects), ratelimit::Ask{}, std::move(next));
+}
+
+void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
+                     const sluice::v1::ChatRequest& request,
+                     std::function<void(absl::Status)> next) {
+  std::vector<ratelimit::Subject> subjects = SubjectsOf(caller);
   if (subjects.empty()) return next(absl::OkStatus());
   const bool tokens_matter =
       std::any_of(subjects.begin(), subjects.end(), [](const auto& subject) {
         return subject.limits.tpm > 0 || subject.limits.budget_micro_usd > 0;
       });
   if (!tokens_matter) {
-    return Reserve(record, caller, request, std::move(subjects), 0,
-                   std::move(next));
+    return ReserveChat(record, caller, request, std::move(subjects), 0,
+                       std::move(next));
   }
   // Counted off this (I/O) thread. The job owns what it needs; `request`
   // lives until `next` is called.
@@ -237,25 +256,35 @@ void RateGate::Admit(const RequestRecordPtr& record, const Caller& caller,
       Job{record, caller, std::move(subjects), std::move(next)});
   const sluice::v1::ChatRequest* counted = &request;
   if (!counting_->TrySubmit([this, job, counted] {
-        Reserve(job->record, job->caller, *counted, std::move(job->subjects),
-                PromptTokens(*counted, job->caller.tenant),
-                std::move(job->next));
+        ReserveChat(job->record, job->caller, *counted,
+                    std::move(job->subjects),
+                    PromptTokens(*counted, job->caller.tenant),
+                    std::move(job->next));
       })) {
     // Every counter busy: the byte bound, as routing would decide on.
-    Reserve(job->record, job->caller, request, std::move(job->subjects),
-            PromptBound(request, job->caller.tenant), std::move(job->next));
+    ReserveChat(job->record, job->caller, request, std::move(job->subjects),
+                PromptBound(request, job->caller.tenant), std::move(job->next));
   }
 }
 
-void RateGate::Reserve(const RequestRecordPtr& record, const Caller& caller,
-                       const sluice::v1::ChatRequest& request,
-                       std::vector<ratelimit::Subject> subjects,
-                       int64_t prompt, std::function<void(absl::Status)> next) {
+void RateGate::ReserveChat(const RequestRecordPtr& record,
+                           const Caller& caller,
+                           const sluice::v1::ChatRequest& request,
+                           std::vector<ratelimit::Subject> subjects,
+                           int64_t prompt,
+                           std::function<void(absl::Status)> next) {
   ratelimit::Ask ask;
   const int64_t completion = CompletionLimit(request);
   ask.tokens = prompt + completion;
   ask.micro_usd =
       spend_->MaxMicroUsd(request.model(), caller.tenant, prompt, completion);
+  Reserve(record, std::move(subjects), ask, std::move(next));
+}
+
+void RateGate::Reserve(const RequestRecordPtr& record,
+                       std::vector<ratelimit::Subject> subjects,
+                       const ratelimit::Ask& ask,
+                       std::function<void(absl::Status)> next) {
   std::string id = ratelimit::NewReservationId();
   limiter_->Reserve(
       subjects, ask,

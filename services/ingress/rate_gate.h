@@ -54,6 +54,13 @@ class RateGate {
              const sluice::v1::ChatRequest& request,
              std::function<void(absl::Status)> next);
 
+  // Admission of a request that uses no tokens and costs nothing (a token
+  // count): one request of its key's and tenant's per-minute request
+  // limits; token limits and budgets do not apply. Calls `next` like
+  // Admit().
+  void AdmitRequestOnly(const RequestRecordPtr& record, const Caller& caller,
+                        std::function<void(absl::Status)> next);
+
   // UNAVAILABLE when limits fail closed and their Redis is not connected
   // (requests would be refused).
   absl::Status Ready() const;
@@ -66,11 +73,18 @@ class RateGate {
  private:
   explicit RateGate(const sluice::v1::Config& config);
 
-  // Reserves `prompt` + the completion limit for `subjects`, then calls
-  // `next` (on whatever thread the limiter answers on).
-  void Reserve(const RequestRecordPtr& record, const Caller& caller,
-               const sluice::v1::ChatRequest& request,
-               std::vector<ratelimit::Subject> subjects, int64_t prompt,
+  // The key's and the tenant's limits that apply to `caller`.
+  std::vector<ratelimit::Subject> SubjectsOf(const Caller& caller) const;
+  // Reserves `prompt` + the completion limit for `subjects`.
+  void ReserveChat(const RequestRecordPtr& record, const Caller& caller,
+                   const sluice::v1::ChatRequest& request,
+                   std::vector<ratelimit::Subject> subjects, int64_t prompt,
+                   std::function<void(absl::Status)> next);
+  // Reserves `ask` for `subjects`, then calls `next` (on whatever thread the
+  // limiter answers on).
+  void Reserve(const RequestRecordPtr& record,
+               std::vector<ratelimit::Subject> subjects,
+               const ratelimit::Ask& ask,
                std::function<void(absl::Status)> next);
   // Reserves on fallback_ (Redis could not answer; limits fail open).
   void ReserveOnThisReplica(const RequestRecordPtr& record,

@@ -17,6 +17,8 @@ namespace sluice::ingress {
 
 namespace {
 
+constexpr absl::string_view kChatOperation = "chat";
+
 // The series whose labels are known up front, looked up once rather than on
 // every request. (Requests by status are looked up per request: the status
 // set is open.)
@@ -92,12 +94,15 @@ void RequestRecord::SetTrace(const obs::TraceContext& self,
 }
 
 void RequestRecord::RecordSpan(absl::Time end) const {
+  const absl::string_view operation = event_.operation().empty()
+                                          ? kChatOperation
+                                          : absl::string_view(event_.operation());
   trace::ActiveSpan span = trace::ActiveSpan::StartAs(
-      absl::StrCat("chat ", event_.model()), trace::SpanKind::kServer,
+      absl::StrCat(operation, " ", event_.model()), trace::SpanKind::kServer,
       *trace_, parent_span_id_, event_.request_id(), start_);
   if (!span.recording()) return;
   const sluice::v1::Usage& usage = event_.usage();
-  span.SetString("gen_ai.operation.name", "chat")
+  span.SetString("gen_ai.operation.name", operation)
       .SetString("gen_ai.request.model", event_.model())
       .SetString("sluice.tenant", event_.tenant())
       .SetString("sluice.key_id", event_.key_id())
@@ -158,6 +163,16 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
             {"error_type", event_.error_type()},
             {"latency_ms", latency},
             {"client_request_id", event_.client_request_id()}});
+  if (!event_.operation().empty() && event_.operation() != kChatOperation) {
+    // Not a chat completion: counted apart, so chat figures stay chat's.
+    obs::MetricsRegistry::Default()
+        .counter("sluice_operations_total",
+                 "Requests answered by ingress other than chat completions",
+                 {{"operation", event_.operation()},
+                  {"status", std::to_string(http_status)}})
+        .Increment();
+    return;
+  }
   const RequestMetrics& metrics = RequestMetrics::Get();
   const int stream = event_.stream() ? 1 : 0;
   obs::MetricsRegistry::Default()

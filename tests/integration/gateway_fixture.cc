@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,13 +16,15 @@
 #include "absl/strings/str_split.h"
 #include "libs/hash/sha256.h"
 #include "tests/support/http_test_client.h"
+#include "tests/support/self_signed_cert.h"
 
 namespace sluice::testing {
 namespace {
 
 std::string ConfigYaml(int sim_port, const GatewayOptions& options,
                        const std::string& dir,
-                       const std::vector<std::string>& workers) {
+                       const std::vector<std::string>& workers,
+                       const CertificateFiles* tls) {
   std::string pool;
   if (!workers.empty()) {
     pool = absl::StrCat("\n    workers: [", absl::StrJoin(workers, ", "),
@@ -34,7 +37,7 @@ server:
   http_listen: 127.0.0.1:0
   grpc_listen: 127.0.0.1:0
   http_threads: 2
-  drain_timeout: DRAINms
+  drain_timeout: DRAINmsHTTP_TLS
 kafka:
   usage_topic: sluice.usage
   usage_delivery_timeout: USAGE_TIMEOUTms
@@ -80,6 +83,13 @@ logging:
   level: LOG_LEVEL
 )yaml",
                              {{"SIM_PORT", std::to_string(sim_port)},
+                              {"HTTP_TLS",
+                               tls == nullptr
+                                   ? ""
+                                   : absl::StrCat("\n  http_tls: {cert_file: ",
+                                                  tls->certificate,
+                                                  ", key_file: ",
+                                                  tls->private_key, "}")},
                               {"USAGE_TIMEOUT",
                                std::to_string(absl::ToInt64Milliseconds(
                                    options.usage_delivery_timeout))},
@@ -211,9 +221,18 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
       workers.push_back(line->substr(line->rfind(' ') + 1));
     }
   }
+  std::optional<CertificateFiles> tls;
+  if (options.https) {
+    absl::StatusOr<CertificateFiles> files =
+        WriteSelfSignedCertificate(gateway->dir_);
+    if (!files.ok()) return files.status();
+    tls = *files;
+    gateway->ca_file_ = tls->certificate;
+  }
   gateway->config_path_ = gateway->dir_ + "/sluice.yaml";
   std::ofstream(gateway->config_path_)
-      << ConfigYaml(sim_port, options, gateway->dir_, workers);
+      << ConfigYaml(sim_port, options, gateway->dir_, workers,
+                    tls.has_value() ? &*tls : nullptr);
   std::string sqlite = gateway->dir_ + "/metering.db";
 
   if (layout == Layout::kOneProcess) {

@@ -78,6 +78,9 @@ struct GatewayOptions {
   // Every process's stderr (its logs) is read with its stdout, for
   // Gateway::Output(); otherwise it goes to the test's own stderr.
   bool capture_logs = false;
+  // The HTTP API serves HTTPS (server.http_tls) with a self-signed
+  // certificate made for the gateway (ca_file()); http_base() is https://.
+  bool https = false;
 };
 
 // The config's `admission:` for limits shared in the Redis at `address`:
@@ -140,6 +143,8 @@ class Gateway {
   // The directory holding the config and every file the gateway writes
   // (databases, spools).
   const std::string& dir() const { return dir_; }
+  // With GatewayOptions::https: the certificate its clients must trust.
+  const std::string& ca_file() const { return ca_file_; }
   // Stops every process (ingress first), waiting for each to exit and for
   // the last of its output; the gateway serves no more.
   void Stop();
@@ -176,6 +181,7 @@ class Gateway {
                                           absl::string_view prefix);
 
   std::string dir_;
+  std::string ca_file_;
   std::string sluice_binary_;
   Subprocess::Capture capture_ = Subprocess::Capture::kStdout;
   std::string brokers_;

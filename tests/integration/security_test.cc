@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -28,6 +29,7 @@
 #include "tests/integration/api_calls.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/support/http_test_client.h"
+#include "tests/support/self_signed_cert.h"
 #include "tests/support/subprocess.h"
 
 namespace sluice::testing {
@@ -526,6 +528,56 @@ TEST_F(TenantIsolationTest, AdminEndpointsRefuseTenantKeys) {
     EXPECT_EQ(cache->Invalidate(&cache_context, drop, &dropped).error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
   }
+}
+
+// Optional TLS on the HTTP API (server.http_tls): the API over HTTPS with
+// the configured certificate, streams included; a client that does not
+// trust it, or speaks plain HTTP to it, gets no answer at all.
+TEST(HttpsTest, TheApiServesHttpsWithTheConfiguredCertificate) {
+  GatewayOptions options;
+  options.https = true;
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  const std::string base = (*gateway)->http_base();
+  ASSERT_THAT(base, StartsWith("https://127.0.0.1:"));
+  const std::vector<std::string> headers = {
+      absl::StrCat("Authorization: Bearer ", kDemoKey),
+      "Content-Type: application/json"};
+  constexpr char kAsk[] =
+      R"({"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}]})";
+
+  // Trusting another certificate only, curl refuses the server's.
+  const std::string other_dir = (*gateway)->dir() + "/other-ca";
+  ASSERT_TRUE(std::filesystem::create_directory(other_dir));
+  absl::StatusOr<CertificateFiles> other =
+      WriteSelfSignedCertificate(other_dir);
+  ASSERT_TRUE(other.ok()) << other.status();
+  TrustCaFile(other->certificate);
+  HttpAnswer untrusted =
+      HttpCall("POST", base + "/v1/chat/completions", headers, kAsk);
+  EXPECT_EQ(untrusted.status, 0);
+  EXPECT_FALSE(untrusted.error.empty());
+  const std::string plain = absl::StrCat(
+      "http://", base.substr(std::string("https://").size()));
+  HttpAnswer cleartext =
+      HttpCall("POST", plain + "/v1/chat/completions", headers, kAsk);
+  EXPECT_EQ(cleartext.status, 0) << cleartext.body;
+
+  TrustCaFile((*gateway)->ca_file());
+  HttpAnswer answer =
+      HttpCall("POST", base + "/v1/chat/completions", headers, kAsk);
+  ASSERT_EQ(answer.status, 200) << answer.body << answer.error;
+  EXPECT_THAT(answer.body, HasSubstr("chat.completion"));
+  HttpAnswer stream = HttpCall(
+      "POST", base + "/v1/chat/completions", headers,
+      R"({"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_EQ(stream.status, 200) << stream.body << stream.error;
+  std::vector<std::string> events = SseData(stream.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "[DONE]");
+  // Only the two answered requests reached the provider.
+  EXPECT_EQ((*gateway)->UpstreamRequests(), 2);
+  TrustCaFile("");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 
 namespace sluice::testing {
 namespace {
@@ -45,7 +46,18 @@ size_t OnHeader(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
+ABSL_CONST_INIT absl::Mutex ca_mu(absl::kConstInit);
+std::string& TrustedCaFile() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ca_mu) {
+  static std::string* const file = new std::string();
+  return *file;
+}
+
 }  // namespace
+
+void TrustCaFile(const std::string& ca_file) {
+  absl::MutexLock lock(&ca_mu);
+  TrustedCaFile() = ca_file;
+}
 
 std::string HttpAnswer::Header(const std::string& lower_name) const {
   for (const auto& [name, value] : headers) {
@@ -95,6 +107,12 @@ HttpAnswer Perform(const std::string& method, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  std::string ca_file;
+  {
+    absl::MutexLock lock(&ca_mu);
+    ca_file = TrustedCaFile();
+  }
+  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
   if (method != "GET") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));

@@ -17,6 +17,10 @@ struct HttpAnswer {
   std::string Header(const std::string& lower_name) const;
 };
 
+// From now on, https:// calls of this process trust the PEM certificate in
+// `ca_file` (instead of the system's).
+void TrustCaFile(const std::string& ca_file);
+
 HttpAnswer HttpCall(const std::string& method, const std::string& url,
                     const std::vector<std::string>& headers = {},
                     const std::string& body = "");

@@ -19,6 +19,7 @@ namespace {
 using testing::MakeRequest;
 using testing::TestClient;
 using testing::TestResponse;
+using testing::WriterSlot;
 
 ServerPtr Start(Handler handler, ServerOptions options = {}) {
   options.threads = 2;
@@ -34,27 +35,6 @@ void Echo(Request request, ResponseWriterPtr writer) {
                       " " + std::string(request.Header("x-test")) + " " +
                       request.body);
 }
-
-// Hands the writer of each streamed request to the test thread.
-class WriterSlot {
- public:
-  void Put(ResponseWriterPtr writer) {
-    absl::MutexLock lock(&mu_);
-    writer_ = std::move(writer);
-  }
-  ResponseWriterPtr Take(absl::Duration timeout = absl::Seconds(5)) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](ResponseWriterPtr* w) { return *w != nullptr; }, &writer_),
-        timeout);
-    return std::move(writer_);
-  }
-
- private:
-  absl::Mutex mu_;
-  ResponseWriterPtr writer_ ABSL_GUARDED_BY(mu_);
-};
 
 // A request answered later, with the next one already pipelined behind
 // it: the connection stays open until the answer (the session used to be

@@ -8,8 +8,11 @@
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/http/server.h"
 
 namespace sluice::http::testing {
 
@@ -55,5 +58,26 @@ class TestClient {
 std::string MakeRequest(absl::string_view method, absl::string_view target,
                         absl::string_view body = "",
                         absl::string_view extra_headers = "");
+
+// Hands the writer of each streamed request to the test thread.
+class WriterSlot {
+ public:
+  void Put(ResponseWriterPtr writer) {
+    absl::MutexLock lock(&mu_);
+    writer_ = std::move(writer);
+  }
+  ResponseWriterPtr Take(absl::Duration timeout = absl::Seconds(5)) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](ResponseWriterPtr* w) { return *w != nullptr; }, &writer_),
+        timeout);
+    return std::move(writer_);
+  }
+
+ private:
+  absl::Mutex mu_;
+  ResponseWriterPtr writer_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace sluice::http::testing
