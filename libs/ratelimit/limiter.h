@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -48,6 +49,10 @@ struct Ask {
 
 inline constexpr char kRateLimitExceeded[] = "rate_limit_exceeded";
 inline constexpr char kInsufficientQuota[] = "insufficient_quota";
+// Denied because the budget ledgers are not known (a Redis that lost them);
+// denied_limit "ledger". Not the caller's doing: answer "retry shortly"
+// and restore them (Limiter::RestoreLedgers).
+inline constexpr char kLedgersUnknown[] = "ledgers_unknown";
 
 struct Verdict {
   bool admitted = false;
@@ -80,6 +85,11 @@ struct LimiterOptions {
   absl::Duration reservation_ttl = absl::Hours(1);
   // Prefix of every Redis key the limiter writes.
   std::string key_prefix = "sluice:rl:";
+  // Redis: an ask of a subject with a budget is denied (kLedgersUnknown)
+  // until RestoreLedgers has run on this Redis: a Redis restarted empty
+  // would otherwise start every ledger at zero, and every budget could be
+  // spent again.
+  bool require_known_ledgers = false;
 };
 
 using VerdictCallback = std::function<void(absl::StatusOr<Verdict>)>;
@@ -111,6 +121,15 @@ class Limiter {
   // it was unreachable (admitted by each replica's own limiter): this
   // brings that in.
   virtual void RaiseSpent(const std::string& subject, int64_t micro_usd) = 0;
+
+  // RaiseSpent for each (subject, micro-USD), all at once, and from then
+  // on the ledgers are known (see require_known_ledgers).
+  virtual void RestoreLedgers(
+      const std::vector<std::pair<std::string, int64_t>>& spent) {
+    for (const auto& [subject, micro_usd] : spent) {
+      RaiseSpent(subject, micro_usd);
+    }
+  }
 };
 
 using LimiterPtr = std::unique_ptr<Limiter>;

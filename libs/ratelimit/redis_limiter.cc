@@ -34,8 +34,9 @@ absl::StatusOr<Verdict> DecodeVerdict(const std::vector<Subject>& subjects,
   if (denied > 0 && denied <= static_cast<int64_t>(subjects.size())) {
     v.denied_by = subjects[denied - 1].id;
     v.denied_limit = e[3].str;
-    v.reason =
-        v.denied_limit == "budget" ? kInsufficientQuota : kRateLimitExceeded;
+    v.reason = v.denied_limit == "budget"   ? kInsufficientQuota
+               : v.denied_limit == "ledger" ? kLedgersUnknown
+                                            : kRateLimitExceeded;
     v.retry_after = Millis(e[4].integer);
   }
   v.limit_requests = e[5].integer;
@@ -69,6 +70,7 @@ class RedisLimiter : public Limiter {
       args.push_back(absl::StrCat(s.limits.budget_micro_usd));
     }
     args.push_back(std::move(id));
+    args.push_back(options_.require_known_ledgers ? "1" : "0");
     redis_->Eval(
         kReserveScript, std::move(keys), std::move(args),
         [subjects, done = std::move(done)](absl::StatusOr<RedisReply> reply) {
@@ -81,6 +83,19 @@ class RedisLimiter : public Limiter {
                  {absl::StrCat(options_.key_prefix, subject, ":budget")},
                  {absl::StrCat(micro_usd)},
                  [](absl::StatusOr<RedisReply>) {});  // again in 30 s
+  }
+
+  void RestoreLedgers(
+      const std::vector<std::pair<std::string, int64_t>>& spent) override {
+    std::vector<std::string> keys = {
+        absl::StrCat(SeqKey(), ":ledgers")};
+    std::vector<std::string> args;
+    for (const auto& [subject, micro_usd] : spent) {
+      keys.push_back(absl::StrCat(options_.key_prefix, subject, ":budget"));
+      args.push_back(absl::StrCat(micro_usd));
+    }
+    redis_->Eval(kRestoreLedgersScript, std::move(keys), std::move(args),
+                 [](absl::StatusOr<RedisReply>) {});  // again at next sync
   }
 
   void Settle(const std::string& reservation, const Ask& actual,

@@ -40,6 +40,11 @@ end
 
 local subjects = {}
 local denied, denied_limit, retry = 0, '', 0
+-- Ledgers this Redis may have lost (it restarted empty): unknown until
+-- they are restored (kRestoreLedgersScript sets the marker).
+local ledgers_known = ARGV[7 + 3 * n] ~= '1' or
+    redis.call('EXISTS', KEYS[1] .. ':ledgers') == 1
+local unknown_ledger = 0
 for i = 1, n do
   local base = KEYS[i + 1]
   local s = {base = base, budget = tonumber(ARGV[5 + 3 * i]),
@@ -62,6 +67,9 @@ for i = 1, n do
       end
     end
   end
+  if s.budget > 0 and not ledgers_known and unknown_ledger == 0 then
+    unknown_ledger = i
+  end
   if s.budget > 0 then
     local spent = tonumber(redis.call('GET', base .. ':budget')) or 0
     if spent + ask_u > s.budget and denied_limit ~= 'budget' then
@@ -71,6 +79,9 @@ for i = 1, n do
   subjects[i] = s
 end
 
+if unknown_ledger > 0 then
+  denied, denied_limit, retry = unknown_ledger, 'ledger', 1000
+end
 local admitted = denied == 0
 local reservation = ''
 if admitted then
@@ -152,6 +163,15 @@ if rec.w >= math.floor(now / rec.W) - 1 then
   end
 end
 for _, base in ipairs(rec.budgets) do add(base .. ':budget', nil, du) end
+return 1
+)lua";
+
+const char kRestoreLedgersScript[] = R"lua(
+for i = 2, #KEYS do
+  local spent = tonumber(redis.call('GET', KEYS[i])) or 0
+  if spent < tonumber(ARGV[i - 1]) then redis.call('SET', KEYS[i], ARGV[i - 1]) end
+end
+redis.call('SET', KEYS[1], '1')
 return 1
 )lua";
 

@@ -23,5 +23,8 @@ extern const char kSettleScript[];
 
 // KEYS: P<id>:budget.  ARGV: micro_usd. Raises the ledger to at least it.
 extern const char kRaiseSpentScript[];
+// KEYS: the ledgers' marker, then budget keys; ARGV: their spends. Raises
+// each ledger like kRaiseSpentScript, then sets the marker.
+extern const char kRestoreLedgersScript[];
 
 }  // namespace sluice::ratelimit

@@ -231,6 +231,8 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
         std::make_unique<SpendSync>(parts.metering, ingress->gate_.get());
     ingress->spend_sync_->SyncNow(absl::Seconds(5));
     ingress->spend_sync_->Start(kSpendRefresh);
+    ingress->gate_->SetLedgerRestorer(
+        [sync = ingress->spend_sync_.get()] { sync->SyncSoon(); });
   }
   parts.cache = components.Find<cache::Cache>(cache::kServiceName);
   parts.usage = ingress->usage_.get();

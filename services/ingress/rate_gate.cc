@@ -55,6 +55,15 @@ obs::Counter& UnavailableCounter() {
   return counter;
 }
 
+obs::Counter& LedgersLostCounter() {
+  static obs::Counter& counter = obs::MetricsRegistry::Default().counter(
+      "sluice_ratelimit_ledgers_unknown_total",
+      "Budgeted requests that found the admission Redis without its budget "
+      "ledgers (restarted empty) and were answered 503 until they were "
+      "restored from metering.");
+  return counter;
+}
+
 // A refusal in OpenAI's terms; the subject ("key:..." or "tenant:...") is
 // named so the caller knows which limit to raise.
 absl::Status DenialStatus(const ratelimit::Verdict& verdict) {
@@ -138,7 +147,10 @@ absl::StatusOr<std::unique_ptr<RateGate>> RateGate::Create(
                    gate->fail_closed_ ? "refused (fail_closed)"
                                       : "admitted unchecked");
     }
-    gate->limiter_ = ratelimit::NewRedisLimiter(gate->redis_.get());
+    ratelimit::LimiterOptions limiter_options;
+    limiter_options.require_known_ledgers = true;
+    gate->limiter_ =
+        ratelimit::NewRedisLimiter(gate->redis_.get(), limiter_options);
     if (!gate->fail_closed_) gate->fallback_ = ratelimit::NewLocalLimiter();
   } else {
     gate->limiter_ = ratelimit::NewLocalLimiter();
@@ -284,12 +296,26 @@ void RateGate::ReserveChat(const RequestRecordPtr& record,
 void RateGate::Reserve(const RequestRecordPtr& record,
                        std::vector<ratelimit::Subject> subjects,
                        const ratelimit::Ask& ask,
-                       std::function<void(absl::Status)> next) {
+                       std::function<void(absl::Status)> next, bool marked) {
   std::string id = ratelimit::NewReservationId();
   limiter_->Reserve(
       subjects, ask,
-      [this, record, id, subjects, ask, next = std::move(next)](
+      [this, record, id, subjects, ask, marked, next = std::move(next)](
           absl::StatusOr<ratelimit::Verdict> verdict) mutable {
+        if (verdict.ok() && verdict->reason == ratelimit::kLedgersUnknown) {
+          LedgersLostCounter().Increment();
+          if (restore_ledgers_ == nullptr && !marked) {
+            // Nothing to restore them from: known as they are (the mark
+            // goes before the second reserve on the same connection).
+            limiter_->RestoreLedgers({});
+            return Reserve(record, std::move(subjects), ask, std::move(next),
+                           /*marked=*/true);
+          }
+          if (restore_ledgers_ != nullptr) restore_ledgers_();
+          return next(absl::UnavailableError(
+              "budgets are being restored after the admission redis lost "
+              "them; retry shortly"));
+        }
         if (verdict.ok()) {
           AddHeaders(*verdict, record->headers());
           if (!verdict->admitted) return next(DenialStatus(*verdict));
@@ -342,17 +368,17 @@ void RateGate::SettleOnFinish(const RequestRecordPtr& record,
   });
 }
 
-void RateGate::RaiseTenantSpent(const std::string& tenant, int64_t micro_usd) {
-  RaiseSpent(absl::StrCat("tenant:", tenant), micro_usd);
-}
-
-void RateGate::RaiseKeySpent(const std::string& key_id, int64_t micro_usd) {
-  RaiseSpent(absl::StrCat("key:", key_id), micro_usd);
-}
-
-void RateGate::RaiseSpent(const std::string& subject, int64_t micro_usd) {
-  limiter_->RaiseSpent(subject, micro_usd);
-  if (fallback_ != nullptr) fallback_->RaiseSpent(subject, micro_usd);
+void RateGate::RestoreSpent(const std::map<std::string, int64_t>& tenants,
+                            const std::map<std::string, int64_t>& keys) {
+  std::vector<std::pair<std::string, int64_t>> spent;
+  for (const auto& [tenant, micro_usd] : tenants) {
+    spent.emplace_back(absl::StrCat("tenant:", tenant), micro_usd);
+  }
+  for (const auto& [key_id, micro_usd] : keys) {
+    spent.emplace_back(absl::StrCat("key:", key_id), micro_usd);
+  }
+  limiter_->RestoreLedgers(spent);
+  if (fallback_ != nullptr) fallback_->RestoreLedgers(spent);
 }
 
 }  // namespace sluice::ingress

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -65,10 +66,19 @@ class RateGate {
   // (requests would be refused).
   absl::Status Ready() const;
 
-  // What metering has settled for a tenant or key (micro-USD, all time):
-  // its budget ledger is raised to it, never lowered (see SpendSync).
-  void RaiseTenantSpent(const std::string& tenant, int64_t micro_usd);
-  void RaiseKeySpent(const std::string& key_id, int64_t micro_usd);
+  // What metering has settled per tenant and per key (micro-USD, all
+  // time): each budget ledger is raised to it, never lowered (see
+  // SpendSync), and the ledgers are known again after a Redis that lost
+  // them.
+  void RestoreSpent(const std::map<std::string, int64_t>& tenants,
+                    const std::map<std::string, int64_t>& keys);
+  // Called (on a limiter thread; must not block) when the admission Redis
+  // has lost its ledgers (restarted empty): budgeted requests are answered
+  // 503 "retry" until RestoreSpent runs. Unset: the ledgers are marked
+  // known at once (nothing to restore them from) and the request goes on.
+  void SetLedgerRestorer(std::function<void()> restore) {
+    restore_ledgers_ = std::move(restore);
+  }
 
  private:
   explicit RateGate(const sluice::v1::Config& config);
@@ -81,11 +91,12 @@ class RateGate {
                    std::vector<ratelimit::Subject> subjects, int64_t prompt,
                    std::function<void(absl::Status)> next);
   // Reserves `ask` for `subjects`, then calls `next` (on whatever thread the
-  // limiter answers on).
+  // limiter answers on). `marked` when the ledgers were just marked known
+  // (the reserve is not tried a third time).
   void Reserve(const RequestRecordPtr& record,
                std::vector<ratelimit::Subject> subjects,
                const ratelimit::Ask& ask,
-               std::function<void(absl::Status)> next);
+               std::function<void(absl::Status)> next, bool marked = false);
   // Reserves on fallback_ (Redis could not answer; limits fail open).
   void ReserveOnThisReplica(const RequestRecordPtr& record,
                             const std::vector<ratelimit::Subject>& subjects,
@@ -94,7 +105,6 @@ class RateGate {
   // Settles `reservation` of limiter_ to the request's usage when its
   // record finishes (again later while Redis fails it).
   void SettleOnFinish(const RequestRecordPtr& record, std::string reservation);
-  void RaiseSpent(const std::string& subject, int64_t micro_usd);
   // The tokenizer and chat template of the model the request names (its
   // first candidate's; empty: the defaults).
   std::pair<std::string, std::string> VocabularyOf(
@@ -105,6 +115,7 @@ class RateGate {
   int64_t PromptBound(const sluice::v1::ChatRequest& request,
                       const std::string& tenant) const;
 
+  std::function<void()> restore_ledgers_;
   std::unique_ptr<SpendEstimator> spend_;
   absl::flat_hash_map<std::string, ratelimit::Limits> limits_;
   bool fail_closed_ = false;

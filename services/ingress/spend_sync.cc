@@ -12,7 +12,10 @@
 namespace sluice::ingress {
 
 SpendSync::~SpendSync() {
-  stop_.Notify();
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
   if (refresher_.joinable()) refresher_.join();
 }
 
@@ -46,16 +49,12 @@ bool SpendSync::SyncNow(absl::Duration timeout) {
                               : "no answer in time");
     return false;
   }
-  std::map<std::string, int64_t> tenants;
+  std::map<std::string, int64_t> tenants, keys;
   for (const sluice::v1::ReportRow& row : answer->report->rows()) {
     tenants[row.tenant()] += row.price_micro_usd();
-    if (!row.key_id().empty()) {
-      gate_->RaiseKeySpent(row.key_id(), row.price_micro_usd());
-    }
+    if (!row.key_id().empty()) keys[row.key_id()] += row.price_micro_usd();
   }
-  for (const auto& [tenant, spent] : tenants) {
-    gate_->RaiseTenantSpent(tenant, spent);
-  }
+  gate_->RestoreSpent(tenants, keys);
   absl::MutexLock synced(&mu_);
   synced_ = true;
   return true;
@@ -64,10 +63,24 @@ bool SpendSync::SyncNow(absl::Duration timeout) {
 void SpendSync::Start(absl::Duration interval) {
   refresher_ = std::thread([this, interval] {
     process::NameThisThread("sluice-spend");
-    while (!stop_.WaitForNotificationWithTimeout(interval)) {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return soon_ || stopping_;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&woken), interval);
+        if (stopping_) return;
+        soon_ = false;
+      }
       SyncNow(absl::Seconds(2));  // short: a stop waits for it
     }
   });
+}
+
+void SpendSync::SyncSoon() {
+  absl::MutexLock lock(&mu_);
+  soon_ = true;
 }
 
 bool SpendSync::synced() const {

@@ -28,6 +28,9 @@ class SpendSync {
   bool SyncNow(absl::Duration timeout);
   // Reads again every `interval` on a thread of its own.
   void Start(absl::Duration interval);
+  // Wakes that thread to read now (the admission Redis lost its ledgers).
+  // Never blocks.
+  void SyncSoon();
 
   // Whether one read succeeded.
   bool synced() const;
@@ -37,7 +40,8 @@ class SpendSync {
   RateGate* gate_;
   mutable absl::Mutex mu_;
   bool synced_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Notification stop_;
+  bool soon_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread refresher_;
 };
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -152,17 +153,44 @@ std::string Shell(const std::string& command) {
   return (*process)->Output();
 }
 
-void ProduceJob(const Gateway& gateway, const std::string& custom_id,
-                const std::string& key, const std::string& content) {
+namespace {
+
+// kcat -P of `jobs` (custom id, content) with `key`.
+void ProduceJobLines(
+    const Gateway& gateway,
+    const std::vector<std::pair<std::string, std::string>>& jobs,
+    const std::string& key) {
   std::string file = absl::StrCat(::testing::TempDir(), "/sluice-job-",
                                   RandomText(12), ".jsonl");
-  std::ofstream(file) << R"({"custom_id":")" << custom_id
-                      << R"(","method":"POST","url":"/v1/chat/completions",)"
-                      << R"("body":)" << Ask(content) << "}\n";
+  {
+    std::ofstream out(file);
+    for (const auto& [custom_id, content] : jobs) {
+      out << R"({"custom_id":")" << custom_id
+          << R"(","method":"POST","url":"/v1/chat/completions",)"
+          << R"("body":)" << Ask(content) << "}\n";
+    }
+  }
   Shell(absl::StrCat("kcat -P -b ", gateway.brokers(),
                      " -t sluice.jobs -k jobs -H 'authorization=Bearer ", key,
                      "' -l ", file));
   std::filesystem::remove(file);
+}
+
+}  // namespace
+
+void ProduceJob(const Gateway& gateway, const std::string& custom_id,
+                const std::string& key, const std::string& content) {
+  ProduceJobLines(gateway, {{custom_id, content}}, key);
+}
+
+void ProduceJobs(const Gateway& gateway,
+                 const std::vector<std::string>& custom_ids,
+                 const std::string& key) {
+  std::vector<std::pair<std::string, std::string>> jobs;
+  for (const std::string& id : custom_ids) {
+    jobs.emplace_back(id, absl::StrCat("job ", id));
+  }
+  ProduceJobLines(gateway, jobs, key);
 }
 
 std::vector<std::string> ReadTopic(const Gateway& gateway,

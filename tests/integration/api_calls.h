@@ -65,6 +65,11 @@ std::string Shell(const std::string& command);
 // `authorization` header.
 void ProduceJob(const Gateway& gateway, const std::string& custom_id,
                 const std::string& key, const std::string& content);
+// kcat -P: one job per custom id, each asking "job <custom id>", all with
+// `key` in their `authorization` header.
+void ProduceJobs(const Gateway& gateway,
+                 const std::vector<std::string>& custom_ids,
+                 const std::string& key);
 // kcat -C until `topic` holds `count` messages (0: whatever it holds);
 // their values (a test failure when it never holds that many).
 std::vector<std::string> ReadTopic(const Gateway& gateway,

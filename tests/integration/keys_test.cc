@@ -206,18 +206,6 @@ INSTANTIATE_TEST_SUITE_P(Stores, KeyStoreBackendTest,
                                            keystore::PostgresBackend()),
                          [](const auto& info) { return info.param.name; });
 
-// The port of the PostgreSQL server SLUICE_TEST_POSTGRES names; 0 if none.
-uint16_t TestPostgresPort() {
-  const char* dsn = std::getenv("SLUICE_TEST_POSTGRES");
-  if (dsn == nullptr) return 0;
-  for (absl::string_view part : absl::StrSplit(dsn, ' ')) {
-    int port = 0;
-    if (absl::ConsumePrefix(&part, "port=") && absl::SimpleAtoi(part, &port)) {
-      return static_cast<uint16_t>(port);
-    }
-  }
-  return 0;
-}
 
 // A key made of the right shape that no store holds: worth a lookup.
 std::string MadeUpKey(int i) {
@@ -239,7 +227,7 @@ TEST_F(KeysTest, AHungKeyDatabaseHoldsOnlyTheLookupsThatNeedIt) {
   absl::StatusOr<std::unique_ptr<keystore::TestDatabase>> database =
       postgres.make();
   ASSERT_TRUE(database.ok()) << database.status();
-  const uint16_t postgres_port = TestPostgresPort();
+  const uint16_t postgres_port = keystore::TestPostgresPort();
   ASSERT_NE(postgres_port, 0) << "SLUICE_TEST_POSTGRES names no port";
   absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
       TcpProxy::Start(postgres_port);

@@ -10,8 +10,10 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "libs/keystore/key_secret.h"
 
 namespace sluice::keystore {
@@ -231,6 +233,18 @@ TestBackend PostgresBackend() {
                        : std::string();
           },
           PostgresTestDatabase::Make};
+}
+
+uint16_t TestPostgresPort() {
+  const char* dsn = std::getenv("SLUICE_TEST_POSTGRES");
+  if (dsn == nullptr) return 0;
+  for (absl::string_view part : absl::StrSplit(dsn, ' ')) {
+    int port = 0;
+    if (absl::ConsumePrefix(&part, "port=") && absl::SimpleAtoi(part, &port)) {
+      return static_cast<uint16_t>(port);
+    }
+  }
+  return 0;
 }
 
 }  // namespace sluice::keystore

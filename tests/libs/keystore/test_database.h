@@ -4,6 +4,7 @@
 // (replicas) and read back what is stored, bypassing the store.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -38,5 +39,8 @@ inline void PrintTo(const TestBackend& b, std::ostream* os) { *os << b.name; }
 
 TestBackend SqliteBackend();
 TestBackend PostgresBackend();
+
+// The port of the PostgreSQL server SLUICE_TEST_POSTGRES names; 0 if none.
+uint16_t TestPostgresPort();
 
 }  // namespace sluice::keystore
