@@ -199,6 +199,33 @@ TEST_F(RedisLimiterBehaviourTest, RaiseSpentLiftsTheSharedLedgerOnly) {
   EXPECT_EQ(ledger(), 950);
 }
 
+// A Redis that lost its ledgers (restarted empty; FLUSHALL here) would let
+// every budget be spent again: with require_known_ledgers, budgeted asks
+// are refused as "ledgers unknown" until they are restored, and then the
+// restored spend holds. Asks of subjects without a budget are not held.
+TEST_F(RedisLimiterBehaviourTest, BudgetsWaitForLedgersALostRedisRestores) {
+  LimiterOptions options;
+  options.require_known_ledgers = true;
+  Start(options);
+  const std::vector<Subject> budgeted = {
+      {"tenant:t", {.budget_micro_usd = 1000}}};
+  const std::vector<Subject> rated = {{"tenant:u", {.rpm = 100}}};
+  Verdict unknown = Reserve(budgeted, {.micro_usd = 100});
+  EXPECT_FALSE(unknown.admitted);
+  EXPECT_EQ(unknown.reason, kLedgersUnknown);
+  EXPECT_TRUE(Reserve(rated, {}).admitted);
+  limiter_->RestoreLedgers({});
+  ASSERT_TRUE(Reserve(budgeted, {.micro_usd = 900}).admitted);
+
+  ASSERT_TRUE(CommandSync(*client_, {"FLUSHALL"}).ok());
+  EXPECT_EQ(Reserve(budgeted, {.micro_usd = 100}).reason, kLedgersUnknown);
+  limiter_->RestoreLedgers({{"tenant:t", 950}});
+  Verdict spent = Reserve(budgeted, {.micro_usd = 100});
+  EXPECT_FALSE(spent.admitted);
+  EXPECT_EQ(spent.reason, kInsufficientQuota);
+  EXPECT_TRUE(Reserve(budgeted, {.micro_usd = 50}).admitted);
+}
+
 TEST_F(RedisLimiterBehaviourTest, RedisDownFailsFast) {
   client_ = Connect(absl::Milliseconds(50));
   ASSERT_NE(client_, nullptr);
