@@ -1,16 +1,12 @@
 #include "libs/kafka/spool.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -18,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/kafka/record_file.h"
 #include "libs/process/thread_name.h"
 #include "spdlog/spdlog.h"
 
@@ -25,59 +22,6 @@ namespace sluice::kafka {
 namespace {
 
 constexpr char kSuffix[] = ".spool";
-constexpr size_t kHeaderBytes = 8;
-
-void PutU32(std::string& out, uint32_t value) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>(value >> (8 * i)));
-}
-
-uint32_t GetU32(const char* in) {
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) {
-    value |= static_cast<uint32_t>(static_cast<unsigned char>(in[i]))
-             << (8 * i);
-  }
-  return value;
-}
-
-uint32_t Crc(absl::string_view bytes) {
-  return static_cast<uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()),
-            static_cast<uInt>(bytes.size())));
-}
-
-// Parses a segment's records; stops at a torn or corrupt tail.
-std::vector<std::pair<std::string, std::string>> ParseSegment(
-    const std::string& path, absl::string_view data) {
-  std::vector<std::pair<std::string, std::string>> records;
-  size_t at = 0;
-  while (at < data.size()) {
-    if (data.size() - at < kHeaderBytes) break;
-    uint32_t length = GetU32(data.data() + at);
-    uint32_t crc = GetU32(data.data() + at + 4);
-    if (length < 4 || data.size() - at - kHeaderBytes < length) break;
-    absl::string_view payload = data.substr(at + kHeaderBytes, length);
-    if (Crc(payload) != crc) break;
-    uint32_t key_length = GetU32(payload.data());
-    if (key_length > length - 4) break;
-    records.emplace_back(std::string(payload.substr(4, key_length)),
-                         std::string(payload.substr(4 + key_length)));
-    at += kHeaderBytes + length;
-  }
-  if (at < data.size()) {
-    spdlog::warn(
-        "spool: {} has {} unreadable bytes at its end (a write cut "
-        "short); {} records before them are kept",
-        path, data.size() - at, records.size());
-  }
-  return records;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 }  // namespace
 
@@ -104,9 +48,9 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(Options options) {
       continue;
     }
     std::string path = entry.path().string();
-    std::string data = ReadFile(path);
+    std::string data = ReadWholeFile(path);
     SegmentFile segment{sequence, static_cast<int64_t>(data.size()),
-                        static_cast<int64_t>(ParseSegment(path, data).size())};
+                        static_cast<int64_t>(DecodeRecords(path, data).size())};
     found.push_back(segment);
   }
   if (error) {
@@ -151,29 +95,11 @@ Spool::~Spool() {
 }
 
 absl::Status Spool::TakeSlot() {
-  constexpr int kSlots = 64;
-  for (int slot = 0; slot < kSlots; ++slot) {
-    std::string dir = absl::StrCat(options_.dir, "/slot-", slot);
-    std::error_code error;
-    std::filesystem::create_directories(dir, error);
-    if (error) {
-      return absl::UnavailableError(
-          absl::StrCat("spool: cannot create ", dir, ": ", error.message()));
-    }
-    int fd = open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "spool: cannot open ", dir, "/lock: ", std::strerror(errno)));
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      dir_ = dir;
-      lock_fd_ = fd;
-      return absl::OkStatus();
-    }
-    close(fd);
-  }
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "spool: all ", kSlots, " slots of ", options_.dir, " are held"));
+  absl::StatusOr<HeldSlot> slot = TakeFreeSlot(options_.dir, "spool");
+  if (!slot.ok()) return slot.status();
+  dir_ = slot->dir;
+  lock_fd_ = slot->lock_fd;
+  return absl::OkStatus();
 }
 
 std::string Spool::PathOf(uint64_t sequence) const {
@@ -181,16 +107,7 @@ std::string Spool::PathOf(uint64_t sequence) const {
 }
 
 bool Spool::Append(absl::string_view key, absl::string_view value) {
-  std::string record;
-  record.reserve(kHeaderBytes + 4 + key.size() + value.size());
-  std::string payload;
-  payload.reserve(4 + key.size() + value.size());
-  PutU32(payload, static_cast<uint32_t>(key.size()));
-  payload.append(key.data(), key.size());
-  payload.append(value.data(), value.size());
-  PutU32(record, static_cast<uint32_t>(payload.size()));
-  PutU32(record, Crc(payload));
-  record += payload;
+  const std::string record = EncodeRecord(key, value);
 
   absl::MutexLock lock(&mu_);
   if (bytes_ + static_cast<int64_t>(record.size()) > options_.max_bytes) {
@@ -280,7 +197,7 @@ std::optional<Spool::Segment> Spool::TakeOldest() {
   std::string path = PathOf(sequence);
   Segment segment;
   segment.sequence = sequence;
-  segment.records = ParseSegment(path, ReadFile(path));
+  segment.records = DecodeRecords(path, ReadWholeFile(path));
   return segment;
 }
 

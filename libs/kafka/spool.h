@@ -6,9 +6,8 @@
 // sync_interval), read back oldest segment first and deleted once every
 // message of it was delivered.
 //
-// Record layout: u32 payload length, u32 CRC-32 of the payload, payload =
-// u32 key length, key, value (little-endian). A torn or corrupt tail (a
-// crash mid-write) ends its segment: what precedes it is read back.
+// Records are framed as record_file.h says: a torn or corrupt tail (a crash
+// mid-write) ends its segment, and what precedes it is read back.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 #include "libs/kafka/spooled_topic.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "libs/process/thread_name.h"
@@ -61,17 +62,26 @@ SpooledTopic::~SpooledTopic() {
   drainer_.join();
 }
 
-void SpooledTopic::Write(absl::string_view key, absl::string_view value) {
+void SpooledTopic::Write(absl::string_view key, absl::string_view value,
+                         std::function<void()> on_durable) {
+  // Shared with the delivery callback: it runs at most once, from there or
+  // from here when the producer does not take the message.
+  auto durable = std::make_shared<std::function<void()>>(std::move(on_durable));
+  auto done = [](const std::shared_ptr<std::function<void()>>& durable) {
+    if (*durable) std::exchange(*durable, nullptr)();
+  };
   auto on_delivery = [spool = spool_, spooled = spooled_, topic = topic_,
-                      key = std::string(key),
-                      value = std::string(value)](absl::Status status) {
-    if (status.ok()) return;
-    if (!Retriable(status)) {
-      spdlog::error("{}: message {} refused for good: {}", topic, key,
-                    status.ToString());
-      return;
+                      key = std::string(key), value = std::string(value),
+                      durable, done](absl::Status status) {
+    if (!status.ok()) {
+      if (!Retriable(status)) {
+        spdlog::error("{}: message {} refused for good: {}", topic, key,
+                      status.ToString());
+      } else if (spool->Append(key, value)) {
+        spooled->fetch_add(1);
+      }
     }
-    if (spool->Append(key, value)) spooled->fetch_add(1);
+    done(durable);
   };
   absl::Status queued =
       producer_->TryProduce(topic_, key, value, std::move(on_delivery));
@@ -79,9 +89,10 @@ void SpooledTopic::Write(absl::string_view key, absl::string_view value) {
   if (!Retriable(queued)) {
     spdlog::error("{}: message {} refused for good: {}", topic_,
                   std::string(key), queued.ToString());
-    return;
+  } else if (spool_->Append(key, value)) {
+    spooled_->fetch_add(1);
   }
-  if (spool_->Append(key, value)) spooled_->fetch_add(1);
+  done(durable);
 }
 
 SpooledTopic::Stats SpooledTopic::stats() const {

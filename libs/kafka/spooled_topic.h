@@ -49,7 +49,11 @@ class SpooledTopic {
   ~SpooledTopic();
 
   // Enqueues the message, or spools it when the producer's queue is full.
-  void Write(absl::string_view key, absl::string_view value);
+  // `on_durable` (optional) runs once the message is delivered or in the
+  // spool (or lost for good: refused by the broker as invalid, or by a full
+  // spool), on whichever thread saw that.
+  void Write(absl::string_view key, absl::string_view value,
+             std::function<void()> on_durable = nullptr);
 
   Stats stats() const;
 

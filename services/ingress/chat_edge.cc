@@ -133,6 +133,7 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
       headers, call->request, call->record, [call, router](absl::Status admitted) {
         if (admitted.ok() && router == nullptr) admitted = NoRouter();
         if (!admitted.ok()) return call->Fail(admitted);
+        call->record->Begin();
         host::CallContextPtr routed = RoutedContext(call->context, call->request);
         router->Route(
             std::move(routed), std::move(call->request),
@@ -168,11 +169,12 @@ void ChatEdge::Stream(host::CallContextPtr context, const RequestHeaders& header
   StampAcceptance(call->request);
   router::Router* router = router_;
   admission_->Admit(headers, call->request, record,
-                    [call, router, stream](absl::Status admitted) {
+                    [call, router, stream, record](absl::Status admitted) {
                       if (admitted.ok() && router == nullptr) {
                         admitted = NoRouter();
                       }
                       if (!admitted.ok()) return stream->End(admitted);
+                      record->Begin();
                       host::CallContextPtr routed =
                           RoutedContext(call->context, call->request);
                       router->StreamRoute(std::move(routed),

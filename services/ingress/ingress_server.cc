@@ -136,9 +136,12 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
   if (config.kafka().spool_max_bytes() > 0) {
     spool.max_bytes = config.kafka().spool_max_bytes();
   }
+  // Requests in flight are journaled beside the spool: a process killed
+  // mid-request still leaves one usage record for each (see UsageJournal).
+  std::string journal_dir = spool.dir + "/journal";
   absl::StatusOr<std::unique_ptr<KafkaUsageReporter>> usage =
       KafkaUsageReporter::Create(ingress->producer_.get(), usage_topic,
-                                 std::move(spool));
+                                 std::move(spool), std::move(journal_dir));
   if (!usage.ok()) {
     return absl::Status(
         usage.status().code(),

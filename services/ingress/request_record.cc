@@ -132,6 +132,10 @@ void RequestRecord::RecordSpan(absl::Time end) const {
   span.End(end);
 }
 
+void RequestRecord::Begin() {
+  if (!finished_ && begun_ == nullptr) begun_ = reporter_->Begin(event_);
+}
+
 void RequestRecord::Finish(int http_status, absl::string_view error_type) {
   if (finished_) return;
   finished_ = true;
@@ -149,7 +153,7 @@ void RequestRecord::Finish(int http_status, absl::string_view error_type) {
   }
   RecordGenAiMetrics(event_);
   if (trace_.has_value()) RecordSpan(now);
-  reporter_->Report(event_);
+  reporter_->Report(event_, std::move(begun_));
   for (auto& hook : std::exchange(on_finish_, {})) hook(event_);
   // The access log: ids and outcome only, never keys or message content.
   std::string status_text = std::to_string(http_status);

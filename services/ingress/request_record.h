@@ -48,6 +48,10 @@ class RequestRecord {
   // overhead; call when the answer (or a stream's head) goes out. Returns
   // it in milliseconds for x-sluice-overhead-ms.
   std::string SetDecision(const sluice::v1::RouteDecision& decision);
+  // The request is admitted and about to be routed: its reporter may
+  // journal it (so that a process dying before Finish still leaves one
+  // usage record). At most once; before Finish.
+  void Begin();
   void Finish(int http_status, absl::string_view error_type = {});
   // The request's own span (`self`, under the client's `parent_span_id`,
   // hex, empty for none): recorded on Finish() when sampled.
@@ -74,6 +78,7 @@ class RequestRecord {
   http::Headers headers_;
   std::vector<std::function<void(const sluice::v1::UsageEvent&)>> on_finish_;
   bool finished_ = false;
+  std::shared_ptr<void> begun_;  // what the reporter's Begin returned
 };
 
 using RequestRecordPtr = std::shared_ptr<RequestRecord>;

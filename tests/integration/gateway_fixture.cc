@@ -390,6 +390,25 @@ absl::Status Gateway::KillAndRestartService(const std::string& service) {
   return absl::OkStatus();
 }
 
+absl::Status Gateway::KillAndRestartIngress() {
+  if (ingress_remotes_.empty()) {
+    return absl::FailedPreconditionError("needs the split layout");
+  }
+  Subprocess& old = *processes_[ingress_index_];
+  ::kill(old.pid(), SIGKILL);
+  absl::StatusOr<int> code = old.Wait(absl::Seconds(30));
+  if (!code.ok()) return code.status();
+  std::string address = http_base_.substr(http_base_.find("//") + 2);
+  std::vector<std::string> flags = {"--services", "ingress", "--http-listen",
+                                    address};
+  flags.insert(flags.end(), ingress_remotes_.begin(), ingress_remotes_.end());
+  absl::StatusOr<Listeners> listeners = Serve(flags);
+  if (!listeners.ok()) return listeners.status();
+  ingress_index_ = processes_.size() - 1;
+  ingress_grpc_ = listeners->public_grpc;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> Gateway::AddIngressReplica() {
   if (ingress_remotes_.empty()) {
     return absl::FailedPreconditionError("replicas need the split layout");

@@ -134,6 +134,9 @@ class Gateway {
   // scheduler), "adapters", "cache", "metering") and starts it again on
   // the same internal address, so its callers reach the new one.
   absl::Status KillAndRestartService(const std::string& service);
+  // Split layout: SIGKILLs the (first) ingress process and starts it again
+  // on the same HTTP address, so http_base() still names it.
+  absl::Status KillAndRestartIngress();
   // Split layout: one more ingress process in front of the same router,
   // metering and cache (a replica); returns its HTTP base URL.
   absl::StatusOr<std::string> AddIngressReplica();

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -182,6 +183,82 @@ TEST(ShutdownTest, StopAfterARetriedFailureDoesNotWaitForIt) {
     EXPECT_GE(event.status(), 500) << event.error_type();
   }
   EXPECT_EQ(metered, 1);
+}
+
+// A process killed outright (SIGKILL: nothing drained, nothing flushed)
+// with requests in flight: the one that takes its place reads the usage
+// journal it left, so each request still has exactly one usage record,
+// those it never finished as gateway_restarted (500, tokens unknown).
+TEST(ShutdownTest, SigkillWithRequestsInFlightLeavesOneUsageRecordEach) {
+  GatewayOptions options;
+  options.sim_fill_to_max_tokens = true;
+  options.sim_per_token = absl::Milliseconds(50);
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  Gateway& g = **gateway;
+  UsageEvents usage(g.brokers(), "shutdown-test-sigkill");
+  auto ask = [&g](const std::string& id, int max_tokens, bool stream) {
+    return HttpCallWithin(
+        "POST", g.http_base() + "/v1/chat/completions",
+        {absl::StrCat("Authorization: Bearer ", kDemoKey),
+         "Content-Type: application/json",
+         absl::StrCat("x-client-request-id: ", id)},
+        absl::StrCat(R"({"model":"deepseek-chat","max_tokens":)", max_tokens,
+                     R"(,"stream":)", stream ? "true" : "false",
+                     R"(,"messages":[{"role":"user","content":")", id,
+                     R"("}]})"),
+        30000);
+  };
+  ASSERT_EQ(ask("before-kill", 2, false).status, 200);
+  constexpr int kCut = 4;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kCut; ++i) {
+    clients.emplace_back([&ask, i] {
+      ask(absl::StrCat("cut-", i), 400, i % 2 == 0);  // ~20 s each
+    });
+  }
+  // Until the simulator is answering all of them.
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (g.UpstreamRequests() < 1 + kCut && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(g.UpstreamRequests(), 1 + kCut);
+  ASSERT_TRUE(g.KillAndRestart().ok());
+  for (std::thread& client : clients) client.join();
+  ASSERT_EQ(ask("after-restart", 2, false).status, 200);
+
+  std::set<std::string> ids = {"before-kill", "after-restart"};
+  for (int i = 0; i < kCut; ++i) ids.insert(absl::StrCat("cut-", i));
+  // By client id, then by sluice's request id: the event, as sent. An
+  // event the journal sends again (its segment held a request still in
+  // flight) is the same event, which metering counts once.
+  std::map<std::string, std::map<std::string, sluice::v1::UsageEvent>> by_id;
+  for (auto& event : usage.WaitFor(ids)) {
+    auto [it, first] = by_id[event.client_request_id()].emplace(
+        event.request_id(), event);
+    if (!first) {
+      EXPECT_EQ(it->second.SerializeAsString(), event.SerializeAsString())
+          << event.client_request_id() << " sent again, but changed";
+    }
+  }
+  for (const std::string& id : ids) {
+    ASSERT_EQ(by_id[id].size(), 1u) << id;
+    const sluice::v1::UsageEvent& event = by_id[id].begin()->second;
+    EXPECT_EQ(event.tenant(), "demo") << id;
+    if (id.rfind("cut-", 0) == 0) {
+      EXPECT_EQ(event.status(), 500) << id;
+      EXPECT_EQ(event.error_type(), "gateway_restarted") << id;
+      EXPECT_TRUE(event.usage().completion_tokens_estimated()) << id;
+    } else {
+      EXPECT_EQ(event.status(), 200) << id;
+    }
+  }
+  // Metering's own count: six requests of the demo tenant, the four cut
+  // ones its errors.
+  rapidjson::Document totals = WaitForUsage(g, 1 + kCut + 1);
+  ASSERT_TRUE(totals.IsObject() && totals["data"].Size() == 1u);
+  EXPECT_EQ(totals["data"][0]["requests"].GetInt64(), 1 + kCut + 1);
+  EXPECT_EQ(totals["data"][0]["errors"].GetInt64(), kCut);
 }
 
 }  // namespace

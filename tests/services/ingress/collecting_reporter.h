@@ -13,7 +13,8 @@ namespace sluice::ingress {
 class CollectingReporter : public UsageReporter {
  public:
   // UsageReporter
-  void Report(const sluice::v1::UsageEvent& event) override {
+  void Report(const sluice::v1::UsageEvent& event,
+              std::shared_ptr<void>) override {
     absl::MutexLock lock(&mu_);
     events_.push_back(event);
   }
