@@ -30,16 +30,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "tests/integration/api_calls.h"
+#include "tests/integration/freezable_key_database.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/usage_events.h"
-#include "tests/libs/keystore/test_database.h"
 #include "tests/libs/redis/redis_server.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/tcp_proxy.h"
@@ -298,26 +297,14 @@ TEST(ChaosTest, UnderLoadAndFaultsEveryRequestIsAnsweredAndMeteredOnce) {
   // answering.
   auto redis = redis::testing::RedisServer::Start();
   ASSERT_TRUE(redis.ok()) << redis.status();
-  keystore::TestBackend postgres = keystore::PostgresBackend();
-  if (std::string why = postgres.skip_reason(); !why.empty()) {
-    GTEST_FAIL() << why;
-  }
-  absl::StatusOr<std::unique_ptr<keystore::TestDatabase>> database =
-      postgres.make();
-  ASSERT_TRUE(database.ok()) << database.status();
-  const uint16_t postgres_port = keystore::TestPostgresPort();
-  ASSERT_NE(postgres_port, 0) << "SLUICE_TEST_POSTGRES names no port";
-  absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
-      TcpProxy::Start(postgres_port);
-  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  absl::StatusOr<FreezableKeyDatabase> keys = StartFreezableKeyDatabase();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  TcpProxy* proxy = keys->proxy.get();
 
   GatewayOptions options;
   options.sim_ttft = absl::Milliseconds(5);
   options.sim_per_token = absl::Milliseconds(2);
-  options.keys = absl::StrReplaceAll(
-      (*database)->KeysConfigYaml(),
-      {{absl::StrCat("port=", postgres_port),
-        absl::StrCat("port=", (*proxy)->port())}});
+  options.keys = keys->keys_yaml;
   options.deepseek_prices =
       absl::StrCat("input_usd_per_mtok: ", kInputUsdPerMtok,
                    ", output_usd_per_mtok: ", kOutputUsdPerMtok);
@@ -378,11 +365,11 @@ TEST(ChaosTest, UnderLoadAndFaultsEveryRequestIsAnsweredAndMeteredOnce) {
     return up;
   };
   auto postgres_hangs = [&] {
-    (*proxy)->Freeze();
+    proxy->Freeze();
     return absl::OkStatus();
   };
   auto postgres_back = [&] {
-    (*proxy)->Thaw();
+    proxy->Thaw();
     return absl::OkStatus();
   };
   std::set<std::string> jobs;

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +22,7 @@
 #include "rapidjson/document.h"
 #include "sluice/v1/gateway.grpc.pb.h"
 #include "libs/hash/sha256.h"
+#include "tests/integration/freezable_key_database.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/libs/keystore/test_database.h"
 #include "tests/libs/redis/redis_server.h"
@@ -220,24 +220,11 @@ std::string MadeUpKey(int i) {
 // meanwhile, and a lookup it leaves hanging is answered 503 after a bounded
 // wait rather than never.
 TEST_F(KeysTest, AHungKeyDatabaseHoldsOnlyTheLookupsThatNeedIt) {
-  keystore::TestBackend postgres = keystore::PostgresBackend();
-  if (std::string why = postgres.skip_reason(); !why.empty()) {
-    GTEST_FAIL() << why;
-  }
-  absl::StatusOr<std::unique_ptr<keystore::TestDatabase>> database =
-      postgres.make();
-  ASSERT_TRUE(database.ok()) << database.status();
-  const uint16_t postgres_port = keystore::TestPostgresPort();
-  ASSERT_NE(postgres_port, 0) << "SLUICE_TEST_POSTGRES names no port";
-  absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
-      TcpProxy::Start(postgres_port);
-  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  absl::StatusOr<FreezableKeyDatabase> keys = StartFreezableKeyDatabase();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  TcpProxy* proxy = keys->proxy.get();
   GatewayOptions options;
-  options.keys = absl::StrReplaceAll(
-      (*database)->KeysConfigYaml(),
-      {{absl::StrCat("port=", postgres_port),
-        absl::StrCat("port=", (*proxy)->port())}});
-  ASSERT_NE(options.keys, (*database)->KeysConfigYaml());
+  options.keys = keys->keys_yaml;
   auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   const std::string base = (*gateway)->http_base();
@@ -247,7 +234,7 @@ TEST_F(KeysTest, AHungKeyDatabaseHoldsOnlyTheLookupsThatNeedIt) {
   const std::string known = Member(Json(created.body), "key");
   ASSERT_EQ(Ask(base, known).status, 200);
 
-  (*proxy)->Freeze();
+  proxy->Freeze();
   // More lookups than the server has I/O threads (and than the lookups
   // have threads), each needing the database: made-up keys, and an admin
   // call.
@@ -265,10 +252,10 @@ TEST_F(KeysTest, AHungKeyDatabaseHoldsOnlyTheLookupsThatNeedIt) {
   }
   // Until the first statement reached the paused database.
   absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while ((*proxy)->held_from_clients() == 0 && absl::Now() < deadline) {
+  while (proxy->held_from_clients() == 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  ASSERT_GT((*proxy)->held_from_clients(), 0);
+  ASSERT_GT(proxy->held_from_clients(), 0);
   // Meanwhile everything that needs no database is answered (each within
   // a bound, so that a held request thread fails here instead of hanging).
   EXPECT_EQ(HttpCallWithin("GET", base + "/health", {}, "", 5000).status, 200);
@@ -294,7 +281,7 @@ TEST_F(KeysTest, AHungKeyDatabaseHoldsOnlyTheLookupsThatNeedIt) {
     ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&some), absl::Seconds(30)));
     EXPECT_EQ(statuses.front(), 503);
   }
-  (*proxy)->Thaw();
+  proxy->Thaw();
   for (std::thread& thread : stuck) thread.join();
   for (long status : statuses) {
     // Refused after the database answered, or out of patience before.
