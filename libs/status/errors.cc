@@ -1,6 +1,7 @@
 // Building error statuses and reading their OpenAI details back.
 #include "libs/status/errors.h"
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,12 +30,72 @@ absl::Status Make(absl::StatusCode code, std::string message, int http_status,
   return StatusFromError(error, code);
 }
 
+// The length of the well-formed UTF-8 sequence at the start of `s` (no
+// overlong forms, surrogates or code points past U+10FFFF); 0 if there is
+// none.
+size_t Utf8SequenceLength(absl::string_view s) {
+  const auto byte = [&s](size_t i) { return static_cast<uint8_t>(s[i]); };
+  const uint8_t lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length = lead >= 0xC2 && lead <= 0xDF   ? 2
+                  : lead >= 0xE0 && lead <= 0xEF ? 3
+                  : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                 : 0;
+  if (length == 0 || s.size() < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  }
+  const uint8_t second = byte(1);
+  if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
+      (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F)) {
+    return 0;
+  }
+  return length;
+}
+
+// `text` with every byte that starts no well-formed UTF-8 sequence replaced
+// by U+FFFD: an error's fields are protobuf strings, which must be UTF-8
+// (an upstream's error body may not be; serialized as it is, the error
+// would not parse on the other side of a gRPC call).
+std::string ValidUtf8(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    size_t length = Utf8SequenceLength(text);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";
+      length = 1;
+    } else {
+      out.append(text.data(), length);
+    }
+    text.remove_prefix(length);
+  }
+  return out;
+}
+
+void MakeUtf8(std::string& field) {
+  for (size_t at = 0; at < field.size();) {
+    size_t length = Utf8SequenceLength(absl::string_view(field).substr(at));
+    if (length == 0) {
+      field = ValidUtf8(field);
+      return;
+    }
+    at += length;
+  }
+}
+
 }  // namespace
 
 absl::Status StatusFromError(const sluice::v1::Error& error,
                              absl::StatusCode code) {
-  absl::Status status(code, error.message());
-  status.SetPayload(kErrorUrl, absl::Cord(error.SerializeAsString()));
+  sluice::v1::Error valid = error;
+  for (std::string* field :
+       {valid.mutable_message(), valid.mutable_type(), valid.mutable_param(),
+        valid.mutable_code()}) {
+    MakeUtf8(*field);
+  }
+  absl::Status status(code, valid.message());
+  status.SetPayload(kErrorUrl, absl::Cord(valid.SerializeAsString()));
   return status;
 }
 
@@ -96,7 +157,7 @@ sluice::v1::Error ErrorFromStatus(const absl::Status& status) {
       payload.has_value() && error.ParseFromString(std::string(*payload))) {
     return error;
   }
-  error.set_message(std::string(status.message()));
+  error.set_message(ValidUtf8(status.message()));
   int http = 500;
   std::string type = "server_error", code;
   switch (status.code()) {

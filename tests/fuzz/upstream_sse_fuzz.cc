@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "libs/codec/openai_codec.h"
 #include "libs/http/sse_parser.h"
+#include "libs/status/errors.h"
 #include "libs/upstream/http_client.h"
 #include "services/adapters/upstream_error.h"
 #include "tests/fuzz/fuzz_input.h"
@@ -32,6 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   upstream::HttpResponseHead head;
   head.status = 400 + data[0] % 200;
   head.headers = {{"retry-after", "1"}, {"content-type", "application/json"}};
-  (void)adapters::UpstreamHttpError("fuzz", head, body, absl::UnixEpoch());
+  absl::Status error =
+      adapters::UpstreamHttpError("fuzz", head, body, absl::UnixEpoch());
+  // The error crosses gRPC between processes: its fields must be UTF-8, or
+  // it does not parse there (whatever bytes the upstream sent).
+  sluice::v1::Error parsed;
+  if (!parsed.ParseFromString(
+          status::ErrorFromStatus(error).SerializeAsString())) {
+    fuzz::Fail("an upstream error does not parse once serialized");
+  }
   return 0;
 }
