@@ -298,6 +298,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   return gateway;
 }
 
+absl::StatusOr<int> Gateway::SignalAndWait(size_t process, int signal) {
+  Subprocess& old = *processes_[process];
+  ::kill(old.pid(), signal);
+  return old.Wait(absl::Seconds(30));
+}
+
 absl::Status Gateway::KillAndRestart() { return StopAndRestart(SIGKILL); }
 
 absl::Status Gateway::TerminateAndRestart() { return StopAndRestart(SIGTERM); }
@@ -306,9 +312,7 @@ absl::Status Gateway::StopAndRestart(int signal) {
   if (one_process_flags_.empty()) {
     return absl::FailedPreconditionError("restart: not a one-process gateway");
   }
-  Subprocess& old = *processes_[ingress_index_];
-  ::kill(old.pid(), signal);
-  absl::StatusOr<int> code = old.Wait(absl::Seconds(30));
+  absl::StatusOr<int> code = SignalAndWait(ingress_index_, signal);
   if (!code.ok()) return code.status();
   if (signal == SIGTERM && *code != 0) {
     return absl::InternalError(
@@ -377,9 +381,7 @@ absl::Status Gateway::KillAndRestartService(const std::string& service) {
         absl::StrCat("no process of its own hosts ", service));
   }
   SplitService& split = it->second;
-  Subprocess& old = *processes_[split.process];
-  ::kill(old.pid(), SIGKILL);
-  absl::StatusOr<int> code = old.Wait(absl::Seconds(30));
+  absl::StatusOr<int> code = SignalAndWait(split.process, SIGKILL);
   if (!code.ok()) return code.status();
   // On the same internal address: its callers keep theirs.
   std::vector<std::string> flags = split.flags;
@@ -394,9 +396,7 @@ absl::Status Gateway::KillAndRestartIngress() {
   if (ingress_remotes_.empty()) {
     return absl::FailedPreconditionError("needs the split layout");
   }
-  Subprocess& old = *processes_[ingress_index_];
-  ::kill(old.pid(), SIGKILL);
-  absl::StatusOr<int> code = old.Wait(absl::Seconds(30));
+  absl::StatusOr<int> code = SignalAndWait(ingress_index_, SIGKILL);
   if (!code.ok()) return code.status();
   std::string address = http_base_.substr(http_base_.find("//") + 2);
   std::vector<std::string> flags = {"--services", "ingress", "--http-listen",

@@ -157,6 +157,9 @@ class Gateway {
 
  private:
   absl::Status StopAndRestart(int signal);
+  // Sends `signal` to process `process` and waits (30 s) for it to exit;
+  // its exit code.
+  absl::StatusOr<int> SignalAndWait(size_t process, int signal);
   struct Listeners;
   // Split layout: the process of `service`, its flags and internal address.
   struct SplitService {
