@@ -20,6 +20,8 @@ namespace {
 constexpr int kPollTimeoutMs = 100;
 // Handled messages between asynchronous commits; an idle poll commits too.
 constexpr int kCommitEvery = 100;
+// Batches polled per handler thread before a slow one's offsets are stored.
+constexpr size_t kPipelinedPerHandler = 16;
 
 // Copies `raw` into `message`, reusing the memory of its strings (a
 // message of the previous batch).
@@ -52,21 +54,23 @@ void CopyMessage(const rd_kafka_message_t& raw, Message& message) {
   }
 }
 
-// Commits what was handled before giving partitions up, so their next owner
-// starts after it.
+}  // namespace
+
 // On assignment, partitions whose offsets the handler keeps start there.
-void OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
-                 rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+// Before partitions are given up, what was handled is stored and committed,
+// so their next owner starts after it.
+void Consumer::OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions,
+                           void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
   bool cooperative =
       absl::string_view(rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE";
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    const auto* stored_offset =
-        static_cast<const ConsumerOptions::OffsetLookupFn*>(opaque);
-    if (stored_offset != nullptr && *stored_offset) {
+    if (self->stored_offset_) {
       for (int i = 0; i < partitions->cnt; ++i) {
         rd_kafka_topic_partition_t& partition = partitions->elems[i];
         std::optional<int64_t> offset =
-            (*stored_offset)(partition.topic, partition.partition);
+            self->stored_offset_(partition.topic, partition.partition);
         if (offset.has_value()) partition.offset = *offset;
       }
     }
@@ -78,7 +82,9 @@ void OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
     }
     return;
   }
+  self->Drain();
   rd_kafka_commit(handle, nullptr, /*async=*/0);
+  self->uncommitted_ = 0;
   if (cooperative) {
     rd_kafka_error_t* error = rd_kafka_incremental_unassign(handle, partitions);
     if (error != nullptr) rd_kafka_error_destroy(error);
@@ -86,8 +92,6 @@ void OnRebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
     rd_kafka_assign(handle, nullptr);
   }
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
     const ConsumerOptions& options) {
@@ -107,26 +111,24 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(
   settings.insert(settings.end(), options.extra.begin(), options.extra.end());
   absl::StatusOr<rd_kafka_conf_t*> conf = MakeConfig(settings);
   if (!conf.ok()) return conf.status();
-  rd_kafka_conf_set_rebalance_cb(*conf, OnRebalance);
-  auto stored_offset =
-      std::make_unique<ConsumerOptions::OffsetLookupFn>(options.stored_offset);
-  rd_kafka_conf_set_opaque(*conf, stored_offset.get());
+  std::unique_ptr<Consumer> consumer(
+      new Consumer(options.group_id, options.topics, options.stored_offset));
+  rd_kafka_conf_set_rebalance_cb(*conf, &Consumer::OnRebalance);
+  rd_kafka_conf_set_opaque(*conf, consumer.get());
   char error[512];
-  rd_kafka_t* handle =
-      rd_kafka_new(RD_KAFKA_CONSUMER, *conf, error, sizeof(error));
-  if (handle == nullptr) {
+  consumer->handle_ = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, error, sizeof(error));
+  if (consumer->handle_ == nullptr) {
     rd_kafka_conf_destroy(*conf);
+    consumer->closed_ = true;
     return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", error));
   }
-  rd_kafka_poll_set_consumer(handle);
-  return std::unique_ptr<Consumer>(
-      new Consumer(handle, options.group_id, options.topics,
-                   std::move(stored_offset)));
+  rd_kafka_poll_set_consumer(consumer->handle_);
+  return consumer;
 }
 
 Consumer::~Consumer() {
   Stop();
-  rd_kafka_destroy(handle_);
+  if (handle_ != nullptr) rd_kafka_destroy(handle_);
 }
 
 absl::Status Consumer::Start(Handler handler) {
@@ -137,12 +139,14 @@ absl::Status Consumer::Start(Handler handler) {
       1);
 }
 
-absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch) {
+absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch,
+                                    size_t in_flight) {
   if (thread_.joinable() || closed_) {
     return absl::FailedPreconditionError("kafka consumer: already started");
   }
   handler_ = std::move(handler);
   max_batch_ = std::max<size_t>(max_batch, 1);
+  in_flight_ = std::max<size_t>(in_flight, 1);
   rd_kafka_topic_partition_list_t* topics =
       rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()));
   for (const auto& topic : topics_) {
@@ -154,6 +158,14 @@ absl::Status Consumer::StartBatches(BatchHandler handler, size_t max_batch) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(
         absl::StrCat("kafka subscribe: ", rd_kafka_err2str(err)));
+  }
+  if (in_flight_ > 1) {
+    for (size_t i = 0; i < in_flight_; ++i) {
+      handlers_.emplace_back([this] {
+        process::NameThisThread("sluice-handle");
+        HandlerLoop();
+      });
+    }
   }
   thread_ = std::thread([this] {
     process::NameThisThread("sluice-consume");
@@ -202,10 +214,21 @@ void Consumer::ReportLag() {
 }
 
 void Consumer::PollLoop() {
-  int uncommitted = 0;
   std::vector<rd_kafka_message_t*> raws;
-  std::vector<Message> batch;
   while (!stop_.load()) {
+    {
+      // Room in the pipeline first: at most in_flight_ batches handled.
+      absl::MutexLock lock(&mu_);
+      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return HasRoom() || pipeline_.front()->done || stop_.load();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&room), absl::Milliseconds(kPollTimeoutMs));
+    }
+    StoreDone();
+    {
+      absl::MutexLock lock(&mu_);
+      if (!HasRoom()) continue;
+    }
     // Wait for one message, then take what is already fetched.
     for (int timeout = kPollTimeoutMs; raws.size() < max_batch_; timeout = 0) {
       rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_, timeout);
@@ -218,29 +241,96 @@ void Consumer::PollLoop() {
       raws.push_back(raw);
     }
     if (raws.empty()) {
-      if (uncommitted > 0) {
+      StoreDone();
+      if (uncommitted_ > 0) {
         rd_kafka_commit(handle_, nullptr, /*async=*/1);
-        uncommitted = 0;
+        uncommitted_ = 0;
       }
       continue;
     }
-    // Into the messages of the previous batch, reusing their memory.
-    batch.resize(raws.size());
-    for (size_t i = 0; i < raws.size(); ++i) CopyMessage(*raws[i], batch[i]);
-    if (Handle(batch)) {
+    auto batch = std::make_unique<Batch>();
+    batch->messages.resize(raws.size());
+    for (size_t i = 0; i < raws.size(); ++i) CopyMessage(*raws[i], batch->messages[i]);
+    batch->raws = std::move(raws);
+    raws.clear();
+    Dispatch(std::move(batch));
+  }
+  // The handlers see stop_ and give their batches up (unless accepted).
+  {
+    absl::MutexLock lock(&mu_);
+    handlers_quit_ = true;
+  }
+  for (std::thread& handler : handlers_) handler.join();
+  StoreDone();
+}
+
+bool Consumer::HasRoom() const {
+  return handling_ < in_flight_ && pipeline_.size() < kPipelinedPerHandler * in_flight_;
+}
+
+void Consumer::Dispatch(std::unique_ptr<Batch> batch) {
+  Batch* raw = batch.get();
+  {
+    absl::MutexLock lock(&mu_);
+    pipeline_.push_back(std::move(batch));
+    ++handling_;
+    if (!handlers_.empty()) {
+      to_handle_.push_back(raw);
+      return;
+    }
+  }
+  bool accepted = Handle(raw->messages);
+  absl::MutexLock lock(&mu_);
+  raw->done = true;
+  raw->accepted = accepted;
+  --handling_;
+}
+
+void Consumer::HandlerLoop() {
+  for (;;) {
+    Batch* batch = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !to_handle_.empty() || handlers_quit_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (to_handle_.empty()) return;
+      batch = to_handle_.front();
+      to_handle_.pop_front();
+    }
+    bool accepted = Handle(batch->messages);
+    absl::MutexLock lock(&mu_);
+    batch->done = true;
+    batch->accepted = accepted;
+    --handling_;
+  }
+}
+
+void Consumer::StoreDone() {
+  std::vector<std::unique_ptr<Batch>> done;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!pipeline_.empty() && pipeline_.front()->done) {
+      done.push_back(std::move(pipeline_.front()));
+      pipeline_.pop_front();
+    }
+  }
+  for (const std::unique_ptr<Batch>& batch : done) {
+    // A refused batch comes back after a restart; nothing polled after it
+    // may be stored, or the commit would skip it.
+    refused_ = refused_ || !batch->accepted;
+    if (!refused_) {
       // One entry per partition: the offset after its last message.
-      rd_kafka_topic_partition_list_t* offsets =
-          rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
       rd_kafka_topic_partition_t* last = nullptr;
-      for (rd_kafka_message_t* raw : raws) {
+      for (rd_kafka_message_t* raw : batch->raws) {
         const char* topic = rd_kafka_topic_name(raw->rkt);
         if (last == nullptr || last->partition != raw->partition ||
             std::strcmp(last->topic, topic) != 0) {
-          last = rd_kafka_topic_partition_list_find(offsets, topic,
-                                                    raw->partition);
+          last = rd_kafka_topic_partition_list_find(offsets, topic, raw->partition);
           if (last == nullptr) {
-            last = rd_kafka_topic_partition_list_add(offsets, topic,
-                                                     raw->partition);
+            last = rd_kafka_topic_partition_list_add(offsets, topic, raw->partition);
           }
         }
         last->offset = std::max(last->offset, raw->offset + 1);
@@ -249,15 +339,25 @@ void Consumer::PollLoop() {
       // then re-reads the messages (at least once).
       rd_kafka_offsets_store(handle_, offsets);
       rd_kafka_topic_partition_list_destroy(offsets);
-      uncommitted += static_cast<int>(raws.size());
-      if (uncommitted >= kCommitEvery) {
-        rd_kafka_commit(handle_, nullptr, /*async=*/1);
-        uncommitted = 0;
-      }
+      uncommitted_ += static_cast<int>(batch->raws.size());
     }
-    for (rd_kafka_message_t* raw : raws) rd_kafka_message_destroy(raw);
-    raws.clear();
+    for (rd_kafka_message_t* raw : batch->raws) rd_kafka_message_destroy(raw);
   }
+  if (uncommitted_ >= kCommitEvery) {
+    rd_kafka_commit(handle_, nullptr, /*async=*/1);
+    uncommitted_ = 0;
+  }
+}
+
+void Consumer::Drain() {
+  {
+    absl::MutexLock lock(&mu_);
+    auto all_done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return handling_ == 0;
+    };
+    mu_.Await(absl::Condition(&all_done));
+  }
+  StoreDone();
 }
 
 bool Consumer::Handle(const std::vector<Message>& batch) {

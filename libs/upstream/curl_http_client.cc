@@ -299,16 +299,41 @@ class CurlHttpClient : public HttpClient {
     if (!socket->gone) Arm(socket);
   }
 
+  // curl's timer. Moving an Asio timer costs a timerfd_settime and the
+  // reactor's lock each time, and curl moves its timer on almost every
+  // call (a tenth of the gateway's CPU under load): so "now" is a post, and
+  // a wait that already ends no later than curl asks is kept. Running
+  // curl's timeout early is allowed: curl then announces its timer again,
+  // even when it is unchanged (multi.c clears timer_lastcall for
+  // CURL_SOCKET_TIMEOUT), and a wait left pending for a timer curl
+  // deleted finds nothing to do.
   void ArmCurlTimer(long timeout_ms) {
-    curl_timer_.cancel();
     if (timeout_ms < 0) return;
-    curl_timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+    if (timeout_ms == 0) {
+      if (curl_timeout_posted_) return;
+      curl_timeout_posted_ = true;
+      asio::post(strand_, [this, stopped = stopped_] {
+        if (*stopped) return;  // the client may be gone
+        curl_timeout_posted_ = false;
+        RunCurlTimeout();
+      });
+      return;
+    }
+    const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (curl_timer_armed_ && curl_timer_.expiry() <= due) return;
+    curl_timer_armed_ = true;
+    curl_timer_.expires_at(due);  // the wait it replaces ends aborted
     curl_timer_.async_wait([this, stopped = stopped_](boost::system::error_code ec) {
       if (*stopped || ec) return;  // stopped: the client may be gone
-      int running = 0;
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-      Collect();
+      curl_timer_armed_ = false;
+      RunCurlTimeout();
     });
+  }
+
+  void RunCurlTimeout() {
+    int running = 0;
+    curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    Collect();
   }
 
   // While transfers run, checks their first-byte and stall limits.
@@ -509,6 +534,8 @@ class CurlHttpClient : public HttpClient {
   std::atomic<CallId> next_id_{1};
   // Touched on the strand only.
   asio::steady_timer curl_timer_;
+  bool curl_timer_armed_ = false;     // a wait on curl_timer_ is pending
+  bool curl_timeout_posted_ = false;  // a RunCurlTimeout is posted
   asio::steady_timer deadline_timer_;
   bool deadlines_armed_ = false;
   // Set on the strand by the destructor. A timer's handler holds it: on a

@@ -1,5 +1,6 @@
 #include "services/ingress/job_runner.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -26,6 +27,8 @@ struct JobRunner::Job {
 };
 
 namespace {
+
+constexpr size_t kBatchesInFlight = 4;
 
 // The `deadline` header: RFC 3339 or Unix seconds.
 absl::StatusOr<absl::Time> ParseDeadline(absl::string_view value) {
@@ -75,11 +78,14 @@ absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(
   if (!created.ok()) return created.status();
   runner->consumer_ = *std::move(created);
   JobRunner* self = runner.get();
+  // `concurrency` jobs at once, as kBatchesInFlight batches: the next batch
+  // starts while the slowest jobs of the others still run.
+  const size_t batches = std::min(kBatchesInFlight, options.concurrency);
   absl::Status started = runner->consumer_->StartBatches(
       [self](const std::vector<kafka::Message>& batch) {
         return self->HandleBatch(batch);
       },
-      options.concurrency);
+      (options.concurrency + batches - 1) / batches, batches);
   if (!started.ok()) return started;
   return runner;
 }

@@ -3,7 +3,9 @@
 // retry a failed message, stop promptly.
 #include "libs/kafka/consumer.h"
 
+#include <algorithm>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -226,6 +228,68 @@ TEST_F(ConsumerTest, BatchesHoldWhatWasFetchedInOrderAndRetryWhole) {
   for (int i = 0; i < 300; ++i) EXPECT_EQ(handled[i], absl::StrCat("key-", i));
   EXPECT_GT(largest, 1u);  // fetched messages come together...
   EXPECT_LE(largest, 64u);  // ...up to the limit
+}
+
+}  // namespace
+}  // namespace sluice::kafka
+
+namespace sluice::kafka {
+namespace {
+
+// Batches handled four at once: a batch stuck in its handler holds neither
+// the batches after it nor the partition's flow, but nothing after it is
+// committed: a restart resumes at the stuck batch and loses nothing.
+TEST_F(ConsumerTest, PipelinedBatchesFlowPastAStuckOneAndCommitOnlyBeforeIt) {
+  ASSERT_TRUE(broker_->CreateTopic("piped", 1).ok());
+  ProduceBatch("piped", 0, 200);
+  auto consumer =
+      Consumer::Create(testing::FastConsumer(brokers(), "group-p", {"piped"}));
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  absl::Mutex mu;
+  std::set<std::string> handled;
+  size_t stuck_size = 0;
+  absl::Notification give_up;
+  ASSERT_TRUE((*consumer)
+                  ->StartBatches(
+                      [&](const std::vector<Message>& batch) {
+                        for (const Message& m : batch) {
+                          if (m.key == "key-100") {
+                            {
+                              absl::MutexLock lock(&mu);
+                              stuck_size = batch.size();
+                            }
+                            give_up.WaitForNotification();
+                            return absl::UnavailableError("given up");
+                          }
+                        }
+                        absl::MutexLock lock(&mu);
+                        for (const Message& m : batch) handled.insert(m.key);
+                        return absl::OkStatus();
+                      },
+                      /*max_batch=*/10, /*in_flight=*/4)
+                  .ok());
+  // Every message but the stuck batch's is handled meanwhile.
+  auto all_but_stuck = [&] {
+    absl::MutexLock lock(&mu);
+    return stuck_size > 0 && handled.size() + stuck_size == 200;
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!all_but_stuck() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_TRUE(all_but_stuck()) << "the batches after the stuck one did not flow";
+  give_up.Notify();
+  (*consumer)->Stop();
+
+  // The next consumer of the group starts at the stuck batch: everything
+  // before it was committed, nothing after it.
+  Collector again;
+  auto next = StartConsumer("group-p", "piped", again.Handler());
+  ASSERT_NE(next, nullptr);
+  ASSERT_GE(again.WaitFor(1, absl::Seconds(20)), 1u);
+  const int first = std::stoi(again.messages().front().key.substr(4));
+  EXPECT_GT(first, 0) << "nothing before the stuck batch was committed";
+  EXPECT_GT(first, 100 - 10) << "a batch before the stuck one came again";
+  EXPECT_LE(first, 100) << "the stuck batch was committed";
+  EXPECT_EQ(again.WaitFor(200 - first, absl::Seconds(20)), static_cast<size_t>(200 - first));
 }
 
 }  // namespace
