@@ -1,11 +1,20 @@
-#include "services/ingress/batch_store.h"
+// BatchStore on an embedded SQLite file (the job store's): one connection,
+// serialized by a mutex. The file belongs to one replica; claims hold
+// across processes that share it all the same (a test's replicas).
+#include <sqlite3.h>
 
+#include <functional>
+#include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "libs/obs/trace_context.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "libs/sqlite/sqlite_statement.h"
+#include "services/ingress/batch_store.h"
 
 namespace sluice::ingress {
 namespace {
@@ -62,6 +71,11 @@ CREATE TABLE IF NOT EXISTS batch_lines (
   PRIMARY KEY (batch_id, line_no)
 );
 CREATE INDEX IF NOT EXISTS batch_lines_pending ON batch_lines (batch_id, finished, line_no);
+CREATE TABLE IF NOT EXISTS batch_claims (
+  batch_id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  lease_until_ms INTEGER NOT NULL
+);
 )sql";
 
 constexpr char kBatchColumns[] =
@@ -161,26 +175,56 @@ void BindMutable(sqlite3_stmt* s, const BatchRecord& b) {
   BindText(s, 13, b.id);
 }
 
-}  // namespace
+class SqliteBatchStore : public BatchStore {
+ public:
+  explicit SqliteBatchStore(sqlite3* db) : db_(db) {}
+  ~SqliteBatchStore() override {
+    absl::MutexLock lock(&mu_);
+    sqlite3_close(db_);
+  }
 
-std::string NewObjectId(absl::string_view prefix) {
-  obs::RandomSource& random = obs::ThreadLocalRandom();
-  return absl::StrFormat("%s%016x%08x", prefix, random.Next(),
-                         static_cast<uint32_t>(random.Next()));
-}
+  // BatchStore
+  absl::StatusOr<StoredFile> CreateFile(StoredFile file,
+                                        absl::string_view content) override;
+  absl::StatusOr<StoredFile> GetFile(const std::string& tenant,
+                                     const std::string& id) override;
+  absl::StatusOr<std::string> FileContent(const std::string& tenant,
+                                          const std::string& id) override;
+  absl::StatusOr<std::vector<StoredFile>> ListFiles(const std::string& tenant) override;
+  absl::Status DeleteFile(const std::string& tenant, const std::string& id) override;
+  absl::Status CreateBatch(const BatchRecord& batch) override;
+  absl::StatusOr<BatchRecord> GetBatch(const std::string& tenant,
+                                       const std::string& id) override;
+  absl::StatusOr<std::vector<BatchRecord>> ListBatches(const std::string& tenant,
+                                                       const std::string& after,
+                                                       int limit) override;
+  absl::StatusOr<std::vector<BatchRecord>> ActiveBatches() override;
+  absl::Status UpdateBatch(const BatchRecord& batch, absl::string_view from) override;
+  absl::StatusOr<BatchRecord> RequestCancel(const std::string& tenant,
+                                            const std::string& id, absl::Time now) override;
+  absl::StatusOr<bool> ClaimBatch(const std::string& id, const std::string& owner,
+                                  absl::Duration lease) override;
+  absl::Status ReleaseBatch(const std::string& id, const std::string& owner) override;
+  absl::Status AddLines(const std::string& batch_id,
+                        const std::vector<BatchLine>& lines) override;
+  absl::StatusOr<std::vector<BatchLine>> PendingLines(const std::string& batch_id,
+                                                      int64_t after_line,
+                                                      int limit) override;
+  absl::StatusOr<int> FinishLines(const std::string& batch_id,
+                                  const std::vector<LineOutcome>& outcomes) override;
+  absl::Status ForEachResult(const std::string& batch_id, bool ok,
+                             const std::function<void(const std::string&)>& each) override;
 
-absl::StatusOr<std::unique_ptr<BatchStore>> BatchStore::Open(const std::string& path) {
-  absl::StatusOr<sqlite3*> db = sqlite::Open(path, kSchema, "batch store");
-  if (!db.ok()) return db.status();
-  return std::unique_ptr<BatchStore>(new BatchStore(*db));
-}
+ private:
+  absl::StatusOr<BatchRecord> ReadBatchLocked(const std::string& tenant,
+                                              const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-BatchStore::~BatchStore() {
-  absl::MutexLock lock(&mu_);
-  sqlite3_close(db_);
-}
+  absl::Mutex mu_;
+  sqlite3* db_ ABSL_GUARDED_BY(mu_);
+};
 
-absl::StatusOr<StoredFile> BatchStore::CreateFile(StoredFile file,
+absl::StatusOr<StoredFile> SqliteBatchStore::CreateFile(StoredFile file,
                                                   absl::string_view content) {
   if (file.id.empty()) file.id = NewObjectId("file-");
   file.bytes = static_cast<int64_t>(content.size());
@@ -205,7 +249,7 @@ absl::StatusOr<StoredFile> BatchStore::CreateFile(StoredFile file,
   return file;
 }
 
-absl::StatusOr<StoredFile> BatchStore::GetFile(const std::string& tenant,
+absl::StatusOr<StoredFile> SqliteBatchStore::GetFile(const std::string& tenant,
                                                const std::string& id) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
@@ -220,7 +264,7 @@ absl::StatusOr<StoredFile> BatchStore::GetFile(const std::string& tenant,
   return ReadFile(s->get());
 }
 
-absl::StatusOr<std::string> BatchStore::FileContent(const std::string& tenant,
+absl::StatusOr<std::string> SqliteBatchStore::FileContent(const std::string& tenant,
                                                     const std::string& id) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
@@ -236,7 +280,7 @@ absl::StatusOr<std::string> BatchStore::FileContent(const std::string& tenant,
                      static_cast<size_t>(sqlite3_column_bytes(s->get(), 0)));
 }
 
-absl::StatusOr<std::vector<StoredFile>> BatchStore::ListFiles(const std::string& tenant) {
+absl::StatusOr<std::vector<StoredFile>> SqliteBatchStore::ListFiles(const std::string& tenant) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
       db_, absl::StrCat("SELECT ", kFileColumns,
@@ -250,7 +294,7 @@ absl::StatusOr<std::vector<StoredFile>> BatchStore::ListFiles(const std::string&
   return files;
 }
 
-absl::Status BatchStore::DeleteFile(const std::string& tenant, const std::string& id) {
+absl::Status SqliteBatchStore::DeleteFile(const std::string& tenant, const std::string& id) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s =
       Prepare(db_, "DELETE FROM batch_files WHERE id = ?1 AND tenant = ?2");
@@ -264,7 +308,7 @@ absl::Status BatchStore::DeleteFile(const std::string& tenant, const std::string
   return absl::OkStatus();
 }
 
-absl::Status BatchStore::CreateBatch(const BatchRecord& b) {
+absl::Status SqliteBatchStore::CreateBatch(const BatchRecord& b) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
       db_, absl::StrCat("INSERT INTO batches (", kBatchColumns,
@@ -299,13 +343,13 @@ absl::Status BatchStore::CreateBatch(const BatchRecord& b) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<BatchRecord> BatchStore::GetBatch(const std::string& tenant,
+absl::StatusOr<BatchRecord> SqliteBatchStore::GetBatch(const std::string& tenant,
                                                  const std::string& id) {
   absl::MutexLock lock(&mu_);
   return ReadBatchLocked(tenant, id);
 }
 
-absl::StatusOr<BatchRecord> BatchStore::ReadBatchLocked(const std::string& tenant,
+absl::StatusOr<BatchRecord> SqliteBatchStore::ReadBatchLocked(const std::string& tenant,
                                                         const std::string& id) {
   absl::StatusOr<Stmt> s = Prepare(
       db_, absl::StrCat("SELECT ", kBatchColumns,
@@ -319,7 +363,7 @@ absl::StatusOr<BatchRecord> BatchStore::ReadBatchLocked(const std::string& tenan
   return ReadBatch(s->get());
 }
 
-absl::StatusOr<std::vector<BatchRecord>> BatchStore::ListBatches(
+absl::StatusOr<std::vector<BatchRecord>> SqliteBatchStore::ListBatches(
     const std::string& tenant, const std::string& after, int limit) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
@@ -339,7 +383,7 @@ absl::StatusOr<std::vector<BatchRecord>> BatchStore::ListBatches(
   return batches;
 }
 
-absl::StatusOr<std::vector<BatchRecord>> BatchStore::ActiveBatches() {
+absl::StatusOr<std::vector<BatchRecord>> SqliteBatchStore::ActiveBatches() {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
       db_, absl::StrCat("SELECT ", kBatchColumns,
@@ -353,7 +397,7 @@ absl::StatusOr<std::vector<BatchRecord>> BatchStore::ActiveBatches() {
   return batches;
 }
 
-absl::Status BatchStore::UpdateBatch(const BatchRecord& b, absl::string_view from) {
+absl::Status SqliteBatchStore::UpdateBatch(const BatchRecord& b, absl::string_view from) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
       db_, "UPDATE batches SET status = ?1, errors = ?2, output_file_id = ?3, "
@@ -371,7 +415,7 @@ absl::Status BatchStore::UpdateBatch(const BatchRecord& b, absl::string_view fro
   return absl::OkStatus();
 }
 
-absl::StatusOr<BatchRecord> BatchStore::RequestCancel(const std::string& tenant,
+absl::StatusOr<BatchRecord> SqliteBatchStore::RequestCancel(const std::string& tenant,
                                                       const std::string& id,
                                                       absl::Time now) {
   absl::MutexLock lock(&mu_);
@@ -394,7 +438,40 @@ absl::StatusOr<BatchRecord> BatchStore::RequestCancel(const std::string& tenant,
   return batch;
 }
 
-absl::Status BatchStore::AddLines(const std::string& batch_id,
+absl::StatusOr<bool> SqliteBatchStore::ClaimBatch(const std::string& id,
+                                                  const std::string& owner,
+                                                  absl::Duration lease) {
+  // This machine's clock: every process that opens the file runs on it.
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Stmt> s = Prepare(
+      db_, "INSERT INTO batch_claims (batch_id, owner, lease_until_ms) "
+           "VALUES (?1, ?2, ?4) ON CONFLICT (batch_id) DO UPDATE SET "
+           "owner = excluded.owner, lease_until_ms = excluded.lease_until_ms "
+           "WHERE batch_claims.owner = excluded.owner OR "
+           "batch_claims.lease_until_ms < ?3");
+  if (!s.ok()) return s.status();
+  BindText(s->get(), 1, id);
+  BindText(s->get(), 2, owner);
+  sqlite3_bind_int64(s->get(), 3, absl::ToUnixMillis(now));
+  sqlite3_bind_int64(s->get(), 4, absl::ToUnixMillis(now + lease));
+  if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "claiming a batch");
+  return sqlite3_changes(db_) > 0;
+}
+
+absl::Status SqliteBatchStore::ReleaseBatch(const std::string& id,
+                                            const std::string& owner) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Stmt> s =
+      Prepare(db_, "DELETE FROM batch_claims WHERE batch_id = ?1 AND owner = ?2");
+  if (!s.ok()) return s.status();
+  BindText(s->get(), 1, id);
+  BindText(s->get(), 2, owner);
+  if (sqlite3_step(s->get()) != SQLITE_DONE) return SqliteError(db_, "releasing a batch");
+  return absl::OkStatus();
+}
+
+absl::Status SqliteBatchStore::AddLines(const std::string& batch_id,
                                   const std::vector<BatchLine>& lines) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<sqlite::Transaction> transaction =
@@ -420,7 +497,7 @@ absl::Status BatchStore::AddLines(const std::string& batch_id,
   return transaction->Commit();
 }
 
-absl::StatusOr<std::vector<BatchLine>> BatchStore::PendingLines(
+absl::StatusOr<std::vector<BatchLine>> SqliteBatchStore::PendingLines(
     const std::string& batch_id, int64_t after_line, int limit) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Stmt> s = Prepare(
@@ -440,7 +517,7 @@ absl::StatusOr<std::vector<BatchLine>> BatchStore::PendingLines(
   return lines;
 }
 
-absl::StatusOr<int> BatchStore::FinishLines(const std::string& batch_id,
+absl::StatusOr<int> SqliteBatchStore::FinishLines(const std::string& batch_id,
                                             const std::vector<LineOutcome>& outcomes) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<sqlite::Transaction> transaction =
@@ -493,7 +570,7 @@ absl::StatusOr<int> BatchStore::FinishLines(const std::string& batch_id,
   return finished;
 }
 
-absl::Status BatchStore::ForEachResult(
+absl::Status SqliteBatchStore::ForEachResult(
     const std::string& batch_id, bool ok,
     const std::function<void(const std::string&)>& each) {
   absl::MutexLock lock(&mu_);
@@ -507,6 +584,14 @@ absl::Status BatchStore::ForEachResult(
   while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) each(ColumnText(s->get(), 0));
   if (rc != SQLITE_DONE) return SqliteError(db_, "reading results");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<BatchStorePtr> OpenSqliteBatchStore(const std::string& path) {
+  absl::StatusOr<sqlite3*> db = sqlite::Open(path, kSchema, "batch store");
+  if (!db.ok()) return db.status();
+  return std::make_unique<SqliteBatchStore>(*db);
 }
 
 }  // namespace sluice::ingress
