@@ -87,7 +87,7 @@ struct BatchRecord {
 // What one finished line adds to its batch.
 struct LineOutcome {
   int64_t line_no = 0;
-  bool ok = false;  // HTTP 200: the output file; else the error file
+  bool ok = false;          // HTTP 200: the output file; else the error file
   std::string result_line;  // in OpenAI's batch output format
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
@@ -112,7 +112,8 @@ class BatchStore {
   // The caller's files, newest first.
   virtual absl::StatusOr<std::vector<StoredFile>> ListFiles(
       const std::string& tenant) = 0;
-  virtual absl::Status DeleteFile(const std::string& tenant, const std::string& id) = 0;
+  virtual absl::Status DeleteFile(const std::string& tenant,
+                                  const std::string& id) = 0;
 
   // Batches.
   virtual absl::Status CreateBatch(const BatchRecord& batch) = 0;
@@ -128,7 +129,8 @@ class BatchStore {
   // ids of `batch` (the counts and sums are kept by FinishLine), if its
   // stored status is still `from`: ABORTED when it moved meanwhile (a
   // cancel arrived), so that nothing overwrites it.
-  virtual absl::Status UpdateBatch(const BatchRecord& batch, absl::string_view from) = 0;
+  virtual absl::Status UpdateBatch(const BatchRecord& batch,
+                                   absl::string_view from) = 0;
   // cancelling (from validating or in_progress); the batch as it is now.
   // FAILED_PRECONDITION for a batch already finishing or finished.
   virtual absl::StatusOr<BatchRecord> RequestCancel(const std::string& tenant,
@@ -144,7 +146,8 @@ class BatchStore {
                                           absl::Duration lease) = 0;
   // Ends `owner`'s claim on `id`, if it holds it: another replica may take
   // the batch at once instead of after the lease.
-  virtual absl::Status ReleaseBatch(const std::string& id, const std::string& owner) = 0;
+  virtual absl::Status ReleaseBatch(const std::string& id,
+                                    const std::string& owner) = 0;
 
   // Lines.
   // Stores the validated lines and the total, all or nothing.
@@ -157,8 +160,9 @@ class BatchStore {
   // Records the lines' outcomes and adds them to the batch's counts, all in
   // one transaction; a line that had finished before is left as it was.
   // How many lines finished now.
-  virtual absl::StatusOr<int> FinishLines(const std::string& batch_id,
-                                          const std::vector<LineOutcome>& outcomes) = 0;
+  virtual absl::StatusOr<int> FinishLines(
+      const std::string& batch_id,
+      const std::vector<LineOutcome>& outcomes) = 0;
   // Calls `each` with the result of every finished line in file order whose
   // outcome was `ok`.
   virtual absl::Status ForEachResult(

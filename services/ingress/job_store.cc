@@ -8,20 +8,23 @@
 
 namespace sluice::ingress {
 
-std::string JobStore::JobId(absl::string_view tenant, absl::string_view custom_id) {
+std::string JobStore::JobId(absl::string_view tenant,
+                            absl::string_view custom_id) {
   return absl::StrCat(absl::StrReplaceAll(tenant, {{"%", "%25"}, {"/", "%2F"}}),
                       "/", custom_id);
 }
 
-absl::StatusOr<std::string> JobStore::FinishedResult(absl::string_view tenant,
-                                                     absl::string_view custom_id) {
-  absl::StatusOr<std::optional<std::string>> line = Result(JobId(tenant, custom_id));
+absl::StatusOr<std::string> JobStore::FinishedResult(
+    absl::string_view tenant, absl::string_view custom_id) {
+  absl::StatusOr<std::optional<std::string>> line =
+      Result(JobId(tenant, custom_id));
   if (!line.ok()) return line.status();
   if (!line->has_value()) {
-    return status::NotFound(absl::StrCat("no finished job \"", custom_id,
-                                         "\" for this key's tenant (it may still be "
-                                         "queued or running)"),
-                            "custom_id");
+    return status::NotFound(
+        absl::StrCat("no finished job \"", custom_id,
+                     "\" for this key's tenant (it may still be "
+                     "queued or running)"),
+        "custom_id");
   }
   return **std::move(line);
 }

@@ -25,7 +25,8 @@ class JobStore {
   // the tenant's name percent-encoded: the first '/' always ends the
   // tenant, so tenant "a" with custom_id "b/x" is not tenant "a/b" with
   // "x" (names without either character keep the ids they always had).
-  static std::string JobId(absl::string_view tenant, absl::string_view custom_id);
+  static std::string JobId(absl::string_view tenant,
+                           absl::string_view custom_id);
 
   // The output line of the finished job `custom_id` of `tenant`: NOT_FOUND
   // (param custom_id) while it runs, for one never sent, and for another

@@ -5,18 +5,21 @@
 namespace sluice::ingress {
 
 std::string JobsSqlitePath(const sluice::v1::Config& config) {
-  return config.jobs().sqlite_path().empty() ? BesideMetering(config, "sluice-jobs.db")
-                                             : config.jobs().sqlite_path();
+  return config.jobs().sqlite_path().empty()
+             ? BesideMetering(config, "sluice-jobs.db")
+             : config.jobs().sqlite_path();
 }
 
-absl::StatusOr<JobStorePtr> OpenConfiguredJobStore(const sluice::v1::Config& config) {
+absl::StatusOr<JobStorePtr> OpenConfiguredJobStore(
+    const sluice::v1::Config& config) {
   if (!config.jobs().postgres_dsn().empty()) {
     return OpenPostgresJobStore(config.jobs().postgres_dsn());
   }
   return OpenSqliteJobStore(JobsSqlitePath(config));
 }
 
-absl::StatusOr<BatchStorePtr> OpenConfiguredBatchStore(const sluice::v1::Config& config) {
+absl::StatusOr<BatchStorePtr> OpenConfiguredBatchStore(
+    const sluice::v1::Config& config) {
   if (!config.jobs().postgres_dsn().empty()) {
     return OpenPostgresBatchStore(config.jobs().postgres_dsn());
   }

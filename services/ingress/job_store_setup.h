@@ -16,7 +16,9 @@ namespace sluice::ingress {
 // The SQLite file both stores use without jobs.postgres_dsn.
 std::string JobsSqlitePath(const sluice::v1::Config& config);
 
-absl::StatusOr<JobStorePtr> OpenConfiguredJobStore(const sluice::v1::Config& config);
-absl::StatusOr<BatchStorePtr> OpenConfiguredBatchStore(const sluice::v1::Config& config);
+absl::StatusOr<JobStorePtr> OpenConfiguredJobStore(
+    const sluice::v1::Config& config);
+absl::StatusOr<BatchStorePtr> OpenConfiguredBatchStore(
+    const sluice::v1::Config& config);
 
 }  // namespace sluice::ingress

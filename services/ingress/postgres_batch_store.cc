@@ -97,7 +97,8 @@ constexpr char kBatchColumns[] =
     "completed, failed, prompt_tokens, completion_tokens, cost_micro_usd, "
     "cost_at_submission_micro_usd, cached_tokens, reasoning_tokens";
 
-constexpr char kFileColumns[] = "id, tenant, purpose, filename, bytes, created_at";
+constexpr char kFileColumns[] =
+    "id, tenant, purpose, filename, bytes, created_at";
 
 constexpr char kWho[] = "batch store postgres";
 // A 200 MB file goes in one statement.
@@ -111,7 +112,8 @@ constexpr int kResultsPerPage = 1000;
 // A time parameter: Unix seconds, or empty for "never" (the SQL reads it
 // with NULLIF($n, '')::bigint).
 std::string TimeText(absl::Time t) {
-  return t == absl::InfinitePast() ? std::string() : absl::StrCat(absl::ToUnixSeconds(t));
+  return t == absl::InfinitePast() ? std::string()
+                                   : absl::StrCat(absl::ToUnixSeconds(t));
 }
 
 int64_t Int64At(PGresult* r, int row, int col) {
@@ -176,7 +178,8 @@ BatchRecord ReadBatch(PGresult* r, int row) {
 
 std::vector<BatchRecord> ReadBatches(PGresult* r) {
   std::vector<BatchRecord> batches;
-  for (int row = 0; row < PQntuples(r); ++row) batches.push_back(ReadBatch(r, row));
+  for (int row = 0; row < PQntuples(r); ++row)
+    batches.push_back(ReadBatch(r, row));
   return batches;
 }
 
@@ -197,7 +200,8 @@ class PostgresBatchStore : public BatchStore {
                                         absl::string_view content) override {
     if (file.id.empty()) file.id = NewObjectId("file-");
     file.bytes = static_cast<int64_t>(content.size());
-    file.created_at = absl::FromUnixSeconds(absl::ToUnixSeconds(file.created_at));
+    file.created_at =
+        absl::FromUnixSeconds(absl::ToUnixSeconds(file.created_at));
     pq::Parameters p;
     p.Text(file.id);
     p.Text(file.tenant);
@@ -212,7 +216,8 @@ class PostgresBatchStore : public BatchStore {
         "INSERT INTO sluice_batch_files (id, tenant, purpose, filename, bytes, "
         "created_at, content) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT "
         "(id) DO UPDATE SET seq = DEFAULT, tenant = EXCLUDED.tenant, purpose = "
-        "EXCLUDED.purpose, filename = EXCLUDED.filename, bytes = EXCLUDED.bytes, "
+        "EXCLUDED.purpose, filename = EXCLUDED.filename, bytes = "
+        "EXCLUDED.bytes, "
         "created_at = EXCLUDED.created_at, content = EXCLUDED.content",
         p, "store file");
     if (!res.ok()) return res.status();
@@ -222,10 +227,10 @@ class PostgresBatchStore : public BatchStore {
   absl::StatusOr<StoredFile> GetFile(const std::string& tenant,
                                      const std::string& id) override {
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<pq::Result> res =
-        Exec(absl::StrCat("SELECT ", kFileColumns,
-                          " FROM sluice_batch_files WHERE id = $1 AND tenant = $2"),
-             Params({id, tenant}), "read file");
+    absl::StatusOr<pq::Result> res = Exec(
+        absl::StrCat("SELECT ", kFileColumns,
+                     " FROM sluice_batch_files WHERE id = $1 AND tenant = $2"),
+        Params({id, tenant}), "read file");
     if (!res.ok()) return res.status();
     if (PQntuples(res->get()) == 0) return NoSuchFile(id);
     return ReadFile(res->get(), 0);
@@ -235,21 +240,23 @@ class PostgresBatchStore : public BatchStore {
                                           const std::string& id) override {
     absl::MutexLock lock(&mu_);
     // Binary: the bytes as stored, not bytea's hex text of twice the size.
-    absl::StatusOr<pq::Result> res =
-        Exec("SELECT content FROM sluice_batch_files WHERE id = $1 AND tenant = $2",
-             Params({id, tenant}), "read file content", /*binary_result=*/true);
+    absl::StatusOr<pq::Result> res = Exec(
+        "SELECT content FROM sluice_batch_files WHERE id = $1 AND tenant = $2",
+        Params({id, tenant}), "read file content", /*binary_result=*/true);
     if (!res.ok()) return res.status();
     if (PQntuples(res->get()) == 0) return NoSuchFile(id);
     return std::string(PQgetvalue(res->get(), 0, 0),
                        static_cast<size_t>(PQgetlength(res->get(), 0, 0)));
   }
 
-  absl::StatusOr<std::vector<StoredFile>> ListFiles(const std::string& tenant) override {
+  absl::StatusOr<std::vector<StoredFile>> ListFiles(
+      const std::string& tenant) override {
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<pq::Result> res =
-        Exec(absl::StrCat("SELECT ", kFileColumns,
-                          " FROM sluice_batch_files WHERE tenant = $1 ORDER BY seq DESC"),
-             Params({tenant}), "list files");
+    absl::StatusOr<pq::Result> res = Exec(
+        absl::StrCat(
+            "SELECT ", kFileColumns,
+            " FROM sluice_batch_files WHERE tenant = $1 ORDER BY seq DESC"),
+        Params({tenant}), "list files");
     if (!res.ok()) return res.status();
     std::vector<StoredFile> files;
     for (int row = 0; row < PQntuples(res->get()); ++row) {
@@ -258,7 +265,8 @@ class PostgresBatchStore : public BatchStore {
     return files;
   }
 
-  absl::Status DeleteFile(const std::string& tenant, const std::string& id) override {
+  absl::Status DeleteFile(const std::string& tenant,
+                          const std::string& id) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<pq::Result> res =
         Exec("DELETE FROM sluice_batch_files WHERE id = $1 AND tenant = $2",
@@ -268,18 +276,35 @@ class PostgresBatchStore : public BatchStore {
   }
 
   absl::Status CreateBatch(const BatchRecord& b) override {
-    pq::Parameters p = Params(
-        {b.id, b.tenant, b.key_sha256, b.input_file_id, b.endpoint, b.completion_window,
-         b.metadata_json, b.status, b.errors_json, b.output_file_id, b.error_file_id,
-         TimeText(b.created_at), TimeText(b.expires_at), TimeText(b.in_progress_at),
-         TimeText(b.finalizing_at), TimeText(b.completed_at), TimeText(b.failed_at),
-         TimeText(b.expired_at), TimeText(b.cancelling_at), TimeText(b.cancelled_at),
-         TimeText(b.run_after), b.run_now ? "true" : "false"});
+    pq::Parameters p = Params({b.id,
+                               b.tenant,
+                               b.key_sha256,
+                               b.input_file_id,
+                               b.endpoint,
+                               b.completion_window,
+                               b.metadata_json,
+                               b.status,
+                               b.errors_json,
+                               b.output_file_id,
+                               b.error_file_id,
+                               TimeText(b.created_at),
+                               TimeText(b.expires_at),
+                               TimeText(b.in_progress_at),
+                               TimeText(b.finalizing_at),
+                               TimeText(b.completed_at),
+                               TimeText(b.failed_at),
+                               TimeText(b.expired_at),
+                               TimeText(b.cancelling_at),
+                               TimeText(b.cancelled_at),
+                               TimeText(b.run_after),
+                               b.run_now ? "true" : "false"});
     std::string values = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11";
-    for (int i = 12; i <= 21; ++i) absl::StrAppend(&values, ", NULLIF($", i, ", '')::bigint");
+    for (int i = 12; i <= 21; ++i)
+      absl::StrAppend(&values, ", NULLIF($", i, ", '')::bigint");
     absl::MutexLock lock(&mu_);
-    return Exec(absl::StrCat("INSERT INTO sluice_batches (", kBatchColumns, ") VALUES (",
-                             values, ", $22::boolean, 0, 0, 0, 0, 0, 0, 0, 0, 0)"),
+    return Exec(absl::StrCat("INSERT INTO sluice_batches (", kBatchColumns,
+                             ") VALUES (", values,
+                             ", $22::boolean, 0, 0, 0, 0, 0, 0, 0, 0, 0)"),
                 p, "store batch")
         .status();
   }
@@ -290,15 +315,15 @@ class PostgresBatchStore : public BatchStore {
     return ReadBatchLocked(tenant, id);
   }
 
-  absl::StatusOr<std::vector<BatchRecord>> ListBatches(const std::string& tenant,
-                                                       const std::string& after,
-                                                       int limit) override {
+  absl::StatusOr<std::vector<BatchRecord>> ListBatches(
+      const std::string& tenant, const std::string& after, int limit) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<pq::Result> res = Exec(
-        absl::StrCat("SELECT ", kBatchColumns,
-                     " FROM sluice_batches WHERE tenant = $1 AND ($2::text = '' OR "
-                     "seq < (SELECT seq FROM sluice_batches WHERE id = $2::text AND "
-                     "tenant = $1)) ORDER BY seq DESC LIMIT $3::bigint"),
+        absl::StrCat(
+            "SELECT ", kBatchColumns,
+            " FROM sluice_batches WHERE tenant = $1 AND ($2::text = '' OR "
+            "seq < (SELECT seq FROM sluice_batches WHERE id = $2::text AND "
+            "tenant = $1)) ORDER BY seq DESC LIMIT $3::bigint"),
         Params({tenant, after, absl::StrCat(limit)}), "list batches");
     if (!res.ok()) return res.status();
     return ReadBatches(res->get());
@@ -306,24 +331,28 @@ class PostgresBatchStore : public BatchStore {
 
   absl::StatusOr<std::vector<BatchRecord>> ActiveBatches() override {
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<pq::Result> res =
-        Exec(absl::StrCat("SELECT ", kBatchColumns,
-                          " FROM sluice_batches WHERE status IN ('validating', "
-                          "'in_progress', 'finalizing', 'cancelling') ORDER BY seq"),
-             {}, "list active batches");
+    absl::StatusOr<pq::Result> res = Exec(
+        absl::StrCat("SELECT ", kBatchColumns,
+                     " FROM sluice_batches WHERE status IN ('validating', "
+                     "'in_progress', 'finalizing', 'cancelling') ORDER BY seq"),
+        {}, "list active batches");
     if (!res.ok()) return res.status();
     return ReadBatches(res->get());
   }
 
-  absl::Status UpdateBatch(const BatchRecord& b, absl::string_view from) override {
-    pq::Parameters p = Params(
-        {b.status, b.errors_json, b.output_file_id, b.error_file_id,
-         TimeText(b.in_progress_at), TimeText(b.finalizing_at), TimeText(b.completed_at),
-         TimeText(b.failed_at), TimeText(b.expired_at), TimeText(b.cancelling_at),
-         TimeText(b.cancelled_at), TimeText(b.run_after), b.id, std::string(from)});
+  absl::Status UpdateBatch(const BatchRecord& b,
+                           absl::string_view from) override {
+    pq::Parameters p =
+        Params({b.status, b.errors_json, b.output_file_id, b.error_file_id,
+                TimeText(b.in_progress_at), TimeText(b.finalizing_at),
+                TimeText(b.completed_at), TimeText(b.failed_at),
+                TimeText(b.expired_at), TimeText(b.cancelling_at),
+                TimeText(b.cancelled_at), TimeText(b.run_after), b.id,
+                std::string(from)});
     absl::MutexLock lock(&mu_);
     absl::StatusOr<pq::Result> res = Exec(
-        "UPDATE sluice_batches SET status = $1, errors = $2, output_file_id = $3, "
+        "UPDATE sluice_batches SET status = $1, errors = $2, output_file_id = "
+        "$3, "
         "error_file_id = $4, in_progress_at = NULLIF($5, '')::bigint, "
         "finalizing_at = NULLIF($6, '')::bigint, completed_at = NULLIF($7, "
         "'')::bigint, failed_at = NULLIF($8, '')::bigint, expired_at = "
@@ -333,7 +362,8 @@ class PostgresBatchStore : public BatchStore {
         p, "update batch");
     if (!res.ok()) return res.status();
     if (!ChangedRows(res->get())) {
-      return absl::AbortedError(absl::StrCat("batch ", b.id, " is no longer ", from));
+      return absl::AbortedError(
+          absl::StrCat("batch ", b.id, " is no longer ", from));
     }
     return absl::OkStatus();
   }
@@ -342,30 +372,33 @@ class PostgresBatchStore : public BatchStore {
                                             const std::string& id,
                                             absl::Time now) override {
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<pq::Result> res =
-        Exec(absl::StrCat("UPDATE sluice_batches SET status = 'cancelling', "
-                          "cancelling_at = NULLIF($3, '')::bigint WHERE id = $1 AND "
-                          "tenant = $2 AND status IN ('validating', 'in_progress') "
-                          "RETURNING ",
-                          kBatchColumns),
-             Params({id, tenant, TimeText(now)}), "cancel batch");
+    absl::StatusOr<pq::Result> res = Exec(
+        absl::StrCat("UPDATE sluice_batches SET status = 'cancelling', "
+                     "cancelling_at = NULLIF($3, '')::bigint WHERE id = $1 AND "
+                     "tenant = $2 AND status IN ('validating', 'in_progress') "
+                     "RETURNING ",
+                     kBatchColumns),
+        Params({id, tenant, TimeText(now)}), "cancel batch");
     if (!res.ok()) return res.status();
     if (PQntuples(res->get()) > 0) return ReadBatch(res->get(), 0);
     absl::StatusOr<BatchRecord> batch = ReadBatchLocked(tenant, id);
     if (!batch.ok()) return batch.status();
     if (batch->status != kBatchCancelling) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("Cannot cancel a batch with status '", batch->status, "'."));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "Cannot cancel a batch with status '", batch->status, "'."));
     }
     return batch;
   }
 
-  absl::StatusOr<bool> ClaimBatch(const std::string& id, const std::string& owner,
+  absl::StatusOr<bool> ClaimBatch(const std::string& id,
+                                  const std::string& owner,
                                   absl::Duration lease) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<pq::Result> res = Exec(
-        "UPDATE sluice_batches SET owner = $2, lease_until = clock_timestamp() + "
-        "$3::bigint * interval '1 millisecond' WHERE id = $1 AND (owner = $2 OR "
+        "UPDATE sluice_batches SET owner = $2, lease_until = clock_timestamp() "
+        "+ "
+        "$3::bigint * interval '1 millisecond' WHERE id = $1 AND (owner = $2 "
+        "OR "
         "owner = '' OR lease_until < clock_timestamp())",
         Params({id, owner, absl::StrCat(absl::ToInt64Milliseconds(lease))}),
         "claim batch");
@@ -373,11 +406,13 @@ class PostgresBatchStore : public BatchStore {
     return ChangedRows(res->get());
   }
 
-  absl::Status ReleaseBatch(const std::string& id, const std::string& owner) override {
+  absl::Status ReleaseBatch(const std::string& id,
+                            const std::string& owner) override {
     absl::MutexLock lock(&mu_);
-    return Exec("UPDATE sluice_batches SET owner = '', lease_until = NULL "
-                "WHERE id = $1 AND owner = $2",
-                Params({id, owner}), "release batch")
+    return Exec(
+               "UPDATE sluice_batches SET owner = '', lease_until = NULL "
+               "WHERE id = $1 AND owner = $2",
+               Params({id, owner}), "release batch")
         .status();
   }
 
@@ -388,19 +423,21 @@ class PostgresBatchStore : public BatchStore {
       for (size_t from = 0; from < lines.size(); from += kRowsPerStatement) {
         const size_t to = std::min(lines.size(), from + kRowsPerStatement);
         std::string sql =
-            "INSERT INTO sluice_batch_lines (batch_id, line_no, custom_id, body) VALUES ";
+            "INSERT INTO sluice_batch_lines (batch_id, line_no, custom_id, "
+            "body) VALUES ";
         pq::Parameters p;
         p.Text(batch_id);
         for (size_t i = from; i < to; ++i) {
           const size_t n = 3 * (i - from) + 1;
-          absl::StrAppend(&sql, i == from ? "" : ", ", "($1, $", n + 1, "::bigint, $",
-                          n + 2, ", $", n + 3, ")");
+          absl::StrAppend(&sql, i == from ? "" : ", ", "($1, $", n + 1,
+                          "::bigint, $", n + 2, ", $", n + 3, ")");
           p.Int(lines[i].line_no);
           p.Text(lines[i].custom_id);
           p.Text(lines[i].body);
         }
         absl::StrAppend(&sql, " ON CONFLICT (batch_id, line_no) DO NOTHING");
-        if (absl::Status s = Exec(sql, p, "add lines").status(); !s.ok()) return s;
+        if (absl::Status s = Exec(sql, p, "add lines").status(); !s.ok())
+          return s;
       }
       return Exec("UPDATE sluice_batches SET total = $2::bigint WHERE id = $1",
                   Params({batch_id, absl::StrCat(lines.size())}), "count lines")
@@ -408,33 +445,36 @@ class PostgresBatchStore : public BatchStore {
     });
   }
 
-  absl::StatusOr<std::vector<BatchLine>> PendingLines(const std::string& batch_id,
-                                                      int64_t after_line,
-                                                      int limit) override {
+  absl::StatusOr<std::vector<BatchLine>> PendingLines(
+      const std::string& batch_id, int64_t after_line, int limit) override {
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<pq::Result> res =
-        Exec("SELECT line_no, custom_id, body FROM sluice_batch_lines WHERE "
-             "batch_id = $1 AND NOT finished AND line_no > $2::bigint ORDER BY "
-             "line_no LIMIT $3::bigint",
-             Params({batch_id, absl::StrCat(after_line), absl::StrCat(limit)}),
-             "read lines");
+    absl::StatusOr<pq::Result> res = Exec(
+        "SELECT line_no, custom_id, body FROM sluice_batch_lines WHERE "
+        "batch_id = $1 AND NOT finished AND line_no > $2::bigint ORDER BY "
+        "line_no LIMIT $3::bigint",
+        Params({batch_id, absl::StrCat(after_line), absl::StrCat(limit)}),
+        "read lines");
     if (!res.ok()) return res.status();
     std::vector<BatchLine> lines;
     for (int row = 0; row < PQntuples(res->get()); ++row) {
-      lines.push_back({Int64At(res->get(), row, 0), PQgetvalue(res->get(), row, 1),
+      lines.push_back({Int64At(res->get(), row, 0),
+                       PQgetvalue(res->get(), row, 1),
                        PQgetvalue(res->get(), row, 2)});
     }
     return lines;
   }
 
-  absl::StatusOr<int> FinishLines(const std::string& batch_id,
-                                  const std::vector<LineOutcome>& outcomes) override {
+  absl::StatusOr<int> FinishLines(
+      const std::string& batch_id,
+      const std::vector<LineOutcome>& outcomes) override {
     // In line order: two replicas finishing the same lines (one took the
     // batch over after the other's lease) lock them in the same order.
     std::vector<const LineOutcome*> sorted;
     for (const LineOutcome& outcome : outcomes) sorted.push_back(&outcome);
     std::sort(sorted.begin(), sorted.end(),
-              [](const LineOutcome* a, const LineOutcome* b) { return a->line_no < b->line_no; });
+              [](const LineOutcome* a, const LineOutcome* b) {
+                return a->line_no < b->line_no;
+              });
     int finished = 0;
     absl::MutexLock lock(&mu_);
     absl::Status status = InTransaction([&]() -> absl::Status {
@@ -442,15 +482,16 @@ class PostgresBatchStore : public BatchStore {
       LineOutcome sum;
       int completed = 0;
       for (const LineOutcome* outcome : sorted) {
-        absl::StatusOr<pq::Result> res =
-            Exec("UPDATE sluice_batch_lines SET finished = TRUE, ok = $3::boolean, "
-                 "result = $4 WHERE batch_id = $1 AND line_no = $2::bigint AND NOT "
-                 "finished",
-                 Params({batch_id, absl::StrCat(outcome->line_no),
-                         outcome->ok ? "true" : "false", outcome->result_line}),
-                 "finish line");
+        absl::StatusOr<pq::Result> res = Exec(
+            "UPDATE sluice_batch_lines SET finished = TRUE, ok = $3::boolean, "
+            "result = $4 WHERE batch_id = $1 AND line_no = $2::bigint AND NOT "
+            "finished",
+            Params({batch_id, absl::StrCat(outcome->line_no),
+                    outcome->ok ? "true" : "false", outcome->result_line}),
+            "finish line");
         if (!res.ok()) return res.status();
-        // A line finished before (run again after a restart) is not counted again.
+        // A line finished before (run again after a restart) is not counted
+        // again.
         if (!ChangedRows(res->get())) continue;
         ++finished;
         completed += outcome->ok ? 1 : 0;
@@ -459,31 +500,40 @@ class PostgresBatchStore : public BatchStore {
         sum.cached_tokens += outcome->cached_tokens;
         sum.reasoning_tokens += outcome->reasoning_tokens;
         sum.cost_micro_usd += outcome->cost_micro_usd;
-        sum.cost_at_submission_micro_usd += outcome->cost_at_submission_micro_usd;
+        sum.cost_at_submission_micro_usd +=
+            outcome->cost_at_submission_micro_usd;
       }
-      return Exec("UPDATE sluice_batches SET completed = completed + $2::bigint, "
-                  "failed = failed + $3::bigint, prompt_tokens = prompt_tokens + "
-                  "$4::bigint, completion_tokens = completion_tokens + $5::bigint, "
-                  "cost_micro_usd = cost_micro_usd + $6::bigint, "
-                  "cost_at_submission_micro_usd = cost_at_submission_micro_usd + "
-                  "$7::bigint, cached_tokens = cached_tokens + $8::bigint, "
-                  "reasoning_tokens = reasoning_tokens + $9::bigint WHERE id = $1",
-                  Params({batch_id, absl::StrCat(completed),
-                          absl::StrCat(finished - completed), absl::StrCat(sum.prompt_tokens),
-                          absl::StrCat(sum.completion_tokens),
-                          absl::StrCat(sum.cost_micro_usd),
-                          absl::StrCat(sum.cost_at_submission_micro_usd),
-                          absl::StrCat(sum.cached_tokens),
-                          absl::StrCat(sum.reasoning_tokens)}),
-                  "count lines")
+      return Exec(
+                 "UPDATE sluice_batches SET completed = completed + "
+                 "$2::bigint, "
+                 "failed = failed + $3::bigint, prompt_tokens = prompt_tokens "
+                 "+ "
+                 "$4::bigint, completion_tokens = completion_tokens + "
+                 "$5::bigint, "
+                 "cost_micro_usd = cost_micro_usd + $6::bigint, "
+                 "cost_at_submission_micro_usd = cost_at_submission_micro_usd "
+                 "+ "
+                 "$7::bigint, cached_tokens = cached_tokens + $8::bigint, "
+                 "reasoning_tokens = reasoning_tokens + $9::bigint WHERE id = "
+                 "$1",
+                 Params({batch_id, absl::StrCat(completed),
+                         absl::StrCat(finished - completed),
+                         absl::StrCat(sum.prompt_tokens),
+                         absl::StrCat(sum.completion_tokens),
+                         absl::StrCat(sum.cost_micro_usd),
+                         absl::StrCat(sum.cost_at_submission_micro_usd),
+                         absl::StrCat(sum.cached_tokens),
+                         absl::StrCat(sum.reasoning_tokens)}),
+                 "count lines")
           .status();
     });
     if (!status.ok()) return status;
     return finished;
   }
 
-  absl::Status ForEachResult(const std::string& batch_id, bool ok,
-                             const std::function<void(const std::string&)>& each) override {
+  absl::Status ForEachResult(
+      const std::string& batch_id, bool ok,
+      const std::function<void(const std::string&)>& each) override {
     // A page at a time: a batch's results may be far larger than one answer
     // should be.
     int64_t after = 0;
@@ -491,13 +541,13 @@ class PostgresBatchStore : public BatchStore {
       std::vector<std::string> page;
       {
         absl::MutexLock lock(&mu_);
-        absl::StatusOr<pq::Result> res =
-            Exec("SELECT line_no, result FROM sluice_batch_lines WHERE batch_id = "
-                 "$1 AND finished AND ok = $2::boolean AND line_no > $3::bigint "
-                 "ORDER BY line_no LIMIT $4::bigint",
-                 Params({batch_id, ok ? "true" : "false", absl::StrCat(after),
-                         absl::StrCat(kResultsPerPage)}),
-                 "read results");
+        absl::StatusOr<pq::Result> res = Exec(
+            "SELECT line_no, result FROM sluice_batch_lines WHERE batch_id = "
+            "$1 AND finished AND ok = $2::boolean AND line_no > $3::bigint "
+            "ORDER BY line_no LIMIT $4::bigint",
+            Params({batch_id, ok ? "true" : "false", absl::StrCat(after),
+                    absl::StrCat(kResultsPerPage)}),
+            "read results");
         if (!res.ok()) return res.status();
         for (int row = 0; row < PQntuples(res->get()); ++row) {
           after = Int64At(res->get(), row, 0);
@@ -505,7 +555,8 @@ class PostgresBatchStore : public BatchStore {
         }
       }
       for (const std::string& line : page) each(line);
-      if (page.size() < static_cast<size_t>(kResultsPerPage)) return absl::OkStatus();
+      if (page.size() < static_cast<size_t>(kResultsPerPage))
+        return absl::OkStatus();
     }
   }
 
@@ -528,16 +579,19 @@ class PostgresBatchStore : public BatchStore {
     return ReadBatch(res->get(), 0);
   }
 
-  absl::StatusOr<pq::Result> Exec(const std::string& sql, const pq::Parameters& parameters,
-                                  absl::string_view what, bool binary_result = false)
+  absl::StatusOr<pq::Result> Exec(const std::string& sql,
+                                  const pq::Parameters& parameters,
+                                  absl::string_view what,
+                                  bool binary_result = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return pq::ExecParams(conn_.get(), sql, parameters, kSessionSettings, kWho, what,
-                          binary_result, kStatementTimeout);
+    return pq::ExecParams(conn_.get(), sql, parameters, kSessionSettings, kWho,
+                          what, binary_result, kStatementTimeout);
   }
 
   absl::Status InTransaction(absl::FunctionRef<absl::Status()> body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return pq::InTransaction(conn_.get(), kSessionSettings, kWho, kStatementTimeout, body);
+    return pq::InTransaction(conn_.get(), kSessionSettings, kWho,
+                             kStatementTimeout, body);
   }
 
   absl::Mutex mu_;
@@ -548,7 +602,8 @@ class PostgresBatchStore : public BatchStore {
 
 absl::StatusOr<BatchStorePtr> OpenPostgresBatchStore(const std::string& dsn) {
   // libpq's message does not repeat the DSN's password.
-  absl::StatusOr<pq::Conn> conn = pq::Connect(dsn, kSessionSettings, "batch store");
+  absl::StatusOr<pq::Conn> conn =
+      pq::Connect(dsn, kSessionSettings, "batch store");
   if (!conn.ok()) return conn.status();
   pq::Result res(PQexec(conn->get(), kSchema));
   if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {

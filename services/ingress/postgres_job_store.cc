@@ -45,13 +45,14 @@ class PostgresJobStore : public JobStore {
   explicit PostgresJobStore(pq::Conn conn) : conn_(std::move(conn)) {}
 
   // JobStore
-  absl::StatusOr<std::optional<std::string>> Result(const std::string& job_id) override {
+  absl::StatusOr<std::optional<std::string>> Result(
+      const std::string& job_id) override {
     pq::Parameters parameters;
     parameters.Text(job_id);
     absl::MutexLock lock(&mu_);
     absl::StatusOr<pq::Result> res =
-        Exec("SELECT line FROM sluice_job_results WHERE job_id = $1", parameters,
-             "read result");
+        Exec("SELECT line FROM sluice_job_results WHERE job_id = $1",
+             parameters, "read result");
     if (!res.ok()) return res.status();
     if (PQntuples(res->get()) == 0) return std::optional<std::string>();
     return std::optional<std::string>(PQgetvalue(res->get(), 0, 0));
@@ -60,32 +61,40 @@ class PostgresJobStore : public JobStore {
   absl::Status Store(
       const std::vector<std::pair<std::string, std::string>>& lines) override {
     absl::MutexLock lock(&mu_);
-    return pq::InTransaction(conn_.get(), kSessionSettings, kWho, kStatementTimeout,
-                             [&]() -> absl::Status {
-      for (size_t from = 0; from < lines.size(); from += kRowsPerStatement) {
-        const size_t to = std::min(lines.size(), from + kRowsPerStatement);
-        std::string sql = "INSERT INTO sluice_job_results (job_id, line) VALUES ";
-        pq::Parameters parameters;
-        for (size_t i = from; i < to; ++i) {
-          const size_t n = 2 * (i - from);
-          absl::StrAppend(&sql, i == from ? "" : ", ", "($", n + 1, ", $", n + 2, ")");
-          parameters.Text(lines[i].first);
-          parameters.Text(lines[i].second);
-        }
-        absl::StrAppend(&sql, " ON CONFLICT (job_id) DO NOTHING");
-        if (absl::Status s = Exec(sql, parameters, "store results").status(); !s.ok()) {
-          return s;
-        }
-      }
-      return absl::OkStatus();
-    });
+    return pq::InTransaction(
+        conn_.get(), kSessionSettings, kWho, kStatementTimeout,
+        [&]() -> absl::Status {
+          for (size_t from = 0; from < lines.size();
+               from += kRowsPerStatement) {
+            const size_t to = std::min(lines.size(), from + kRowsPerStatement);
+            std::string sql =
+                "INSERT INTO sluice_job_results (job_id, line) VALUES ";
+            pq::Parameters parameters;
+            for (size_t i = from; i < to; ++i) {
+              const size_t n = 2 * (i - from);
+              absl::StrAppend(&sql, i == from ? "" : ", ", "($", n + 1, ", $",
+                              n + 2, ")");
+              parameters.Text(lines[i].first);
+              parameters.Text(lines[i].second);
+            }
+            absl::StrAppend(&sql, " ON CONFLICT (job_id) DO NOTHING");
+            if (absl::Status s =
+                    Exec(sql, parameters, "store results").status();
+                !s.ok()) {
+              return s;
+            }
+          }
+          return absl::OkStatus();
+        });
   }
 
  private:
-  absl::StatusOr<pq::Result> Exec(const std::string& sql, const pq::Parameters& parameters,
+  absl::StatusOr<pq::Result> Exec(const std::string& sql,
+                                  const pq::Parameters& parameters,
                                   absl::string_view what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return pq::ExecParams(conn_.get(), sql, parameters, kSessionSettings, kWho, what,
+    return pq::ExecParams(conn_.get(), sql, parameters, kSessionSettings, kWho,
+                          what,
                           /*binary_result=*/false, kStatementTimeout);
   }
 
@@ -97,7 +106,8 @@ class PostgresJobStore : public JobStore {
 
 absl::StatusOr<JobStorePtr> OpenPostgresJobStore(const std::string& dsn) {
   // libpq's message does not repeat the DSN's password.
-  absl::StatusOr<pq::Conn> conn = pq::Connect(dsn, kSessionSettings, "job store");
+  absl::StatusOr<pq::Conn> conn =
+      pq::Connect(dsn, kSessionSettings, "job store");
   if (!conn.ok()) return conn.status();
   pq::Result res(PQexec(conn->get(), kSchema));
   if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {

@@ -40,7 +40,8 @@ class SqliteJobStore : public JobStore {
   }
 
   // JobStore
-  absl::StatusOr<std::optional<std::string>> Result(const std::string& job_id) override {
+  absl::StatusOr<std::optional<std::string>> Result(
+      const std::string& job_id) override {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<sqlite::Stmt> s =
         sqlite::Prepare(db_, "SELECT line FROM job_results WHERE job_id = ?");
@@ -58,9 +59,10 @@ class SqliteJobStore : public JobStore {
     absl::StatusOr<sqlite::Transaction> transaction =
         sqlite::Transaction::Begin(db_, "job store: storing results");
     if (!transaction.ok()) return transaction.status();
-    absl::StatusOr<sqlite::Stmt> s = sqlite::Prepare(
-        db_, "INSERT INTO job_results (job_id, line) VALUES (?, ?) "
-             "ON CONFLICT (job_id) DO NOTHING");
+    absl::StatusOr<sqlite::Stmt> s =
+        sqlite::Prepare(db_,
+                        "INSERT INTO job_results (job_id, line) VALUES (?, ?) "
+                        "ON CONFLICT (job_id) DO NOTHING");
     if (!s.ok()) return s.status();
     for (const auto& [job_id, line] : lines) {
       sqlite3_reset(s->get());

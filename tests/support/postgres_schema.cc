@@ -22,7 +22,8 @@ absl::StatusOr<std::unique_ptr<PostgresSchema>> PostgresSchema::Create(
   if (PQstatus(admin) != CONNECTION_OK) {
     std::string message = PQerrorMessage(admin);
     PQfinish(admin);
-    return absl::UnavailableError(absl::StrCat("SLUICE_TEST_POSTGRES: ", message));
+    return absl::UnavailableError(
+        absl::StrCat("SLUICE_TEST_POSTGRES: ", message));
   }
   PQsetNoticeProcessor(
       admin, [](void*, const char*) {}, nullptr);
@@ -33,7 +34,8 @@ absl::StatusOr<std::unique_ptr<PostgresSchema>> PostgresSchema::Create(
   // One left by a killed run with the same process id goes first.
   absl::Status created =
       schema->Exec(absl::StrCat("DROP SCHEMA IF EXISTS ", name, " CASCADE"));
-  if (created.ok()) created = schema->Exec(absl::StrCat("CREATE SCHEMA ", name));
+  if (created.ok())
+    created = schema->Exec(absl::StrCat("CREATE SCHEMA ", name));
   if (!created.ok()) return created;
   return schema;
 }
@@ -47,7 +49,8 @@ absl::Status PostgresSchema::Exec(const std::string& sql) {
   PGresult* result = PQexec(admin_, sql.c_str());
   absl::Status status = PQresultStatus(result) == PGRES_COMMAND_OK
                             ? absl::OkStatus()
-                            : absl::InternalError(absl::StrCat(sql, ": ", PQerrorMessage(admin_)));
+                            : absl::InternalError(absl::StrCat(
+                                  sql, ": ", PQerrorMessage(admin_)));
   PQclear(result);
   return status;
 }

@@ -20,7 +20,8 @@ class PostgresSchema {
   // FAILED_PRECONDITION when SLUICE_TEST_POSTGRES is unset (callers fail,
   // never skip: a run must not pass without its PostgreSQL half);
   // UNAVAILABLE when the server cannot be reached.
-  static absl::StatusOr<std::unique_ptr<PostgresSchema>> Create(absl::string_view prefix);
+  static absl::StatusOr<std::unique_ptr<PostgresSchema>> Create(
+      absl::string_view prefix);
   ~PostgresSchema();
 
   // SLUICE_TEST_POSTGRES with this schema as the search_path: what a store

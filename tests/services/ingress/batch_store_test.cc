@@ -24,7 +24,8 @@ class BatchStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     // Without SLUICE_TEST_POSTGRES the PostgreSQL cases fail, never skip.
-    absl::StatusOr<std::unique_ptr<JobsTestDatabase>> db = JobsTestDatabase::Make(GetParam());
+    absl::StatusOr<std::unique_ptr<JobsTestDatabase>> db =
+        JobsTestDatabase::Make(GetParam());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     store_ = Open();
@@ -57,7 +58,8 @@ class BatchStoreTest : public ::testing::TestWithParam<std::string> {
   BatchStorePtr store_;  // after db_: closed before the database goes
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, BatchStoreTest, ::testing::Values("sqlite", "postgres"),
+INSTANTIATE_TEST_SUITE_P(Stores, BatchStoreTest,
+                         ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
 TEST_P(BatchStoreTest, FilesBelongToTheirTenant) {
@@ -101,7 +103,8 @@ TEST_P(BatchStoreTest, ListsNewestFirstAfterACursor) {
 
 TEST_P(BatchStoreTest, ALineCountsOnce) {
   BatchRecord batch = NewBatch("demo", "file-x");
-  ASSERT_TRUE(store_->AddLines(batch.id, {{1, "a", "{}"}, {2, "b", "{}"}}).ok());
+  ASSERT_TRUE(
+      store_->AddLines(batch.id, {{1, "a", "{}"}, {2, "b", "{}"}}).ok());
   LineOutcome ok;
   ok.line_no = 1;
   ok.ok = true;
@@ -131,17 +134,21 @@ TEST_P(BatchStoreTest, ALineCountsOnce) {
   EXPECT_EQ(read->cost_micro_usd, 40);
   EXPECT_EQ(read->cost_at_submission_micro_usd, 80);
   std::vector<std::string> results;
-  ASSERT_TRUE(store_->ForEachResult(batch.id, true, [&](const std::string& line) {
-                      results.push_back(line);
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->ForEachResult(
+                      batch.id, true,
+                      [&](const std::string& line) { results.push_back(line); })
+                  .ok());
   EXPECT_EQ(results, std::vector<std::string>{"result a"});
 }
 
 TEST_P(BatchStoreTest, ACancelIsNeverOverwritten) {
   BatchRecord batch = NewBatch("demo", "file-x");
   EXPECT_TRUE(absl::IsNotFound(
-      store_->RequestCancel("acme", batch.id, absl::FromUnixSeconds(1001)).status()));
-  auto cancelling = store_->RequestCancel("demo", batch.id, absl::FromUnixSeconds(1001));
+      store_->RequestCancel("acme", batch.id, absl::FromUnixSeconds(1001))
+          .status()));
+  auto cancelling =
+      store_->RequestCancel("demo", batch.id, absl::FromUnixSeconds(1001));
   ASSERT_TRUE(cancelling.ok()) << cancelling.status();
   EXPECT_EQ(cancelling->status, kBatchCancelling);
   // The runner read it as validating before the cancel came.
@@ -152,16 +159,20 @@ TEST_P(BatchStoreTest, ACancelIsNeverOverwritten) {
   EXPECT_EQ(read->status, kBatchCancelling);
   EXPECT_EQ(read->cancelling_at, absl::FromUnixSeconds(1001));
   // Cancelling again is fine; a finished batch cannot be.
-  EXPECT_TRUE(store_->RequestCancel("demo", batch.id, absl::FromUnixSeconds(1002)).ok());
+  EXPECT_TRUE(
+      store_->RequestCancel("demo", batch.id, absl::FromUnixSeconds(1002))
+          .ok());
   read->status = kBatchCancelled;
   ASSERT_TRUE(store_->UpdateBatch(*read, kBatchCancelling).ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(
-      store_->RequestCancel("demo", batch.id, absl::FromUnixSeconds(1003)).status()));
+      store_->RequestCancel("demo", batch.id, absl::FromUnixSeconds(1003))
+          .status()));
 }
 
 TEST_P(BatchStoreTest, AFileComesBackByteForByteAndARewriteIsTheNewest) {
   std::string content;
-  for (int i = 0; i < 3 * 1024 * 1024; ++i) content.push_back(static_cast<char>(i * 7));
+  for (int i = 0; i < 3 * 1024 * 1024; ++i)
+    content.push_back(static_cast<char>(i * 7));
   StoredFile record;
   record.tenant = "demo";
   record.purpose = "batch";
@@ -248,7 +259,8 @@ TEST_P(BatchStoreTest, ManyLinesPageInFileOrderAndResultsComeBackInOrder) {
   BatchRecord batch = NewBatch("demo", "file-x");
   std::vector<BatchLine> lines;
   for (int i = 1; i <= 1500; ++i) {
-    lines.push_back({i, absl::StrCat("c-", i), absl::StrCat(R"({"n":)", i, "}")});
+    lines.push_back(
+        {i, absl::StrCat("c-", i), absl::StrCat(R"({"n":)", i, "}")});
   }
   ASSERT_TRUE(store_->AddLines(batch.id, lines).ok());
   auto page = store_->PendingLines(batch.id, 499, 3);
@@ -276,20 +288,25 @@ TEST_P(BatchStoreTest, ManyLinesPageInFileOrderAndResultsComeBackInOrder) {
   EXPECT_EQ(read->failed, 500);
   EXPECT_EQ(read->prompt_tokens, 1500);
   std::vector<std::string> ok, failed;
-  ASSERT_TRUE(store_->ForEachResult(batch.id, true, [&](const std::string& line) {
-                      ok.push_back(line);
-                    }).ok());
-  ASSERT_TRUE(store_->ForEachResult(batch.id, false, [&](const std::string& line) {
-                      failed.push_back(line);
-                    }).ok());
+  ASSERT_TRUE(
+      store_
+          ->ForEachResult(batch.id, true,
+                          [&](const std::string& line) { ok.push_back(line); })
+          .ok());
+  ASSERT_TRUE(store_
+                  ->ForEachResult(
+                      batch.id, false,
+                      [&](const std::string& line) { failed.push_back(line); })
+                  .ok());
   ASSERT_EQ(ok.size(), 1000u);
   ASSERT_EQ(failed.size(), 500u);
   EXPECT_EQ(ok.front(), "result 1");
   EXPECT_EQ(ok.back(), "result 1499");
   EXPECT_EQ(failed[1], "result 6");
-  EXPECT_TRUE(std::is_sorted(failed.begin(), failed.end(), [](const auto& a, const auto& b) {
-    return std::stoi(a.substr(7)) < std::stoi(b.substr(7));
-  }));
+  EXPECT_TRUE(std::is_sorted(
+      failed.begin(), failed.end(), [](const auto& a, const auto& b) {
+        return std::stoi(a.substr(7)) < std::stoi(b.substr(7));
+      }));
 }
 
 TEST_P(BatchStoreTest, TwoReplicasFinishingTheSameLinesCountEachOnce) {
@@ -315,13 +332,15 @@ TEST_P(BatchStoreTest, TwoReplicasFinishingTheSameLinesCountEachOnce) {
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     for (size_t i = 0; i < outcomes.size(); i += 20) {
-      std::vector<LineOutcome> round(outcomes.begin() + i, outcomes.begin() + i + 20);
+      std::vector<LineOutcome> round(outcomes.begin() + i,
+                                     outcomes.begin() + i + 20);
       first += store_->FinishLines(batch.id, round).value_or(-1000);
     }
   });
   threads.emplace_back([&] {
     for (size_t i = 0; i < reversed.size(); i += 20) {
-      std::vector<LineOutcome> round(reversed.begin() + i, reversed.begin() + i + 20);
+      std::vector<LineOutcome> round(reversed.begin() + i,
+                                     reversed.begin() + i + 20);
       second += replica->FinishLines(batch.id, round).value_or(-1000);
     }
   });
@@ -338,7 +357,8 @@ TEST_P(BatchStoreTest, OneReplicaAtATimeClaimsABatchUntilItsLeaseEnds) {
   ASSERT_NE(replica, nullptr);
   BatchRecord batch = NewBatch("demo", "file-x");
   const absl::Duration kLong = absl::Minutes(5);
-  auto claim = [&](BatchStore& store, const std::string& owner, absl::Duration lease) {
+  auto claim = [&](BatchStore& store, const std::string& owner,
+                   absl::Duration lease) {
     absl::StatusOr<bool> claimed = store.ClaimBatch(batch.id, owner, lease);
     EXPECT_TRUE(claimed.ok()) << claimed.status();
     return claimed.value_or(false);

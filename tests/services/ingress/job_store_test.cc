@@ -23,7 +23,8 @@ class JobStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     // Without SLUICE_TEST_POSTGRES the PostgreSQL cases fail, never skip.
-    absl::StatusOr<std::unique_ptr<JobsTestDatabase>> db = JobsTestDatabase::Make(GetParam());
+    absl::StatusOr<std::unique_ptr<JobsTestDatabase>> db =
+        JobsTestDatabase::Make(GetParam());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     store_ = Open();
@@ -41,7 +42,8 @@ class JobStoreTest : public ::testing::TestWithParam<std::string> {
   JobStorePtr store_;  // after db_: closed before the database goes
 };
 
-INSTANTIATE_TEST_SUITE_P(Stores, JobStoreTest, ::testing::Values("sqlite", "postgres"),
+INSTANTIATE_TEST_SUITE_P(Stores, JobStoreTest,
+                         ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
 TEST_P(JobStoreTest, AResultIsItsTenantsOnly) {
@@ -55,7 +57,8 @@ TEST_P(JobStoreTest, AResultIsItsTenantsOnly) {
 
 TEST_P(JobStoreTest, TenantNamesThatExtendEachOtherNeverShareAJob) {
   ASSERT_TRUE(store_->Store({{JobStore::JobId("demo/eu", "x"), "eu's"}}).ok());
-  EXPECT_TRUE(absl::IsNotFound(store_->FinishedResult("demo", "eu/x").status()));
+  EXPECT_TRUE(
+      absl::IsNotFound(store_->FinishedResult("demo", "eu/x").status()));
   absl::StatusOr<std::string> eu = store_->FinishedResult("demo/eu", "x");
   ASSERT_TRUE(eu.ok()) << eu.status();
   EXPECT_EQ(*eu, "eu's");
@@ -91,7 +94,8 @@ TEST_P(JobStoreTest, AResultStoredThroughOneReplicaAnswersAnother) {
   store_.reset();
   JobStorePtr restarted = Open();
   ASSERT_NE(restarted, nullptr);
-  EXPECT_EQ(restarted->Result(id).value_or(std::nullopt).value_or(""), "from the first");
+  EXPECT_EQ(restarted->Result(id).value_or(std::nullopt).value_or(""),
+            "from the first");
 }
 
 TEST_P(JobStoreTest, ALargeCommitStoresEveryLine) {
@@ -99,12 +103,14 @@ TEST_P(JobStoreTest, ALargeCommitStoresEveryLine) {
   // hundred; a commit of any size must work).
   std::vector<std::pair<std::string, std::string>> lines;
   for (int i = 0; i < 1234; ++i) {
-    lines.emplace_back(JobStore::JobId("demo", absl::StrCat("job-", i)),
-                       absl::StrCat("{\"n\":", i, ",\"text\":\"it's \\\"quoted\\\" é\"}"));
+    lines.emplace_back(
+        JobStore::JobId("demo", absl::StrCat("job-", i)),
+        absl::StrCat("{\"n\":", i, ",\"text\":\"it's \\\"quoted\\\" é\"}"));
   }
   ASSERT_TRUE(store_->Store(lines).ok());
   for (int i : {0, 499, 500, 1233}) {
-    absl::StatusOr<std::optional<std::string>> line = store_->Result(lines[i].first);
+    absl::StatusOr<std::optional<std::string>> line =
+        store_->Result(lines[i].first);
     ASSERT_TRUE(line.ok()) << line.status();
     EXPECT_EQ(line->value_or(""), lines[i].second);
   }

@@ -21,10 +21,13 @@ absl::StatusOr<std::unique_ptr<JobsTestDatabase>> JobsTestDatabase::Make(
     return db;
   }
   std::string pattern =
-      (std::filesystem::temp_directory_path() / "sluice-jobs-test-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
+      (std::filesystem::temp_directory_path() / "sluice-jobs-test-XXXXXX")
+          .string();
+  if (mkdtemp(pattern.data()) == nullptr)
+    return absl::InternalError("mkdtemp failed");
   db->dir_ = pattern;
-  db->config_.mutable_jobs()->set_sqlite_path(absl::StrCat(pattern, "/jobs.db"));
+  db->config_.mutable_jobs()->set_sqlite_path(
+      absl::StrCat(pattern, "/jobs.db"));
   return db;
 }
 

@@ -19,7 +19,8 @@ namespace sluice::ingress {
 class JobsTestDatabase {
  public:
   // `backend`: "sqlite" or "postgres".
-  static absl::StatusOr<std::unique_ptr<JobsTestDatabase>> Make(const std::string& backend);
+  static absl::StatusOr<std::unique_ptr<JobsTestDatabase>> Make(
+      const std::string& backend);
   ~JobsTestDatabase();
 
   absl::StatusOr<JobStorePtr> OpenJobStore() const;
@@ -29,7 +30,7 @@ class JobsTestDatabase {
   JobsTestDatabase() = default;
 
   sluice::v1::Config config_;
-  std::string dir_;  // sqlite
+  std::string dir_;                                  // sqlite
   std::unique_ptr<testing::PostgresSchema> schema_;  // postgres
 };
 
