@@ -73,14 +73,14 @@ void BatchRunner::Loop() {
             now < batch.expires_at) {
           continue;
         }
-        // Another replica runs it.
+        // One runner at a time, of whichever replica claims it first.
         absl::Time claimed = absl::Now();
         absl::StatusOr<bool> claim = store_->ClaimBatch(batch.id, owner_, options_.lease);
         if (!claim.ok()) {
           spdlog::error("batches: {}: {}", batch.id, claim.status().ToString());
           continue;
         }
-        if (!*claim) continue;
+        if (!*claim) continue;  // another replica runs it
         ++per_tenant[batch.tenant];
         workers_[batch.id] = Worker{
             batch.tenant, claimed,
