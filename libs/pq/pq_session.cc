@@ -110,4 +110,22 @@ absl::StatusOr<Result> ExecParams(PGconn* conn, const std::string& sql,
   return error;
 }
 
+absl::Status InTransaction(PGconn* conn, const char* settings,
+                           absl::string_view who, absl::Duration timeout,
+                           absl::FunctionRef<absl::Status()> body) {
+  auto exec = [&](const char* sql, absl::string_view what) {
+    return ExecParams(conn, sql, {}, settings, who, what,
+                      /*binary_result=*/false, timeout)
+        .status();
+  };
+  absl::Status status = exec("BEGIN", "begin");
+  if (!status.ok()) return status;
+  status = body();
+  if (status.ok()) status = exec("COMMIT", "commit");
+  // (After a failed COMMIT the server has ended the transaction already;
+  // a ROLLBACK then only draws a warning.)
+  if (!status.ok()) exec("ROLLBACK", "rollback").IgnoreError();
+  return status;
+}
+
 }  // namespace sluice::pq

@@ -1,12 +1,14 @@
 // What every libpq-backed store does around a connection: connect with a
 // connect timeout and session settings, run parameterised statements, and
-// reset a broken connection (settings applied again) for the next call.
+// reset a broken connection (settings applied again) for the next call;
+// transactions around statements.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -47,5 +49,12 @@ absl::StatusOr<Result> ExecParams(
     const char* settings, absl::string_view who, absl::string_view what,
     bool binary_result = false,
     absl::Duration timeout = absl::InfiniteDuration());
+
+// Runs `body` (statements on `conn`) between BEGIN and COMMIT; ROLLBACK when
+// `body` or COMMIT fails, and its error is returned. BEGIN, COMMIT and
+// ROLLBACK are ExecParams calls with `settings`, `who` and `timeout`.
+absl::Status InTransaction(PGconn* conn, const char* settings,
+                           absl::string_view who, absl::Duration timeout,
+                           absl::FunctionRef<absl::Status()> body);
 
 }  // namespace sluice::pq

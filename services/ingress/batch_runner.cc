@@ -73,23 +73,60 @@ void BatchRunner::Loop() {
             now < batch.expires_at) {
           continue;
         }
+        // One runner at a time, of whichever replica claims it first.
+        absl::Time claimed = absl::Now();
+        absl::StatusOr<bool> claim = store_->ClaimBatch(batch.id, owner_, options_.lease);
+        if (!claim.ok()) {
+          spdlog::error("batches: {}: {}", batch.id, claim.status().ToString());
+          continue;
+        }
+        if (!*claim) continue;  // another replica runs it
         ++per_tenant[batch.tenant];
         workers_[batch.id] = Worker{
-            batch.tenant,
+            batch.tenant, claimed,
             std::thread([this, tenant = batch.tenant, id = batch.id] { RunBatch(tenant, id); })};
       }
     }
+    RenewClaims();
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&woken_), options_.idle_poll);
     woken_ = false;
   }
-  for (auto& [id, worker] : workers_) worker.thread.join();
+  for (auto& [id, worker] : workers_) {
+    worker.thread.join();
+    // Another replica may resume it at once.
+    store_->ReleaseBatch(id, owner_).IgnoreError();
+  }
   workers_.clear();
+}
+
+void BatchRunner::RenewClaims() {
+  const absl::Time now = absl::Now();
+  for (auto& [id, worker] : workers_) {
+    if (now - worker.claimed < options_.lease / 3) continue;
+    absl::StatusOr<bool> claim = store_->ClaimBatch(id, owner_, options_.lease);
+    if (!claim.ok()) {
+      // Tried again at the next pass, while the lease lasts.
+      spdlog::warn("batches: {}: renewing its claim: {}", id, claim.status().ToString());
+      continue;
+    }
+    worker.claimed = now;
+    if (!*claim) {
+      spdlog::warn("batches: {}: another replica took it over; stopping here", id);
+      absl::MutexLock lock(&mu_);
+      lost_.insert(id);
+    }
+  }
+}
+
+bool BatchRunner::ClaimLost(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  return lost_.contains(id);
 }
 
 void BatchRunner::RunBatch(const std::string& tenant, const std::string& id) {
   bool failed = false;
-  while (!stopping_.load()) {
+  while (!stopping_.load() && !ClaimLost(id)) {
     // Read again each time: a cancel may have come meanwhile.
     absl::StatusOr<BatchRecord> batch = store_->GetBatch(tenant, id);
     if (!batch.ok()) {
@@ -131,6 +168,16 @@ void BatchRunner::JoinFinishedWorkers() {
     if (it == workers_.end()) continue;
     it->second.thread.join();
     workers_.erase(it);
+    // Here, not in the worker: no renewal can take the claim back after.
+    bool lost;
+    {
+      absl::MutexLock lock(&mu_);
+      lost = lost_.erase(id) > 0;
+    }
+    if (lost) continue;
+    if (absl::Status released = store_->ReleaseBatch(id, owner_); !released.ok()) {
+      spdlog::warn("batches: {}: releasing its claim: {}", id, released.ToString());
+    }
   }
 }
 
@@ -234,10 +281,11 @@ absl::Status BatchRunner::RunLines(BatchRecord& batch) {
   }
   // Each round's finished lines are stored at once: a stop or a crash never
   // runs (and charges) them again.
-  // Stops for the gateway stopping, and for a cancel: it is asked between
-  // rounds and while lines wait for their limits.
+  // Stops for the gateway stopping, for a claim taken over and for a
+  // cancel: it is asked between rounds and while lines wait for their
+  // limits.
   auto stop = [this, &batch] {
-    if (stopping_.load()) return true;
+    if (stopping_.load() || ClaimLost(batch.id)) return true;
     absl::StatusOr<BatchRecord> now = store_->GetBatch(batch.tenant, batch.id);
     return now.ok() && now->status == kBatchCancelling;
   };
@@ -268,7 +316,8 @@ absl::Status BatchRunner::RunLines(BatchRecord& batch) {
     }
     return store_->FinishLines(batch.id, outcomes).status();
   });
-  // Cancelled: the next step writes the lines that did not run.
+  // Cancelled: the next step writes the lines that did not run (or the
+  // claim was lost: the worker stops).
   if (absl::IsUnavailable(ran) && !stopping_.load()) return absl::OkStatus();
   return ran;
 }

@@ -8,8 +8,10 @@
 //
 // Everything lives in the BatchStore: a replica that restarts picks its
 // batches up where they were (lines that were running at the crash run
-// again; a line's result is kept once). One runner per store: a SQLite
-// store belongs to one replica.
+// again; a line's result is kept once). Runners of several replicas may
+// share a store (PostgreSQL): each batch runs under a claim with a lease
+// that its runner renews, so one runner at a time runs it, and another
+// takes it over once a runner that died has let the lease pass.
 #pragma once
 
 #include <atomic>
@@ -20,6 +22,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -49,6 +52,10 @@ struct BatchRunnerOptions {
   absl::Duration finish_reserve = absl::Hours(2);
   // How often the runner looks for work when nothing woke it.
   absl::Duration idle_poll = absl::Milliseconds(200);
+  // A claim on a batch lasts this long unless renewed (every third of it
+  // while the batch runs): how long a dead replica's batch waits for
+  // another.
+  absl::Duration lease = absl::Seconds(30);
 
   static BatchRunnerOptions FromConfig(const sluice::v1::JobsConfig& config);
 };
@@ -82,7 +89,12 @@ class BatchRunner {
   void Loop();
   // A worker: steps one batch until it is finished or waits for its start.
   void RunBatch(const std::string& tenant, const std::string& id);
+  // Joins the workers that are done and releases their claims.
   void JoinFinishedWorkers();
+  // Renews the claims of running batches that are due; a batch whose claim
+  // another runner took meanwhile is lost: its worker stops.
+  void RenewClaims();
+  bool ClaimLost(const std::string& id);
   // One step of `batch`; true when it did something (more may follow).
   absl::StatusOr<bool> Step(BatchRecord& batch);
   // validating → in_progress (lines stored, start planned) or failed.
@@ -105,6 +117,8 @@ class BatchRunner {
   BatchStore* const store_;
   const routing::RouteTable* const routes_;
   const host::Clock* const clock_;
+  // This runner's name in the store's claims.
+  const std::string owner_ = NewObjectId("runner_");
   std::atomic<bool> stopping_{false};
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
@@ -112,10 +126,13 @@ class BatchRunner {
   // whose workers have returned.
   struct Worker {
     std::string tenant;
+    absl::Time claimed;  // when its claim was last taken or renewed (real time)
     std::thread thread;
   };
   absl::flat_hash_map<std::string, Worker> workers_;
   std::vector<std::string> finished_workers_ ABSL_GUARDED_BY(mu_);
+  // Batches whose claim another runner took.
+  absl::flat_hash_set<std::string> lost_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

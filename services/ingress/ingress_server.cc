@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/config/duration.h"
 #include "libs/keystore/cached_key_store.h"
+#include "services/ingress/job_store_setup.h"
 #include "services/ingress/key_store_setup.h"
 #include "services/ingress/request_admission.h"
 #include "services/ingress/request_record.h"
@@ -199,17 +200,14 @@ absl::StatusOr<std::unique_ptr<IngressServer>> IngressServer::Create(
     }
     record.Finish(rejected.status, "invalid_request_error");
   };
-  std::string jobs_path = config.jobs().sqlite_path().empty()
-                              ? BesideMetering(config, "sluice-jobs.db")
-                              : config.jobs().sqlite_path();
   if (!config.jobs().disabled() && !brokers.empty()) {
-    absl::StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(jobs_path);
+    absl::StatusOr<JobStorePtr> store = OpenConfiguredJobStore(config);
     if (!store.ok()) return store.status();
     ingress->job_store_ = *std::move(store);
     ingress->job_options_ = JobRunnerOptions::FromConfig(config.jobs(), brokers);
   }
   if (!config.jobs().disabled()) {
-    absl::StatusOr<std::unique_ptr<BatchStore>> store = BatchStore::Open(jobs_path);
+    absl::StatusOr<BatchStorePtr> store = OpenConfiguredBatchStore(config);
     if (!store.ok()) return store.status();
     ingress->batch_store_ = *std::move(store);
     ingress->batches_ = std::make_unique<BatchRunner>(

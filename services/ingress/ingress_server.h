@@ -91,10 +91,10 @@ class IngressServer {
   std::unique_ptr<GatewayService> gateway_;
   // Async jobs from Kafka (absent when disabled); started with HTTP.
   std::optional<JobRunnerOptions> job_options_;
-  std::unique_ptr<JobStore> job_store_;
+  JobStorePtr job_store_;
   std::unique_ptr<JobRunner> jobs_;
   // OpenAI's Batch API (absent when jobs are disabled); started with HTTP.
-  std::unique_ptr<BatchStore> batch_store_;
+  BatchStorePtr batch_store_;
   std::unique_ptr<BatchRunner> batches_;
   // After what its routes use, so that it goes first.
   std::unique_ptr<HttpApi> api_;

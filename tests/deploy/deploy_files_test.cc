@@ -365,6 +365,7 @@ TEST_F(DeployFilesTest, SecretsAndKeysReachTheProcessesThatNeedThem) {
     }
     if (Hosts(*p, ingress::kServiceName)) {
       dsns.push_back(p->config->keys().postgres_dsn());
+      dsns.push_back(p->config->jobs().postgres_dsn());
     }
     for (const std::string& dsn : dsns) {
       if (!dsn.empty() && !absl::StrContains(dsn, "password")) {
@@ -552,6 +553,17 @@ TEST_F(DeployFilesTest, TheWorkerRunsOnGpuNodes) {
   EXPECT_TRUE(found) << "no Deployment hosts the worker";
 }
 
+TEST_F(DeployFilesTest, IngressReplicasShareKeysAndTheJobsStore) {
+  // Ingress runs several replicas (and autoscales): a SQLite file would
+  // give each its own keys, batches and job results.
+  for (const SluiceProcess* p : All()) {
+    ASSERT_TRUE(p->config.ok()) << p->where << ": " << p->config.status();
+    if (!Hosts(*p, ingress::kServiceName)) continue;
+    EXPECT_FALSE(p->config->keys().postgres_dsn().empty()) << p->where;
+    EXPECT_FALSE(p->config->jobs().postgres_dsn().empty()) << p->where;
+  }
+}
+
 TEST_F(DeployFilesTest, SharedStoresAreServicesOfTheDeployment) {
   for (const SluiceProcess* p : All()) {
     ASSERT_TRUE(p->config.ok()) << p->where << ": " << p->config.status();
@@ -565,8 +577,8 @@ TEST_F(DeployFilesTest, SharedStoresAreServicesOfTheDeployment) {
          {c.admission().redis(), c.cache().redis(), c.scheduler().redis()}) {
       if (!redis.empty()) addresses.push_back(redis);
     }
-    for (const std::string& dsn :
-         {c.metering().postgres_dsn(), c.keys().postgres_dsn()}) {
+    for (const std::string& dsn : {c.metering().postgres_dsn(), c.keys().postgres_dsn(),
+                                   c.jobs().postgres_dsn()}) {
       std::string host, port = "5432";
       for (absl::string_view part :
            absl::StrSplit(dsn, ' ', absl::SkipEmpty())) {

@@ -1,7 +1,10 @@
 // OpenAI's Batch API on a whole gateway: the official SDK's walk through
 // files and batches (tests/compat/openai_sdk/batch_compat.mjs: completed,
 // failed validation, cancelled, expired and off-peak batches on a manual
-// clock), and a batch that survives a SIGKILL of the process running it.
+// clock), a batch that survives a SIGKILL of the process running it, and
+// two ingress replicas on one PostgreSQL that share a batch and run it
+// once.
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <string>
@@ -13,6 +16,7 @@
 #include "tests/integration/gateway_fixture.h"
 #include "tests/integration/sdk_script.h"
 #include "tests/support/http_test_client.h"
+#include "tests/support/postgres_schema.h"
 
 namespace sluice::testing {
 namespace {
@@ -42,11 +46,16 @@ HttpAnswer Upload(const Gateway& gateway, const std::string& jsonl,
                   body);
 }
 
+// GET /v1/batches/{id} from the ingress at `base`.
+rapidjson::Document GetBatchAt(const std::string& base, const std::string& id,
+                               const char* key = kDemoKey) {
+  HttpAnswer answer = HttpCall("GET", base + "/v1/batches/" + id, {Auth(key)});
+  return Json(answer.status == 200 ? answer.body : "{}");
+}
+
 rapidjson::Document GetBatch(const Gateway& gateway, const std::string& id,
                              const char* key = kDemoKey) {
-  HttpAnswer answer = HttpCall("GET", gateway.http_base() + "/v1/batches/" + id,
-                               {Auth(key)});
-  return Json(answer.status == 200 ? answer.body : "{}");
+  return GetBatchAt(gateway.http_base(), id, key);
 }
 
 // `lines` chat lines ("<prefix>-<i>") as a JSONL file.
@@ -80,13 +89,14 @@ std::string CreateBatch(const Gateway& gateway, const std::string& jsonl,
   return Json(created.body)["id"].GetString();
 }
 
-// Polls until the batch's status is `status` (60 s at most); the batch.
-rapidjson::Document AwaitStatus(const Gateway& gateway, const std::string& id,
-                                const std::string& status, const char* key = kDemoKey) {
+// Polls the ingress at `base` until the batch's status is `status` (60 s
+// at most); the batch.
+rapidjson::Document AwaitStatusAt(const std::string& base, const std::string& id,
+                                  const std::string& status, const char* key = kDemoKey) {
   rapidjson::Document batch;
   absl::Time deadline = absl::Now() + absl::Minutes(1);
   while (absl::Now() < deadline) {
-    batch = GetBatch(gateway, id, key);
+    batch = GetBatchAt(base, id, key);
     if (batch.IsObject() && batch.HasMember("status") &&
         status == batch["status"].GetString()) {
       break;
@@ -94,6 +104,11 @@ rapidjson::Document AwaitStatus(const Gateway& gateway, const std::string& id,
     absl::SleepFor(absl::Milliseconds(50));
   }
   return batch;
+}
+
+rapidjson::Document AwaitStatus(const Gateway& gateway, const std::string& id,
+                                const std::string& status, const char* key = kDemoKey) {
+  return AwaitStatusAt(gateway.http_base(), id, status, key);
 }
 
 TEST(BatchesTest, OfficialSdkWalksFilesAndBatches) {
@@ -217,6 +232,55 @@ TEST(BatchesTest, ABatchWaitingForItsRateLimitDoesNotHoldUpAnother) {
   EXPECT_EQ(cancelled["request_counts"]["completed"].GetInt64() +
                 cancelled["request_counts"]["failed"].GetInt64(),
             6);
+}
+
+TEST(BatchesTest, TwoReplicasOnOnePostgresShareABatchAndRunItOnce) {
+  constexpr int kLines = 60;
+  // Without SLUICE_TEST_POSTGRES this fails, never skips.
+  absl::StatusOr<std::unique_ptr<PostgresSchema>> schema =
+      PostgresSchema::Create("batches_replicas");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  GatewayOptions options;
+  options.sim_ttft = absl::Milliseconds(20);
+  options.extra_yaml = absl::StrCat("jobs: {postgres_dsn: \"", (*schema)->dsn(),
+                                    "\", batch_concurrency: 4}\n");
+  auto started = Gateway::Start(Gateway::Layout::kSplit, options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  Gateway& gateway = **started;
+  absl::StatusOr<std::string> second = gateway.AddIngressReplica();
+  ASSERT_TRUE(second.ok()) << second.status();
+
+  // Made through the first replica, seen at once through the second.
+  std::string id = CreateBatch(gateway, Lines("shared", kLines));
+  ASSERT_FALSE(id.empty());
+  HttpAnswer seen = HttpCall("GET", *second + "/v1/batches/" + id, {Auth(kDemoKey)});
+  EXPECT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(HttpCall("GET", *second + "/v1/batches/" + id, {Auth(kAcmeKey)}).status, 404);
+
+  // Both replicas' runners look for work while it runs; one claims it.
+  rapidjson::Document batch = AwaitStatusAt(*second, id, "completed");
+  ASSERT_TRUE(batch.IsObject() && batch.HasMember("status"));
+  ASSERT_STREQ(batch["status"].GetString(), "completed");
+  EXPECT_EQ(batch["request_counts"]["completed"].GetInt64(), kLines);
+  HttpAnswer output = HttpCall("GET",
+                               absl::StrCat(*second, "/v1/files/",
+                                            batch["output_file_id"].GetString(), "/content"),
+                               {Auth(kDemoKey)});
+  ASSERT_EQ(output.status, 200) << output.body;
+  std::multiset<std::string> ids;
+  for (absl::string_view line : absl::StrSplit(output.body, '\n', absl::SkipEmpty())) {
+    rapidjson::Document result = Json(std::string(line));
+    ASSERT_TRUE(result.IsObject()) << line;
+    ids.insert(result["custom_id"].GetString());
+  }
+  // Every line exactly one result, and each run upstream once: no two
+  // replicas ran the batch at the same time.
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kLines));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(),
+            static_cast<size_t>(kLines));
+  EXPECT_EQ(gateway.UpstreamRequests(), kLines);
+  // Nothing went to a replica's own SQLite file.
+  EXPECT_FALSE(std::filesystem::exists(gateway.dir() + "/sluice-jobs.db"));
 }
 
 }  // namespace

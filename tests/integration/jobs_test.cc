@@ -1,13 +1,15 @@
 // Async jobs through Kafka, end to end: kcat produces OpenAI batch lines to
 // the gateway's dev broker, sluice runs them through the edge (keys,
 // routing, the simulator, metering) and kcat reads the results and the
-// dead letters back.
+// dead letters back; a job redelivered to another ingress replica is
+// answered from the PostgreSQL store they share.
 #include <rapidjson/document.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <functional>
@@ -23,6 +25,7 @@
 #include "sluice/v1/gateway.grpc.pb.h"
 #include "tests/integration/gateway_fixture.h"
 #include "tests/support/http_test_client.h"
+#include "tests/support/postgres_schema.h"
 #include "tests/support/subprocess.h"
 
 namespace sluice::testing {
@@ -247,6 +250,34 @@ TEST_F(JobsTest, AJobSentAgainIsAnsweredFromItsStoredResult) {
   EXPECT_EQ(get_job(kDemoKey, "never-sent", &job).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(get_job("sk-wrong", "once", &job).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(JobsTest, AJobRedeliveredToAnotherReplicaIsAnsweredFromTheSharedStore) {
+  // Without SLUICE_TEST_POSTGRES this fails, never skips.
+  absl::StatusOr<std::unique_ptr<PostgresSchema>> schema =
+      PostgresSchema::Create("jobs_replicas");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  GatewayOptions options;
+  options.extra_yaml = absl::StrCat("jobs: {postgres_dsn: \"", (*schema)->dsn(), "\"}\n");
+  auto gateway = Gateway::Start(Gateway::Layout::kSplit, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  gateway_ = *std::move(gateway);
+  Produce({Job("once")}, kDemoKey);
+  auto first = Consume("sluice.job-results", 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(gateway_->UpstreamRequests(), 1);
+
+  // The first replica leaves the consumer group and a second joins it:
+  // the job, delivered again, reaches the second.
+  EXPECT_EQ(gateway_->ingress_process().Terminate(), 0);
+  ASSERT_TRUE(gateway_->AddIngressReplica().ok());
+  Produce({Job("once")}, kDemoKey);
+  auto both = Consume("sluice.job-results", 2);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1].second, both[0].second);  // the first replica's result
+  EXPECT_EQ(gateway_->UpstreamRequests(), 1);  // not run upstream again
+  // Nothing went to a replica's own SQLite file.
+  EXPECT_FALSE(std::filesystem::exists(gateway_->dir() + "/sluice-jobs.db"));
 }
 
 TEST_F(JobsTest, SigkillInTheMiddleOfAThousandJobsLosesNone) {
