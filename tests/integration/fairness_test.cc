@@ -196,11 +196,12 @@ TEST_F(FairnessTest, InteractiveP99HoldsWhileTenThousandLongJobsFloodTheProvider
   EXPECT_LT(done_meanwhile, kLines) << "the flood ended too soon to tell";
   // The bound: the unloaded p99, plus one upstream call (an interactive
   // request waits for at most one in-flight call; batch work leaves it a
-  // slot, so in fact it waits for none), plus 150 ms for the CPU the
-  // flood takes from it (each line's 4 KB is parsed, routed and metered;
-  // the suite runs two tests at a time on two cores). Far under the 1.7 s
-  // a FIFO would cost.
-  EXPECT_LE(loaded, unloaded + kUpstream + absl::Milliseconds(150));
+  // slot, so in fact it waits for none), plus 200 ms for the CPU the flood
+  // takes from it: each line's 4 KB is parsed, routed, metered and its
+  // result produced, on 2 cores that the suite shares between two tests
+  // (two of these floods at once measured 47 -> 117 ms and 46 -> 149 ms;
+  // alone 46 -> 52-61 ms). Still far under the 1.7 s a FIFO would cost.
+  EXPECT_LE(loaded, unloaded + kUpstream + absl::Milliseconds(200));
 
   // Every line of demo's gets exactly one result, a success; none is
   // dead-lettered.
