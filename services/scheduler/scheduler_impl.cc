@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <tuple>
+#include <iterator>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -203,6 +204,9 @@ TargetQueue& SchedulerImpl::TargetFor(const std::string& provider) {
     if (redis_ != nullptr &&
         (config.max_concurrency > 0 || config.rpm > 0 || config.tpm > 0)) {
       target.gate = std::make_unique<SharedGate>(redis_.get(), provider, config);
+      if (group != micro_batches_.end() && group->second.max_batch > 0) {
+        target.max_group[1] = group->second.max_batch;
+      }
     }
     it = targets_.emplace(provider, std::move(target)).first;
   }
@@ -323,7 +327,7 @@ void SchedulerImpl::Pump() {
   while (true) {
     std::vector<std::pair<QueuedCall, absl::Status>> runs;
     std::vector<std::pair<host::CallContextPtr, host::CallContext::HookId>> hooks;
-    std::vector<std::tuple<std::string, SharedGate*, int64_t>> asks;
+    std::vector<Ask> asks;
     {
       absl::MutexLock lock(&mu_);
       pump_again_ = false;
@@ -359,46 +363,7 @@ void SchedulerImpl::Pump() {
             target.micro_batch_size->Observe(batch_calls);
           }
         } else {
-          // One call at a time asks the shared limits; it holds a local
-          // slot meanwhile. One that expires or is given up while held
-          // (not while asking) leaves with its reason.
-          if (target.held.has_value() && !target.asking) {
-            QueuedCall& held = *target.held;
-            absl::string_view gone = draining_                     ? "shutdown"
-                                     : cancelled_.contains(held.id) ? "cancelled"
-                                     : held.deadline <= now        ? "deadline"
-                                                                   : "";
-            if (!gone.empty()) {
-              queue.Finish(held.tenant, held.batch, held.charged_tokens(), 0, 0,
-                           held.prompt_tokens, now);
-              CountRefused(provider, held.batch, gone);
-              runs.emplace_back(std::move(held),
-                                gone == "shutdown"
-                                    ? absl::UnavailableError("the scheduler is shutting down")
-                                : gone == "cancelled"
-                                    ? absl::CancelledError("the caller went away while queued")
-                                    : absl::DeadlineExceededError(absl::StrCat(
-                                          "the request's deadline passed while it waited for ",
-                                          provider, "'s shared limits")));
-              target.held.reset();
-            }
-          }
-          if (!target.held.has_value() && !draining_) {
-            std::vector<QueuedCall> next = queue.TakeStartable(now, 1);
-            if (!next.empty()) {
-              target.held = std::move(next[0]);
-              target.ask_at = now;
-            }
-          }
-          if (target.held.has_value() && !target.asking) {
-            if (target.ask_at <= now) {
-              target.asking = true;
-              asks.emplace_back(provider, target.gate.get(),
-                                target.held->charged_tokens());
-            } else {
-              wake = std::min(wake, target.ask_at);
-            }
-          }
+          PumpShared(provider, target, now, runs, asks, wake);
         }
         target.queued_interactive->Set(static_cast<double>(queue.queued_interactive()));
         target.queued_batch->Set(static_cast<double>(queue.queued_batch()));
@@ -426,57 +391,123 @@ void SchedulerImpl::Pump() {
       if (hook != 0) context->Forget(hook);
     }
     for (auto& [call, status] : runs) std::move(call.start)(std::move(status));
-    for (auto& [provider, gate, tokens] : asks) {
-      gate->Acquire(tokens, [this, provider = provider](
-                                absl::StatusOr<SharedGate::Answer> answer) {
-        OnGateAnswer(provider, std::move(answer));
-      });
+    for (Ask& ask : asks) {
+      ask.gate->Acquire(ask.tokens, ask.batch,
+                        [this, provider = std::move(ask.provider), batch = ask.batch](
+                            absl::StatusOr<SharedGate::Answer> answer) {
+                          OnGateAnswer(provider, batch, std::move(answer));
+                        });
     }
   }
 }
 
-void SchedulerImpl::OnGateAnswer(const std::string& provider,
+void SchedulerImpl::PumpShared(const std::string& provider, Target& target,
+                               absl::Time now,
+                               std::vector<std::pair<QueuedCall, absl::Status>>& runs,
+                               std::vector<Ask>& asks, absl::Time& wake) {
+  TargetQueue& queue = *target.queue;
+  for (bool batch : {false, true}) {
+    Target::Held& held = target.held[batch];
+    if (held.asking) continue;  // its answer decides
+    // Held calls that expired or were given up leave with their reason
+    // (and their local slots).
+    std::vector<QueuedCall> kept;
+    for (QueuedCall& call : held.calls) {
+      absl::string_view gone = draining_                     ? "shutdown"
+                               : cancelled_.contains(call.id) ? "cancelled"
+                               : call.deadline <= now         ? "deadline"
+                                                              : "";
+      if (gone.empty()) {
+        kept.push_back(std::move(call));
+        continue;
+      }
+      queue.Finish(call.tenant, call.batch, call.charged_tokens(), 0, 0,
+                   call.prompt_tokens, now);
+      CountRefused(provider, call.batch, gone);
+      absl::Status why =
+          gone == "shutdown"    ? absl::UnavailableError("the scheduler is shutting down")
+          : gone == "cancelled" ? absl::CancelledError("the caller went away while queued")
+                                : absl::DeadlineExceededError(absl::StrCat(
+                                      "the request's deadline passed while it waited for ",
+                                      provider, "'s shared limits"));
+      runs.emplace_back(std::move(call), std::move(why));
+    }
+    held.calls = std::move(kept);
+    if (draining_) continue;
+    // More calls join the group, as many as the queue lets start (for a
+    // worker's batch class: once its micro-batch has gathered).
+    const size_t max_group = target.max_group[batch];
+    if (held.calls.size() < max_group) {
+      std::vector<QueuedCall> more =
+          queue.TakeStartable(now, max_group - held.calls.size(), batch);
+      if (held.calls.empty() && !more.empty()) held.ask_at = now;
+      for (QueuedCall& call : more) held.calls.push_back(std::move(call));
+    }
+    if (held.calls.empty()) continue;
+    if (held.ask_at > now) {
+      wake = std::min(wake, held.ask_at);
+      for (const QueuedCall& call : held.calls) wake = std::min(wake, call.deadline);
+      continue;
+    }
+    held.asking = true;
+    Ask ask{provider, target.gate.get(), batch, {}};
+    ask.tokens.reserve(held.calls.size());
+    for (const QueuedCall& call : held.calls) ask.tokens.push_back(call.charged_tokens());
+    asks.push_back(std::move(ask));
+  }
+}
+
+void SchedulerImpl::OnGateAnswer(const std::string& provider, bool batch,
                                  absl::StatusOr<SharedGate::Answer> answer) {
-  std::optional<QueuedCall> go;
+  std::vector<QueuedCall> go;
   absl::Status why;
   {
     absl::MutexLock lock(&mu_);
     Target& target = targets_.at(provider);
-    target.asking = false;
-    if (!target.held.has_value()) return;
+    Target::Held& held = target.held[batch];
+    held.asking = false;
+    if (held.calls.empty()) return;
     absl::Time now = options_.clock();
-    if (answer.ok() && !answer->granted) {
-      target.ask_at = now + answer->retry_after;
-    } else {
-      if (answer.ok()) {
-        *target.held->lease = answer->lease;
-      } else if (absl::IsCancelled(answer.status())) {
-        why = absl::UnavailableError("the scheduler is shutting down");
-        target.queue->Finish(target.held->tenant, target.held->batch,
-                             target.held->charged_tokens(), 0, 0,
-                             target.held->prompt_tokens, now);
-      } else {
-        // Redis could not answer: this replica's own limits decide.
-        metrics_
-            .counter("sluice_scheduler_shared_limit_errors_total",
-                     "Calls let through on this replica's own limits because "
-                     "the shared ones (Redis) could not answer.",
-                     {{"provider", provider}})
-            .Increment();
+    size_t granted = held.calls.size();
+    if (answer.ok()) {
+      // The first ones go, each with its lease; the rest ask again.
+      granted = answer->leases.size();
+      for (size_t i = 0; i < granted; ++i) *held.calls[i].lease = answer->leases[i];
+      if (granted < held.calls.size()) held.ask_at = now + answer->retry_after;
+    } else if (absl::IsCancelled(answer.status())) {
+      why = absl::UnavailableError("the scheduler is shutting down");
+      for (const QueuedCall& call : held.calls) {
+        target.queue->Finish(call.tenant, call.batch, call.charged_tokens(), 0, 0,
+                             call.prompt_tokens, now);
       }
-      (target.held->batch ? target.wait_batch : target.wait_interactive)
-          ->Observe(absl::ToDoubleSeconds(now - target.held->enqueued));
-      go = std::move(target.held);
-      target.held.reset();
-      auto it = waiting_.find(go->id);
+    } else {
+      // Redis could not answer: this replica's own limits decide.
+      metrics_
+          .counter("sluice_scheduler_shared_limit_errors_total",
+                   "Calls let through on this replica's own limits because "
+                   "the shared ones (Redis) could not answer.",
+                   {{"provider", provider}})
+          .Increment(static_cast<double>(granted));
+    }
+    go.assign(std::make_move_iterator(held.calls.begin()),
+              std::make_move_iterator(held.calls.begin() + static_cast<ptrdiff_t>(granted)));
+    held.calls.erase(held.calls.begin(),
+                     held.calls.begin() + static_cast<ptrdiff_t>(granted));
+    for (const QueuedCall& call : go) {
+      (batch ? target.wait_batch : target.wait_interactive)
+          ->Observe(absl::ToDoubleSeconds(now - call.enqueued));
+      auto it = waiting_.find(call.id);
       if (it != waiting_.end()) {
         if (it->second.cancel_hook != 0) it->second.context->Forget(it->second.cancel_hook);
         waiting_.erase(it);
       }
-      cancelled_.erase(go->id);
+      cancelled_.erase(call.id);
+    }
+    if (batch && why.ok() && !go.empty() && target.micro_batch_size != nullptr) {
+      target.micro_batch_size->Observe(static_cast<double>(go.size()));
     }
   }
-  if (go.has_value()) std::move(go->start)(why);
+  for (QueuedCall& call : go) std::move(call.start)(why);
   Pump();
 }
 
@@ -515,7 +546,8 @@ void SchedulerImpl::Finished(const Started& call, int64_t prompt,
     Target& shared = targets_.at(call.provider);
     if (shared.gate != nullptr && call.lease != nullptr && !call.lease->empty()) {
       shared.gate->Release(*call.lease, call.charged_tokens, prompt + completion);
-      shared.ask_at = now;  // room again: the held call asks at once
+      // Room again: the held calls ask at once.
+      for (Target::Held& held : shared.held) held.ask_at = now;
     }
     // The provider's own 429 (not our queue's: that one never started).
     if (absl::IsResourceExhausted(status)) {

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -110,8 +110,22 @@ class SchedulerImpl final : public adapters::Adapters {
   // pumps at a time; a Pump() meanwhile makes it go round once more.
   void Pump();
   void ArmTimer(absl::Time wake) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The shared gate's answer for `provider`'s held call.
-  void OnGateAnswer(const std::string& provider,
+  struct Target;
+  // An ask to a provider's shared limits, made outside the lock.
+  struct Ask {
+    std::string provider;
+    SharedGate* gate;
+    bool batch;
+    std::vector<int64_t> tokens;
+  };
+  // With shared limits: drops the held calls that went away, takes more
+  // from the queue and asks for them when it is time (into `asks`).
+  void PumpShared(const std::string& provider, Target& target, absl::Time now,
+                  std::vector<std::pair<QueuedCall, absl::Status>>& runs,
+                  std::vector<Ask>& asks, absl::Time& wake)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The shared gate's answer for `provider`'s held calls of a class.
+  void OnGateAnswer(const std::string& provider, bool batch,
                     absl::StatusOr<SharedGate::Answer> answer);
 
   adapters::Adapters* const next_;
@@ -122,6 +136,10 @@ class SchedulerImpl final : public adapters::Adapters {
   // Worker providers' batch grouping (see MicroBatch).
   absl::flat_hash_map<std::string, MicroBatch> micro_batches_;
   absl::flat_hash_map<std::string, double> weights_;
+
+  // The most calls one ask to the shared limits holds (a worker's batch
+  // class: its micro-batch size).
+  static constexpr size_t kMaxAskGroup = 32;
 
   absl::Mutex mu_;
   // A target's queue and its series in /metrics.
@@ -134,13 +152,18 @@ class SchedulerImpl final : public adapters::Adapters {
     obs::Histogram* wait_batch;
     // Worker targets: the sizes of the batch groups that left together.
     obs::Histogram* micro_batch_size = nullptr;
-    // With shared limits (scheduler.redis): the gate, and the one call
-    // that waits for its answer (taken from the queue, holding a local
-    // slot), asking again at `ask_at`.
+    // With shared limits (scheduler.redis): the gate, and per class the
+    // calls that wait for its answer (taken from the queue in order,
+    // holding local slots), asking together again at `ask_at`.
     std::unique_ptr<SharedGate> gate;
-    std::optional<QueuedCall> held;
-    bool asking = false;
-    absl::Time ask_at = absl::InfinitePast();
+    struct Held {
+      std::vector<QueuedCall> calls;
+      bool asking = false;
+      absl::Time ask_at = absl::InfinitePast();
+    };
+    Held held[2];  // interactive, batch
+    // The most calls of a class one ask holds: a worker's micro-batch.
+    size_t max_group[2] = {kMaxAskGroup, kMaxAskGroup};
   };
   absl::flat_hash_map<std::string, Target> targets_ ABSL_GUARDED_BY(mu_);
   // The queued calls' details, by id.

@@ -47,7 +47,7 @@ absl::Status TargetQueue::Enqueue(QueuedCall&& call) {
   if (call.deadline != absl::InfiniteFuture()) deadlines_.insert(call.deadline);
   if (call.batch && batch_.size() == 0) {
     // A new group (the last one may have emptied without a TakeStartable:
-    // dropped, or taken one at a time through shared limits).
+    // dropped, or taken by class through shared limits).
     batch_open_ = false;
     gathering_since_ = call.enqueued;
   }
@@ -63,20 +63,21 @@ int TargetQueue::BatchSlots() const {
   return cap > 1 ? cap - 1 : cap;
 }
 
-std::vector<QueuedCall> TargetQueue::TakeStartable(absl::Time now,
-                                                  size_t max_calls) {
+std::vector<QueuedCall> TargetQueue::Take(absl::Time now, size_t max_calls,
+                                         bool take_interactive, bool take_batch) {
   last_now_ = now;
   std::vector<QueuedCall> startable;
   while (startable.size() < max_calls) {
     bool batch = false;
     const QueuedCall* next = interactive_.Peek();
     if (next != nullptr) {
+      if (!take_interactive) break;  // batch calls wait behind it
       if (limits_.ReadyAt(next->charged_tokens(), limits_.max_concurrency(), now) > now) {
         break;
       }
     } else {
       next = batch_.Peek();
-      if (next == nullptr || !BatchOpen(now)) break;
+      if (!take_batch || next == nullptr || !BatchOpen(now)) break;
       if (BatchSlots() > 0 && batch_in_flight_ >= BatchSlots()) break;
       if (limits_.ReadyAt(next->charged_tokens(), limits_.max_concurrency(), now) > now) {
         break;

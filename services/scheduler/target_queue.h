@@ -70,7 +70,15 @@ class TargetQueue {
   // The calls that start now (at most `max_calls`), in order; run each
   // one's `start` (outside any lock) with OK.
   std::vector<QueuedCall> TakeStartable(absl::Time now,
-                                        size_t max_calls = SIZE_MAX);
+                                        size_t max_calls = SIZE_MAX) {
+    return Take(now, max_calls, /*interactive=*/true, /*batch=*/true);
+  }
+  // The same, of one class only (shared limits ask for each class apart).
+  // Batch calls still wait while interactive ones are queued.
+  std::vector<QueuedCall> TakeStartable(absl::Time now, size_t max_calls,
+                                        bool batch) {
+    return Take(now, max_calls, !batch, batch);
+  }
   // The queued calls whose deadline has passed, or that `gone` selects
   // (cancelled); run each one's `start` with why.
   template <typename Gone>
@@ -118,6 +126,8 @@ class TargetQueue {
   }
 
  private:
+  std::vector<QueuedCall> Take(absl::Time now, size_t max_calls,
+                               bool interactive, bool batch);
   int BatchSlots() const;
   void ForgetDeadline(absl::Time deadline) {
     if (deadline == absl::InfiniteFuture()) return;

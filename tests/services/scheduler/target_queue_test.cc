@@ -110,6 +110,33 @@ TEST(TargetQueueTest, InteractiveGoesFirstAndBatchLeavesItASlot) {
   EXPECT_EQ(queue.queued_batch(), 3u);
 }
 
+// Shared limits take each class apart (one ask to Redis per class); a
+// batch call still never goes ahead of a queued interactive one, and a
+// worker's group still gathers first.
+TEST(TargetQueueTest, TakingOneClassKeepsPriorityAndGroups) {
+  std::vector<std::string> log;
+  MicroBatch group{.max_batch = 3, .max_wait = absl::Milliseconds(50)};
+  TargetQueue queue({.max_concurrency = 1}, {}, kStart, group);
+  ASSERT_TRUE(queue.Enqueue(Call("busy", "app", &log)).ok());
+  StartAll(queue.TakeStartable(kStart, SIZE_MAX, /*batch=*/false));
+  ASSERT_TRUE(queue.Enqueue(Call("chat", "app", &log)).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(queue.Enqueue(Call(absl::StrCat("b", i), "jobs", &log, true)).ok());
+  }
+  // The group has gathered, but "chat" waits for the slot: batch waits too.
+  EXPECT_TRUE(queue.TakeStartable(kStart, SIZE_MAX, /*batch=*/true).empty());
+  queue.Finish("app", false, 10, 10, 0, 10, kStart);
+  EXPECT_TRUE(queue.TakeStartable(kStart, SIZE_MAX, /*batch=*/true).empty());
+  StartAll(queue.TakeStartable(kStart, SIZE_MAX, /*batch=*/false));
+  EXPECT_EQ(log, (std::vector<std::string>{"busy:ok", "chat:ok"}));
+  // Interactive takes never take batch calls.
+  queue.Finish("app", false, 10, 10, 0, 10, kStart);
+  EXPECT_TRUE(queue.TakeStartable(kStart, SIZE_MAX, /*batch=*/false).empty());
+  StartAll(queue.TakeStartable(kStart, 2, /*batch=*/true));
+  EXPECT_EQ(log.back(), "b0:ok");  // one slot: the cap (of one) holds
+  EXPECT_EQ(queue.queued_batch(), 2u);
+}
+
 TEST(TargetQueueTest, AFullQueueRefusesWithRetryAfterAndKeepsTheCall) {
   std::vector<std::string> log;
   TargetQueue queue({.max_concurrency = 1}, {.max_interactive = 2, .max_batch = 1}, kStart);
