@@ -36,3 +36,13 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 # PostgreSQL client for the key store (Debian libpq-dev).
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+
+if(SLUICE_MALLOC STREQUAL "tcmalloc")
+  find_library(SLUICE_TCMALLOC NAMES tcmalloc_minimal)
+  if(NOT SLUICE_TCMALLOC)
+    message(FATAL_ERROR "tcmalloc_minimal not found: apt-get install "
+            "libgoogle-perftools-dev (./dev does), or -DSLUICE_MALLOC=system")
+  endif()
+elseif(NOT SLUICE_MALLOC STREQUAL "system")
+  message(FATAL_ERROR "SLUICE_MALLOC must be tcmalloc or system")
+endif()

@@ -14,9 +14,10 @@
 // more meanwhile, so batch work backs up in Kafka instead of being dropped.
 //
 // Delivery is at-least-once: a poll's messages are committed only after
-// every result and dead letter of theirs was acknowledged by Kafka; a job
-// redelivered after a crash finds its stored result and is answered from
-// it, without calling upstream again.
+// every result and dead letter of theirs was acknowledged by Kafka (and
+// those of every poll before it: polls run four at a time, so a slow job
+// holds up only its own poll); a job redelivered after a crash finds its
+// stored result and is answered from it, without calling upstream again.
 #pragma once
 
 #include <atomic>
