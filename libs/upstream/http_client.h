@@ -72,7 +72,7 @@ struct HttpClientOptions {
   // client must not be destroyed on one of its threads.
   boost::asio::io_context* io = nullptr;
   long max_total_connections = 256;
-  long max_host_connections = 64;
+  long max_host_connections = 256;
   bool http2 = true;
   std::string ca_file;  // empty: the system's CA bundle
 };

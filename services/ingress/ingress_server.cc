@@ -258,7 +258,7 @@ absl::Status IngressServer::StartHttp() {
   server_ = *std::move(server);
   if (job_options_.has_value()) {
     absl::StatusOr<std::unique_ptr<JobRunner>> jobs = JobRunner::Start(
-        *job_options_, edge_.get(), usage_.get(), producer_.get(), job_store_.get());
+        *job_options_, edge_.get(), usage_.get(), job_store_.get());
     if (!jobs.ok()) return jobs.status();
     jobs_ = *std::move(jobs);
   }

@@ -28,7 +28,7 @@ struct JobRunner::Job {
 
 namespace {
 
-constexpr size_t kBatchesInFlight = 4;
+constexpr size_t kBatchesInFlight = 8;
 
 // The `deadline` header: RFC 3339 or Unix seconds.
 absl::StatusOr<absl::Time> ParseDeadline(absl::string_view value) {
@@ -61,9 +61,16 @@ JobRunnerOptions JobRunnerOptions::FromConfig(const sluice::v1::JobsConfig& conf
 
 absl::StatusOr<std::unique_ptr<JobRunner>> JobRunner::Start(
     const JobRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
-    kafka::Producer* producer, JobStore* store) {
+    JobStore* store) {
+  kafka::ProducerOptions results;
+  results.brokers = options.brokers;
+  results.client_id = "sluice-jobs";
+  results.extra = {{"linger.ms", "5"}};
+  absl::StatusOr<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::Create(results);
+  if (!producer.ok()) return producer.status();
   std::unique_ptr<JobRunner> runner(
-      new JobRunner(options, edge, usage, producer, store));
+      new JobRunner(options, edge, usage, *std::move(producer), store));
   kafka::ConsumerOptions consumer;
   consumer.brokers = options.brokers;
   consumer.group_id = options.consumer_group;
@@ -95,6 +102,7 @@ JobRunner::~JobRunner() { Stop(); }
 void JobRunner::Stop() {
   stopping_.store(true);
   if (consumer_ != nullptr) consumer_->Stop();
+  producer_->Flush(absl::Seconds(5)).IgnoreError();  // a poll waits for its own
 }
 
 absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {

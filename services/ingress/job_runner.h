@@ -60,10 +60,14 @@ struct JobRunnerOptions {
 
 class JobRunner {
  public:
-  // Everything passed in outlives the runner. Starts consuming.
+  // Everything passed in outlives the runner. Starts consuming, and
+  // produces results and dead letters with a producer of its own: a poll
+  // waits for their acks before its offsets are stored, so their linger is
+  // the runner's cycle (5 ms here; the usage events' producer lingers
+  // longer to send fewer, larger requests).
   static absl::StatusOr<std::unique_ptr<JobRunner>> Start(
       const JobRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
-      kafka::Producer* producer, JobStore* store);
+      JobStore* store);
   ~JobRunner();
 
   // The jobs being handled give up their retries and are not committed
@@ -78,11 +82,11 @@ class JobRunner {
 
  private:
   JobRunner(const JobRunnerOptions& options, ChatEdge* edge, UsageReporter* usage,
-            kafka::Producer* producer, JobStore* store)
+            std::unique_ptr<kafka::Producer> producer, JobStore* store)
       : options_(options), edge_(edge),
         tries_(edge, usage, &host::Clock::Real(), options.max_attempts,
                options.retry_backoff),
-        producer_(producer), store_(store) {}
+        producer_(std::move(producer)), store_(store) {}
 
   // One consumer poll's messages; OK when every outcome is acknowledged.
   absl::Status HandleBatch(const std::vector<kafka::Message>& batch);
@@ -90,7 +94,7 @@ class JobRunner {
   const JobRunnerOptions options_;
   ChatEdge* const edge_;
   const JobTries tries_;
-  kafka::Producer* const producer_;
+  const std::unique_ptr<kafka::Producer> producer_;
   JobStore* const store_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<kafka::Consumer> consumer_;

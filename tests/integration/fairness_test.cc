@@ -76,14 +76,9 @@ class FairnessTest : public ::testing::Test {
  protected:
   // Runs a shell command line to its end; its stdout.
   static std::string Shell(const std::string& command) {
-    auto process = Subprocess::Start({"/bin/sh", "-c", command});
-    EXPECT_TRUE(process.ok()) << process.status();
-    if (!process.ok()) return "";
-    absl::StatusOr<int> code = (*process)->Wait(absl::Seconds(120));
-    // Its exit can come before the last of its output has been read.
-    absl::Status read = (*process)->WaitForEndOfOutput(absl::Seconds(30));
-    EXPECT_TRUE(code.ok() && *code == 0 && read.ok()) << command << ": " << (*process)->Output();
-    return (*process)->Output();
+    absl::StatusOr<std::string> output = ShellOutput(command, absl::Seconds(120));
+    EXPECT_TRUE(output.ok()) << output.status();
+    return output.ok() ? *output : "";
   }
 
   // What `topic` holds now: key and value of each message (kcat -C).

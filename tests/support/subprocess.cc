@@ -170,6 +170,25 @@ absl::Status Subprocess::WaitForEndOfOutput(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ShellOutput(const std::string& command,
+                                        absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> process =
+      Subprocess::Start({"/bin/sh", "-c", command});
+  if (!process.ok()) return process.status();
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::StatusOr<int> code = (*process)->Wait(timeout);
+  if (!code.ok()) return code.status();
+  if (absl::Status read = (*process)->WaitForEndOfOutput(deadline - absl::Now());
+      !read.ok()) {
+    return read;
+  }
+  if (*code != 0) {
+    return absl::InternalError(absl::StrCat(command, ": exit ", *code, ": ",
+                                            (*process)->Output()));
+  }
+  return (*process)->Output();
+}
+
 std::string Subprocess::Output() {
   absl::MutexLock lock(&mu_);
   std::string out;

@@ -58,6 +58,13 @@ class Subprocess {
   std::thread reader_;
 };
 
+// Runs `command` with /bin/sh to its end and returns its whole stdout
+// (read to its end: the exit can come before the last lines are read), or
+// why not: it did not start, did not end within `timeout`, or exited
+// non-zero (the message carries its output).
+absl::StatusOr<std::string> ShellOutput(const std::string& command,
+                                        absl::Duration timeout);
+
 // Path of a binary built by this build tree, e.g. "apps/sluice/sluice".
 std::string BuiltBinary(absl::string_view relative_path);
 
