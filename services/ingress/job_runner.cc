@@ -130,17 +130,26 @@ absl::Status JobRunner::HandleBatch(const std::vector<kafka::Message>& batch) {
         caller.ok()) {
       job->tenant = caller->tenant;
     }
+    jobs.push_back(std::move(job));
+  }
+  // Jobs answered before (redelivered) take their stored results: one
+  // lookup for the poll.
+  std::vector<std::string> ids;
+  for (const auto& job : jobs) {
+    if (job->dead_reason.empty() && !job->tenant.empty()) ids.push_back(job->id());
+  }
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> stored =
+      store_->Results(ids);
+  if (!stored.ok()) return stored.status();  // the batch comes back
+  for (const auto& job : jobs) {
+    if (!job->dead_reason.empty()) continue;
     if (!job->tenant.empty()) {
-      absl::StatusOr<std::optional<std::string>> stored = store_->Result(job->id());
-      if (!stored.ok()) return stored.status();  // the batch comes back
-      if (stored->has_value()) {
-        job->result_line = **stored;  // redelivered: answered before
-        jobs.push_back(std::move(job));
+      if (auto line = stored->find(job->id()); line != stored->end()) {
+        job->result_line = line->second;
         continue;
       }
     }
     to_run.push_back(job.get());
-    jobs.push_back(std::move(job));
   }
 
   std::vector<JobTry*> tries;

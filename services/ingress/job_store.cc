@@ -16,17 +16,18 @@ std::string JobStore::JobId(absl::string_view tenant,
 
 absl::StatusOr<std::string> JobStore::FinishedResult(
     absl::string_view tenant, absl::string_view custom_id) {
-  absl::StatusOr<std::optional<std::string>> line =
-      Result(JobId(tenant, custom_id));
-  if (!line.ok()) return line.status();
-  if (!line->has_value()) {
+  const std::string id = JobId(tenant, custom_id);
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> lines = Results({id});
+  if (!lines.ok()) return lines.status();
+  auto line = lines->find(id);
+  if (line == lines->end()) {
     return status::NotFound(
         absl::StrCat("no finished job \"", custom_id,
                      "\" for this key's tenant (it may still be "
                      "queued or running)"),
         "custom_id");
   }
-  return **std::move(line);
+  return std::move(line->second);
 }
 
 }  // namespace sluice::ingress

@@ -6,11 +6,11 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -34,9 +34,11 @@ class JobStore {
   absl::StatusOr<std::string> FinishedResult(absl::string_view tenant,
                                              absl::string_view custom_id);
 
-  // The stored output line of `job_id`, if any.
-  virtual absl::StatusOr<std::optional<std::string>> Result(
-      const std::string& job_id) = 0;
+  // The stored output lines of those of `job_ids` that have one, by id: one
+  // lookup for a whole poll of jobs (one round trip to PostgreSQL, not one
+  // per job).
+  virtual absl::StatusOr<absl::flat_hash_map<std::string, std::string>> Results(
+      const std::vector<std::string>& job_ids) = 0;
   // Stores the output lines of jobs by id, in one commit; the first line
   // stored for an id wins (whichever replica stored it).
   virtual absl::Status Store(

@@ -45,17 +45,26 @@ class PostgresJobStore : public JobStore {
   explicit PostgresJobStore(pq::Conn conn) : conn_(std::move(conn)) {}
 
   // JobStore
-  absl::StatusOr<std::optional<std::string>> Result(
-      const std::string& job_id) override {
-    pq::Parameters parameters;
-    parameters.Text(job_id);
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> Results(
+      const std::vector<std::string>& job_ids) override {
+    absl::flat_hash_map<std::string, std::string> found;
     absl::MutexLock lock(&mu_);
-    absl::StatusOr<pq::Result> res =
-        Exec("SELECT line FROM sluice_job_results WHERE job_id = $1",
-             parameters, "read result");
-    if (!res.ok()) return res.status();
-    if (PQntuples(res->get()) == 0) return std::optional<std::string>();
-    return std::optional<std::string>(PQgetvalue(res->get(), 0, 0));
+    for (size_t from = 0; from < job_ids.size(); from += kRowsPerStatement) {
+      const size_t to = std::min(job_ids.size(), from + kRowsPerStatement);
+      std::string sql = "SELECT job_id, line FROM sluice_job_results WHERE job_id IN (";
+      pq::Parameters parameters;
+      for (size_t i = from; i < to; ++i) {
+        absl::StrAppend(&sql, i == from ? "$" : ", $", i - from + 1);
+        parameters.Text(job_ids[i]);
+      }
+      sql += ")";
+      absl::StatusOr<pq::Result> res = Exec(sql, parameters, "read results");
+      if (!res.ok()) return res.status();
+      for (int row = 0; row < PQntuples(res->get()); ++row) {
+        found.emplace(PQgetvalue(res->get(), row, 0), PQgetvalue(res->get(), row, 1));
+      }
+    }
+    return found;
   }
 
   absl::Status Store(

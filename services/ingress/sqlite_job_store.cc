@@ -40,17 +40,22 @@ class SqliteJobStore : public JobStore {
   }
 
   // JobStore
-  absl::StatusOr<std::optional<std::string>> Result(
-      const std::string& job_id) override {
+  absl::StatusOr<absl::flat_hash_map<std::string, std::string>> Results(
+      const std::vector<std::string>& job_ids) override {
+    absl::flat_hash_map<std::string, std::string> found;
     absl::MutexLock lock(&mu_);
     absl::StatusOr<sqlite::Stmt> s =
         sqlite::Prepare(db_, "SELECT line FROM job_results WHERE job_id = ?");
     if (!s.ok()) return s.status();
-    sqlite::BindText(s->get(), 1, job_id);
-    int rc = sqlite3_step(s->get());
-    if (rc == SQLITE_DONE) return std::optional<std::string>();
-    if (rc != SQLITE_ROW) return SqliteError(db_, "reading a result");
-    return std::optional<std::string>(sqlite::ColumnText(s->get(), 0));
+    for (const std::string& job_id : job_ids) {
+      sqlite3_reset(s->get());
+      sqlite::BindText(s->get(), 1, job_id);
+      int rc = sqlite3_step(s->get());
+      if (rc == SQLITE_DONE) continue;
+      if (rc != SQLITE_ROW) return SqliteError(db_, "reading a result");
+      found.emplace(job_id, sqlite::ColumnText(s->get(), 0));
+    }
+    return found;
   }
 
   absl::Status Store(
