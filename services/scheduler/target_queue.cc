@@ -16,6 +16,7 @@ bool TargetQueue::BatchOpen(absl::Time now) {
   if (micro_batch_.max_batch == 0) return true;
   if (batch_.size() == 0) {
     batch_open_ = false;
+    group_left_ = 0;
     gathering_since_ = absl::InfiniteFuture();
     return false;
   }
@@ -49,6 +50,7 @@ absl::Status TargetQueue::Enqueue(QueuedCall&& call) {
     // A new group (the last one may have emptied without a TakeStartable:
     // dropped, or taken by class through shared limits).
     batch_open_ = false;
+    group_left_ = 0;
     gathering_since_ = call.enqueued;
   }
   std::string tenant = call.tenant;
@@ -89,11 +91,27 @@ std::vector<QueuedCall> TargetQueue::Take(absl::Time now, size_t max_calls,
     ForgetDeadline(call.deadline);
     limits_.Start(call.charged_tokens(), now);
     queue.Charge(call.tenant, call.prompt_tokens, 0);
-    if (batch) ++batch_in_flight_;
     startable.push_back(std::move(call));
+    if (batch) {
+      ++batch_in_flight_;
+      // A group is at most max_batch calls: past it, the rest gather into
+      // the next one (already full, it leaves on the next take), counted
+      // from when they were queued, so none waits more than max_wait
+      // beyond its place in line.
+      if (micro_batch_.max_batch > 0 && ++group_left_ >= micro_batch_.max_batch) {
+        CloseGroup();
+        break;
+      }
+    }
   }
   BatchOpen(now);  // a group that has all left closes
   return startable;
+}
+
+void TargetQueue::CloseGroup() {
+  group_left_ = 0;
+  batch_open_ = false;
+  if (const QueuedCall* next = batch_.Peek()) gathering_since_ = next->enqueued;
 }
 
 void TargetQueue::Finish(const std::string& tenant, bool batch,

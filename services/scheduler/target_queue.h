@@ -136,8 +136,11 @@ class TargetQueue {
   }
 
   // Whether queued batch calls may start: a group has gathered (or waited
-  // long enough); it stays open until the batch queue is empty.
+  // long enough); it stays open until the batch queue is empty or
+  // max_batch of it have left.
   bool BatchOpen(absl::Time now);
+  // After a full group left: the calls still queued gather the next one.
+  void CloseGroup();
 
   QueueBounds bounds_;
   MicroBatch micro_batch_;
@@ -145,6 +148,7 @@ class TargetQueue {
   // InfiniteFuture: none gathering.
   absl::Time gathering_since_ = absl::InfiniteFuture();
   bool batch_open_ = false;
+  size_t group_left_ = 0;  // calls of the open group that have left
   TargetLimits limits_;
   FairQueue<QueuedCall> interactive_;
   FairQueue<QueuedCall> batch_;

@@ -88,6 +88,25 @@ TEST(TargetQueueTest, BatchCallsTowardAWorkerLeaveInGroups) {
   EXPECT_EQ(log.back(), "d0:ok");
 }
 
+TEST(TargetQueueTest, AGroupIsAtMostMaxBatchCalls) {
+  std::vector<std::string> log;
+  MicroBatch group{.max_batch = 4, .max_wait = absl::Milliseconds(50)};
+  TargetQueue queue({}, {}, kStart, group);
+  // Ten batch calls queued at once (several polls of jobs together): two
+  // full groups leave one after the other, the last two wait for theirs.
+  for (int i = 0; i < 10; ++i) {
+    QueuedCall call = Call(absl::StrCat("b", i), "jobs", &log, true);
+    call.enqueued = kStart;
+    ASSERT_TRUE(queue.Enqueue(std::move(call)).ok());
+  }
+  EXPECT_EQ(queue.TakeStartable(kStart).size(), 4u);
+  EXPECT_EQ(queue.TakeStartable(kStart).size(), 4u);
+  EXPECT_TRUE(queue.TakeStartable(kStart + absl::Milliseconds(10)).empty());
+  // They have waited since they were queued: theirs ends at 50 ms.
+  EXPECT_EQ(queue.NextWake(kStart + absl::Milliseconds(10)), kStart + absl::Milliseconds(50));
+  EXPECT_EQ(queue.TakeStartable(kStart + absl::Milliseconds(50)).size(), 2u);
+}
+
 TEST(TargetQueueTest, InteractiveGoesFirstAndBatchLeavesItASlot) {
   std::vector<std::string> log;
   TargetQueue queue({.max_concurrency = 3}, {}, kStart);
