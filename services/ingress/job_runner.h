@@ -15,7 +15,7 @@
 //
 // Delivery is at-least-once: a poll's messages are committed only after
 // every result and dead letter of theirs was acknowledged by Kafka (and
-// those of every poll before it: polls run four at a time, so a slow job
+// those of every poll before it: several polls run at once, so a slow job
 // holds up only its own poll); a job redelivered after a crash finds its
 // stored result and is answered from it, without calling upstream again.
 #pragma once
