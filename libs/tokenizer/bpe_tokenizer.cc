@@ -204,7 +204,9 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
     return absl::UnimplementedError("no merges");
   }
   const size_t n_merges = gguf_get_arr_n(gguf.get(), merges_key);
-  out->merges_.reserve(n_merges);
+  absl::Status table =
+      out->merges_.Init(static_cast<size_t>(n_tokens), n_merges);
+  if (!table.ok()) return table;
   for (size_t i = 0; i < n_merges; ++i) {
     const absl::string_view merge = gguf_get_arr_str(gguf.get(), merges_key, i);
     const size_t space = merge.find(' ', 1);
@@ -226,9 +228,8 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
       return absl::UnimplementedError(
           absl::StrCat("merge \"", merge, "\" makes a text that is no token"));
     }
-    out->merges_.try_emplace(uint64_t{static_cast<uint32_t>(l->second)} << 32 |
-                                 static_cast<uint32_t>(r->second),
-                             Merge{static_cast<int32_t>(i), merged->second});
+    out->merges_.Add(l->second, r->second, static_cast<int32_t>(i),
+                     merged->second);
   }
 
   // Special tokens in llama.cpp's order: the same std::sort on the same
@@ -492,10 +493,9 @@ void BpeTokenizer::MergeSmallWord(absl::string_view word,
     ids[i] = byte_tokens_[static_cast<uint8_t>(word[i])];
   int count = n;
   auto rate = [&](int i) {
-    const Merge* merge =
-        i + 1 < count ? FindMerge(ids[i], ids[i + 1]) : nullptr;
-    ranks[i] = merge == nullptr ? INT32_MAX : merge->rank;
-    merged[i] = merge == nullptr ? -1 : merge->merged;
+    const int32_t rank = i + 1 < count ? merges_.Rank(ids[i], ids[i + 1]) : -1;
+    ranks[i] = rank < 0 ? INT32_MAX : rank;
+    merged[i] = rank < 0 ? -1 : merges_.Merged(rank);
   };
   for (int i = 0; i < count; ++i) rate(i);
   // The symbols stay packed at the front of ids; a merge shifts the rest.
@@ -552,18 +552,32 @@ void BpeTokenizer::MergeLongWord(absl::string_view word,
     prev[static_cast<size_t>(i)] = i - 1;
     next[static_cast<size_t>(i)] = i + 1 < n ? i + 1 : -1;
   }
+  // The first pairs are looked up in a row: each one's cache line is asked
+  // for a few pairs ahead, so the misses overlap.
+  constexpr int kAhead = 8;
+  for (int i = 0; i + 1 < n; ++i) {
+    if (i + kAhead + 1 < n) {
+      merges_.Prefetch(ids[static_cast<size_t>(i + kAhead)],
+                       ids[static_cast<size_t>(i + kAhead + 1)]);
+    }
+    const int32_t a = ids[static_cast<size_t>(i)];
+    const int32_t b = ids[static_cast<size_t>(i) + 1];
+    const int32_t rank = merges_.Rank(a, b);
+    if (rank >= 0) heap.push_back({rank, i, a, b});
+  }
+  std::make_heap(heap.begin(), heap.end());
   auto offer = [&](int left) {
     if (left < 0) return;
     const int right = next[static_cast<size_t>(left)];
     if (right < 0) return;
     const int32_t a = ids[static_cast<size_t>(left)];
     const int32_t b = ids[static_cast<size_t>(right)];
-    if (const Merge* merge = FindMerge(a, b)) {
-      heap.push_back({merge->rank, left, a, b});
+    const int32_t rank = merges_.Rank(a, b);
+    if (rank >= 0) {
+      heap.push_back({rank, left, a, b});
       std::push_heap(heap.begin(), heap.end());
     }
   };
-  for (int i = 0; i + 1 < n; ++i) offer(i);
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end());
     const Pair pair = heap.back();
@@ -572,7 +586,7 @@ void BpeTokenizer::MergeLongWord(absl::string_view word,
     if (ids[left] != pair.left_id) continue;  // stale
     const int right = next[left];
     if (right < 0 || ids[static_cast<size_t>(right)] != pair.right_id) continue;
-    ids[left] = FindMerge(pair.left_id, pair.right_id)->merged;
+    ids[left] = merges_.Merged(pair.rank);
     ids[static_cast<size_t>(right)] = INT32_MIN;  // merged away
     next[left] = next[static_cast<size_t>(right)];
     if (next[left] >= 0) prev[static_cast<size_t>(next[left])] = pair.left;

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/tokenizer/merge_table.h"
 #include "libs/tokenizer/pre_tokenizer.h"
 
 struct llama_vocab;
@@ -46,10 +47,6 @@ class BpeTokenizer {
   size_t longest_token_bytes() const { return longest_token_bytes_; }
 
  private:
-  struct Merge {
-    int32_t rank;
-    int32_t merged;
-  };
   struct Special {
     std::string text;
     int32_t id;
@@ -93,11 +90,6 @@ class BpeTokenizer {
       out.insert(out.end(), fallback.begin(), fallback.end());
     }
   }
-  const Merge* FindMerge(int32_t left, int32_t right) const {
-    auto it = merges_.find(uint64_t{static_cast<uint32_t>(left)} << 32 |
-                           static_cast<uint32_t>(right));
-    return it == merges_.end() ? nullptr : &it->second;
-  }
 
   uint32_t serial_ = 0;  // tells this tokenizer's words in a WordCache
   bool split_long_texts_ = true;
@@ -107,7 +99,7 @@ class BpeTokenizer {
   // The token of each byte, or -1 - byte for a byte that is no token.
   int32_t byte_tokens_[256] = {};
   std::vector<int32_t> byte_fallbacks_[256];
-  absl::flat_hash_map<uint64_t, Merge> merges_;
+  MergeTable merges_;
   // In llama.cpp's order: longest text first.
   std::vector<Special> specials_;
   // Candidates by their first byte (one-byte specials) or first two bytes.
