@@ -207,6 +207,11 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
   absl::Status table =
       out->merges_.Init(static_cast<size_t>(n_tokens), n_merges);
   if (!table.ok()) return table;
+  // By token, the lowest rank of a merge taking it as its left operand and
+  // as its right one (character_tokens.h).
+  std::vector<int32_t> min_left_rank(static_cast<size_t>(n_tokens), INT32_MAX);
+  std::vector<int32_t> min_right_rank(static_cast<size_t>(n_tokens),
+                                      INT32_MAX);
   for (size_t i = 0; i < n_merges; ++i) {
     const absl::string_view merge = gguf_get_arr_str(gguf.get(), merges_key, i);
     const size_t space = merge.find(' ', 1);
@@ -230,7 +235,14 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
     }
     out->merges_.Add(l->second, r->second, static_cast<int32_t>(i),
                      merged->second);
+    int32_t& left_least = min_left_rank[static_cast<size_t>(l->second)];
+    left_least = std::min(left_least, static_cast<int32_t>(i));
+    int32_t& right_least = min_right_rank[static_cast<size_t>(r->second)];
+    right_least = std::min(right_least, static_cast<int32_t>(i));
   }
+
+  out->characters_.Build(out->byte_tokens_, out->merges_, min_left_rank,
+                         min_right_rank);
 
   // Special tokens in llama.cpp's order: the same std::sort on the same
   // sequence, so equal lengths tie the same way.
@@ -480,18 +492,41 @@ void BpeTokenizer::TokenizeWord(absl::string_view word,
   cache.Store(serial_, hash, word, out.data() + before, out.size() - before);
 }
 
+int BpeTokenizer::InitialSymbols(absl::string_view word, int32_t* ids) const {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(word.data());
+  const size_t size = word.size();
+  int count = 0;
+  for (size_t at = 0; at < size;) {
+    const uint8_t lead = bytes[at];
+    // Two- and three-byte characters (the text is canonical UTF-8 here).
+    if (lead >= 0xC0 && lead < 0xF0) {
+      const size_t length = lead < 0xE0 ? 2 : 3;
+      if (at + length <= size) {
+        uint32_t cpt = lead & (length == 2 ? 0x1F : 0x0F);
+        for (size_t i = 1; i < length; ++i) cpt = cpt << 6 | (bytes[at + i] & 0x3F);
+        const int32_t whole = characters_.For(cpt);
+        if (whole >= 0) {
+          ids[count++] = whole;
+          at += length;
+          continue;
+        }
+      }
+    }
+    ids[count++] = byte_tokens_[lead];
+    ++at;
+  }
+  return count;
+}
+
 // Merges a word of at most WordCache::kMaxWord bytes by scanning for the
 // lowest-ranked pair (the leftmost on a tie, as llama.cpp's queue orders
 // them): quadratic, and fastest for short words.
 void BpeTokenizer::MergeSmallWord(absl::string_view word,
                                   std::vector<int32_t>& out) const {
-  const int n = static_cast<int>(word.size());
   int32_t ids[64];
   int32_t ranks[64];   // rank of the pair (i, i + 1) in the current list
   int32_t merged[64];  // what that pair becomes
-  for (int i = 0; i < n; ++i)
-    ids[i] = byte_tokens_[static_cast<uint8_t>(word[i])];
-  int count = n;
+  int count = InitialSymbols(word, ids);
   auto rate = [&](int i) {
     const int32_t rank = i + 1 < count ? merges_.Rank(ids[i], ids[i + 1]) : -1;
     ranks[i] = rank < 0 ? INT32_MAX : rank;
@@ -541,14 +576,12 @@ void BpeTokenizer::MergeLongWord(absl::string_view word,
   thread_local std::vector<int> prev;
   thread_local std::vector<int> next;
   thread_local std::vector<Pair> heap;
-  const int n = static_cast<int>(word.size());
   ids.resize(word.size());
   prev.resize(word.size());
   next.resize(word.size());
   heap.clear();
+  const int n = InitialSymbols(word, ids.data());
   for (int i = 0; i < n; ++i) {
-    ids[static_cast<size_t>(i)] =
-        byte_tokens_[static_cast<uint8_t>(word[static_cast<size_t>(i)])];
     prev[static_cast<size_t>(i)] = i - 1;
     next[static_cast<size_t>(i)] = i + 1 < n ? i + 1 : -1;
   }

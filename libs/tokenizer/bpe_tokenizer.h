@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/tokenizer/character_tokens.h"
 #include "libs/tokenizer/merge_table.h"
 #include "libs/tokenizer/pre_tokenizer.h"
 
@@ -78,6 +79,10 @@ class BpeTokenizer {
   static constexpr size_t kParallelBytes = 64 * 1024;
   // Tokens of one pre-tokenized word.
   void TokenizeWord(absl::string_view word, std::vector<int32_t>& out) const;
+  // A word's first symbols into `ids` (room for word.size()): each byte's
+  // token, or one token for a character that can start whole
+  // (character_tokens.h). Returns how many.
+  int InitialSymbols(absl::string_view word, int32_t* ids) const;
   void MergeSmallWord(absl::string_view word, std::vector<int32_t>& out) const;
   void MergeLongWord(absl::string_view word, std::vector<int32_t>& out) const;
   // Appends a symbol's tokens: itself, or for a byte that is no token
@@ -100,6 +105,7 @@ class BpeTokenizer {
   int32_t byte_tokens_[256] = {};
   std::vector<int32_t> byte_fallbacks_[256];
   MergeTable merges_;
+  CharacterTokens characters_;
   // In llama.cpp's order: longest text first.
   std::vector<Special> specials_;
   // Candidates by their first byte (one-byte specials) or first two bytes.

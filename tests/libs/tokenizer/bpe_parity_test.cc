@@ -2,6 +2,7 @@
 // llama.cpp's own test vectors, and a differential fuzz of random Unicode,
 // code, CJK, emoji, long white-space and digit runs, special-token text and
 // invalid UTF-8. Every vocabulary we tokenize ourselves is checked.
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "gguf.h"
 #include "gtest/gtest.h"
 #include "libs/tokenizer/codepoints.h"
 #include "libs/tokenizer/vocab_tokenizer.h"
@@ -99,6 +101,73 @@ class BpeParityTest : public ::testing::TestWithParam<std::string> {
   std::string separator_;
   int mismatches_ = 0;
 };
+
+// The bytes of each of a vocabulary's tokens that stand for valid UTF-8
+// holding a character of two bytes or more: its own words in every script,
+// which the differential fuzz's random codepoints rarely make. Read from the
+// GGUF, whose texts spell bytes in GPT-2's byte characters.
+std::vector<std::string> NonAsciiTokens(const std::string& gguf_path) {
+  uint32_t byte_of[512];
+  std::fill(std::begin(byte_of), std::end(byte_of), 256u);
+  uint32_t next = 256;
+  for (uint32_t b = 0; b < 256; ++b) {
+    const bool printable = (b >= 0x21 && b <= 0x7E) ||
+                           (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    byte_of[printable ? b : next++] = b;
+  }
+  gguf_init_params params{/*no_alloc=*/true, /*ctx=*/nullptr};
+  gguf_context* gguf = gguf_init_from_file(gguf_path.c_str(), params);
+  std::vector<std::string> out;
+  if (gguf == nullptr) return out;
+  const int64_t key = gguf_find_key(gguf, "tokenizer.ggml.tokens");
+  const size_t n = key < 0 ? 0 : gguf_get_arr_n(gguf, key);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<uint32_t> cpts;
+    DecodeUtf8LikeLlama(gguf_get_arr_str(gguf, key, i), cpts);
+    std::string bytes;
+    bool ok = !cpts.empty();
+    for (uint32_t cpt : cpts) {
+      ok = ok && cpt < 512 && byte_of[cpt] < 256;
+      if (ok) bytes.push_back(static_cast<char>(byte_of[cpt]));
+    }
+    bool wide = false;
+    for (char c : bytes) wide = wide || static_cast<uint8_t>(c) >= 0xC0;
+    if (ok && wide && IsCanonicalUtf8(bytes)) out.push_back(std::move(bytes));
+  }
+  gguf_free(gguf);
+  return out;
+}
+
+// Strings of the vocabulary's own non-ASCII tokens side by side (CJK words,
+// Cyrillic, accented Latin...), sometimes with a space or a punctuation
+// mark between: where a character's bytes merge with its neighbours' and
+// whole characters merge into words.
+TEST_P(BpeParityTest, TextOfTheVocabularysOwnWordsAgrees) {
+  const std::vector<std::string> words = NonAsciiTokens(VocabPath(GetParam()));
+  ASSERT_GT(words.size(), 100u);
+  std::mt19937_64 rng(std::hash<std::string>()(GetParam()) + 11);
+  auto uniform = [&](size_t n) {
+    return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+  };
+  const std::vector<std::string> between = {"",  "",  "",   "",  " ",
+                                            "，", "。", ", ", "\n", "a"};
+  int checked = 0;
+  for (int batch = 0; batch < 200 && mismatches_ == 0; ++batch) {
+    std::string text;
+    for (int i = 0; i < 50; ++i) {
+      if (i > 0) text += separator_;
+      const size_t length = 1 + uniform(16);
+      for (size_t w = 0; w < length; ++w) {
+        text += words[uniform(words.size())];
+        text += between[uniform(between.size())];
+      }
+      ++checked;
+    }
+    Agrees(text, false, true);
+  }
+  EXPECT_EQ(mismatches_, 0);
+  EXPECT_EQ(checked, 10000);
+}
 
 // llama.cpp ships .inp/.out vectors for all but aquila and gpt-neox.
 class BpeVectorsTest : public BpeParityTest {};
