@@ -493,29 +493,7 @@ void BpeTokenizer::TokenizeWord(absl::string_view word,
 }
 
 int BpeTokenizer::InitialSymbols(absl::string_view word, int32_t* ids) const {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(word.data());
-  const size_t size = word.size();
-  int count = 0;
-  for (size_t at = 0; at < size;) {
-    const uint8_t lead = bytes[at];
-    // Two- and three-byte characters (the text is canonical UTF-8 here).
-    if (lead >= 0xC0 && lead < 0xF0) {
-      const size_t length = lead < 0xE0 ? 2 : 3;
-      if (at + length <= size) {
-        uint32_t cpt = lead & (length == 2 ? 0x1F : 0x0F);
-        for (size_t i = 1; i < length; ++i) cpt = cpt << 6 | (bytes[at + i] & 0x3F);
-        const int32_t whole = characters_.For(cpt);
-        if (whole >= 0) {
-          ids[count++] = whole;
-          at += length;
-          continue;
-        }
-      }
-    }
-    ids[count++] = byte_tokens_[lead];
-    ++at;
-  }
-  return count;
+  return characters_.Symbols(word, byte_tokens_, merges_, ids);
 }
 
 // Merges a word of at most WordCache::kMaxWord bytes by scanning for the
