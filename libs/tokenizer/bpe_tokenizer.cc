@@ -51,9 +51,12 @@ bool TokenBytes(absl::string_view text, const std::array<int, 512>& byte_of,
 bool CSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 // Natural text repeats its words: each thread keeps the tokens of the
-// words it merged last, direct-mapped by hash (bounded, no locks, no
-// allocation). A slot belongs to one tokenizer (its serial number, never
-// reused), so tokenizers sharing a thread never read each other's words.
+// words it merged last, in sets of two by hash (bounded, no locks, no
+// allocation; a new word takes the older of the two). A slot belongs to one
+// tokenizer (its serial number, never reused), so tokenizers sharing a
+// thread never read each other's words. 16,384 words (1.7 MB a thread):
+// with 4,096 direct-mapped ones, one word in ten of a 256 KB source file
+// missed, and merging those was a quarter of the time.
 class WordCache {
  public:
   static constexpr size_t kMaxWord = 30;
@@ -61,21 +64,27 @@ class WordCache {
 
   // The cached tokens of `word`, appended to `out`; false on a miss.
   bool Find(uint32_t owner, uint64_t hash, absl::string_view word,
-            std::vector<int32_t>& out) const {
-    const Slot& slot = slots_[hash % kSlots];
-    if (slot.owner != owner || slot.hash != hash ||
-        slot.length != word.size() ||
-        std::memcmp(slot.word, word.data(), word.size()) != 0) {
-      return false;
+            std::vector<int32_t>& out) {
+    Slot* set = &slots_[(hash % kSets) * kWays];
+    for (size_t way = 0; way < kWays; ++way) {
+      const Slot& slot = set[way];
+      if (slot.owner == owner && slot.hash == hash &&
+          slot.length == word.size() &&
+          std::memcmp(slot.word, word.data(), word.size()) == 0) {
+        out.insert(out.end(), slot.tokens, slot.tokens + slot.count);
+        if (way != 0) std::swap(set[0], set[way]);  // the newer first
+        return true;
+      }
     }
-    out.insert(out.end(), slot.tokens, slot.tokens + slot.count);
-    return true;
+    return false;
   }
 
   void Store(uint32_t owner, uint64_t hash, absl::string_view word,
              const int32_t* tokens, size_t count) {
     if (word.size() > kMaxWord || count > kMaxTokens) return;
-    Slot& slot = slots_[hash % kSlots];
+    Slot* set = &slots_[(hash % kSets) * kWays];
+    set[1] = set[0];
+    Slot& slot = set[0];
     slot.owner = owner;
     slot.hash = hash;
     slot.length = static_cast<uint8_t>(word.size());
@@ -90,7 +99,8 @@ class WordCache {
   }
 
  private:
-  static constexpr size_t kSlots = 4096;
+  static constexpr size_t kWays = 2;
+  static constexpr size_t kSets = 8192;
   struct Slot {
     uint64_t hash = 0;
     uint32_t owner = 0;  // 0: empty
@@ -99,7 +109,7 @@ class WordCache {
     char word[kMaxWord];
     int32_t tokens[kMaxTokens];
   };
-  Slot slots_[kSlots];
+  Slot slots_[kSets * kWays];
 };
 
 std::atomic<uint32_t> next_serial{1};
