@@ -526,20 +526,36 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
 void PreTokenizer::Split(const std::vector<uint32_t>& cpts,
                          std::vector<uint32_t>& ends) const {
   if (cpts.empty()) return;
-  std::vector<uint32_t> words = {static_cast<uint32_t>(cpts.size())};
-  std::vector<uint32_t> next;
-  for (size_t i = 0; i < stages_.size(); ++i) {
-    std::vector<uint32_t>& out = i + 1 == stages_.size() ? ends : next;
-    uint32_t begin = 0;
-    for (uint32_t end : words) {
-      stages_[i]->Cut(cpts.data(), begin, end, out);
-      begin = end;
-    }
-    if (i + 1 < stages_.size()) {
-      words.swap(next);
-      next.clear();
-    }
+  // Depth first: each word of a stage goes through the next stages while
+  // its codepoints are still in cache (a stage at a time over the whole
+  // text read every codepoint from memory once per stage).
+  thread_local std::vector<std::vector<uint32_t>> scratch;
+  if (scratch.size() < stages_.size()) scratch.resize(stages_.size());
+  SplitFrom(0, cpts.data(), 0, static_cast<uint32_t>(cpts.size()), scratch,
+            ends);
+}
+
+void PreTokenizer::SplitFrom(size_t stage, const uint32_t* cpts,
+                             uint32_t begin, uint32_t end,
+                             std::vector<std::vector<uint32_t>>& scratch,
+                             std::vector<uint32_t>& ends) const {
+  if (stage + 1 == stages_.size()) {
+    stages_[stage]->Cut(cpts, begin, end, ends);
+    return;
   }
+  // A word's pieces at this depth, then each through the next stage. The
+  // scratch vector of a depth is reused by each word at that depth.
+  std::vector<uint32_t>& words = scratch[stage];
+  const size_t first = words.size();
+  stages_[stage]->Cut(cpts, begin, end, words);
+  const size_t last = words.size();
+  uint32_t from = begin;
+  for (size_t i = first; i < last; ++i) {
+    const uint32_t to = words[i];
+    SplitFrom(stage + 1, cpts, from, to, scratch, ends);
+    from = to;
+  }
+  words.resize(first);
 }
 
 }  // namespace sluice::tokenizer

@@ -41,6 +41,11 @@ class PreTokenizer {
 
  private:
   PreTokenizer() = default;
+  // Cuts [begin, end) of `cpts` by stages_[stage] and each piece by the
+  // stages after it, appending the words' ends to `ends`.
+  void SplitFrom(size_t stage, const uint32_t* cpts, uint32_t begin,
+                 uint32_t end, std::vector<std::vector<uint32_t>>& scratch,
+                 std::vector<uint32_t>& ends) const;
   std::vector<std::unique_ptr<Stage>> stages_;
   bool ignore_merges_ = false;
   bool isolates_newlines_ = false;
