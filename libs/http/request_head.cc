@@ -112,4 +112,19 @@ bool BodyFramingIsUnambiguous(const http::fields& fields) {
   return lengths <= 1 && encodings <= 1 && !(lengths == 1 && encodings == 1);
 }
 
+ChunkFraming CheckChunkFraming(absl::string_view unparsed,
+                               uint64_t max_trailer_bytes) {
+  absl::ConsumePrefix(&unparsed, "\r\n");  // the end of the last chunk's data
+  size_t eol = unparsed.substr(0, kMaxChunkLineBytes + 2).find("\r\n");
+  if (eol == absl::string_view::npos) {
+    return unparsed.size() >= kMaxChunkLineBytes + 2
+               ? ChunkFraming::kLineTooLong
+               : ChunkFraming::kWithinLimits;
+  }
+  // A whole line left unconsumed is the last chunk's: the trailers follow.
+  return unparsed.size() - (eol + 2) > max_trailer_bytes
+             ? ChunkFraming::kTrailersTooLarge
+             : ChunkFraming::kWithinLimits;
+}
+
 }  // namespace sluice::http::internal

@@ -113,7 +113,9 @@ struct ServerOptions {
   boost::asio::io_context* io = nullptr;
   int threads = 1;
   uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
-  uint32_t max_header_bytes = 64 * 1024;      // larger headers get 431
+  // Larger heads get 431, and so do larger trailers of a chunked body (whose
+  // chunk-size lines, with extensions, are held to 4 KiB: longer ones 400).
+  uint32_t max_header_bytes = 64 * 1024;
   // Requests whose path starts with one of these prefixes may carry bodies
   // up to its limit instead of max_body_bytes (the longest matching prefix
   // wins; plain string prefixes, so "/v1/files" also matches "/v1/files/x").

@@ -32,6 +32,8 @@ constexpr size_t kFirstReadSize = 4096;
 // (so that its leaving is still seen) up to this much; past it the watch
 // ends and they wait in the socket.
 constexpr size_t kMaxPipelinedBytes = 64 * 1024;
+// A read of a body asks for at most this much (as Beast's own reads do).
+constexpr size_t kMaxBodyReadSize = 64 * 1024;
 
 }  // namespace
 
@@ -180,10 +182,48 @@ void Session::OnHeader(beast::error_code ec) {
   // No chunk has been parsed yet, so a chunked body is bounded by `limit`
   // as a whole (Beast subtracts each chunk from it).
   parser_->body_limit(limit);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) {
-                     self->OnRead(ec);
-                   });
+  parser_->eager(true);
+  ReadBody();
+}
+
+void Session::ReadBody() {
+  // The head's read may have taken some of the body, or all of it and the
+  // next request.
+  while (!parser_->is_done() && buffer_.size() > 0) {
+    beast::error_code ec;
+    size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) break;
+    if (ec) return OnRead(ec);
+    if (used == 0) break;
+  }
+  if (parser_->is_done()) return OnRead({});
+  if (parser_->chunked()) {
+    auto unparsed = buffer_.data();
+    switch (CheckChunkFraming(
+        absl::string_view(static_cast<const char*>(unparsed.data()),
+                          unparsed.size()),
+        options_.max_header_bytes)) {
+      case ChunkFraming::kWithinLimits:
+        break;
+      case ChunkFraming::kLineTooLong:
+        StopReadTimer();
+        return Reject(400, "invalid_request", "Chunk size line too long");
+      case ChunkFraming::kTrailersTooLarge:
+        StopReadTimer();
+        return Reject(431, "request_header_fields_too_large",
+                      "Request header fields too large");
+    }
+  }
+  stream_.async_read_some(
+      buffer_.prepare(beast::read_size(buffer_, kMaxBodyReadSize)),
+      [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+        if (self->closed_) return;
+        self->buffer_.commit(bytes);
+        // An end of stream before the body's end: the client is gone.
+        if (ec) return self->OnRead(ec);
+        self->ReadBody();
+      });
 }
 
 void Session::ArmReadTimer(absl::Duration limit, bool idle) {

@@ -71,6 +71,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // limit of the request's path.
   void ReadRequest();
   void OnHeader(beast::error_code ec);
+  // Parses what is buffered and reads on until the body ends. Our loop
+  // rather than http::async_read, so that between two reads the chunk-size
+  // line and the trailers Beast is waiting for can be checked against their
+  // limits (400, 431): Beast would keep them whatever their size.
+  void ReadBody();
   void OnRead(beast::error_code ec);
   // Answers a failed read of the head or body (413, 431, 408, 400) or
   // closes the connection silently (client gone).

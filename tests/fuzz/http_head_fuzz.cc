@@ -1,8 +1,8 @@
 // The bytes of an HTTP/1.1 connection, split into reads anywhere, through
 // Beast's request parser and what our server reads from each head: the
-// framing checks, body limits by path, the Request built from a message
-// (pipelined requests one after another) and the partial head of a refused
-// one.
+// framing checks, body limits by path, the limits on a chunked body's
+// size lines and trailers, the Request built from a message (pipelined
+// requests one after another) and the partial head of a refused one.
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -19,6 +19,8 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using sluice::http::internal::BodyFramingIsUnambiguous;
 using sluice::http::internal::BodyLimitFor;
+using sluice::http::internal::CheckChunkFraming;
+using sluice::http::internal::ChunkFraming;
 using sluice::http::internal::LargestBodyLimit;
 using sluice::http::internal::ReadPartialHead;
 using sluice::http::internal::RequestFromMessage;
@@ -41,12 +43,20 @@ class Connection {
 
   // False once the connection would be closed.
   bool Read(absl::string_view bytes) {
+    // What the parser took is dropped once it is most of the buffer (as a
+    // flat_buffer does), not after every put: many small requests or chunks
+    // in one read cost linear time, not quadratic.
+    if (consumed_ > pending_.size() / 2) {
+      pending_.erase(0, consumed_);
+      consumed_ = 0;
+    }
     pending_.append(bytes.data(), bytes.size());
-    while (!pending_.empty()) {
+    while (consumed_ < pending_.size()) {
       beast::error_code ec;
-      size_t used = parser_->put(boost::asio::buffer(pending_), ec);
-      pending_.erase(0, used);
-      if (ec == http::error::need_more) return true;
+      size_t used = parser_->put(
+          boost::asio::buffer(Unparsed().data(), Unparsed().size()), ec);
+      consumed_ += used;
+      if (ec == http::error::need_more) return ChunkFramingWithinLimits();
       if (ec) return Refused();
       if (parser_->is_header_done() && !head_checked_ && !CheckHead()) {
         return Refused();
@@ -61,6 +71,20 @@ class Connection {
   }
 
  private:
+  absl::string_view Unparsed() const {
+    return absl::string_view(pending_).substr(consumed_);
+  }
+
+  // The server's check between two reads of a chunked body.
+  bool ChunkFramingWithinLimits() {
+    if (!head_checked_ || !parser_->chunked()) return true;
+    if (CheckChunkFraming(Unparsed(), Options().max_header_bytes) ==
+        ChunkFraming::kWithinLimits) {
+      return true;
+    }
+    return Refused();
+  }
+
   void NextRequest() {
     parser_.emplace();
     parser_->header_limit(Options().max_header_bytes);
@@ -95,12 +119,13 @@ class Connection {
 
   bool Refused() {
     sluice::http::RejectedRequest rejected;
-    ReadPartialHead(pending_, /*request_line=*/true, rejected);
+    ReadPartialHead(Unparsed(), /*request_line=*/true, rejected);
     return false;
   }
 
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string pending_;
+  size_t consumed_ = 0;  // the front of pending_ the parser took
   bool head_checked_ = false;
 };
 

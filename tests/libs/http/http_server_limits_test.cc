@@ -393,6 +393,72 @@ TEST_F(HttpServerLimitsTest, ChunkedBodiesAreBoundedByThePathLimit) {
   EXPECT_EQ(handler_calls_.load(), 1);
 }
 
+// Beast's parser keeps a chunk-size line and a trailer section until they
+// end, with no limit of its own: the server bounds them (the line, with its
+// extensions, at 4 KiB; the trailers like a head), so a client cannot make
+// it hold megabytes, or read the same line again at every byte it trickles.
+TEST_F(HttpServerLimitsTest, ChunkLinesAndTrailersAreBounded) {
+  ServerOptions options;
+  options.max_header_bytes = 1024;
+  Start(options);
+  const std::string head =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+      "Authorization: Bearer sk-chunks\r\nTransfer-Encoding: chunked\r\n\r\n";
+  {
+    // Short extensions and trailers are read past, and the connection goes
+    // on: with the next request, then with one pipelined behind them.
+    TestClient client(server_->port());
+    const std::string body = "5;name=value\r\nhello\r\n0;last\r\n"
+                             "X-Checksum: abc\r\n\r\n";
+    ASSERT_TRUE(client.Send(head + body));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(last_body_size_.load(), 5u);
+    ASSERT_TRUE(client.Send(head + body + MakeRequest("GET", "/next")));
+    for (int i = 0; i < 2; ++i) {
+      response = client.ReadResponse();
+      ASSERT_TRUE(response.has_value());
+      EXPECT_EQ(response->status, 200);
+    }
+  }
+  {
+    // A whole request, but its chunk-size line carries 64 KiB of extension.
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send(head + "5;name=" + std::string(64 * 1024, 'e') +
+                            "\r\nhello\r\n0\r\n\r\n"));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 400);
+    EXPECT_EQ(response->headers["connection"], "close");
+    EXPECT_EQ(response->body,
+              ErrorBody("Chunk size line too long", "invalid_request"));
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  {
+    // The last chunk's line, then trailers over the head limit.
+    TestClient client(server_->port());
+    ASSERT_TRUE(client.Send(head + "5\r\nhello\r\n0\r\nX-Pad: " +
+                            std::string(4 * 1024, 't') + "\r\n\r\n"));
+    std::optional<TestResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 431);
+    EXPECT_EQ(response->headers["connection"], "close");
+    EXPECT_EQ(response->body, ErrorBody("Request header fields too large",
+                                        "request_header_fields_too_large"));
+    EXPECT_TRUE(client.WaitForClose());
+  }
+  std::vector<RejectedRequest> rejected = log_.WaitFor(2);
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].status, 400);
+  EXPECT_EQ(rejected[0].code, "invalid_request");
+  EXPECT_EQ(rejected[0].target, "/v1/chat/completions");
+  EXPECT_EQ(rejected[0].Header("authorization"), "Bearer sk-chunks");
+  EXPECT_EQ(rejected[1].status, 431);
+  EXPECT_EQ(rejected[1].code, "request_header_fields_too_large");
+  EXPECT_EQ(handler_calls_.load(), 3);
+}
+
 TEST_F(HttpServerLimitsTest, OversizedHeaderGets431) {
   ServerOptions options;
   options.max_header_bytes = 256;
