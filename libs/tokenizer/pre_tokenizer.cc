@@ -281,8 +281,13 @@ class ThreeDigitsStage : public Stage {
 struct WordView {
   const uint32_t* cpts;
   uint32_t end;
+  // llama.cpp's flags by codepoint, looked up once per word rather than
+  // through the function-local static on every codepoint.
+  const uint16_t* table = internal::FlagTable();
   uint16_t Flags(uint32_t pos) const {
-    return pos < end ? CodepointFlags(cpts[pos]) : 0;
+    if (pos >= end) return 0;
+    const uint32_t cpt = cpts[pos];
+    return cpt < 0x110000 ? table[cpt] : static_cast<uint16_t>(kUndefined);
   }
   uint32_t Cpt(uint32_t pos) const {
     return pos < end ? cpts[pos] : kOutOfRange;
@@ -315,7 +320,7 @@ class Gpt2Stage : public Stage {
  public:
   void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
            std::vector<uint32_t>& ends) const override {
-    const WordView word{cpts, end};
+    const WordView word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
@@ -378,7 +383,7 @@ class Llama3Stage : public Stage {
 
   void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
            std::vector<uint32_t>& ends) const override {
-    const WordView word{cpts, end};
+    const WordView word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
