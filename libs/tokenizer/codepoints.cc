@@ -42,12 +42,26 @@ uint32_t CodepointToLower(uint32_t cpt) { return unicode_tolower(cpt); }
 void DecodeUtf8LikeLlama(absl::string_view text, std::vector<uint32_t>& out) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
   const size_t size = text.size();
-  out.reserve(out.size() + size);
+  // At most one codepoint a byte: written in place, trimmed at the end.
+  const size_t before = out.size();
+  out.resize(before + size);
+  uint32_t* next = out.data() + before;
   size_t at = 0;
   while (at < size) {
+    // Eight ASCII bytes at a time.
+    if (at + 8 <= size) {
+      uint64_t word;
+      std::memcpy(&word, bytes + at, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        for (size_t i = 0; i < 8; ++i) next[i] = bytes[at + i];
+        next += 8;
+        at += 8;
+        continue;
+      }
+    }
     const uint8_t lead = bytes[at];
     if (lead < 0x80) {
-      out.push_back(lead);
+      *next++ = lead;
       ++at;
       continue;
     }
@@ -58,7 +72,7 @@ void DecodeUtf8LikeLlama(absl::string_view text, std::vector<uint32_t>& out) {
       readable = IsContinuation(bytes[at + static_cast<size_t>(i)]);
     }
     if (!readable) {
-      out.push_back(0xFFFD);
+      *next++ = 0xFFFD;
       ++at;
       continue;
     }
@@ -66,9 +80,10 @@ void DecodeUtf8LikeLlama(absl::string_view text, std::vector<uint32_t>& out) {
     for (int i = 1; i < length; ++i) {
       cpt = (cpt << 6) | (bytes[at + static_cast<size_t>(i)] & 0x3F);
     }
-    out.push_back(cpt);
+    *next++ = cpt;
     at += static_cast<size_t>(length);
   }
+  out.resize(static_cast<size_t>(next - out.data()));
 }
 
 bool IsCanonicalUtf8(absl::string_view text) {
