@@ -3,7 +3,7 @@
 // vocabulary and text: MB/s of both, the speed-up, and whether the tokens
 // are the same. One thread each (our split of long texts into halves
 // tokenized at once is off here; bench/tokenizer/run.sh's gateway table has
-// it on); ours repeats until it has run for a while. Times are the thread's
+// it on); each is warmed once, then repeated for a while. Times are the thread's
 // CPU time, which other work on a shared machine disturbs far less than the
 // wall clock.
 //
@@ -83,24 +83,29 @@ int main(int argc, char** argv) {
           ReadFile(absl::StrCat(text_dir, "/", name, ".txt"));
       const double mb = static_cast<double>(text.size()) / 1e6;
 
-      auto start = Clock::now();
+      // Both warmed once (the first run of llama.cpp's regexes is slower),
+      // then repeated for a while; the warm runs give the tokens compared.
       auto theirs = ours_only ? (*tokenizer)->Tokenize(text)
                               : (*tokenizer)->TokenizeWithLlama(text);
-      const double llama_s = Seconds(Clock::now() - start);
-
-      // Ours: warm once, then repeat for at least half a second.
       auto ours = (*tokenizer)->Tokenize(text);
-      int rounds = 0;
-      start = Clock::now();
-      double ours_s = 0;
-      do {
-        auto again = (*tokenizer)->Tokenize(text);
-        if (!again.ok()) return 1;
-        ++rounds;
-        ours_s = Seconds(Clock::now() - start);
-      } while (ours_s < (ours_only ? 5.0 : 0.5));
-      const double ours_mb_s = mb * rounds / ours_s;
-      const double llama_mb_s = mb / llama_s;
+      auto repeat = [&](auto&& tokenize, double seconds) {
+        int rounds = 0;
+        const auto start = Clock::now();
+        double spent = 0;
+        do {
+          if (!tokenize().ok()) return -1.0;
+          ++rounds;
+          spent = Seconds(Clock::now() - start);
+        } while (spent < seconds);
+        return mb * rounds / spent;
+      };
+      const double llama_mb_s =
+          ours_only ? 1.0
+                    : repeat([&] { return (*tokenizer)->TokenizeWithLlama(text); },
+                             0.5);
+      const double ours_mb_s = repeat(
+          [&] { return (*tokenizer)->Tokenize(text); }, ours_only ? 5.0 : 0.5);
+      if (ours_mb_s < 0 || llama_mb_s < 0) return 1;
       const bool same = ours.ok() && theirs.ok() && *ours == *theirs;
       std::printf("%s\t%s\t%zu\t%zu\t%.1f\t%.2f\t%.0f\t%s\n",
                   std::string(vocab).c_str(), std::string(name).c_str(),
