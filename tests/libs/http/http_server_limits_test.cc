@@ -99,6 +99,17 @@ std::optional<TestResponse> TrickleUntilAnswered(TestClient& client,
 // Trickles `rest` (50 ms a byte) into a request begun at `start` under a
 // 300 ms read timeout: a 408 in OpenAI's shape comes after the timeout (and
 // well before the trickle would end), then the server closes.
+// What `client` gets for a request the server refuses: `status` with
+// `body`, and the connection closed after it.
+void ExpectRefusal(TestClient& client, int status, const std::string& body) {
+  std::optional<TestResponse> response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, status);
+  EXPECT_EQ(response->headers["connection"], "close");
+  EXPECT_EQ(response->body, body);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
 void ExpectTimedOut(TestClient& client, absl::Time start,
                     absl::string_view rest) {
   std::optional<TestResponse> response =
@@ -268,13 +279,8 @@ TEST_F(HttpServerLimitsTest, PathPrefixRaisesTheBodyLimit) {
         "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
         "Content-Length: ",
         body.size(), "\r\nAuthorization: Bearer sk-elsewhere\r\n\r\n")));
-    std::optional<TestResponse> response = client.ReadResponse();
-    ASSERT_TRUE(response.has_value());
-    EXPECT_EQ(response->status, 413);
-    EXPECT_EQ(response->headers["connection"], "close");
-    EXPECT_EQ(response->body,
-              ErrorBody("Request body too large", "request_too_large"));
-    EXPECT_TRUE(client.WaitForClose());
+    ExpectRefusal(client, 413,
+                  ErrorBody("Request body too large", "request_too_large"));
   }
   {
     // The longest prefix wins, even when its limit is the smaller one.
@@ -427,26 +433,17 @@ TEST_F(HttpServerLimitsTest, ChunkLinesAndTrailersAreBounded) {
     TestClient client(server_->port());
     ASSERT_TRUE(client.Send(head + "5;name=" + std::string(64 * 1024, 'e') +
                             "\r\nhello\r\n0\r\n\r\n"));
-    std::optional<TestResponse> response = client.ReadResponse();
-    ASSERT_TRUE(response.has_value());
-    EXPECT_EQ(response->status, 400);
-    EXPECT_EQ(response->headers["connection"], "close");
-    EXPECT_EQ(response->body,
-              ErrorBody("Chunk size line too long", "invalid_request"));
-    EXPECT_TRUE(client.WaitForClose());
+    ExpectRefusal(client, 400,
+                  ErrorBody("Chunk size line too long", "invalid_request"));
   }
   {
     // The last chunk's line, then trailers over the head limit.
     TestClient client(server_->port());
     ASSERT_TRUE(client.Send(head + "5\r\nhello\r\n0\r\nX-Pad: " +
                             std::string(4 * 1024, 't') + "\r\n\r\n"));
-    std::optional<TestResponse> response = client.ReadResponse();
-    ASSERT_TRUE(response.has_value());
-    EXPECT_EQ(response->status, 431);
-    EXPECT_EQ(response->headers["connection"], "close");
-    EXPECT_EQ(response->body, ErrorBody("Request header fields too large",
-                                        "request_header_fields_too_large"));
-    EXPECT_TRUE(client.WaitForClose());
+    ExpectRefusal(client, 431,
+                  ErrorBody("Request header fields too large",
+                            "request_header_fields_too_large"));
   }
   std::vector<RejectedRequest> rejected = log_.WaitFor(2);
   ASSERT_EQ(rejected.size(), 2u);
