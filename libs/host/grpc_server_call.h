@@ -24,6 +24,7 @@
 #include "libs/host/call_context.h"
 #include "libs/host/grpc_context.h"
 #include "libs/host/internal_auth.h"
+#include "libs/host/reaction_order.h"
 #include "libs/host/sink.h"
 #include "libs/host/stream_cancels.h"
 #include "libs/status/grpc_status.h"
@@ -40,8 +41,14 @@ class UnaryServerCall final : public grpc::ServerUnaryReactor {
   const CallContextPtr& context() const { return context_; }
 
  private:
-  void OnCancel() override { context_->Cancel(); }
-  void OnDone() override { delete this; }
+  void OnCancel() override {
+    context_->Cancel();
+    CancelReturned(this);
+  }
+  void OnDone() override {
+    DoneBegins(this);
+    delete this;
+  }
 
   CallContextPtr context_;
 };
@@ -169,8 +176,12 @@ class ServerStreamCall final : public grpc::ServerWriteReactor<T>,
     }
   }
 
-  void OnCancel() override { context_->Cancel(); }
+  void OnCancel() override {
+    context_->Cancel();
+    CancelReturned(this);
+  }
   void OnDone() override {
+    DoneBegins(this);
     if (cancels_ != nullptr) cancels_->Remove(call_id_);
     Release();
   }

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "libs/host/grpc_server_call.h"
+#include "libs/host/reaction_order.h"
 
 namespace sluice::cache {
 namespace {
@@ -33,8 +34,12 @@ class FillReader final : public grpc::ServerReadReactor<sluice::v1::CacheFill> {
     StartRead(&message_);
   }
 
-  void OnCancel() override { context_->Cancel(); }
+  void OnCancel() override {
+    context_->Cancel();
+    host::CancelReturned(this);
+  }
   void OnDone() override {
+    host::DoneBegins(this);
     if (fill_ != nullptr) fill_->Close(nullptr);
     delete this;
   }

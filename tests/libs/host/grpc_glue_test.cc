@@ -32,6 +32,7 @@ class Producer final : public Flow {
     context_->OnCancel([this] { absl::MutexLock lock(&mu_); });
     thread_ = std::thread([this, sink] {
       for (int i = 0; i < kChunks; ++i) {
+        int resumes;
         {
           absl::MutexLock lock(&mu_);
           auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -40,20 +41,29 @@ class Producer final : public Flow {
           mu_.Await(absl::Condition(&ready));
           if (context_->cancelled()) break;
           ++produced_;
+          resumes = resumes_;
         }
         ChatChunk chunk;
         chunk.set_id(absl::StrCat(i));
         chunk.set_model(std::string(kChunkBytes, 'x'));
         if (!sink->Next(std::move(chunk))) {
           absl::MutexLock lock(&mu_);
-          paused_ = true;
+          // The sink may drain and Resume() before we get here (sink.h:
+          // at any time): then there is room already.
+          if (resumes_ == resumes) paused_ = true;
         }
       }
       sink->Done(context_->cancelled() ? absl::CancelledError("cancelled")
                                        : absl::OkStatus());
     });
   }
-  ~Producer() override {
+  ~Producer() override { Join(); }
+
+  // Waits for the thread to end. Before the test lets go of the producer:
+  // the thread's last act, sink->Done, can drop the stream's reference to
+  // it, and the last reference dropped there would join the thread from
+  // itself.
+  void Join() {
     if (thread_.joinable()) thread_.join();
   }
 
@@ -61,6 +71,7 @@ class Producer final : public Flow {
   void Resume() override {
     absl::MutexLock lock(&mu_);
     paused_ = false;
+    ++resumes_;
   }
 
   int produced() {
@@ -75,6 +86,7 @@ class Producer final : public Flow {
   std::thread thread_;
   absl::Mutex mu_;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  int resumes_ ABSL_GUARDED_BY(mu_) = 0;
   int produced_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -144,7 +156,10 @@ class GrpcGlueTest : public ::testing::Test {
         absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials(),
         args));
   }
-  void TearDown() override { server_->Shutdown(); }
+  void TearDown() override {
+    server_->Shutdown();  // cancels the call: a paused producer ends too
+    service_.producer_->Join();
+  }
 
   void Read(CallContextPtr context, SlowReader* reader) {
     sluice::v1::Worker::Stub* stub = stub_.get();
