@@ -125,11 +125,17 @@ int CharacterTokens::Symbols(absl::string_view word,
     uint32_t at;  // its first byte
     bool whole;   // starts whole: still possible, then decided
   };
+  const auto* bytes = reinterpret_cast<const uint8_t*>(word.data());
+  const size_t size = word.size();
+  // A word with no character of two or three bytes is its bytes.
+  if (std::none_of(bytes, bytes + size,
+                   [](uint8_t byte) { return byte >= 0xC0 && byte < 0xF0; })) {
+    for (size_t at = 0; at < size; ++at) ids[at] = byte_tokens[bytes[at]];
+    return static_cast<int>(size);
+  }
   thread_local std::vector<Unit> units;
   thread_local std::vector<uint32_t> work;
   units.clear();
-  const auto* bytes = reinterpret_cast<const uint8_t*>(word.data());
-  const size_t size = word.size();
   bool any = false;
   for (size_t at = 0; at < size;) {
     const uint8_t lead = bytes[at];
