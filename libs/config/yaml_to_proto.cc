@@ -55,10 +55,16 @@ std::string ClosestField(const Descriptor* descriptor, absl::string_view key) {
   size_t best = limit + 1;
   std::string closest;
   for (int i = 0; i < descriptor->field_count(); ++i) {
-    size_t d = EditDistance(key, descriptor->field(i)->name());
+    const std::string& name = descriptor->field(i)->name();
+    // The distance is at least the difference in length: a long key (a
+    // pasted value, a fuzzer's) is nobody's typo and costs no quadratic
+    // comparison with every field.
+    const size_t shorter = std::min(key.size(), name.size());
+    if (std::max(key.size(), name.size()) - shorter > limit) continue;
+    size_t d = EditDistance(key, name);
     if (d < best) {
       best = d;
-      closest = descriptor->field(i)->name();
+      closest = name;
     }
   }
   return closest;

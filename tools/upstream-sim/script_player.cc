@@ -31,6 +31,7 @@ class ScriptPlayer::Playback : public std::enable_shared_from_this<Playback> {
       }
       waited_ = false;
       ++next_;
+      if (played_ != nullptr) played_(step);
       switch (step.action) {
         case Step::Action::kWrite:
           writer_->WriteRaw(step.bytes);
@@ -41,7 +42,6 @@ class ScriptPlayer::Playback : public std::enable_shared_from_this<Playback> {
         case Step::Action::kStall:
           break;  // the server keeps the stream open until the client goes
       }
-      if (played_ != nullptr) played_(step);
       if (step.action != Step::Action::kWrite) return;
     }
   }

@@ -19,7 +19,8 @@ class ScriptPlayer {
   ScriptPlayer();
   ~ScriptPlayer();  // Stop()s
 
-  // Called after each step that was played (written, ended, stalled).
+  // Called for each step as it is played (just before it is written, ended
+  // or stalled), so a client that has read it finds it counted.
   using StepPlayed = std::function<void(const Step&)>;
 
   // Starts the stream (200, text/event-stream) and plays `script`; the steps

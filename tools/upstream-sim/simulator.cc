@@ -337,11 +337,13 @@ void Simulator::Chat(const http::Request& request,
   player_.After(delay, [this, index, whole, usage, writer = std::move(writer),
                         body = std::move(body)]() mutable {
     if (writer->ClientGone()) return;
-    writer->Respond(200, JsonHeaders(), std::move(body));
+    // Recorded before the answer leaves: a client that has read it and
+    // then asks /sim/stats must find it counted.
     if (whole) {
       stats_.Sent(index, usage.reasoning_tokens,
                   usage.completion_tokens - usage.reasoning_tokens, true);
     }
+    writer->Respond(200, JsonHeaders(), std::move(body));
   });
 }
 
