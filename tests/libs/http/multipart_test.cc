@@ -155,8 +155,10 @@ TEST(MultipartTest, BoundaryQuotedOrNotAndTypeInAnyCase) {
     ASSERT_EQ(parts->size(), 1u);
     EXPECT_EQ((*parts)[0].data, "x");
   }
-  absl::StatusOr<std::vector<FormPart>> parts = ParseMultipartForm(
-      "MULTIPART/FORM-DATA; boundary=XyZ", Form({"unquoted"}));
+  // Parts point into the body: it outlives them.
+  const std::string unquoted = Form({"unquoted"});
+  absl::StatusOr<std::vector<FormPart>> parts =
+      ParseMultipartForm("MULTIPART/FORM-DATA; boundary=XyZ", unquoted);
   ASSERT_TRUE(parts.ok()) << parts.status();
   EXPECT_EQ((*parts)[0].data, "unquoted");
 }
@@ -205,8 +207,9 @@ TEST(MultipartTest, BinaryDataWithNearMissDelimiters) {
   data += "text--XyZ--\r\n";   // not at the start of a line
   data += "\r\n--XyZ-";        // nearly a delimiter, at the end
   std::string data2 = "\r\n";  // data that is one line break
-  absl::StatusOr<std::vector<FormPart>> parts = ParseMultipartForm(
-      "multipart/form-data; boundary=XyZ", Form({data, data2, ""}));
+  const std::string body = Form({data, data2, ""});
+  absl::StatusOr<std::vector<FormPart>> parts =
+      ParseMultipartForm("multipart/form-data; boundary=XyZ", body);
   ASSERT_TRUE(parts.ok()) << parts.status();
   ASSERT_EQ(parts->size(), 3u);
   EXPECT_EQ((*parts)[0].data, data);
