@@ -62,8 +62,11 @@ class EdgeStream final : public host::Sink<ChatChunk> {
         started_ = true;
         face_->Head(ChatChunk(), record, record.SetDecision({}));
       }
-      face_->End(record);
+      // Finished before the end goes out: a client that has read it and
+      // starts its next stream at once finds the stream slot back and the
+      // request metered.
       record.Finish(200);
+      face_->End(record);
     } else {
       face_->Fail(status, started_, record);
       sluice::v1::Error error = status::ErrorFromStatus(status);
