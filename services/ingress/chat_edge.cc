@@ -63,14 +63,14 @@ class EdgeStream final : public host::Sink<ChatChunk> {
         face_->Head(ChatChunk(), record, record.SetDecision({}));
       }
       // Finished before the end goes out: a client that has read it and
-      // starts its next stream at once finds the stream slot back and the
-      // request metered.
+      // starts its next stream at once finds the stream slot back, its token
+      // reservation settled and the request metered.
       record.Finish(200);
       face_->End(record);
     } else {
-      face_->Fail(status, started_, record);
       sluice::v1::Error error = status::ErrorFromStatus(status);
       record.Finish(error.http_status(), error.type());
+      face_->Fail(status, started_, record);
     }
     delete this;
   }
@@ -113,10 +113,12 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
     RequestRecordPtr record;
     std::unique_ptr<UnaryFace> face;
 
+    // The record finishes (slot and reservation settled, usage out) before
+    // the answer is written: see EdgeStream::End.
     void Fail(const absl::Status& status) {
-      face->Fail(status, *record);
       sluice::v1::Error error = status::ErrorFromStatus(status);
       record->Finish(error.http_status(), error.type());
+      face->Fail(status, *record);
     }
   };
   auto call = std::make_shared<Call>();
@@ -146,8 +148,8 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
               record.SetRoute(answer->route());
               *record.event().mutable_usage() = answer->usage();
               std::string overhead = record.SetDecision(answer->decision());
-              call->face->Answer(*std::move(answer), record, overhead);
               record.Finish(200);
+              call->face->Answer(*std::move(answer), record, overhead);
             });
       });
 }

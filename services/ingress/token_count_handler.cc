@@ -36,16 +36,17 @@ std::string TokenCountJson(const sluice::v1::TokenCountResponse& count) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-// One count's answer and its usage event, each exactly once.
+// One count's answer and its usage event, each exactly once; the usage
+// event first, so that a client that has read the answer finds it metered.
 struct CountCall {
   RequestRecordPtr record;
   http::ResponseWriterPtr writer;
   host::CallTracker::Ticket ticket;
 
   void Fail(const absl::Status& status) {
-    RespondWithError(*writer, status, record->headers());
     sluice::v1::Error error = status::ErrorFromStatus(status);
     record->Finish(error.http_status(), error.type());
+    RespondWithError(*writer, status, record->headers());
   }
   void Answer(const sluice::v1::TokenCountResponse& count) {
     sluice::v1::RouteDecision* decision =
@@ -54,8 +55,8 @@ struct CountCall {
     decision->set_prompt_tokens_exact(true);
     http::Headers headers = record->headers();
     headers.emplace_back("content-type", "application/json");
-    writer->Respond(200, std::move(headers), TokenCountJson(count));
     record->Finish(200);
+    writer->Respond(200, std::move(headers), TokenCountJson(count));
   }
 };
 

@@ -485,5 +485,35 @@ TEST_F(KeysTest, ConcurrentStreamsPerTenantAreCapped) {
   EXPECT_EQ(Ask(base, kDemoKey, stream).status, 200);
 }
 
+TEST_F(KeysTest, AFailedStreamGivesItsSlotBackBeforeItsErrorIsWritten) {
+  GatewayOptions options;
+  options.acme_limits = "{max_concurrent_streams: 1}";
+  auto gateway = Gateway::Start(Gateway::Layout::kOneProcess, options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  const std::string base = (*gateway)->http_base();
+  auto stream = [](const std::string& prompt) {
+    return absl::StrCat(
+        R"({"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":")",
+        prompt, R"("}]})");
+  };
+  // A stream that fails before its first chunk (the provider refuses our
+  // key: a plain 502) and one cut after its first token (an error event),
+  // each followed at once by the tenant's next stream: its slot must be
+  // back by the time the client has read the failure. Two rounds, as the
+  // window was narrow: four failures stay under the circuit breaker's five.
+  for (int round = 0; round < 2; ++round) {
+    HttpAnswer refused = Ask(base, kAcmeKey, stream("x-sim-fault=echo-key"));
+    EXPECT_EQ(refused.status, 502) << refused.body;
+    HttpAnswer after_refused = Ask(base, kAcmeKey, stream("What is a weir?"));
+    EXPECT_EQ(after_refused.status, 200) << after_refused.body;
+    HttpAnswer cut =
+        Ask(base, kAcmeKey, stream("x-sim-fault=cut x-sim-fault-after=1"));
+    EXPECT_EQ(cut.status, 200) << cut.body;
+    EXPECT_THAT(cut.body, HasSubstr("\"error\""));
+    HttpAnswer after_cut = Ask(base, kAcmeKey, stream("What is a lock?"));
+    EXPECT_EQ(after_cut.status, 200) << after_cut.body;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::testing
