@@ -50,6 +50,18 @@ bool TokenBytes(absl::string_view text, const std::array<int, 512>& byte_of,
 // isspace() in the C locale, which llama.cpp strips around special tokens.
 bool CSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+std::atomic<uint32_t> next_serial{1};
+
+size_t Utf8Length(uint32_t cpt) {
+  return cpt < 0x80 ? 1 : cpt < 0x800 ? 2 : cpt < 0x10000 ? 3 : 4;
+}
+
+struct GgufCloser {
+  void operator()(gguf_context* context) const { gguf_free(context); }
+};
+
+}  // namespace
+
 // Natural text repeats its words: each thread keeps the tokens of the
 // words it merged last, in sets of two by hash (bounded, no locks, no
 // allocation; a new word takes the older of the two). A slot belongs to one
@@ -111,18 +123,6 @@ class WordCache {
   };
   Slot slots_[kSets * kWays];
 };
-
-std::atomic<uint32_t> next_serial{1};
-
-size_t Utf8Length(uint32_t cpt) {
-  return cpt < 0x80 ? 1 : cpt < 0x800 ? 2 : cpt < 0x10000 ? 3 : 4;
-}
-
-struct GgufCloser {
-  void operator()(gguf_context* context) const { gguf_free(context); }
-};
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
     const llama_vocab* vocab, const std::string& gguf_path) {
@@ -460,17 +460,27 @@ void BpeTokenizer::TokenizeCanonical(absl::string_view text,
   std::vector<uint32_t> ends;
   ends.reserve(cpts.size() / 3 + 4);
   pre_->Split(cpts, ends);
+  WordCache& cache = WordCache::ForThisThread();
+  if (cpts.size() == text.size()) {
+    // ASCII (as many codepoints as bytes): the ends are byte offsets.
+    uint32_t begin = 0;
+    for (const uint32_t end : ends) {
+      TokenizeWord(text.substr(begin, end - begin), cache, out);
+      begin = end;
+    }
+    return;
+  }
   uint32_t cpt_at = 0;
   size_t byte_at = 0;
-  for (uint32_t end : ends) {
+  for (const uint32_t end : ends) {
     size_t byte_end = byte_at;
     for (; cpt_at < end; ++cpt_at) byte_end += Utf8Length(cpts[cpt_at]);
-    TokenizeWord(text.substr(byte_at, byte_end - byte_at), out);
+    TokenizeWord(text.substr(byte_at, byte_end - byte_at), cache, out);
     byte_at = byte_end;
   }
 }
 
-void BpeTokenizer::TokenizeWord(absl::string_view word,
+void BpeTokenizer::TokenizeWord(absl::string_view word, WordCache& cache,
                                 std::vector<int32_t>& out) const {
   if (word.size() == 1) {
     Emit(byte_tokens_[static_cast<uint8_t>(word[0])], out);
@@ -489,7 +499,6 @@ void BpeTokenizer::TokenizeWord(absl::string_view word,
   }
   // Short words: the cache first (one lookup for a repeated word, whether
   // it is a token itself or merged).
-  WordCache& cache = WordCache::ForThisThread();
   const uint64_t hash = absl::HashOf(word);
   if (cache.Find(serial_, hash, word, out)) return;
   const size_t before = out.size();

@@ -28,6 +28,8 @@ struct llama_vocab;
 
 namespace sluice::tokenizer {
 
+class WordCache;
+
 class BpeTokenizer {
  public:
   static absl::StatusOr<std::unique_ptr<BpeTokenizer>> Create(
@@ -77,8 +79,10 @@ class BpeTokenizer {
   // From this size a text splittable at newlines is tokenized in two halves
   // at once: milliseconds of work against a thread start of microseconds.
   static constexpr size_t kParallelBytes = 64 * 1024;
-  // Tokens of one pre-tokenized word.
-  void TokenizeWord(absl::string_view word, std::vector<int32_t>& out) const;
+  // Tokens of one pre-tokenized word (short ones through this thread's
+  // `cache`).
+  void TokenizeWord(absl::string_view word, WordCache& cache,
+                    std::vector<int32_t>& out) const;
   // A word's first symbols into `ids` (room for word.size()): each byte's
   // token, or one token for a character that can start whole
   // (character_tokens.h). Returns how many.
