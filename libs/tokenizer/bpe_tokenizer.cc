@@ -146,10 +146,14 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
   }
   std::unique_ptr<BpeTokenizer> out(new BpeTokenizer());
   out->serial_ = next_serial.fetch_add(1);
+  out->piece_serial_ = out->serial_;
   absl::StatusOr<std::unique_ptr<PreTokenizer>> pre =
       PreTokenizer::ForName(string_value("tokenizer.ggml.pre"));
   if (!pre.ok()) return pre.status();
   out->pre_ = *std::move(pre);
+  // With ignore_merges a word that is a token is that token, but a piece of
+  // a word is merged: their cached tokens must not meet.
+  if (out->pre_->ignore_merges()) out->piece_serial_ = next_serial.fetch_add(1);
 
   const std::array<uint32_t, 256> byte_chars = ByteCharacters();
   std::array<int, 512> byte_of;
@@ -253,6 +257,7 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
 
   out->characters_.Build(out->byte_tokens_, out->merges_, min_left_rank,
                          min_right_rank);
+  for (const auto& [bytes, id] : out->by_bytes_) out->crossings_.Add(bytes);
 
   // Special tokens in llama.cpp's order: the same std::sort on the same
   // sequence, so equal lengths tie the same way.
@@ -494,21 +499,60 @@ void BpeTokenizer::TokenizeWord(absl::string_view word, WordCache& cache,
         return;
       }
     }
-    MergeLongWord(word, out);
+    MergeInPieces(word, cache, out);
     return;
   }
-  // Short words: the cache first (one lookup for a repeated word, whether
-  // it is a token itself or merged).
+  MergeShort(word, serial_, pre_->ignore_merges(), cache, out);
+}
+
+void BpeTokenizer::MergeShort(absl::string_view word, uint32_t owner,
+                              bool whole_first, WordCache& cache,
+                              std::vector<int32_t>& out) const {
+  // The cache first (one lookup for a repeated word, whether it is a token
+  // itself or merged).
   const uint64_t hash = absl::HashOf(word);
-  if (cache.Find(serial_, hash, word, out)) return;
+  if (cache.Find(owner, hash, word, out)) return;
   const size_t before = out.size();
-  auto whole = pre_->ignore_merges() ? by_bytes_.find(word) : by_bytes_.end();
+  auto whole = whole_first ? by_bytes_.find(word) : by_bytes_.end();
   if (whole != by_bytes_.end()) {
     out.push_back(whole->second);
   } else {
     MergeSmallWord(word, out);
   }
-  cache.Store(serial_, hash, word, out.data() + before, out.size() - before);
+  cache.Store(owner, hash, word, out.data() + before, out.size() - before);
+}
+
+void BpeTokenizer::MergeInPieces(absl::string_view word, WordCache& cache,
+                                 std::vector<int32_t>& out) const {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(word.data());
+  auto merge_piece = [&](absl::string_view piece) {
+    if (piece.size() > WordCache::kMaxWord) {
+      MergeLongWord(piece, out);
+    } else {
+      MergeShort(piece, piece_serial_, false, cache, out);
+    }
+  };
+  size_t piece = 0;   // where the piece in progress starts
+  uint32_t left = 0;  // the character before, 0 when it is ASCII
+  for (size_t at = 0; at < word.size();) {
+    const uint8_t lead = bytes[at];
+    if (lead < 0x80) {
+      left = 0;
+      ++at;
+      continue;
+    }
+    // Canonical UTF-8: the lead byte says the length, all bytes present.
+    const size_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    uint32_t cpt = lead & (0x7F >> length);
+    for (size_t i = 1; i < length; ++i) cpt = cpt << 6 | (bytes[at + i] & 0x3F);
+    if (left != 0 && !crossings_.MayJoin(left, cpt, bytes[at - 1], lead)) {
+      merge_piece(word.substr(piece, at - piece));
+      piece = at;
+    }
+    left = cpt;
+    at += length;
+  }
+  merge_piece(word.substr(piece));
 }
 
 int BpeTokenizer::InitialSymbols(absl::string_view word, int32_t* ids) const {

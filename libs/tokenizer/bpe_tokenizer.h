@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "libs/tokenizer/character_tokens.h"
+#include "libs/tokenizer/crossing_pairs.h"
 #include "libs/tokenizer/merge_table.h"
 #include "libs/tokenizer/pre_tokenizer.h"
 
@@ -83,6 +84,14 @@ class BpeTokenizer {
   // `cache`).
   void TokenizeWord(absl::string_view word, WordCache& cache,
                     std::vector<int32_t>& out) const;
+  // Tokens of a word of at most WordCache::kMaxWord bytes, cached under
+  // `owner`; `whole_first`: a word that is a token is that token.
+  void MergeShort(absl::string_view word, uint32_t owner, bool whole_first,
+                  WordCache& cache, std::vector<int32_t>& out) const;
+  // Tokens of a long word: cut where no merge can join across
+  // (crossing_pairs.h), each piece merged on its own.
+  void MergeInPieces(absl::string_view word, WordCache& cache,
+                     std::vector<int32_t>& out) const;
   // A word's first symbols into `ids` (room for word.size()): each byte's
   // token, or one token for a character that can start whole
   // (character_tokens.h). Returns how many.
@@ -101,6 +110,7 @@ class BpeTokenizer {
   }
 
   uint32_t serial_ = 0;  // tells this tokenizer's words in a WordCache
+  uint32_t piece_serial_ = 0;  // and the pieces of its long words
   bool split_long_texts_ = true;
   std::unique_ptr<PreTokenizer> pre_;
   // Token ids by the bytes they stand for (tokens made of byte characters).
@@ -110,6 +120,7 @@ class BpeTokenizer {
   std::vector<int32_t> byte_fallbacks_[256];
   MergeTable merges_;
   CharacterTokens characters_;
+  CrossingPairs crossings_;
   // In llama.cpp's order: longest text first.
   std::vector<Special> specials_;
   // Candidates by their first byte (one-byte specials) or first two bytes.
