@@ -13,7 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "gguf.h"
 #include "libs/tokenizer/codepoints.h"
+#include "libs/tokenizer/word_cache.h"
 #include "llama.h"
+#include "simdjson.h"
 
 namespace sluice::tokenizer {
 namespace {
@@ -61,68 +63,6 @@ struct GgufCloser {
 };
 
 }  // namespace
-
-// Natural text repeats its words: each thread keeps the tokens of the
-// words it merged last, in sets of two by hash (bounded, no locks, no
-// allocation; a new word takes the older of the two). A slot belongs to one
-// tokenizer (its serial number, never reused), so tokenizers sharing a
-// thread never read each other's words. 16,384 words (1.7 MB a thread):
-// with 4,096 direct-mapped ones, one word in ten of a 256 KB source file
-// missed, and merging those was a quarter of the time.
-class WordCache {
- public:
-  static constexpr size_t kMaxWord = 30;
-  static constexpr size_t kMaxTokens = 14;
-
-  // The cached tokens of `word`, appended to `out`; false on a miss.
-  bool Find(uint32_t owner, uint64_t hash, absl::string_view word,
-            std::vector<int32_t>& out) {
-    Slot* set = &slots_[(hash % kSets) * kWays];
-    for (size_t way = 0; way < kWays; ++way) {
-      const Slot& slot = set[way];
-      if (slot.owner == owner && slot.hash == hash &&
-          slot.length == word.size() &&
-          std::memcmp(slot.word, word.data(), word.size()) == 0) {
-        out.insert(out.end(), slot.tokens, slot.tokens + slot.count);
-        if (way != 0) std::swap(set[0], set[way]);  // the newer first
-        return true;
-      }
-    }
-    return false;
-  }
-
-  void Store(uint32_t owner, uint64_t hash, absl::string_view word,
-             const int32_t* tokens, size_t count) {
-    if (word.size() > kMaxWord || count > kMaxTokens) return;
-    Slot* set = &slots_[(hash % kSets) * kWays];
-    set[1] = set[0];
-    Slot& slot = set[0];
-    slot.owner = owner;
-    slot.hash = hash;
-    slot.length = static_cast<uint8_t>(word.size());
-    slot.count = static_cast<uint8_t>(count);
-    std::memcpy(slot.word, word.data(), word.size());
-    std::memcpy(slot.tokens, tokens, count * sizeof(int32_t));
-  }
-
-  static WordCache& ForThisThread() {
-    thread_local std::unique_ptr<WordCache> cache(new WordCache());
-    return *cache;
-  }
-
- private:
-  static constexpr size_t kWays = 2;
-  static constexpr size_t kSets = 8192;
-  struct Slot {
-    uint64_t hash = 0;
-    uint32_t owner = 0;  // 0: empty
-    uint8_t length = 0;
-    uint8_t count = 0;
-    char word[kMaxWord];
-    int32_t tokens[kMaxTokens];
-  };
-  Slot slots_[kSets * kWays];
-};
 
 absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
     const llama_vocab* vocab, const std::string& gguf_path) {
@@ -415,7 +355,10 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
                                         std::vector<int32_t>& out) const {
   if (text.empty()) return absl::OkStatus();
   std::string normalized;
-  if (!IsCanonicalUtf8(text)) {
+  // Valid UTF-8 (checked at gigabytes a second) is canonical; what is not
+  // may still be (llama.cpp reads surrogates as codepoints).
+  if (!simdjson::validate_utf8(text.data(), text.size()) &&
+      !IsCanonicalUtf8(text)) {
     // llama.cpp reads the text as codepoints and writes them back: bytes it
     // cannot read become U+FFFD, overlong forms their short form.
     std::vector<uint32_t> cpts;
@@ -460,33 +403,46 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
 
 void BpeTokenizer::TokenizeCanonical(absl::string_view text,
                                      std::vector<int32_t>& out) const {
-  std::vector<uint32_t> cpts;
-  DecodeUtf8LikeLlama(text, cpts);
-  std::vector<uint32_t> ends;
-  ends.reserve(cpts.size() / 3 + 4);
-  pre_->Split(cpts, ends);
+  // Reused on this thread: no allocation or clearing per text.
+  thread_local std::vector<uint32_t> ends;
+  thread_local TokenSink sink;
+  ends.clear();
+  sink.Reset();
   WordCache& cache = WordCache::ForThisThread();
-  if (cpts.size() == text.size()) {
-    // ASCII (as many codepoints as bytes): the ends are byte offsets.
+  if (IsAscii(text)) {
+    // Split as bytes: the ends are byte offsets.
+    pre_->SplitAscii(text, ends);
     uint32_t begin = 0;
     for (const uint32_t end : ends) {
-      TokenizeWord(text.substr(begin, end - begin), cache, out);
+      TokenizeWord(text.substr(begin, end - begin), cache, sink);
       begin = end;
     }
-    return;
+  } else {
+    // Room for the codepoints, kept on this thread up to a megabyte.
+    constexpr size_t kKeptRoom = 256 * 1024;
+    thread_local std::unique_ptr<uint32_t[]> kept(new uint32_t[kKeptRoom]);
+    std::unique_ptr<uint32_t[]> own;
+    uint32_t* cpts = kept.get();
+    if (text.size() > kKeptRoom) {
+      own.reset(new uint32_t[text.size()]);
+      cpts = own.get();
+    }
+    const size_t count = DecodeCanonicalUtf8(text, cpts);
+    pre_->Split(cpts, static_cast<uint32_t>(count), ends);
+    uint32_t cpt_at = 0;
+    size_t byte_at = 0;
+    for (const uint32_t end : ends) {
+      size_t byte_end = byte_at;
+      for (; cpt_at < end; ++cpt_at) byte_end += Utf8Length(cpts[cpt_at]);
+      TokenizeWord(text.substr(byte_at, byte_end - byte_at), cache, sink);
+      byte_at = byte_end;
+    }
   }
-  uint32_t cpt_at = 0;
-  size_t byte_at = 0;
-  for (const uint32_t end : ends) {
-    size_t byte_end = byte_at;
-    for (; cpt_at < end; ++cpt_at) byte_end += Utf8Length(cpts[cpt_at]);
-    TokenizeWord(text.substr(byte_at, byte_end - byte_at), cache, out);
-    byte_at = byte_end;
-  }
+  out.insert(out.end(), sink.data(), sink.data() + sink.size());
 }
 
 void BpeTokenizer::TokenizeWord(absl::string_view word, WordCache& cache,
-                                std::vector<int32_t>& out) const {
+                                TokenSink& out) const {
   if (word.size() == 1) {
     Emit(byte_tokens_[static_cast<uint8_t>(word[0])], out);
     return;
@@ -495,7 +451,7 @@ void BpeTokenizer::TokenizeWord(absl::string_view word, WordCache& cache,
     if (pre_->ignore_merges()) {
       auto it = by_bytes_.find(word);
       if (it != by_bytes_.end()) {
-        out.push_back(it->second);
+        out.Push(it->second);
         return;
       }
     }
@@ -507,23 +463,24 @@ void BpeTokenizer::TokenizeWord(absl::string_view word, WordCache& cache,
 
 void BpeTokenizer::MergeShort(absl::string_view word, uint32_t owner,
                               bool whole_first, WordCache& cache,
-                              std::vector<int32_t>& out) const {
+                              TokenSink& out) const {
   // The cache first (one lookup for a repeated word, whether it is a token
   // itself or merged).
-  const uint64_t hash = absl::HashOf(word);
-  if (cache.Find(owner, hash, word, out)) return;
+  const WordKey key = WordKey::Of(word);
+  const uint64_t hash = key.Hash();
+  if (cache.Find(owner, key, hash, out)) return;
   const size_t before = out.size();
   auto whole = whole_first ? by_bytes_.find(word) : by_bytes_.end();
   if (whole != by_bytes_.end()) {
-    out.push_back(whole->second);
+    out.Push(whole->second);
   } else {
     MergeSmallWord(word, out);
   }
-  cache.Store(owner, hash, word, out.data() + before, out.size() - before);
+  cache.Store(owner, key, hash, out.data() + before, out.size() - before);
 }
 
 void BpeTokenizer::MergeInPieces(absl::string_view word, WordCache& cache,
-                                 std::vector<int32_t>& out) const {
+                                 TokenSink& out) const {
   const auto* bytes = reinterpret_cast<const uint8_t*>(word.data());
   auto merge_piece = [&](absl::string_view piece) {
     if (piece.size() > WordCache::kMaxWord) {
@@ -563,7 +520,7 @@ int BpeTokenizer::InitialSymbols(absl::string_view word, int32_t* ids) const {
 // lowest-ranked pair (the leftmost on a tie, as llama.cpp's queue orders
 // them): quadratic, and fastest for short words.
 void BpeTokenizer::MergeSmallWord(absl::string_view word,
-                                  std::vector<int32_t>& out) const {
+                                  TokenSink& out) const {
   int32_t ids[64];
   int32_t ranks[64];   // rank of the pair (i, i + 1) in the current list
   int32_t merged[64];  // what that pair becomes
@@ -601,7 +558,7 @@ void BpeTokenizer::MergeSmallWord(absl::string_view word,
 // The same merges with a heap, for long words (a run of CJK text or of one
 // character can be one word of thousands of bytes).
 void BpeTokenizer::MergeLongWord(absl::string_view word,
-                                 std::vector<int32_t>& out) const {
+                                 TokenSink& out) const {
   struct Pair {
     int32_t rank;
     int left;

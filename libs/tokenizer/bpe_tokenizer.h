@@ -24,6 +24,7 @@
 #include "libs/tokenizer/crossing_pairs.h"
 #include "libs/tokenizer/merge_table.h"
 #include "libs/tokenizer/pre_tokenizer.h"
+#include "libs/tokenizer/token_sink.h"
 
 struct llama_vocab;
 
@@ -83,29 +84,29 @@ class BpeTokenizer {
   // Tokens of one pre-tokenized word (short ones through this thread's
   // `cache`).
   void TokenizeWord(absl::string_view word, WordCache& cache,
-                    std::vector<int32_t>& out) const;
-  // Tokens of a word of at most WordCache::kMaxWord bytes, cached under
+                    TokenSink& out) const;
+  // Tokens of a word of 2 to WordCache::kMaxWord bytes, cached under
   // `owner`; `whole_first`: a word that is a token is that token.
   void MergeShort(absl::string_view word, uint32_t owner, bool whole_first,
-                  WordCache& cache, std::vector<int32_t>& out) const;
+                  WordCache& cache, TokenSink& out) const;
   // Tokens of a long word: cut where no merge can join across
   // (crossing_pairs.h), each piece merged on its own.
   void MergeInPieces(absl::string_view word, WordCache& cache,
-                     std::vector<int32_t>& out) const;
+                     TokenSink& out) const;
   // A word's first symbols into `ids` (room for word.size()): each byte's
   // token, or one token for a character that can start whole
   // (character_tokens.h). Returns how many.
   int InitialSymbols(absl::string_view word, int32_t* ids) const;
-  void MergeSmallWord(absl::string_view word, std::vector<int32_t>& out) const;
-  void MergeLongWord(absl::string_view word, std::vector<int32_t>& out) const;
+  void MergeSmallWord(absl::string_view word, TokenSink& out) const;
+  void MergeLongWord(absl::string_view word, TokenSink& out) const;
   // Appends a symbol's tokens: itself, or for a byte that is no token
   // (id -1 - byte) what llama.cpp makes of it.
-  void Emit(int32_t id, std::vector<int32_t>& out) const {
+  void Emit(int32_t id, TokenSink& out) const {
     if (id >= 0) {
-      out.push_back(id);
+      out.Push(id);
     } else {
       const auto& fallback = byte_fallbacks_[-1 - id];
-      out.insert(out.end(), fallback.begin(), fallback.end());
+      out.Append(fallback.data(), fallback.size());
     }
   }
 

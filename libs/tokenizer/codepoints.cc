@@ -121,6 +121,62 @@ bool IsCanonicalUtf8(absl::string_view text) {
   return true;
 }
 
+bool IsAscii(absl::string_view text) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t size = text.size();
+  size_t at = 0;
+  // Four words at a time, their high bits gathered.
+  for (; at + 32 <= size; at += 32) {
+    uint64_t words[4];
+    std::memcpy(words, bytes + at, 32);
+    if (((words[0] | words[1] | words[2] | words[3]) & 0x8080808080808080ULL) !=
+        0) {
+      return false;
+    }
+  }
+  for (; at < size; ++at) {
+    if (bytes[at] >= 0x80) return false;
+  }
+  return true;
+}
+
+size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t size = text.size();
+  uint32_t* next = out;
+  size_t at = 0;
+  while (at < size) {
+    // Eight ASCII bytes at a time.
+    if (at + 8 <= size) {
+      uint64_t word;
+      std::memcpy(&word, bytes + at, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        for (size_t i = 0; i < 8; ++i) next[i] = bytes[at + i];
+        next += 8;
+        at += 8;
+        continue;
+      }
+    }
+    const uint8_t lead = bytes[at];
+    if (lead < 0x80) {
+      *next++ = lead;
+      at += 1;
+    } else if (lead < 0xE0) {
+      *next++ = (lead & 0x1Fu) << 6 | (bytes[at + 1] & 0x3Fu);
+      at += 2;
+    } else if (lead < 0xF0) {
+      *next++ = (lead & 0x0Fu) << 12 | (bytes[at + 1] & 0x3Fu) << 6 |
+                (bytes[at + 2] & 0x3Fu);
+      at += 3;
+    } else {
+      *next++ = (lead & 0x07u) << 18 | (bytes[at + 1] & 0x3Fu) << 12 |
+                (bytes[at + 2] & 0x3Fu) << 6 | (bytes[at + 3] & 0x3Fu);
+      at += 4;
+    }
+  }
+  return static_cast<size_t>(next - out);
+}
+
 bool AppendUtf8(uint32_t cpt, std::string& out) {
   if (cpt <= 0x7F) {
     out.push_back(static_cast<char>(cpt));

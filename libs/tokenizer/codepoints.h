@@ -54,8 +54,17 @@ uint32_t CodepointToLower(uint32_t cpt);
 void DecodeUtf8LikeLlama(absl::string_view text, std::vector<uint32_t>& out);
 
 // True when DecodeUtf8LikeLlama(text) re-encodes to `text` itself: then a
-// piece's bytes are a slice of the input.
+// piece's bytes are a slice of the input. Valid UTF-8 is (surrogates are
+// too, which llama.cpp's decoder reads as codepoints like any other).
 bool IsCanonicalUtf8(absl::string_view text);
+
+// True when every byte of `text` is ASCII.
+bool IsAscii(absl::string_view text);
+
+// The codepoints of canonical UTF-8 (IsCanonicalUtf8) into `out`, which has
+// room for text.size(); returns how many. Reads no byte as invalid: the
+// text was checked.
+size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out);
 
 // Appends the UTF-8 of `cpt`; false for a codepoint past U+10FFFF (which
 // llama.cpp's encoder rejects with an exception).

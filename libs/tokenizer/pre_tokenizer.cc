@@ -160,11 +160,30 @@ struct PreTokenizer::Stage {
   // Appends the ends of the words that [begin, end) of `cpts` is cut into.
   virtual void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
                    std::vector<uint32_t>& ends) const = 0;
+  // The same for ASCII text, read as bytes.
+  virtual void Cut(const uint8_t* ascii, uint32_t begin, uint32_t end,
+                   std::vector<uint32_t>& ends) const = 0;
 };
 
 namespace {
 
 using Stage = PreTokenizer::Stage;
+
+// A stage whose scanner, `Derived::CutText`, is written once for both
+// kinds of text: codepoints, and ASCII bytes (most prompts), which need no
+// decoding and whose flags are a few cache lines of the table.
+template <typename Derived>
+class StageOf : public Stage {
+ public:
+  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    static_cast<const Derived*>(this)->CutText(cpts, begin, end, ends);
+  }
+  void Cut(const uint8_t* ascii, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    static_cast<const Derived*>(this)->CutText(ascii, begin, end, ends);
+  }
+};
 
 // Emits words for a stage: matches, and the unmatched text between them.
 class Cutter {
@@ -189,7 +208,7 @@ class Cutter {
 
 // `\s?C+`, `C+`, `\s?C` or `C` for a class C, searched left to right as
 // std::regex_iterator does: `\s?` first tries to take a space.
-class IsolateStage : public Stage {
+class IsolateStage : public StageOf<IsolateStage> {
  public:
   IsolateStage(CodepointSet set, bool leading_space, bool repeat)
       : set_(std::move(set)), leading_space_(leading_space), repeat_(repeat) {
@@ -199,8 +218,9 @@ class IsolateStage : public Stage {
     }
   }
 
-  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
-           std::vector<uint32_t>& ends) const override {
+  template <typename Char>
+  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+               std::vector<uint32_t>& ends) const {
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
@@ -242,10 +262,11 @@ class IsolateStage : public Stage {
 };
 
 // `\s+$`: the white space a word ends with.
-class TrailingSpaceStage : public Stage {
+class TrailingSpaceStage : public StageOf<TrailingSpaceStage> {
  public:
-  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
-           std::vector<uint32_t>& ends) const override {
+  template <typename Char>
+  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+               std::vector<uint32_t>& ends) const {
     uint32_t start = end;
     while (start > begin && RegexSpace(cpts[start - 1])) --start;
     Cutter cutter(begin, ends);
@@ -255,10 +276,11 @@ class TrailingSpaceStage : public Stage {
 };
 
 // `[0-9][0-9][0-9]`.
-class ThreeDigitsStage : public Stage {
+class ThreeDigitsStage : public StageOf<ThreeDigitsStage> {
  public:
-  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
-           std::vector<uint32_t>& ends) const override {
+  template <typename Char>
+  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+               std::vector<uint32_t>& ends) const {
     auto digit = [&](uint32_t pos) {
       return cpts[pos] >= '0' && cpts[pos] <= '9';
     };
@@ -278,12 +300,13 @@ class ThreeDigitsStage : public Stage {
 
 // Reads flags and codepoints inside one word, as llama.cpp's hand-written
 // splitters do: nothing (flags 0, kOutOfRange) past its end.
+template <typename Char>
 struct WordView {
-  const uint32_t* cpts;
+  const Char* cpts;
   uint32_t end;
   // llama.cpp's flags by codepoint, looked up once per word rather than
   // through the function-local static on every codepoint.
-  const uint16_t* table = internal::FlagTable();
+  const uint16_t* table;
   uint16_t Flags(uint32_t pos) const {
     if (pos >= end) return 0;
     const uint32_t cpt = cpts[pos];
@@ -294,14 +317,20 @@ struct WordView {
   }
 };
 
+uint32_t ToLower(uint32_t cpt) {
+  if (cpt < 128) return cpt >= 'A' && cpt <= 'Z' ? cpt + ('a' - 'A') : cpt;
+  return CodepointToLower(cpt);
+}
+
 // The length of the contraction ('s 't 're 've 'm 'll 'd) at `pos` of a
 // word ending at `end`, 0 when there is none; `fold`: in any case, as
 // llama.cpp's llama3-style splitters read it (through its lower case).
-uint32_t Contraction(const uint32_t* cpts, uint32_t pos, uint32_t end,
-                     bool fold) {
+template <typename Char>
+inline uint32_t Contraction(const Char* cpts, uint32_t pos, uint32_t end,
+                            bool fold) {
   if (cpts[pos] != '\'' || pos + 1 >= end) return 0;
-  auto at = [&](uint32_t i) {
-    return fold ? CodepointToLower(cpts[i]) : cpts[i];
+  auto at = [&](uint32_t i) -> uint32_t {
+    return fold ? ToLower(cpts[i]) : cpts[i];
   };
   const uint32_t next = at(pos + 1);
   if (next == 's' || next == 't' || next == 'm' || next == 'd') return 2;
@@ -316,11 +345,12 @@ uint32_t Contraction(const uint32_t* cpts, uint32_t pos, uint32_t end,
 
 // GPT-2's regex, as llama.cpp's unicode_regex_split_custom_gpt2 reads it:
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-class Gpt2Stage : public Stage {
+class Gpt2Stage : public StageOf<Gpt2Stage> {
  public:
-  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
-           std::vector<uint32_t>& ends) const override {
-    const WordView word{cpts, end, internal::FlagTable()};
+  template <typename Char>
+  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+               std::vector<uint32_t>& ends) const {
+    const WordView<Char> word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
@@ -375,15 +405,16 @@ class Gpt2Stage : public Stage {
 // (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
 //  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 // with \p{M} joining \p{L} when `marks`.
-class Llama3Stage : public Stage {
+class Llama3Stage : public StageOf<Llama3Stage> {
  public:
   Llama3Stage(uint32_t max_digits, bool marks)
       : max_digits_(max_digits),
         letter_(marks ? (kLetter | kAccentMark) : kLetter) {}
 
-  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
-           std::vector<uint32_t>& ends) const override {
-    const WordView word{cpts, end, internal::FlagTable()};
+  template <typename Char>
+  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+               std::vector<uint32_t>& ends) const {
+    const WordView<Char> word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
@@ -528,20 +559,32 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
   return out;
 }
 
-void PreTokenizer::Split(const std::vector<uint32_t>& cpts,
-                         std::vector<uint32_t>& ends) const {
-  if (cpts.empty()) return;
+template <typename Char>
+void PreTokenizer::SplitText(const Char* text, uint32_t size,
+                             std::vector<uint32_t>& ends) const {
+  if (size == 0) return;
   // Depth first: each word of a stage goes through the next stages while
   // its codepoints are still in cache (a stage at a time over the whole
   // text read every codepoint from memory once per stage).
   thread_local std::vector<std::vector<uint32_t>> scratch;
   if (scratch.size() < stages_.size()) scratch.resize(stages_.size());
-  SplitFrom(0, cpts.data(), 0, static_cast<uint32_t>(cpts.size()), scratch,
-            ends);
+  SplitFrom(0, text, 0, size, scratch, ends);
 }
 
-void PreTokenizer::SplitFrom(size_t stage, const uint32_t* cpts,
-                             uint32_t begin, uint32_t end,
+void PreTokenizer::Split(const uint32_t* cpts, uint32_t size,
+                         std::vector<uint32_t>& ends) const {
+  SplitText(cpts, size, ends);
+}
+
+void PreTokenizer::SplitAscii(absl::string_view ascii,
+                              std::vector<uint32_t>& ends) const {
+  SplitText(reinterpret_cast<const uint8_t*>(ascii.data()),
+            static_cast<uint32_t>(ascii.size()), ends);
+}
+
+template <typename Char>
+void PreTokenizer::SplitFrom(size_t stage, const Char* cpts, uint32_t begin,
+                             uint32_t end,
                              std::vector<std::vector<uint32_t>>& scratch,
                              std::vector<uint32_t>& ends) const {
   if (stage + 1 == stages_.size()) {

@@ -24,10 +24,13 @@ class PreTokenizer {
       absl::string_view pre);
   ~PreTokenizer();
 
-  // Cuts `cpts` into words: appends each word's end (an index into cpts)
-  // to `ends`, in order, the last one cpts.size().
-  void Split(const std::vector<uint32_t>& cpts,
+  // Cuts the `size` codepoints at `cpts` into words: appends each word's
+  // end (an index into cpts) to `ends`, in order, the last one `size`.
+  void Split(const uint32_t* cpts, uint32_t size,
              std::vector<uint32_t>& ends) const;
+  // The same for text that is all ASCII, read as bytes (the ends are byte
+  // offsets): no decoding needed.
+  void SplitAscii(absl::string_view ascii, std::vector<uint32_t>& ends) const;
 
   // llama.cpp's `ignore_merges`: a word that is itself a token is that
   // token, whatever the merges would make of it.
@@ -41,10 +44,14 @@ class PreTokenizer {
 
  private:
   PreTokenizer() = default;
+  template <typename Char>
+  void SplitText(const Char* text, uint32_t size,
+                 std::vector<uint32_t>& ends) const;
   // Cuts [begin, end) of `cpts` by stages_[stage] and each piece by the
   // stages after it, appending the words' ends to `ends`.
-  void SplitFrom(size_t stage, const uint32_t* cpts, uint32_t begin,
-                 uint32_t end, std::vector<std::vector<uint32_t>>& scratch,
+  template <typename Char>
+  void SplitFrom(size_t stage, const Char* cpts, uint32_t begin, uint32_t end,
+                 std::vector<std::vector<uint32_t>>& scratch,
                  std::vector<uint32_t>& ends) const;
   std::vector<std::unique_ptr<Stage>> stages_;
   bool ignore_merges_ = false;
