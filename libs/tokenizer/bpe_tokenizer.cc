@@ -54,10 +54,6 @@ bool CSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 std::atomic<uint32_t> next_serial{1};
 
-size_t Utf8Length(uint32_t cpt) {
-  return cpt < 0x80 ? 1 : cpt < 0x800 ? 2 : cpt < 0x10000 ? 3 : 4;
-}
-
 struct GgufCloser {
   void operator()(gguf_context* context) const { gguf_free(context); }
 };
@@ -418,24 +414,26 @@ void BpeTokenizer::TokenizeCanonical(absl::string_view text,
       begin = end;
     }
   } else {
-    // Room for the codepoints, kept on this thread up to a megabyte.
+    // Room for the codepoints and their byte offsets, kept on this thread
+    // up to two megabytes.
     constexpr size_t kKeptRoom = 256 * 1024;
-    thread_local std::unique_ptr<uint32_t[]> kept(new uint32_t[kKeptRoom]);
+    thread_local std::unique_ptr<uint32_t[]> kept(new uint32_t[2 * kKeptRoom]);
     std::unique_ptr<uint32_t[]> own;
     uint32_t* cpts = kept.get();
+    size_t room = kKeptRoom;
     if (text.size() > kKeptRoom) {
-      own.reset(new uint32_t[text.size()]);
+      own.reset(new uint32_t[2 * text.size()]);
       cpts = own.get();
+      room = text.size();
     }
-    const size_t count = DecodeCanonicalUtf8(text, cpts);
+    uint32_t* offsets = cpts + room;
+    const size_t count = DecodeCanonicalUtf8(text, cpts, offsets);
     pre_->Split(cpts, static_cast<uint32_t>(count), ends);
-    uint32_t cpt_at = 0;
-    size_t byte_at = 0;
+    uint32_t begin = 0;
     for (const uint32_t end : ends) {
-      size_t byte_end = byte_at;
-      for (; cpt_at < end; ++cpt_at) byte_end += Utf8Length(cpts[cpt_at]);
-      TokenizeWord(text.substr(byte_at, byte_end - byte_at), cache, sink);
-      byte_at = byte_end;
+      const size_t byte_end = end < count ? offsets[end] : text.size();
+      TokenizeWord(text.substr(begin, byte_end - begin), cache, sink);
+      begin = static_cast<uint32_t>(byte_end);
     }
   }
   out.insert(out.end(), sink.data(), sink.data() + sink.size());

@@ -140,10 +140,11 @@ bool IsAscii(absl::string_view text) {
   return true;
 }
 
-size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out) {
+size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out,
+                           uint32_t* offsets) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
   const size_t size = text.size();
-  uint32_t* next = out;
+  size_t count = 0;
   size_t at = 0;
   while (at < size) {
     // Eight ASCII bytes at a time.
@@ -151,30 +152,35 @@ size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out) {
       uint64_t word;
       std::memcpy(&word, bytes + at, 8);
       if ((word & 0x8080808080808080ULL) == 0) {
-        for (size_t i = 0; i < 8; ++i) next[i] = bytes[at + i];
-        next += 8;
+        for (size_t i = 0; i < 8; ++i) {
+          out[count + i] = bytes[at + i];
+          offsets[count + i] = static_cast<uint32_t>(at + i);
+        }
+        count += 8;
         at += 8;
         continue;
       }
     }
     const uint8_t lead = bytes[at];
+    offsets[count] = static_cast<uint32_t>(at);
     if (lead < 0x80) {
-      *next++ = lead;
+      out[count] = lead;
       at += 1;
     } else if (lead < 0xE0) {
-      *next++ = (lead & 0x1Fu) << 6 | (bytes[at + 1] & 0x3Fu);
+      out[count] = (lead & 0x1Fu) << 6 | (bytes[at + 1] & 0x3Fu);
       at += 2;
     } else if (lead < 0xF0) {
-      *next++ = (lead & 0x0Fu) << 12 | (bytes[at + 1] & 0x3Fu) << 6 |
-                (bytes[at + 2] & 0x3Fu);
+      out[count] = (lead & 0x0Fu) << 12 | (bytes[at + 1] & 0x3Fu) << 6 |
+                   (bytes[at + 2] & 0x3Fu);
       at += 3;
     } else {
-      *next++ = (lead & 0x07u) << 18 | (bytes[at + 1] & 0x3Fu) << 12 |
-                (bytes[at + 2] & 0x3Fu) << 6 | (bytes[at + 3] & 0x3Fu);
+      out[count] = (lead & 0x07u) << 18 | (bytes[at + 1] & 0x3Fu) << 12 |
+                   (bytes[at + 2] & 0x3Fu) << 6 | (bytes[at + 3] & 0x3Fu);
       at += 4;
     }
+    ++count;
   }
-  return static_cast<size_t>(next - out);
+  return count;
 }
 
 bool AppendUtf8(uint32_t cpt, std::string& out) {

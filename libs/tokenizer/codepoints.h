@@ -61,10 +61,12 @@ bool IsCanonicalUtf8(absl::string_view text);
 // True when every byte of `text` is ASCII.
 bool IsAscii(absl::string_view text);
 
-// The codepoints of canonical UTF-8 (IsCanonicalUtf8) into `out`, which has
-// room for text.size(); returns how many. Reads no byte as invalid: the
-// text was checked.
-size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out);
+// The codepoints of canonical UTF-8 (IsCanonicalUtf8) into `out`, and the
+// byte offset where each starts into `offsets`, both with room for
+// text.size(); returns how many. Reads no byte as invalid: the text was
+// checked.
+size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out,
+                           uint32_t* offsets);
 
 // Appends the UTF-8 of `cpt`; false for a codepoint past U+10FFFF (which
 // llama.cpp's encoder rejects with an exception).
