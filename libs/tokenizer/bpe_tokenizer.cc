@@ -9,10 +9,11 @@
 #include <thread>
 #include <utility>
 
-#include "absl/hash/hash.h"
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "gguf.h"
 #include "libs/tokenizer/codepoints.h"
+#include "libs/tokenizer/narrow_text.h"
 #include "libs/tokenizer/word_cache.h"
 #include "llama.h"
 #include "simdjson.h"
@@ -397,6 +398,24 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
   return absl::OkStatus();
 }
 
+// Most words are short and cached: that path is inlined into the loops
+// over a text's words, the rest is out of line.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void BpeTokenizer::TokenizeWord(
+    absl::string_view word, WordCache& cache, TokenSink& out) const {
+  if (word.size() == 1) {
+    Emit(byte_tokens_[static_cast<uint8_t>(word[0])], out);
+    return;
+  }
+  if (word.size() > WordCache::kMaxWord) {
+    TokenizeLongWord(word, cache, out);
+    return;
+  }
+  const WordKey key = WordKey::Of(word);
+  const uint64_t hash = key.Hash();
+  if (cache.Find(serial_, key, hash, out)) return;
+  MergeAndStore(word, serial_, key, hash, pre_->ignore_merges(), cache, out);
+}
+
 void BpeTokenizer::TokenizeCanonical(absl::string_view text,
                                      std::vector<int32_t>& out) const {
   // Reused on this thread: no allocation or clearing per text.
@@ -405,13 +424,24 @@ void BpeTokenizer::TokenizeCanonical(absl::string_view text,
   ends.clear();
   sink.Reset();
   WordCache& cache = WordCache::ForThisThread();
+  thread_local NarrowText narrow;
   if (IsAscii(text)) {
     // Split as bytes: the ends are byte offsets.
-    pre_->SplitAscii(text, ends);
+    pre_->SplitBytes(reinterpret_cast<const uint8_t*>(text.data()),
+                     static_cast<uint32_t>(text.size()), nullptr, ends);
     uint32_t begin = 0;
     for (const uint32_t end : ends) {
       TokenizeWord(text.substr(begin, end - begin), cache, sink);
       begin = end;
+    }
+  } else if (narrow.Assign(text)) {
+    // Nearly ASCII: split as bytes, one for each character.
+    pre_->SplitBytes(narrow.bytes(), narrow.size(), narrow.high(), ends);
+    size_t begin = 0;
+    for (const uint32_t end : ends) {
+      const size_t byte_end = narrow.OffsetOf(end);
+      TokenizeWord(text.substr(begin, byte_end - begin), cache, sink);
+      begin = byte_end;
     }
   } else {
     // Room for the codepoints and their byte offsets, kept on this thread
@@ -439,34 +469,31 @@ void BpeTokenizer::TokenizeCanonical(absl::string_view text,
   out.insert(out.end(), sink.data(), sink.data() + sink.size());
 }
 
-void BpeTokenizer::TokenizeWord(absl::string_view word, WordCache& cache,
-                                TokenSink& out) const {
-  if (word.size() == 1) {
-    Emit(byte_tokens_[static_cast<uint8_t>(word[0])], out);
-    return;
-  }
-  if (word.size() > WordCache::kMaxWord) {
-    if (pre_->ignore_merges()) {
-      auto it = by_bytes_.find(word);
-      if (it != by_bytes_.end()) {
-        out.Push(it->second);
-        return;
-      }
+void BpeTokenizer::TokenizeLongWord(absl::string_view word, WordCache& cache,
+                                    TokenSink& out) const {
+  if (pre_->ignore_merges()) {
+    auto it = by_bytes_.find(word);
+    if (it != by_bytes_.end()) {
+      out.Push(it->second);
+      return;
     }
-    MergeInPieces(word, cache, out);
-    return;
   }
-  MergeShort(word, serial_, pre_->ignore_merges(), cache, out);
+  MergeInPieces(word, cache, out);
 }
 
 void BpeTokenizer::MergeShort(absl::string_view word, uint32_t owner,
                               bool whole_first, WordCache& cache,
                               TokenSink& out) const {
-  // The cache first (one lookup for a repeated word, whether it is a token
-  // itself or merged).
   const WordKey key = WordKey::Of(word);
   const uint64_t hash = key.Hash();
   if (cache.Find(owner, key, hash, out)) return;
+  MergeAndStore(word, owner, key, hash, whole_first, cache, out);
+}
+
+void BpeTokenizer::MergeAndStore(absl::string_view word, uint32_t owner,
+                                 const WordKey& key, uint64_t hash,
+                                 bool whole_first, WordCache& cache,
+                                 TokenSink& out) const {
   const size_t before = out.size();
   auto whole = whole_first ? by_bytes_.find(word) : by_bytes_.end();
   if (whole != by_bytes_.end()) {

@@ -31,6 +31,7 @@ struct llama_vocab;
 namespace sluice::tokenizer {
 
 class WordCache;
+struct WordKey;
 
 class BpeTokenizer {
  public:
@@ -85,10 +86,18 @@ class BpeTokenizer {
   // `cache`).
   void TokenizeWord(absl::string_view word, WordCache& cache,
                     TokenSink& out) const;
+  // A word of more than WordCache::kMaxWord bytes.
+  void TokenizeLongWord(absl::string_view word, WordCache& cache,
+                        TokenSink& out) const;
   // Tokens of a word of 2 to WordCache::kMaxWord bytes, cached under
   // `owner`; `whole_first`: a word that is a token is that token.
   void MergeShort(absl::string_view word, uint32_t owner, bool whole_first,
                   WordCache& cache, TokenSink& out) const;
+  // The same for a word not in the cache (its key and hash given): merged,
+  // then stored.
+  void MergeAndStore(absl::string_view word, uint32_t owner,
+                     const WordKey& key, uint64_t hash, bool whole_first,
+                     WordCache& cache, TokenSink& out) const;
   // Tokens of a long word: cut where no merge can join across
   // (crossing_pairs.h), each piece merged on its own.
   void MergeInPieces(absl::string_view word, WordCache& cache,

@@ -1,6 +1,9 @@
 #include "libs/tokenizer/pre_tokenizer.h"
 
+#include <bit>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -160,28 +163,50 @@ struct PreTokenizer::Stage {
   // Appends the ends of the words that [begin, end) of `cpts` is cut into.
   virtual void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
                    std::vector<uint32_t>& ends) const = 0;
-  // The same for ASCII text, read as bytes.
-  virtual void Cut(const uint8_t* ascii, uint32_t begin, uint32_t end,
-                   std::vector<uint32_t>& ends) const = 0;
+  // The same for text of bytes (PreTokenizer::SplitBytes).
+  virtual void Cut(const uint8_t* bytes, const uint32_t* high, uint32_t begin,
+                   uint32_t end, std::vector<uint32_t>& ends) const = 0;
 };
 
 namespace {
 
 using Stage = PreTokenizer::Stage;
 
+// The two kinds of text a scanner reads. `text[pos]` is the character at
+// pos as stored, which compares with ASCII characters as the codepoint
+// does; `text.Real(pos)` is its codepoint.
+struct CodepointText {
+  const uint32_t* cpts;
+  uint32_t operator[](uint32_t pos) const { return cpts[pos]; }
+  uint32_t Real(uint32_t pos) const { return cpts[pos]; }
+};
+// Bytes: ASCII, and from 0x80 one byte for each other character.
+struct ByteText {
+  const uint8_t* bytes;
+  const uint32_t* high;  // the codepoint of byte b is high[b - 0x80]
+  uint32_t operator[](uint32_t pos) const { return bytes[pos]; }
+  uint32_t Real(uint32_t pos) const {
+    const uint8_t byte = bytes[pos];
+    return byte < 0x80 ? byte : high[byte - 0x80];
+  }
+};
+
 // A stage whose scanner, `Derived::CutText`, is written once for both
-// kinds of text: codepoints, and ASCII bytes (most prompts), which need no
-// decoding and whose flags are a few cache lines of the table.
+// kinds of text: codepoints, and bytes (most prompts are ASCII or nearly),
+// which need no decoding and whose flags are a few cache lines of the
+// table.
 template <typename Derived>
 class StageOf : public Stage {
  public:
   void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
            std::vector<uint32_t>& ends) const override {
-    static_cast<const Derived*>(this)->CutText(cpts, begin, end, ends);
+    static_cast<const Derived*>(this)->CutText(CodepointText{cpts}, begin, end,
+                                               ends);
   }
-  void Cut(const uint8_t* ascii, uint32_t begin, uint32_t end,
-           std::vector<uint32_t>& ends) const override {
-    static_cast<const Derived*>(this)->CutText(ascii, begin, end, ends);
+  void Cut(const uint8_t* bytes, const uint32_t* high, uint32_t begin,
+           uint32_t end, std::vector<uint32_t>& ends) const override {
+    static_cast<const Derived*>(this)->CutText(ByteText{bytes, high}, begin,
+                                               end, ends);
   }
 };
 
@@ -218,24 +243,24 @@ class IsolateStage : public StageOf<IsolateStage> {
     }
   }
 
-  template <typename Char>
-  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+  template <typename Text>
+  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
       uint32_t start = pos;
       uint32_t run = pos;
-      if (leading_space_ && pos + 1 < end && Space(cpts[pos]) &&
-          In(cpts[pos + 1])) {
+      if (leading_space_ && pos + 1 < end && Space(cpts.Real(pos)) &&
+          In(cpts.Real(pos + 1))) {
         run = pos + 1;
-      } else if (!In(cpts[pos])) {
+      } else if (!In(cpts.Real(pos))) {
         ++pos;
         continue;
       }
       ++run;
       if (repeat_) {
-        while (run < end && In(cpts[run])) ++run;
+        while (run < end && In(cpts.Real(run))) ++run;
       }
       cutter.Match(start, run);
       pos = run;
@@ -264,11 +289,11 @@ class IsolateStage : public StageOf<IsolateStage> {
 // `\s+$`: the white space a word ends with.
 class TrailingSpaceStage : public StageOf<TrailingSpaceStage> {
  public:
-  template <typename Char>
-  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+  template <typename Text>
+  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     uint32_t start = end;
-    while (start > begin && RegexSpace(cpts[start - 1])) --start;
+    while (start > begin && RegexSpace(cpts.Real(start - 1))) --start;
     Cutter cutter(begin, ends);
     if (start < end) cutter.Match(start, end);
     cutter.EndWordAt(end);
@@ -278,8 +303,8 @@ class TrailingSpaceStage : public StageOf<TrailingSpaceStage> {
 // `[0-9][0-9][0-9]`.
 class ThreeDigitsStage : public StageOf<ThreeDigitsStage> {
  public:
-  template <typename Char>
-  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+  template <typename Text>
+  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     auto digit = [&](uint32_t pos) {
       return cpts[pos] >= '0' && cpts[pos] <= '9';
@@ -300,20 +325,63 @@ class ThreeDigitsStage : public StageOf<ThreeDigitsStage> {
 
 // Reads flags and codepoints inside one word, as llama.cpp's hand-written
 // splitters do: nothing (flags 0, kOutOfRange) past its end.
-template <typename Char>
+template <typename Text>
 struct WordView {
-  const Char* cpts;
+  Text cpts;
   uint32_t end;
   // llama.cpp's flags by codepoint, looked up once per word rather than
   // through the function-local static on every codepoint.
   const uint16_t* table;
   uint16_t Flags(uint32_t pos) const {
     if (pos >= end) return 0;
-    const uint32_t cpt = cpts[pos];
+    const uint32_t cpt = cpts.Real(pos);
     return cpt < 0x110000 ? table[cpt] : static_cast<uint16_t>(kUndefined);
   }
   uint32_t Cpt(uint32_t pos) const {
     return pos < end ? cpts[pos] : kOutOfRange;
+  }
+  // The end of the run of codepoints with a flag of `letter` from `pos`.
+  // In ASCII text, eight bytes at a time.
+  uint32_t LettersEnd(uint32_t pos, uint16_t letter) const {
+    if constexpr (std::is_same_v<Text, ByteText>) {
+      if (AsciiLettersAreAToZ()) {
+        for (; pos + 8 <= end; pos += 8) {
+          uint64_t bytes;
+          std::memcpy(&bytes, cpts.bytes + pos, 8);
+          // A byte is a letter when, in lower case, it is 'a' to 'z': ASCII
+          // bytes plus 0x1F carry into bit 7 from 'a' on, plus 0x05 from
+          // '{' on, never into the next byte. A byte from 0x80 may carry
+          // into the bytes after it, which are not read past it.
+          const uint64_t lower = bytes | 0x2020202020202020ULL;
+          const uint64_t letters = (lower + 0x1F1F1F1F1F1F1F1FULL) &
+                                   ~(lower + 0x0505050505050505ULL) &
+                                   0x8080808080808080ULL;
+          const uint64_t stop = (~letters | bytes) & 0x8080808080808080ULL;
+          if (stop != 0) {
+            pos += static_cast<uint32_t>(std::countr_zero(stop) >> 3);
+            if (cpts.bytes[pos] < 0x80) return pos;
+            break;  // a character not ASCII: by its flags
+          }
+        }
+      }
+    }
+    while (Flags(pos) & letter) ++pos;
+    return pos;
+  }
+
+ private:
+  // Whether llama.cpp's letters among ASCII are A-Z and a-z, as the
+  // eight-at-a-time test above takes them to be (checked once).
+  static bool AsciiLettersAreAToZ() {
+    static const bool same = [] {
+      for (uint32_t cpt = 0; cpt < 128; ++cpt) {
+        const bool az = (cpt >= 'A' && cpt <= 'Z') || (cpt >= 'a' && cpt <= 'z');
+        if (((CodepointFlags(cpt) & kLetter) != 0) != az) return false;
+        if ((CodepointFlags(cpt) & kAccentMark) != 0) return false;
+      }
+      return true;
+    }();
+    return same;
   }
 };
 
@@ -325,12 +393,12 @@ uint32_t ToLower(uint32_t cpt) {
 // The length of the contraction ('s 't 're 've 'm 'll 'd) at `pos` of a
 // word ending at `end`, 0 when there is none; `fold`: in any case, as
 // llama.cpp's llama3-style splitters read it (through its lower case).
-template <typename Char>
-inline uint32_t Contraction(const Char* cpts, uint32_t pos, uint32_t end,
+template <typename Text>
+inline uint32_t Contraction(const Text& cpts, uint32_t pos, uint32_t end,
                             bool fold) {
   if (cpts[pos] != '\'' || pos + 1 >= end) return 0;
   auto at = [&](uint32_t i) -> uint32_t {
-    return fold ? ToLower(cpts[i]) : cpts[i];
+    return fold ? ToLower(cpts.Real(i)) : cpts[i];
   };
   const uint32_t next = at(pos + 1);
   if (next == 's' || next == 't' || next == 'm' || next == 'd') return 2;
@@ -347,10 +415,10 @@ inline uint32_t Contraction(const Char* cpts, uint32_t pos, uint32_t end,
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 class Gpt2Stage : public StageOf<Gpt2Stage> {
  public:
-  template <typename Char>
-  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+  template <typename Text>
+  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
-    const WordView<Char> word{cpts, end, internal::FlagTable()};
+    const WordView<Text> word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
@@ -363,8 +431,7 @@ class Gpt2Stage : public StageOf<Gpt2Stage> {
       }
       uint16_t flags2 = cpt == ' ' ? word.Flags(pos + 1) : flags;
       if (flags2 & kLetter) {
-        pos += cpt == ' ';
-        while (flags2 & kLetter) flags2 = word.Flags(++pos);
+        pos = word.LettersEnd(pos + (cpt == ' '), kLetter);
         cutter.EndWordAt(pos);
         continue;
       }
@@ -411,10 +478,10 @@ class Llama3Stage : public StageOf<Llama3Stage> {
       : max_digits_(max_digits),
         letter_(marks ? (kLetter | kAccentMark) : kLetter) {}
 
-  template <typename Char>
-  void CutText(const Char* cpts, uint32_t begin, uint32_t end,
+  template <typename Text>
+  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
-    const WordView<Char> word{cpts, end, internal::FlagTable()};
+    const WordView<Text> word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
@@ -427,8 +494,7 @@ class Llama3Stage : public StageOf<Llama3Stage> {
       }
       if (!(cpt == '\r' || cpt == '\n' || (flags & kNumber))) {
         if ((flags & letter_) || (word.Flags(pos + 1) & letter_)) {
-          ++pos;
-          while (word.Flags(pos) & letter_) ++pos;
+          pos = word.LettersEnd(pos + 1, letter_);
           cutter.EndWordAt(pos);
           continue;
         }
@@ -485,6 +551,15 @@ class Llama3Stage : public StageOf<Llama3Stage> {
   uint32_t max_digits_;
   uint16_t letter_;
 };
+
+void CutBy(const Stage& stage, const CodepointText& text, uint32_t begin,
+           uint32_t end, std::vector<uint32_t>& ends) {
+  stage.Cut(text.cpts, begin, end, ends);
+}
+void CutBy(const Stage& stage, const ByteText& text, uint32_t begin,
+           uint32_t end, std::vector<uint32_t>& ends) {
+  stage.Cut(text.bytes, text.high, begin, end, ends);
+}
 
 std::unique_ptr<Stage> Isolate(CodepointSet set, bool leading_space,
                                bool repeat) {
@@ -559,8 +634,8 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
   return out;
 }
 
-template <typename Char>
-void PreTokenizer::SplitText(const Char* text, uint32_t size,
+template <typename Text>
+void PreTokenizer::SplitText(const Text& text, uint32_t size,
                              std::vector<uint32_t>& ends) const {
   if (size == 0) return;
   // Depth first: each word of a stage goes through the next stages while
@@ -573,29 +648,29 @@ void PreTokenizer::SplitText(const Char* text, uint32_t size,
 
 void PreTokenizer::Split(const uint32_t* cpts, uint32_t size,
                          std::vector<uint32_t>& ends) const {
-  SplitText(cpts, size, ends);
+  SplitText(CodepointText{cpts}, size, ends);
 }
 
-void PreTokenizer::SplitAscii(absl::string_view ascii,
+void PreTokenizer::SplitBytes(const uint8_t* bytes, uint32_t size,
+                              const uint32_t* high,
                               std::vector<uint32_t>& ends) const {
-  SplitText(reinterpret_cast<const uint8_t*>(ascii.data()),
-            static_cast<uint32_t>(ascii.size()), ends);
+  SplitText(ByteText{bytes, high}, size, ends);
 }
 
-template <typename Char>
-void PreTokenizer::SplitFrom(size_t stage, const Char* cpts, uint32_t begin,
+template <typename Text>
+void PreTokenizer::SplitFrom(size_t stage, const Text& cpts, uint32_t begin,
                              uint32_t end,
                              std::vector<std::vector<uint32_t>>& scratch,
                              std::vector<uint32_t>& ends) const {
   if (stage + 1 == stages_.size()) {
-    stages_[stage]->Cut(cpts, begin, end, ends);
+    CutBy(*stages_[stage], cpts, begin, end, ends);
     return;
   }
   // A word's pieces at this depth, then each through the next stage. The
   // scratch vector of a depth is reused by each word at that depth.
   std::vector<uint32_t>& words = scratch[stage];
   const size_t first = words.size();
-  stages_[stage]->Cut(cpts, begin, end, words);
+  CutBy(*stages_[stage], cpts, begin, end, words);
   const size_t last = words.size();
   uint32_t from = begin;
   for (size_t i = first; i < last; ++i) {

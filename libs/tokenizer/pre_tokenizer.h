@@ -28,9 +28,12 @@ class PreTokenizer {
   // end (an index into cpts) to `ends`, in order, the last one `size`.
   void Split(const uint32_t* cpts, uint32_t size,
              std::vector<uint32_t>& ends) const;
-  // The same for text that is all ASCII, read as bytes (the ends are byte
-  // offsets): no decoding needed.
-  void SplitAscii(absl::string_view ascii, std::vector<uint32_t>& ends) const;
+  // The same for `size` bytes of text in which each character that is not
+  // ASCII was replaced by one byte from 0x80, byte b standing for codepoint
+  // high[b - 0x80] (ASCII text needs no decoding; nearly ASCII text, a
+  // copy). Pure ASCII text may pass no `high`.
+  void SplitBytes(const uint8_t* bytes, uint32_t size, const uint32_t* high,
+                  std::vector<uint32_t>& ends) const;
 
   // llama.cpp's `ignore_merges`: a word that is itself a token is that
   // token, whatever the merges would make of it.
@@ -44,13 +47,13 @@ class PreTokenizer {
 
  private:
   PreTokenizer() = default;
-  template <typename Char>
-  void SplitText(const Char* text, uint32_t size,
+  template <typename Text>
+  void SplitText(const Text& text, uint32_t size,
                  std::vector<uint32_t>& ends) const;
   // Cuts [begin, end) of `cpts` by stages_[stage] and each piece by the
   // stages after it, appending the words' ends to `ends`.
-  template <typename Char>
-  void SplitFrom(size_t stage, const Char* cpts, uint32_t begin, uint32_t end,
+  template <typename Text>
+  void SplitFrom(size_t stage, const Text& cpts, uint32_t begin, uint32_t end,
                  std::vector<std::vector<uint32_t>>& scratch,
                  std::vector<uint32_t>& ends) const;
   std::vector<std::unique_ptr<Stage>> stages_;

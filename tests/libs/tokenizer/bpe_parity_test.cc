@@ -16,6 +16,7 @@
 #include "gguf.h"
 #include "gtest/gtest.h"
 #include "libs/tokenizer/codepoints.h"
+#include "libs/tokenizer/narrow_text.h"
 #include "libs/tokenizer/vocab_tokenizer.h"
 #include "tests/libs/tokenizer/fuzz_text.h"
 
@@ -32,6 +33,8 @@ const std::vector<std::string>& FastVocabularies() {
       "gpt-neox"};
   return *names;
 }
+
+size_t NarrowTextLimit() { return NarrowText::kMaxDistinct; }
 
 std::string VocabPath(const std::string& name) {
   return absl::StrCat(SLUICE_LLAMA_MODELS, "/ggml-vocab-", name, ".gguf");
@@ -236,6 +239,45 @@ TEST_P(BpeParityTest, LongWordsWithTokensOfPartCharactersAgree) {
   }
   EXPECT_EQ(mismatches_, 0);
   EXPECT_EQ(checked, 5000);
+}
+
+// English with characters that are not ASCII here and there, of every
+// kind the pre-tokenizers treat apart (letters, marks, digits, white space,
+// punctuation, symbols, emoji), drawn from a pool of 128 (the most that
+// such text is split as bytes, narrow_text.h) and of 129 (decoded as
+// codepoints).
+TEST_P(BpeParityTest, NearlyAsciiTextAgrees) {
+  const std::vector<uint32_t> kinds = {
+      0x00E9, 0x00FC, 0x0161, 0x0430, 0x03B1, 0x05D0, 0x0627,  // letters
+      0x0301, 0x0308, 0x093F,                                  // marks
+      0x0663, 0x0967, 0xFF13, 0x00B2,                          // digits
+      0x00A0, 0x2003, 0x3000, 0x2028, 0x0085,                  // spaces
+      0x2019, 0x201C, 0x201D, 0x2014, 0x2026, 0x00BF,          // punctuation
+      0x20AC, 0x00A9, 0x2192, 0x1F600, 0x1F44D, 0x200D, 0x4E2D};
+  for (const size_t pool_size : {NarrowTextLimit(), NarrowTextLimit() + 1}) {
+    std::vector<uint32_t> pool = kinds;
+    for (uint32_t cpt = 0x0100; pool.size() < pool_size; ++cpt) {
+      pool.push_back(cpt);  // Latin Extended letters, to fill the pool
+    }
+    std::mt19937_64 rng(std::hash<std::string>()(GetParam()) + pool_size);
+    auto uniform = [&](size_t n) {
+      return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+    };
+    const std::vector<std::string> words = {
+        "the", " quick", " brown", "  fox", "'s", " don't", "\n", "\n\n",
+        "  ", " 12345", "3.14", ",", ".", " (x)", "\t", "I'LL", " -- "};
+    std::string text;
+    for (uint32_t cpt : pool) AppendUtf8(cpt, text);  // each one at least once
+    while (text.size() < 64 * 1024) {
+      if (uniform(4) == 0) {
+        AppendUtf8(pool[uniform(pool.size())], text);
+      } else {
+        text += words[uniform(words.size())];
+      }
+    }
+    EXPECT_TRUE(Agrees(text, false, false)) << pool_size << " characters";
+  }
+  EXPECT_EQ(mismatches_, 0);
 }
 
 // llama.cpp ships .inp/.out vectors for all but aquila and gpt-neox.

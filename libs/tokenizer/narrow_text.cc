@@ -1,0 +1,61 @@
+#include "libs/tokenizer/narrow_text.h"
+
+#include <cstring>
+
+namespace sluice::tokenizer {
+
+bool NarrowText::Assign(absl::string_view text) {
+  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t size = text.size();
+  bytes_.resize(size);
+  jumps_.clear();
+  Rewind();
+  // Distinct codepoints to their byte, open addressing over 256 slots.
+  uint32_t keys[256];
+  uint8_t values[256];
+  std::memset(values, 0, sizeof(values));  // 0: empty
+  size_t distinct = 0;
+  uint8_t* out = bytes_.data();
+  uint32_t extra = 0;
+  size_t at = 0;
+  while (at < size) {
+    // Eight ASCII bytes at a time.
+    if (at + 8 <= size) {
+      uint64_t word;
+      std::memcpy(&word, in + at, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        std::memcpy(out, in + at, 8);
+        out += 8;
+        at += 8;
+        continue;
+      }
+    }
+    const uint8_t lead = in[at];
+    if (lead < 0x80) {
+      *out++ = lead;
+      ++at;
+      continue;
+    }
+    // Canonical UTF-8: the lead byte says the length, all bytes present.
+    const uint32_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    uint32_t cpt = lead & (0x7F >> length);
+    for (uint32_t i = 1; i < length; ++i) cpt = cpt << 6 | (in[at + i] & 0x3F);
+    size_t slot = (cpt * 0x9E3779B1u) >> 24;
+    while (values[slot] != 0 && keys[slot] != cpt) slot = (slot + 1) & 255;
+    if (values[slot] == 0) {
+      if (distinct == kMaxDistinct) return false;
+      keys[slot] = cpt;
+      high_[distinct] = cpt;
+      values[slot] = static_cast<uint8_t>(0x80 + distinct++);
+    }
+    const auto pos = static_cast<uint32_t>(out - bytes_.data());
+    *out++ = values[slot];
+    extra += length - 1;
+    jumps_.push_back({pos, extra});
+    at += length;
+  }
+  bytes_.resize(static_cast<size_t>(out - bytes_.data()));
+  return true;
+}
+
+}  // namespace sluice::tokenizer
