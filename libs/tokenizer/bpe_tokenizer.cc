@@ -161,8 +161,7 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
   // By token, the lowest rank of a merge taking it as its left operand and
   // as its right one (character_tokens.h).
   std::vector<int32_t> min_left_rank(static_cast<size_t>(n_tokens), INT32_MAX);
-  std::vector<int32_t> min_right_rank(static_cast<size_t>(n_tokens),
-                                      INT32_MAX);
+  std::vector<int32_t> min_right_rank(static_cast<size_t>(n_tokens), INT32_MAX);
   for (size_t i = 0; i < n_merges; ++i) {
     const absl::string_view merge = gguf_get_arr_str(gguf.get(), merges_key, i);
     const size_t space = merge.find(' ', 1);
@@ -481,9 +480,10 @@ void BpeTokenizer::TokenizeLongWord(absl::string_view word, WordCache& cache,
   MergeInPieces(word, cache, out);
 }
 
-void BpeTokenizer::MergeShort(absl::string_view word, uint32_t owner,
-                              bool whole_first, WordCache& cache,
-                              TokenSink& out) const {
+// Inlined into the loop over a long word's pieces.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void BpeTokenizer::MergeShort(
+    absl::string_view word, uint32_t owner, bool whole_first, WordCache& cache,
+    TokenSink& out) const {
   const WordKey key = WordKey::Of(word);
   const uint64_t hash = key.Hash();
   if (cache.Find(owner, key, hash, out)) return;
@@ -582,8 +582,7 @@ void BpeTokenizer::MergeSmallWord(absl::string_view word,
 
 // The same merges with a heap, for long words (a run of CJK text or of one
 // character can be one word of thousands of bytes).
-void BpeTokenizer::MergeLongWord(absl::string_view word,
-                                 TokenSink& out) const {
+void BpeTokenizer::MergeLongWord(absl::string_view word, TokenSink& out) const {
   struct Pair {
     int32_t rank;
     int left;

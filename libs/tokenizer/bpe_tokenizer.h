@@ -95,9 +95,9 @@ class BpeTokenizer {
                   WordCache& cache, TokenSink& out) const;
   // The same for a word not in the cache (its key and hash given): merged,
   // then stored.
-  void MergeAndStore(absl::string_view word, uint32_t owner,
-                     const WordKey& key, uint64_t hash, bool whole_first,
-                     WordCache& cache, TokenSink& out) const;
+  void MergeAndStore(absl::string_view word, uint32_t owner, const WordKey& key,
+                     uint64_t hash, bool whole_first, WordCache& cache,
+                     TokenSink& out) const;
   // Tokens of a long word: cut where no merge can join across
   // (crossing_pairs.h), each piece merged on its own.
   void MergeInPieces(absl::string_view word, WordCache& cache,
@@ -119,7 +119,7 @@ class BpeTokenizer {
     }
   }
 
-  uint32_t serial_ = 0;  // tells this tokenizer's words in a WordCache
+  uint32_t serial_ = 0;        // tells this tokenizer's words in a WordCache
   uint32_t piece_serial_ = 0;  // and the pieces of its long words
   bool split_long_texts_ = true;
   std::unique_ptr<PreTokenizer> pre_;

@@ -46,7 +46,10 @@ void CrossingPairs::Add(absl::string_view token) {
     if (!IsContinuation(bytes[at])) {
       if (left.whole && right.whole) {
         if (left.size > 1 && right.size > 1) {
-          characters_.insert(uint64_t{left.cpt} << 21 | right.cpt);
+          const uint64_t pair = uint64_t{left.cpt} << 21 | right.cpt;
+          characters_.insert(pair);
+          const uint64_t bit = FilterBit(pair);
+          filter_[bit >> 6] |= uint64_t{1} << (bit & 63);
         }
       } else {
         const uint32_t byte_pair = uint32_t{bytes[at - 1]} << 8 | bytes[at];

@@ -25,7 +25,7 @@ namespace sluice::tokenizer {
 
 class CrossingPairs {
  public:
-  CrossingPairs() : bytes_(65536 / 64, 0) {}
+  CrossingPairs() : bytes_(65536 / 64, 0), filter_(kFilterBits / 64, 0) {}
 
   // Notes the boundaries that a token of these bytes holds.
   void Add(absl::string_view token);
@@ -37,16 +37,28 @@ class CrossingPairs {
                uint8_t after) const {
     const uint32_t byte_pair = uint32_t{before} << 8 | after;
     if ((bytes_[byte_pair >> 6] >> (byte_pair & 63)) & 1) return true;
-    return characters_.contains(uint64_t{left} << 21 | right);
+    const uint64_t pair = uint64_t{left} << 21 | right;
+    const uint64_t bit = FilterBit(pair);
+    if (((filter_[bit >> 6] >> (bit & 63)) & 1) == 0) return false;
+    return characters_.contains(pair);
   }
 
  private:
+  // In front of the set, one bit per hash of a pair (128 KB): most pairs
+  // of characters side by side in text are in no token, and one bit that
+  // says so costs less than a probe of the set.
+  static constexpr uint64_t kFilterBits = uint64_t{1} << 20;
+  static uint64_t FilterBit(uint64_t pair) {
+    return (pair * 0x9E3779B97F4A7C15ULL) >> 44;
+  }
+
   // Pairs of characters of two bytes or more that a token holds side by
   // side, whole.
   absl::flat_hash_set<uint64_t> characters_;
   // Byte pairs at boundaries that a token holds with a part of a
   // character, one bit each.
   std::vector<uint64_t> bytes_;
+  std::vector<uint64_t> filter_;
 };
 
 }  // namespace sluice::tokenizer

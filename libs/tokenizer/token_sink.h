@@ -54,7 +54,8 @@ class TokenSink {
     size_t capacity = capacity_ == 0 ? 4096 : 2 * capacity_;
     while (capacity - size_ < more) capacity *= 2;
     std::unique_ptr<int32_t[]> data(new int32_t[capacity]);
-    if (size_ > 0) std::memcpy(data.get(), data_.get(), size_ * sizeof(int32_t));
+    if (size_ > 0)
+      std::memcpy(data.get(), data_.get(), size_ * sizeof(int32_t));
     data_ = std::move(data);
     capacity_ = capacity;
   }

@@ -98,8 +98,7 @@ class WordCache {
 
   // Appends the cached tokens of the word with this key to `out`; false on
   // a miss.
-  bool Find(uint32_t owner, const WordKey& key, uint64_t hash,
-            TokenSink& out) {
+  bool Find(uint32_t owner, const WordKey& key, uint64_t hash, TokenSink& out) {
     Slot* set = &slots_[(hash >> kShift) * kWays];
     for (uint8_t way = 0; way < kWays; ++way) {
       const Slot& slot = set[way];

@@ -144,11 +144,10 @@ std::vector<std::string> NonAsciiTokenBytes(const std::string& gguf_path) {
 // script, which the differential fuzz's random codepoints rarely make.
 std::vector<std::string> NonAsciiTokens(const std::string& gguf_path) {
   std::vector<std::string> out = NonAsciiTokenBytes(gguf_path);
-  out.erase(std::remove_if(out.begin(), out.end(),
-                           [](const std::string& t) {
-                             return !IsCanonicalUtf8(t);
-                           }),
-            out.end());
+  out.erase(
+      std::remove_if(out.begin(), out.end(),
+                     [](const std::string& t) { return !IsCanonicalUtf8(t); }),
+      out.end());
   return out;
 }
 
@@ -162,8 +161,7 @@ std::vector<std::string> TokensOfPartCharacters(const std::string& gguf_path) {
     auto continuation = [](char c) { return (c & 0xC0) == 0x80; };
     size_t leading = 0;
     while (leading < token.size() && continuation(token[leading])) ++leading;
-    static constexpr absl::string_view kLeads[] = {"", "\xC3", "\xE4",
-                                                   "\xF1"};
+    static constexpr absl::string_view kLeads[] = {"", "\xC3", "\xE4", "\xF1"};
     if (leading > 3) continue;
     std::string whole = absl::StrCat(kLeads[leading], token);
     // The last character's missing continuation bytes.
@@ -171,7 +169,10 @@ std::vector<std::string> TokensOfPartCharacters(const std::string& gguf_path) {
     while (lead > 0 && continuation(whole[lead - 1])) --lead;
     if (lead > 0) {
       const auto byte = static_cast<uint8_t>(whole[lead - 1]);
-      const size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+      const size_t length = byte >= 0xF0   ? 4
+                            : byte >= 0xE0 ? 3
+                            : byte >= 0xC0 ? 2
+                                           : 1;
       while (whole.size() - (lead - 1) < length) whole.push_back('\xA0');
     }
     if (IsCanonicalUtf8(whole)) out.push_back(std::move(whole));
@@ -190,7 +191,7 @@ TEST_P(BpeParityTest, TextOfTheVocabularysOwnWordsAgrees) {
   auto uniform = [&](size_t n) {
     return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
   };
-  const std::vector<std::string> between = {"",  "",  "",   "",  " ",
+  const std::vector<std::string> between = {"",   "",   "",   "",   " ",
                                             "，", "。", ", ", "\n", "a"};
   int checked = 0;
   for (int batch = 0; batch < 200 && mismatches_ == 0; ++batch) {
@@ -248,12 +249,12 @@ TEST_P(BpeParityTest, LongWordsWithTokensOfPartCharactersAgree) {
 // codepoints).
 TEST_P(BpeParityTest, NearlyAsciiTextAgrees) {
   const std::vector<uint32_t> kinds = {
-      0x00E9, 0x00FC, 0x0161, 0x0430, 0x03B1, 0x05D0, 0x0627,  // letters
-      0x0301, 0x0308, 0x093F,                                  // marks
-      0x0663, 0x0967, 0xFF13, 0x00B2,                          // digits
-      0x00A0, 0x2003, 0x3000, 0x2028, 0x0085,                  // spaces
-      0x2019, 0x201C, 0x201D, 0x2014, 0x2026, 0x00BF,          // punctuation
-      0x20AC, 0x00A9, 0x2192, 0x1F600, 0x1F44D, 0x200D, 0x4E2D};
+      0x00E9, 0x00FC, 0x0161, 0x0430,  0x03B1,  0x05D0, 0x0627,   // letters
+      0x0301, 0x0308, 0x093F,                                     // marks
+      0x0663, 0x0967, 0xFF13, 0x00B2,                             // digits
+      0x00A0, 0x2003, 0x3000, 0x2028,  0x0085,                    // spaces
+      0x2019, 0x201C, 0x201D, 0x2014,  0x2026,  0x00BF,           // punctuation
+      0x20AC, 0x00A9, 0x2192, 0x1F600, 0x1F44D, 0x200D, 0x4E2D};  // symbols
   for (const size_t pool_size : {NarrowTextLimit(), NarrowTextLimit() + 1}) {
     std::vector<uint32_t> pool = kinds;
     for (uint32_t cpt = 0x0100; pool.size() < pool_size; ++cpt) {
@@ -264,8 +265,9 @@ TEST_P(BpeParityTest, NearlyAsciiTextAgrees) {
       return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
     };
     const std::vector<std::string> words = {
-        "the", " quick", " brown", "  fox", "'s", " don't", "\n", "\n\n",
-        "  ", " 12345", "3.14", ",", ".", " (x)", "\t", "I'LL", " -- "};
+        "the", " quick", " brown", "  fox",  "'s",   " don't",
+        "\n",  "\n\n",   "  ",     " 12345", "3.14", ",",
+        ".",   " (x)",   "\t",     "I'LL",   " -- "};
     std::string text;
     for (uint32_t cpt : pool) AppendUtf8(cpt, text);  // each one at least once
     while (text.size() < 64 * 1024) {
