@@ -427,7 +427,7 @@ void BpeTokenizer::TokenizeCanonical(absl::string_view text,
   if (IsAscii(text)) {
     // Split as bytes: the ends are byte offsets.
     pre_->SplitBytes(reinterpret_cast<const uint8_t*>(text.data()),
-                     static_cast<uint32_t>(text.size()), nullptr, ends);
+                     static_cast<uint32_t>(text.size()), nullptr, 0, ends);
     uint32_t begin = 0;
     for (const uint32_t end : ends) {
       TokenizeWord(text.substr(begin, end - begin), cache, sink);
@@ -435,7 +435,8 @@ void BpeTokenizer::TokenizeCanonical(absl::string_view text,
     }
   } else if (narrow.Assign(text)) {
     // Nearly ASCII: split as bytes, one for each character.
-    pre_->SplitBytes(narrow.bytes(), narrow.size(), narrow.high(), ends);
+    pre_->SplitBytes(narrow.bytes(), narrow.size(), narrow.high(),
+                     narrow.distinct(), ends);
     size_t begin = 0;
     for (const uint32_t end : ends) {
       const size_t byte_end = narrow.OffsetOf(end);

@@ -14,7 +14,8 @@ bool NarrowText::Assign(absl::string_view text) {
   uint32_t keys[256];
   uint8_t values[256];
   std::memset(values, 0, sizeof(values));  // 0: empty
-  size_t distinct = 0;
+  size_t& distinct = distinct_;
+  distinct = 0;
   uint8_t* out = bytes_.data();
   uint32_t extra = 0;
   size_t at = 0;

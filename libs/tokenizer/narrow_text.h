@@ -24,8 +24,9 @@ class NarrowText {
 
   const uint8_t* bytes() const { return bytes_.data(); }
   uint32_t size() const { return static_cast<uint32_t>(bytes_.size()); }
-  // The codepoint of byte b is high()[b - 0x80].
+  // The codepoint of byte b is high()[b - 0x80], for `distinct()` bytes.
   const uint32_t* high() const { return high_; }
+  size_t distinct() const { return distinct_; }
 
   // The offset in the text of narrow position `pos`; calls in rising order
   // of pos (from 0 again after Assign or Rewind).
@@ -51,6 +52,7 @@ class NarrowText {
   std::vector<uint8_t> bytes_;
   std::vector<Jump> jumps_;
   uint32_t high_[kMaxDistinct] = {};
+  size_t distinct_ = 0;
   size_t next_ = 0;
   uint32_t extra_ = 0;
 };

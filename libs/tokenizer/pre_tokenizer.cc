@@ -166,6 +166,11 @@ struct PreTokenizer::Stage {
   // The same for text of bytes (PreTokenizer::SplitBytes).
   virtual void Cut(const uint8_t* bytes, const uint32_t* high, uint32_t begin,
                    uint32_t end, std::vector<uint32_t>& ends) const = 0;
+  // False when the stage leaves every piece of a text whole whose
+  // characters are ASCII and the `count` codepoints at `high`.
+  virtual bool MayCut(const uint32_t* /*high*/, size_t /*count*/) const {
+    return true;
+  }
 };
 
 namespace {
@@ -241,6 +246,18 @@ class IsolateStage : public StageOf<IsolateStage> {
       if (set_.Contains(cpt)) ascii_[cpt >> 6] |= uint64_t{1} << (cpt & 63);
       if (RegexSpace(cpt)) ascii_space_[cpt >> 6] |= uint64_t{1} << (cpt & 63);
     }
+    for (int i = 0; i < 2; ++i) {
+      ascii_start_[i] = ascii_[i] | (leading_space ? ascii_space_[i] : 0);
+    }
+  }
+
+  // PreTokenizer::Stage: a match needs a member of the set.
+  bool MayCut(const uint32_t* high, size_t count) const override {
+    if ((ascii_[0] | ascii_[1]) != 0) return true;
+    for (size_t i = 0; i < count; ++i) {
+      if (set_.Contains(high[i])) return true;
+    }
+    return false;
   }
 
   template <typename Text>
@@ -249,6 +266,15 @@ class IsolateStage : public StageOf<IsolateStage> {
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
     while (pos < end) {
+      if constexpr (std::is_same_v<Text, ByteText>) {
+        // ASCII bytes that start no match: one bit each.
+        const uint8_t byte = cpts.bytes[pos];
+        if (byte < 0x80 &&
+            ((ascii_start_[byte >> 6] >> (byte & 63)) & 1) == 0) {
+          ++pos;
+          continue;
+        }
+      }
       uint32_t start = pos;
       uint32_t run = pos;
       if (leading_space_ && pos + 1 < end && Space(cpts.Real(pos)) &&
@@ -284,6 +310,7 @@ class IsolateStage : public StageOf<IsolateStage> {
   bool repeat_;
   uint64_t ascii_[2] = {0, 0};
   uint64_t ascii_space_[2] = {0, 0};
+  uint64_t ascii_start_[2] = {0, 0};  // members, and spaces before one
 };
 
 // `\s+$`: the white space a word ends with.
@@ -375,7 +402,8 @@ struct WordView {
   static bool AsciiLettersAreAToZ() {
     static const bool same = [] {
       for (uint32_t cpt = 0; cpt < 128; ++cpt) {
-        const bool az = (cpt >= 'A' && cpt <= 'Z') || (cpt >= 'a' && cpt <= 'z');
+        const bool az =
+            (cpt >= 'A' && cpt <= 'Z') || (cpt >= 'a' && cpt <= 'z');
         if (((CodepointFlags(cpt) & kLetter) != 0) != az) return false;
         if ((CodepointFlags(cpt) & kAccentMark) != 0) return false;
       }
@@ -636,46 +664,68 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
 
 template <typename Text>
 void PreTokenizer::SplitText(const Text& text, uint32_t size,
+                             const std::vector<const Stage*>& stages,
                              std::vector<uint32_t>& ends) const {
   if (size == 0) return;
+  if (stages.empty()) {
+    ends.push_back(size);
+    return;
+  }
   // Depth first: each word of a stage goes through the next stages while
   // its codepoints are still in cache (a stage at a time over the whole
   // text read every codepoint from memory once per stage).
   thread_local std::vector<std::vector<uint32_t>> scratch;
-  if (scratch.size() < stages_.size()) scratch.resize(stages_.size());
-  SplitFrom(0, text, 0, size, scratch, ends);
+  if (scratch.size() < stages.size()) scratch.resize(stages.size());
+  SplitFrom(stages, 0, text, 0, size, scratch, ends);
 }
 
 void PreTokenizer::Split(const uint32_t* cpts, uint32_t size,
                          std::vector<uint32_t>& ends) const {
-  SplitText(CodepointText{cpts}, size, ends);
+  thread_local std::vector<const Stage*> stages;
+  stages.clear();
+  for (const auto& stage : stages_) stages.push_back(stage.get());
+  SplitText(CodepointText{cpts}, size, stages, ends);
 }
 
 void PreTokenizer::SplitBytes(const uint8_t* bytes, uint32_t size,
-                              const uint32_t* high,
+                              const uint32_t* high, size_t high_count,
                               std::vector<uint32_t>& ends) const {
-  SplitText(ByteText{bytes, high}, size, ends);
+  // A stage that can cut nothing out of this text (the CJK stage of the
+  // deepseek pre-tokenizers on ASCII) leaves each piece whole: skipped.
+  thread_local std::vector<const Stage*> stages;
+  stages.clear();
+  for (const auto& stage : stages_) {
+    if (stage->MayCut(high, high_count)) stages.push_back(stage.get());
+  }
+  SplitText(ByteText{bytes, high}, size, stages, ends);
 }
 
 template <typename Text>
-void PreTokenizer::SplitFrom(size_t stage, const Text& cpts, uint32_t begin,
+void PreTokenizer::SplitFrom(const std::vector<const Stage*>& stages,
+                             size_t stage, const Text& cpts, uint32_t begin,
                              uint32_t end,
                              std::vector<std::vector<uint32_t>>& scratch,
                              std::vector<uint32_t>& ends) const {
-  if (stage + 1 == stages_.size()) {
-    CutBy(*stages_[stage], cpts, begin, end, ends);
+  // No stage cuts a single character (code is full of them: brackets,
+  // newlines, spaces).
+  if (end - begin == 1) {
+    ends.push_back(end);
+    return;
+  }
+  if (stage + 1 == stages.size()) {
+    CutBy(*stages[stage], cpts, begin, end, ends);
     return;
   }
   // A word's pieces at this depth, then each through the next stage. The
   // scratch vector of a depth is reused by each word at that depth.
   std::vector<uint32_t>& words = scratch[stage];
   const size_t first = words.size();
-  CutBy(*stages_[stage], cpts, begin, end, words);
+  CutBy(*stages[stage], cpts, begin, end, words);
   const size_t last = words.size();
   uint32_t from = begin;
   for (size_t i = first; i < last; ++i) {
     const uint32_t to = words[i];
-    SplitFrom(stage + 1, cpts, from, to, scratch, ends);
+    SplitFrom(stages, stage + 1, cpts, from, to, scratch, ends);
     from = to;
   }
   words.resize(first);

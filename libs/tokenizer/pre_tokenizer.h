@@ -6,6 +6,7 @@
 // hand-written splitters and of its "collapsed" category trick.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -30,10 +31,10 @@ class PreTokenizer {
              std::vector<uint32_t>& ends) const;
   // The same for `size` bytes of text in which each character that is not
   // ASCII was replaced by one byte from 0x80, byte b standing for codepoint
-  // high[b - 0x80] (ASCII text needs no decoding; nearly ASCII text, a
-  // copy). Pure ASCII text may pass no `high`.
+  // high[b - 0x80], b below 0x80 + high_count (ASCII text needs no
+  // decoding; nearly ASCII text, a copy). Pure ASCII text passes no `high`.
   void SplitBytes(const uint8_t* bytes, uint32_t size, const uint32_t* high,
-                  std::vector<uint32_t>& ends) const;
+                  size_t high_count, std::vector<uint32_t>& ends) const;
 
   // llama.cpp's `ignore_merges`: a word that is itself a token is that
   // token, whatever the merges would make of it.
@@ -47,13 +48,16 @@ class PreTokenizer {
 
  private:
   PreTokenizer() = default;
+  // Cuts `text` by `stages` (stages_, less those that leave it whole).
   template <typename Text>
   void SplitText(const Text& text, uint32_t size,
+                 const std::vector<const Stage*>& stages,
                  std::vector<uint32_t>& ends) const;
-  // Cuts [begin, end) of `cpts` by stages_[stage] and each piece by the
+  // Cuts [begin, end) of `cpts` by stages[stage] and each piece by the
   // stages after it, appending the words' ends to `ends`.
   template <typename Text>
-  void SplitFrom(size_t stage, const Text& cpts, uint32_t begin, uint32_t end,
+  void SplitFrom(const std::vector<const Stage*>& stages, size_t stage,
+                 const Text& cpts, uint32_t begin, uint32_t end,
                  std::vector<std::vector<uint32_t>>& scratch,
                  std::vector<uint32_t>& ends) const;
   std::vector<std::unique_ptr<Stage>> stages_;
