@@ -3,7 +3,8 @@
 // vocabulary and text: MB/s of both, the speed-up, and whether the tokens
 // are the same. One thread each (our split of long texts into halves
 // tokenized at once is off here; bench/tokenizer/run.sh's gateway table has
-// it on); each is warmed once, then repeated for a while. Times are the thread's
+// it on); each is warmed once, then measured in five alternating rounds
+// (medians, and the median ratio of the rounds). Times are the thread's
 // CPU time, which other work on a shared machine disturbs far less than the
 // wall clock.
 //
@@ -12,6 +13,7 @@
 // --ours-only: ours alone for five seconds a text (to profile it).
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -46,6 +48,11 @@ std::string ReadFile(const std::string& path) {
 
 double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
 }
 
 }  // namespace
@@ -99,18 +106,35 @@ int main(int argc, char** argv) {
         } while (spent < seconds);
         return mb * rounds / spent;
       };
-      const double llama_mb_s =
-          ours_only ? 1.0
-                    : repeat([&] { return (*tokenizer)->TokenizeWithLlama(text); },
-                             0.5);
-      const double ours_mb_s = repeat(
-          [&] { return (*tokenizer)->Tokenize(text); }, ours_only ? 5.0 : 0.5);
+      // Five rounds of each, side by side, so that a slower spell of the
+      // shared machine falls on both: the medians, and the median of the
+      // five ratios.
+      const int rounds = ours_only ? 1 : 5;
+      std::vector<double> llama_runs;
+      std::vector<double> our_runs;
+      std::vector<double> ratios;
+      for (int round = 0; round < rounds; ++round) {
+        const double llama =
+            ours_only
+                ? 1.0
+                : repeat([&] { return (*tokenizer)->TokenizeWithLlama(text); },
+                         0.2);
+        const double mine = repeat([&] { return (*tokenizer)->Tokenize(text); },
+                                   ours_only ? 5.0 : 0.2);
+        if (mine < 0 || llama < 0) return 1;
+        llama_runs.push_back(llama);
+        our_runs.push_back(mine);
+        ratios.push_back(mine / llama);
+      }
+      const double llama_mb_s = Median(llama_runs);
+      const double ours_mb_s = Median(our_runs);
+      const double speedup = Median(ratios);
       if (ours_mb_s < 0 || llama_mb_s < 0) return 1;
       const bool same = ours.ok() && theirs.ok() && *ours == *theirs;
       std::printf("%s\t%s\t%zu\t%zu\t%.1f\t%.2f\t%.0f\t%s\n",
                   std::string(vocab).c_str(), std::string(name).c_str(),
                   text.size(), ours.ok() ? ours->size() : 0, ours_mb_s,
-                  llama_mb_s, ours_mb_s / llama_mb_s, same ? "yes" : "NO");
+                  llama_mb_s, speedup, same ? "yes" : "NO");
       std::fflush(stdout);
     }
   }
