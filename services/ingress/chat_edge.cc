@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "libs/status/errors.h"
-
 namespace sluice::ingress {
 namespace {
 
@@ -62,14 +60,11 @@ class EdgeStream final : public host::Sink<ChatChunk> {
         started_ = true;
         face_->Head(ChatChunk(), record, record.SetDecision({}));
       }
-      // Finished before the end goes out: a client that has read it and
-      // starts its next stream at once finds the stream slot back, its token
-      // reservation settled and the request metered.
+      // Finished before the end goes out (RequestRecord::Finish).
       record.Finish(200);
       face_->End(record);
     } else {
-      sluice::v1::Error error = status::ErrorFromStatus(status);
-      record.Finish(error.http_status(), error.type());
+      record.FinishFailed(status);
       face_->Fail(status, started_, record);
     }
     delete this;
@@ -113,11 +108,10 @@ void ChatEdge::Unary(host::CallContextPtr context, const RequestHeaders& headers
     RequestRecordPtr record;
     std::unique_ptr<UnaryFace> face;
 
-    // The record finishes (slot and reservation settled, usage out) before
-    // the answer is written: see EdgeStream::End.
+    // The record finishes before the answer is written
+    // (RequestRecord::Finish).
     void Fail(const absl::Status& status) {
-      sluice::v1::Error error = status::ErrorFromStatus(status);
-      record->Finish(error.http_status(), error.type());
+      record->FinishFailed(status);
       face->Fail(status, *record);
     }
   };

@@ -10,6 +10,7 @@
 #include "libs/obs/logging.h"
 #include "libs/obs/metrics.h"
 #include "libs/obs/trace_context.h"
+#include "libs/status/errors.h"
 #include "libs/trace/active_span.h"
 #include "services/ingress/genai_metrics.h"
 
@@ -134,6 +135,12 @@ void RequestRecord::RecordSpan(absl::Time end) const {
 
 void RequestRecord::Begin() {
   if (!finished_ && begun_ == nullptr) begun_ = reporter_->Begin(event_);
+}
+
+sluice::v1::Error RequestRecord::FinishFailed(const absl::Status& status) {
+  sluice::v1::Error error = status::ErrorFromStatus(status);
+  Finish(error.http_status(), error.type());
+  return error;
 }
 
 void RequestRecord::Finish(int http_status, absl::string_view error_type) {

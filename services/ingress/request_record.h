@@ -11,10 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "libs/http/server.h"
 #include "libs/obs/trace_context.h"
 #include "services/ingress/usage_reporter.h"
+#include "sluice/v1/chat.pb.h"
 #include "sluice/v1/metering.pb.h"
 
 namespace sluice::ingress {
@@ -52,7 +54,14 @@ class RequestRecord {
   // journal it (so that a process dying before Finish still leaves one
   // usage record). At most once; before Finish.
   void Begin();
+  // Settles the request: its hooks run (stream slot back, token
+  // reservation settled) and its usage event goes out. Call it before the
+  // answer is written, so that a client that has read the answer and comes
+  // straight back finds all of that done.
   void Finish(int http_status, absl::string_view error_type = {});
+  // The same for a request that failed with `status`; returns the error to
+  // write (its HTTP status and type are the event's).
+  sluice::v1::Error FinishFailed(const absl::Status& status);
   // The request's own span (`self`, under the client's `parent_span_id`,
   // hex, empty for none): recorded on Finish() when sampled.
   void SetTrace(const obs::TraceContext& self, std::string parent_span_id);

@@ -44,8 +44,7 @@ struct CountCall {
   host::CallTracker::Ticket ticket;
 
   void Fail(const absl::Status& status) {
-    sluice::v1::Error error = status::ErrorFromStatus(status);
-    record->Finish(error.http_status(), error.type());
+    record->FinishFailed(status);
     RespondWithError(*writer, status, record->headers());
   }
   void Answer(const sluice::v1::TokenCountResponse& count) {

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "libs/status/errors.h"
 #include "sluice/v1/chat.pb.h"
 #include "services/ingress/request_admission.h"
 #include "tests/services/ingress/collecting_reporter.h"
@@ -92,6 +93,22 @@ TEST(RequestRecordTest, FinishReportsOneEventWithTheOutcome) {
   EXPECT_EQ(events[0].upstream_model(), "model-a");
   EXPECT_EQ(events[0].usage().total_tokens(), 15);
   EXPECT_GT(events[0].time().seconds(), 0);
+}
+
+TEST(RequestRecordTest, FinishFailedReportsTheErrorItReturns) {
+  CollectingReporter reporter;
+  RequestRecord record(&reporter, "req-8", false);
+  bool hook_ran = false;
+  record.OnFinish([&](const sluice::v1::UsageEvent&) { hook_ran = true; });
+  const sluice::v1::Error error =
+      record.FinishFailed(status::RateLimited("slow down", absl::Seconds(2)));
+  EXPECT_EQ(error.http_status(), 429);
+  EXPECT_EQ(error.type(), "rate_limit_error");
+  EXPECT_TRUE(hook_ran);  // settled before the caller writes the error
+  std::vector<sluice::v1::UsageEvent> events = reporter.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].status(), 429);
+  EXPECT_EQ(events[0].error_type(), "rate_limit_error");
 }
 
 TEST(RequestRecordTest, RequestIdHeadersAreSluicesAndTheClients) {
