@@ -524,10 +524,8 @@ void BpeTokenizer::MergeInPieces(absl::string_view word, WordCache& cache,
       ++at;
       continue;
     }
-    // Canonical UTF-8: the lead byte says the length, all bytes present.
-    const size_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    uint32_t cpt = lead & (0x7F >> length);
-    for (size_t i = 1; i < length; ++i) cpt = cpt << 6 | (bytes[at + i] & 0x3F);
+    uint32_t length = 0;
+    const uint32_t cpt = DecodeCanonicalAt(bytes + at, length);
     if (left != 0 && !crossings_.MayJoin(left, cpt, bytes[at - 1], lead)) {
       merge_piece(word.substr(piece, at - piece));
       piece = at;

@@ -49,15 +49,11 @@ void DecodeUtf8LikeLlama(absl::string_view text, std::vector<uint32_t>& out) {
   size_t at = 0;
   while (at < size) {
     // Eight ASCII bytes at a time.
-    if (at + 8 <= size) {
-      uint64_t word;
-      std::memcpy(&word, bytes + at, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        for (size_t i = 0; i < 8; ++i) next[i] = bytes[at + i];
-        next += 8;
-        at += 8;
-        continue;
-      }
+    if (at + 8 <= size && EightAscii(bytes + at)) {
+      for (size_t i = 0; i < 8; ++i) next[i] = bytes[at + i];
+      next += 8;
+      at += 8;
+      continue;
     }
     const uint8_t lead = bytes[at];
     if (lead < 0x80) {
@@ -92,13 +88,9 @@ bool IsCanonicalUtf8(absl::string_view text) {
   size_t at = 0;
   while (at < size) {
     // Eight ASCII bytes at a time.
-    if (at + 8 <= size) {
-      uint64_t word;
-      std::memcpy(&word, bytes + at, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        at += 8;
-        continue;
-      }
+    if (at + 8 <= size && EightAscii(bytes + at)) {
+      at += 8;
+      continue;
     }
     const uint8_t lead = bytes[at];
     if (lead < 0x80) {
@@ -148,35 +140,23 @@ size_t DecodeCanonicalUtf8(absl::string_view text, uint32_t* out,
   size_t at = 0;
   while (at < size) {
     // Eight ASCII bytes at a time.
-    if (at + 8 <= size) {
-      uint64_t word;
-      std::memcpy(&word, bytes + at, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        for (size_t i = 0; i < 8; ++i) {
-          out[count + i] = bytes[at + i];
-          offsets[count + i] = static_cast<uint32_t>(at + i);
-        }
-        count += 8;
-        at += 8;
-        continue;
+    if (at + 8 <= size && EightAscii(bytes + at)) {
+      for (size_t i = 0; i < 8; ++i) {
+        out[count + i] = bytes[at + i];
+        offsets[count + i] = static_cast<uint32_t>(at + i);
       }
+      count += 8;
+      at += 8;
+      continue;
     }
-    const uint8_t lead = bytes[at];
     offsets[count] = static_cast<uint32_t>(at);
-    if (lead < 0x80) {
-      out[count] = lead;
+    if (bytes[at] < 0x80) {
+      out[count] = bytes[at];
       at += 1;
-    } else if (lead < 0xE0) {
-      out[count] = (lead & 0x1Fu) << 6 | (bytes[at + 1] & 0x3Fu);
-      at += 2;
-    } else if (lead < 0xF0) {
-      out[count] = (lead & 0x0Fu) << 12 | (bytes[at + 1] & 0x3Fu) << 6 |
-                   (bytes[at + 2] & 0x3Fu);
-      at += 3;
     } else {
-      out[count] = (lead & 0x07u) << 18 | (bytes[at + 1] & 0x3Fu) << 12 |
-                   (bytes[at + 2] & 0x3Fu) << 6 | (bytes[at + 3] & 0x3Fu);
-      at += 4;
+      uint32_t length = 0;
+      out[count] = DecodeCanonicalAt(bytes + at, length);
+      at += length;
     }
     ++count;
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,24 @@ bool IsCanonicalUtf8(absl::string_view text);
 
 // True when every byte of `text` is ASCII.
 bool IsAscii(absl::string_view text);
+
+// Whether the eight bytes at `bytes` are all ASCII (the scanners' stride).
+inline bool EightAscii(const uint8_t* bytes) {
+  uint64_t word;
+  std::memcpy(&word, bytes, 8);
+  return (word & 0x8080808080808080ULL) == 0;
+}
+
+// The codepoint of the character of canonical UTF-8 at `bytes`, whose lead
+// byte is 0x80 or more; its length into `length`. Reads no byte as
+// invalid: the text was checked.
+inline uint32_t DecodeCanonicalAt(const uint8_t* bytes, uint32_t& length) {
+  const uint8_t lead = bytes[0];
+  length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+  uint32_t cpt = lead & (0x7F >> length);
+  for (uint32_t i = 1; i < length; ++i) cpt = cpt << 6 | (bytes[i] & 0x3F);
+  return cpt;
+}
 
 // The codepoints of canonical UTF-8 (IsCanonicalUtf8) into `out`, and the
 // byte offset where each starts into `offsets`, both with room for

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "libs/tokenizer/codepoints.h"
+
 namespace sluice::tokenizer {
 
 bool NarrowText::Assign(absl::string_view text) {
@@ -21,26 +23,18 @@ bool NarrowText::Assign(absl::string_view text) {
   size_t at = 0;
   while (at < size) {
     // Eight ASCII bytes at a time.
-    if (at + 8 <= size) {
-      uint64_t word;
-      std::memcpy(&word, in + at, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        std::memcpy(out, in + at, 8);
-        out += 8;
-        at += 8;
-        continue;
-      }
-    }
-    const uint8_t lead = in[at];
-    if (lead < 0x80) {
-      *out++ = lead;
-      ++at;
+    if (at + 8 <= size && EightAscii(in + at)) {
+      std::memcpy(out, in + at, 8);
+      out += 8;
+      at += 8;
       continue;
     }
-    // Canonical UTF-8: the lead byte says the length, all bytes present.
-    const uint32_t length = lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    uint32_t cpt = lead & (0x7F >> length);
-    for (uint32_t i = 1; i < length; ++i) cpt = cpt << 6 | (in[at + i] & 0x3F);
+    if (in[at] < 0x80) {
+      *out++ = in[at++];
+      continue;
+    }
+    uint32_t length = 0;
+    const uint32_t cpt = DecodeCanonicalAt(in + at, length);
     size_t slot = (cpt * 0x9E3779B1u) >> 24;
     while (values[slot] != 0 && keys[slot] != cpt) slot = (slot + 1) & 255;
     if (values[slot] == 0) {
