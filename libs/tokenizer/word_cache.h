@@ -3,7 +3,7 @@
 // allocation; a new word takes the slot of the set used less recently). A
 // slot belongs to one tokenizer's words (an owner number, never reused),
 // so tokenizers sharing a thread never read each other's words. 16,384
-// words (1.5 MB a thread): with 4,096 direct-mapped ones, one word in ten
+// words (1.7 MB a thread): with 4,096 direct-mapped ones, one word in ten
 // of a 256 KB source file missed, and merging those was a quarter of the
 // time.
 //
