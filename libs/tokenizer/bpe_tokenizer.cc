@@ -194,6 +194,18 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(
   out->characters_.Build(out->byte_tokens_, out->merges_, min_left_rank,
                          min_right_rank);
   for (const auto& [bytes, id] : out->by_bytes_) out->crossings_.Add(bytes);
+  out->lone_characters_.assign(0x10000, LoneCharacter{{0, 0, 0}, 0});
+  TokenSink lone;
+  for (uint32_t cpt = 0x80; cpt < 0x10000; ++cpt) {
+    std::string character;
+    AppendUtf8(cpt, character);
+    lone.Reset();
+    out->MergeSmallWord(character, lone);
+    if (lone.size() > 3) continue;
+    LoneCharacter& entry = out->lone_characters_[cpt];
+    std::copy(lone.data(), lone.data() + lone.size(), entry.tokens);
+    entry.count = static_cast<uint8_t>(lone.size());
+  }
 
   // Special tokens in llama.cpp's order: the same std::sort on the same
   // sequence, so equal lengths tie the same way.
@@ -508,32 +520,47 @@ void BpeTokenizer::MergeAndStore(absl::string_view word, uint32_t owner,
 void BpeTokenizer::MergeInPieces(absl::string_view word, WordCache& cache,
                                  TokenSink& out) const {
   const auto* bytes = reinterpret_cast<const uint8_t*>(word.data());
-  auto merge_piece = [&](absl::string_view piece) {
-    if (piece.size() > WordCache::kMaxWord) {
-      MergeLongWord(piece, out);
-    } else {
-      MergeShort(piece, piece_serial_, false, cache, out);
-    }
-  };
   size_t piece = 0;   // where the piece in progress starts
   uint32_t left = 0;  // the character before, 0 when it is ASCII
+  // A piece that is one character below U+10000 (`left` then) has its
+  // tokens in a table; the others go through the cache.
+  auto merge_piece = [&](size_t end, bool lone) {
+    const absl::string_view text = word.substr(piece, end - piece);
+    if (lone && left < lone_characters_.size()) {
+      const LoneCharacter& character = lone_characters_[left];
+      if (character.count > 0) {
+        out.Append(character.tokens, character.count);
+        return;
+      }
+    }
+    if (text.size() > WordCache::kMaxWord) {
+      MergeLongWord(text, out);
+    } else {
+      MergeShort(text, piece_serial_, false, cache, out);
+    }
+  };
+  bool lone = false;  // the piece in progress is one character, `left`
   for (size_t at = 0; at < word.size();) {
     const uint8_t lead = bytes[at];
     if (lead < 0x80) {
       left = 0;
+      lone = false;
       ++at;
       continue;
     }
     uint32_t length = 0;
     const uint32_t cpt = DecodeCanonicalAt(bytes + at, length);
     if (left != 0 && !crossings_.MayJoin(left, cpt, bytes[at - 1], lead)) {
-      merge_piece(word.substr(piece, at - piece));
+      merge_piece(at, lone);
       piece = at;
+      lone = true;
+    } else {
+      lone = at == piece;
     }
     left = cpt;
     at += length;
   }
-  merge_piece(word.substr(piece));
+  merge_piece(word.size(), lone);
 }
 
 int BpeTokenizer::InitialSymbols(absl::string_view word, int32_t* ids) const {

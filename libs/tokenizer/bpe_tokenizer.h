@@ -131,6 +131,14 @@ class BpeTokenizer {
   MergeTable merges_;
   CharacterTokens characters_;
   CrossingPairs crossings_;
+  // The tokens of each character below U+10000 as a piece of its own (a
+  // long word of a script the vocabulary barely knows, such as CJK in
+  // GPT-2's, is cut into single characters): up to three, by codepoint.
+  struct LoneCharacter {
+    int32_t tokens[3];
+    uint8_t count;  // 0: look it up as any piece
+  };
+  std::vector<LoneCharacter> lone_characters_;
   // In llama.cpp's order: longest text first.
   std::vector<Special> specials_;
   // Candidates by their first byte (one-byte specials) or first two bytes.
