@@ -44,7 +44,14 @@ stop_all() {
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
 }
-trap 'stop_all; rm -rf "$RUN"' EXIT
+SIM_PID=""
+# The simulator serves every contender: stopped only at the end.
+stop_sim() {
+  [[ -n $SIM_PID ]] || return 0
+  kill "$SIM_PID" 2>/dev/null || true
+  wait "$SIM_PID" 2>/dev/null || true
+}
+trap 'stop_all; stop_sim; rm -rf "$RUN"' EXIT
 
 # Waits until file $1 has a line matching $2 (or process $3 dies).
 wait_for() {
