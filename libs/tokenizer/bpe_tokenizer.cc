@@ -409,6 +409,16 @@ absl::Status BpeTokenizer::TokenizeText(absl::string_view text,
   return absl::OkStatus();
 }
 
+// Inlined into the loops over a text's words and a long word's pieces.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void BpeTokenizer::MergeShort(
+    absl::string_view word, uint32_t owner, bool whole_first, WordCache& cache,
+    TokenSink& out) const {
+  const WordKey key = WordKey::Of(word);
+  const uint64_t hash = key.Hash();
+  if (cache.Find(owner, key, hash, out)) return;
+  MergeAndStore(word, owner, key, hash, whole_first, cache, out);
+}
+
 // Most words are short and cached: that path is inlined into the loops
 // over a text's words, the rest is out of line.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void BpeTokenizer::TokenizeWord(
@@ -421,10 +431,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void BpeTokenizer::TokenizeWord(
     TokenizeLongWord(word, cache, out);
     return;
   }
-  const WordKey key = WordKey::Of(word);
-  const uint64_t hash = key.Hash();
-  if (cache.Find(serial_, key, hash, out)) return;
-  MergeAndStore(word, serial_, key, hash, pre_->ignore_merges(), cache, out);
+  MergeShort(word, serial_, pre_->ignore_merges(), cache, out);
 }
 
 void BpeTokenizer::TokenizeCanonical(absl::string_view text,
@@ -491,16 +498,6 @@ void BpeTokenizer::TokenizeLongWord(absl::string_view word, WordCache& cache,
     }
   }
   MergeInPieces(word, cache, out);
-}
-
-// Inlined into the loop over a long word's pieces.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void BpeTokenizer::MergeShort(
-    absl::string_view word, uint32_t owner, bool whole_first, WordCache& cache,
-    TokenSink& out) const {
-  const WordKey key = WordKey::Of(word);
-  const uint64_t hash = key.Hash();
-  if (cache.Find(owner, key, hash, out)) return;
-  MergeAndStore(word, owner, key, hash, whole_first, cache, out);
 }
 
 void BpeTokenizer::MergeAndStore(absl::string_view word, uint32_t owner,

@@ -155,28 +155,6 @@ constexpr absl::string_view kDeepseekPunctuation =
 constexpr absl::string_view kDeepseekCjk =
     "[\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]";
 
-}  // namespace
-
-// One regex of a pre-tokenizer: cuts each word of the previous stage.
-struct PreTokenizer::Stage {
-  virtual ~Stage() = default;
-  // Appends the ends of the words that [begin, end) of `cpts` is cut into.
-  virtual void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
-                   std::vector<uint32_t>& ends) const = 0;
-  // The same for text of bytes (PreTokenizer::SplitBytes).
-  virtual void Cut(const uint8_t* bytes, const uint32_t* high, uint32_t begin,
-                   uint32_t end, std::vector<uint32_t>& ends) const = 0;
-  // False when the stage leaves every piece of a text whole whose
-  // characters are ASCII and the `count` codepoints at `high`.
-  virtual bool MayCut(const uint32_t* /*high*/, size_t /*count*/) const {
-    return true;
-  }
-};
-
-namespace {
-
-using Stage = PreTokenizer::Stage;
-
 // The two kinds of text a scanner reads. `text[pos]` is the character at
 // pos as stored, which compares with ASCII characters as the codepoint
 // does; `text.Real(pos)` is its codepoint.
@@ -196,6 +174,27 @@ struct ByteText {
   }
 };
 
+}  // namespace
+
+// One regex of a pre-tokenizer: cuts each word of the previous stage.
+struct PreTokenizer::Stage {
+  virtual ~Stage() = default;
+  // Appends the ends of the words that [begin, end) of `text` is cut into.
+  virtual void Cut(const CodepointText& text, uint32_t begin, uint32_t end,
+                   std::vector<uint32_t>& ends) const = 0;
+  virtual void Cut(const ByteText& text, uint32_t begin, uint32_t end,
+                   std::vector<uint32_t>& ends) const = 0;
+  // False when the stage leaves every piece of a text whole whose
+  // characters are ASCII and the `count` codepoints at `high`.
+  virtual bool MayCut(const uint32_t* /*high*/, size_t /*count*/) const {
+    return true;
+  }
+};
+
+namespace {
+
+using Stage = PreTokenizer::Stage;
+
 // A stage whose scanner, `Derived::CutText`, is written once for both
 // kinds of text: codepoints, and bytes (most prompts are ASCII or nearly),
 // which need no decoding and whose flags are a few cache lines of the
@@ -203,15 +202,13 @@ struct ByteText {
 template <typename Derived>
 class StageOf : public Stage {
  public:
-  void Cut(const uint32_t* cpts, uint32_t begin, uint32_t end,
+  void Cut(const CodepointText& text, uint32_t begin, uint32_t end,
            std::vector<uint32_t>& ends) const override {
-    static_cast<const Derived*>(this)->CutText(CodepointText{cpts}, begin, end,
-                                               ends);
+    static_cast<const Derived*>(this)->CutText(text, begin, end, ends);
   }
-  void Cut(const uint8_t* bytes, const uint32_t* high, uint32_t begin,
-           uint32_t end, std::vector<uint32_t>& ends) const override {
-    static_cast<const Derived*>(this)->CutText(ByteText{bytes, high}, begin,
-                                               end, ends);
+  void Cut(const ByteText& text, uint32_t begin, uint32_t end,
+           std::vector<uint32_t>& ends) const override {
+    static_cast<const Derived*>(this)->CutText(text, begin, end, ends);
   }
 };
 
@@ -261,7 +258,7 @@ class IsolateStage : public StageOf<IsolateStage> {
   }
 
   template <typename Text>
-  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
+  void CutText(Text cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     Cutter cutter(begin, ends);
     uint32_t pos = begin;
@@ -317,7 +314,7 @@ class IsolateStage : public StageOf<IsolateStage> {
 class TrailingSpaceStage : public StageOf<TrailingSpaceStage> {
  public:
   template <typename Text>
-  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
+  void CutText(Text cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     uint32_t start = end;
     while (start > begin && RegexSpace(cpts.Real(start - 1))) --start;
@@ -331,7 +328,7 @@ class TrailingSpaceStage : public StageOf<TrailingSpaceStage> {
 class ThreeDigitsStage : public StageOf<ThreeDigitsStage> {
  public:
   template <typename Text>
-  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
+  void CutText(Text cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     auto digit = [&](uint32_t pos) {
       return cpts[pos] >= '0' && cpts[pos] <= '9';
@@ -444,7 +441,7 @@ inline uint32_t Contraction(const Text& cpts, uint32_t pos, uint32_t end,
 class Gpt2Stage : public StageOf<Gpt2Stage> {
  public:
   template <typename Text>
-  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
+  void CutText(Text cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     const WordView<Text> word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
@@ -507,7 +504,7 @@ class Llama3Stage : public StageOf<Llama3Stage> {
         letter_(marks ? (kLetter | kAccentMark) : kLetter) {}
 
   template <typename Text>
-  void CutText(const Text& cpts, uint32_t begin, uint32_t end,
+  void CutText(Text cpts, uint32_t begin, uint32_t end,
                std::vector<uint32_t>& ends) const {
     const WordView<Text> word{cpts, end, internal::FlagTable()};
     Cutter cutter(begin, ends);
@@ -580,15 +577,6 @@ class Llama3Stage : public StageOf<Llama3Stage> {
   uint16_t letter_;
 };
 
-void CutBy(const Stage& stage, const CodepointText& text, uint32_t begin,
-           uint32_t end, std::vector<uint32_t>& ends) {
-  stage.Cut(text.cpts, begin, end, ends);
-}
-void CutBy(const Stage& stage, const ByteText& text, uint32_t begin,
-           uint32_t end, std::vector<uint32_t>& ends) {
-  stage.Cut(text.bytes, text.high, begin, end, ends);
-}
-
 std::unique_ptr<Stage> Isolate(CodepointSet set, bool leading_space,
                                bool repeat) {
   return std::make_unique<IsolateStage>(std::move(set), leading_space, repeat);
@@ -659,6 +647,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> PreTokenizer::ForName(
     return absl::UnimplementedError(
         absl::StrCat("no fast pre-tokenizer for \"", pre, "\""));
   }
+  for (const auto& stage : stages) out->all_stages_.push_back(stage.get());
   return out;
 }
 
@@ -681,10 +670,7 @@ void PreTokenizer::SplitText(const Text& text, uint32_t size,
 
 void PreTokenizer::Split(const uint32_t* cpts, uint32_t size,
                          std::vector<uint32_t>& ends) const {
-  thread_local std::vector<const Stage*> stages;
-  stages.clear();
-  for (const auto& stage : stages_) stages.push_back(stage.get());
-  SplitText(CodepointText{cpts}, size, stages, ends);
+  SplitText(CodepointText{cpts}, size, all_stages_, ends);
 }
 
 void PreTokenizer::SplitBytes(const uint8_t* bytes, uint32_t size,
@@ -713,14 +699,14 @@ void PreTokenizer::SplitFrom(const std::vector<const Stage*>& stages,
     return;
   }
   if (stage + 1 == stages.size()) {
-    CutBy(*stages[stage], cpts, begin, end, ends);
+    stages[stage]->Cut(cpts, begin, end, ends);
     return;
   }
   // A word's pieces at this depth, then each through the next stage. The
   // scratch vector of a depth is reused by each word at that depth.
   std::vector<uint32_t>& words = scratch[stage];
   const size_t first = words.size();
-  CutBy(*stages[stage], cpts, begin, end, words);
+  stages[stage]->Cut(cpts, begin, end, words);
   const size_t last = words.size();
   uint32_t from = begin;
   for (size_t i = first; i < last; ++i) {

@@ -61,6 +61,7 @@ class PreTokenizer {
                  std::vector<std::vector<uint32_t>>& scratch,
                  std::vector<uint32_t>& ends) const;
   std::vector<std::unique_ptr<Stage>> stages_;
+  std::vector<const Stage*> all_stages_;  // stages_, as SplitText takes them
   bool ignore_merges_ = false;
   bool isolates_newlines_ = false;
 };
